@@ -1,0 +1,55 @@
+/**
+ * The part of a finished span the mapping reads. Structural, so that spans of
+ * @opentelemetry/sdk-trace-base 1.x (`parentSpanId`, `instrumentationLibrary`)
+ * and 2.x (`parentSpanContext`, `instrumentationScope`) both fit.
+ */
+import type { Attributes, HrTime, SpanContext, SpanKind, SpanStatus } from '@opentelemetry/api';
+
+export interface SpanEventLike {
+  readonly name: string;
+  readonly time?: HrTime;
+  readonly attributes?: Attributes | undefined;
+}
+
+export interface SpanLike {
+  readonly name: string;
+  readonly kind: SpanKind;
+  spanContext(): SpanContext;
+  /** sdk-trace-base 2.x */
+  readonly parentSpanContext?: SpanContext | undefined;
+  /** sdk-trace-base 1.x */
+  readonly parentSpanId?: string | undefined;
+  readonly startTime: HrTime;
+  readonly endTime: HrTime;
+  readonly duration: HrTime;
+  readonly status: SpanStatus;
+  readonly attributes: Attributes;
+  readonly events: readonly SpanEventLike[];
+  readonly resource?: { readonly attributes: Attributes } | undefined;
+  /** sdk-trace-base 2.x */
+  readonly instrumentationScope?:
+    { readonly name: string; readonly version?: string | undefined } | undefined;
+  /** sdk-trace-base 1.x */
+  readonly instrumentationLibrary?:
+    { readonly name: string; readonly version?: string | undefined } | undefined;
+}
+
+/** Which spans become rows: those carrying an LLM convention, or every span. */
+export type SpanFilter = 'llm' | 'all';
+
+export interface MappingOptions {
+  /** `llm` (default): only spans that carry an LLM convention; `all`: every span. */
+  readonly spans?: SpanFilter;
+  /** Store prompt and completion text in custom_attributes (bounded in size). Default false. */
+  readonly captureContent?: boolean;
+  /**
+   * The session of the nearest ancestor that had one, noted at span start by
+   * MetricEventsSpanProcessor; used when the span carries none of its own.
+   */
+  readonly inheritedSessionId?: string | undefined;
+  /**
+   * The parent span is a model call of the same call (an instrumentation's span
+   * around the Anthropic SDK's own span): its usage is kept as aggregate_* keys.
+   */
+  readonly parentIsModelCall?: boolean | undefined;
+}

@@ -1,0 +1,41 @@
+/**
+ * What the exporter needs from a place that stores rows. Each sink is I/O only:
+ * rows arrive mapped and fitted to their columns (schema/fit-row.ts).
+ */
+import type { MetricEvent } from '../schema/columns.js';
+
+export type SinkKind = 'parquet' | 'postgres' | 'mysql';
+
+export interface Sink {
+  readonly kind: SinkKind;
+  /** Where rows go, password masked: for log lines and errors. */
+  readonly target: string;
+  /**
+   * Creates the table and its indexes when allowed and missing, and checks
+   * that an existing table fits; safe to call from several processes at once.
+   */
+  prepare(): Promise<void>;
+  /**
+   * Stores rows and resolves once they are durable. Writing a row again (a
+   * retry, a replay) stores it once: rows are keyed by event_id.
+   */
+  write(rows: readonly MetricEvent[]): Promise<void>;
+  /** Resolves when the sink can take writes; rejects with the reason when it cannot. */
+  checkHealth(): Promise<void>;
+  /** Makes buffered rows visible to readers (Parquet closes its open file); durable rows stay durable without it. */
+  flush(): Promise<void>;
+  /** Flushes and releases connections, files and workers. */
+  close(): Promise<void>;
+}
+
+/** What every sink is configured with, beside its URL. */
+export interface SinkOptions {
+  /** Table name, or the Parquet dataset folder's name; a checked identifier. */
+  readonly table: string;
+  /** PostgreSQL schema; a checked identifier. */
+  readonly schema?: string | undefined;
+  /** Connections in the pool. */
+  readonly poolSize: number;
+  /** Create the table and indexes when missing. */
+  readonly createTable: boolean;
+}
