@@ -28,18 +28,18 @@ export interface ColumnSpec {
 /** MySQL's TEXT holds 65,535 bytes: at 4 UTF-8 bytes a code point this many characters always fit. */
 const TEXT_MAX_CHARS = 16_383;
 
-const id = (name: string, nullable = false) =>
+const id = <N extends string, Null extends boolean = false>(name: N, nullable?: Null) =>
   ({
     name,
     kind: 'string',
-    nullable,
+    nullable: (nullable ?? false) as Null,
     maxLength: 255,
     postgresType: 'VARCHAR(255)',
     mysqlType: 'VARCHAR(255)',
     parquetType: 'STRING',
   }) as const;
 
-const int32 = (name: string) =>
+const int32 = <N extends string>(name: N) =>
   ({
     name,
     kind: 'int32',
@@ -49,7 +49,7 @@ const int32 = (name: string) =>
     parquetType: 'INT32',
   }) as const;
 
-const int64 = (name: string) =>
+const int64 = <N extends string>(name: N) =>
   ({
     name,
     kind: 'int64',
@@ -59,7 +59,7 @@ const int64 = (name: string) =>
     parquetType: 'INT64',
   }) as const;
 
-const json = (name: string) =>
+const json = <N extends string>(name: N) =>
   ({
     name,
     kind: 'json',
