@@ -1,0 +1,219 @@
+/**
+ * The exporter's options: one declaration per option gives its environment
+ * variable, its default and what it allows, so code and environment are checked
+ * alike and every message names the option or variable, the value and what is
+ * allowed. A bad value stops start-up; it never falls back to a default silently.
+ */
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { MetricEvent } from '../schema/columns.js';
+import type { SpanFilter } from '../mapping/span-like.js';
+import { assertIdentifier, InvalidIdentifierError } from '../schema/identifier.js';
+import { maskUrl } from './connection-url.js';
+import { sinkTargetOf, type SinkTarget } from './sink-target.js';
+
+/** Changes or adds to a row before it is written; an error in it is logged and the row kept as mapped. */
+export type EnrichHook = (span: ReadableSpan, event: MetricEvent) => MetricEvent | void;
+
+export interface MetricEventsExporterOptions {
+  /** Where rows go: `postgres://`, `postgresql://`, `mysql://`, `file:///dir` or a plain path. Env LLAMONITOR_URL; default `./llamonitor-data`. */
+  url?: string;
+  /** Table name, or the Parquet dataset folder's name. Env LLAMONITOR_TABLE; default `metric_events`. */
+  table?: string;
+  /** PostgreSQL schema. Env LLAMONITOR_SCHEMA; default: the connection's search_path. */
+  schema?: string;
+  /** Database connections. Env LLAMONITOR_POOL_SIZE; default 4. */
+  poolSize?: number;
+  /** `llm`: only spans that carry an LLM convention; `all`: every span. Env LLAMONITOR_SPANS; default `llm`. */
+  spans?: SpanFilter;
+  /** Store prompt and completion text (bounded) in custom_attributes. Env LLAMONITOR_CAPTURE_CONTENT; default false. */
+  captureContent?: boolean;
+  /** Create the table and indexes when missing. Env LLAMONITOR_CREATE_TABLE; default true. */
+  createTable?: boolean;
+  /** Where batches go that the sink could not take in time. Env LLAMONITOR_SPILL_DIR; default `./llamonitor-spill`. */
+  spillDir?: string;
+  /** Deadline of one export, retries included. Env LLAMONITOR_EXPORT_TIMEOUT_MS; default 30000. */
+  exportTimeoutMillis?: number;
+  /** Deadline of shutdown(): flush, spill what is left, close. Env LLAMONITOR_SHUTDOWN_TIMEOUT_MS; default 10000. */
+  shutdownTimeoutMillis?: number;
+  /** Bytes of rows held by writes in flight; past it, batches go to the spill. Env LLAMONITOR_MAX_INFLIGHT_BYTES; default 64 MiB. */
+  maxInflightBytes?: number;
+  /** Size cap of the spill folder; past it the oldest files go. Env LLAMONITOR_SPILL_MAX_BYTES; default 1 GiB. */
+  spillMaxBytes?: number;
+  /** Rows per Parquet file at most. Env LLAMONITOR_PARQUET_FILE_ROWS; default 100000. */
+  parquetFileRows?: number;
+  /** Age at which an open Parquet file is closed. Env LLAMONITOR_PARQUET_FILE_AGE_MS; default 60000. */
+  parquetFileAgeMillis?: number;
+  /** Changes or adds to a row before it is written. Code only. */
+  enrich?: EnrichHook;
+}
+
+/** The options after checking, every default filled in. */
+export interface ResolvedOptions {
+  readonly url: string;
+  readonly target: SinkTarget;
+  readonly table: string;
+  readonly schema: string | undefined;
+  readonly poolSize: number;
+  readonly spans: SpanFilter;
+  readonly captureContent: boolean;
+  readonly createTable: boolean;
+  readonly spillDir: string;
+  readonly exportTimeoutMillis: number;
+  readonly shutdownTimeoutMillis: number;
+  readonly maxInflightBytes: number;
+  readonly spillMaxBytes: number;
+  readonly parquetFileRows: number;
+  readonly parquetFileAgeMillis: number;
+  readonly enrich: EnrichHook | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Kind =
+  | { readonly type: 'string' }
+  | { readonly type: 'url' }
+  | { readonly type: 'identifier'; readonly what: string }
+  | { readonly type: 'choice'; readonly choices: readonly string[] }
+  | { readonly type: 'boolean' }
+  | { readonly type: 'integer'; readonly min: number; readonly max: number };
+
+interface OptionSpec {
+  readonly key: Exclude<keyof MetricEventsExporterOptions, 'enrich'>;
+  readonly env: string;
+  readonly kind: Kind;
+  readonly defaultValue: string | number | boolean | undefined;
+}
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** Every option that has an environment variable, in the order the README lists them. */
+export const OPTION_SPECS: readonly OptionSpec[] = [
+  { key: 'url', env: 'LLAMONITOR_URL', kind: { type: 'url' }, defaultValue: './llamonitor-data' },
+  { key: 'table', env: 'LLAMONITOR_TABLE', kind: { type: 'identifier', what: 'table name' }, defaultValue: 'metric_events' },
+  { key: 'schema', env: 'LLAMONITOR_SCHEMA', kind: { type: 'identifier', what: 'schema name' }, defaultValue: undefined },
+  { key: 'poolSize', env: 'LLAMONITOR_POOL_SIZE', kind: { type: 'integer', min: 1, max: 1000 }, defaultValue: 4 },
+  { key: 'spans', env: 'LLAMONITOR_SPANS', kind: { type: 'choice', choices: ['llm', 'all'] }, defaultValue: 'llm' },
+  { key: 'captureContent', env: 'LLAMONITOR_CAPTURE_CONTENT', kind: { type: 'boolean' }, defaultValue: false },
+  { key: 'createTable', env: 'LLAMONITOR_CREATE_TABLE', kind: { type: 'boolean' }, defaultValue: true },
+  { key: 'spillDir', env: 'LLAMONITOR_SPILL_DIR', kind: { type: 'string' }, defaultValue: './llamonitor-spill' },
+  { key: 'exportTimeoutMillis', env: 'LLAMONITOR_EXPORT_TIMEOUT_MS', kind: { type: 'integer', min: 100, max: 86_400_000 }, defaultValue: 30_000 },
+  { key: 'shutdownTimeoutMillis', env: 'LLAMONITOR_SHUTDOWN_TIMEOUT_MS', kind: { type: 'integer', min: 100, max: 86_400_000 }, defaultValue: 10_000 },
+  { key: 'maxInflightBytes', env: 'LLAMONITOR_MAX_INFLIGHT_BYTES', kind: { type: 'integer', min: 65_536, max: MAX_SAFE }, defaultValue: 64 * 1024 * 1024 },
+  { key: 'spillMaxBytes', env: 'LLAMONITOR_SPILL_MAX_BYTES', kind: { type: 'integer', min: 65_536, max: MAX_SAFE }, defaultValue: 1024 * 1024 * 1024 },
+  { key: 'parquetFileRows', env: 'LLAMONITOR_PARQUET_FILE_ROWS', kind: { type: 'integer', min: 1, max: 10_000_000 }, defaultValue: 100_000 },
+  { key: 'parquetFileAgeMillis', env: 'LLAMONITOR_PARQUET_FILE_AGE_MS', kind: { type: 'integer', min: 100, max: 86_400_000 }, defaultValue: 60_000 },
+]; // prettier-ignore
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+
+function allowed(kind: Kind): string {
+  switch (kind.type) {
+    case 'string':
+      return 'a non-empty string';
+    case 'url':
+      return 'postgres://, postgresql://, mysql://, file:// or a plain path';
+    case 'identifier':
+      return '1 to 63 letters, digits and underscores, not starting with a digit';
+    case 'choice':
+      return kind.choices.map((c) => `'${c}'`).join(' or ');
+    case 'boolean':
+      return 'true or false';
+    case 'integer':
+      return `a whole number from ${kind.min} to ${kind.max}`;
+  }
+}
+
+function shown(spec: OptionSpec, value: unknown): string {
+  return spec.kind.type === 'url' && typeof value === 'string' ? maskUrl(value) : String(value);
+}
+
+function invalid(spec: OptionSpec, label: string, value: unknown, detail?: string): ConfigError {
+  const reason = detail ? `${detail}; use ${allowed(spec.kind)}` : `use ${allowed(spec.kind)}`;
+  return new ConfigError(`${label}=${shown(spec, value)} is not allowed: ${reason}`);
+}
+
+/** Parses an environment variable's text into the option's type. */
+function fromText(spec: OptionSpec, text: string): unknown {
+  switch (spec.kind.type) {
+    case 'boolean': {
+      const word = text.trim().toLowerCase();
+      if (TRUE_WORDS.has(word)) return true;
+      if (FALSE_WORDS.has(word)) return false;
+      throw invalid(spec, spec.env, text);
+    }
+    case 'integer':
+      if (!/^\s*\d+\s*$/.test(text)) throw invalid(spec, spec.env, text);
+      return Number(text);
+    default:
+      return text.trim();
+  }
+}
+
+function check(spec: OptionSpec, label: string, value: unknown): string | number | boolean {
+  const kind = spec.kind;
+  switch (kind.type) {
+    case 'boolean':
+      if (typeof value !== 'boolean') throw invalid(spec, label, value);
+      return value;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < kind.min || value > kind.max) {
+        throw invalid(spec, label, value);
+      }
+      return value;
+    case 'choice':
+      if (typeof value !== 'string' || !kind.choices.includes(value)) throw invalid(spec, label, value);
+      return value;
+    case 'identifier':
+      if (typeof value !== 'string') throw invalid(spec, label, value);
+      try {
+        return assertIdentifier(kind.what, value);
+      } catch (error) {
+        if (error instanceof InvalidIdentifierError) throw invalid(spec, label, value);
+        throw error;
+      }
+    case 'url':
+      if (typeof value !== 'string' || value.trim() === '') throw invalid(spec, label, value);
+      try {
+        sinkTargetOf(value);
+      } catch (error) {
+        throw invalid(spec, label, value, (error as Error).message);
+      }
+      return value;
+    case 'string':
+      if (typeof value !== 'string' || value.trim() === '') throw invalid(spec, label, value);
+      return value;
+  }
+}
+
+/**
+ * Checks options given in code, fills defaults from the environment where
+ * `env` is given (fromEnv) and from the built-in defaults otherwise.
+ */
+export function resolveOptions(
+  options: MetricEventsExporterOptions = {},
+  env: Readonly<Record<string, string | undefined>> = {},
+): ResolvedOptions {
+  const out: Record<string, unknown> = {};
+  for (const spec of OPTION_SPECS) {
+    const fromCode = options[spec.key];
+    const text = env[spec.env];
+    if (fromCode !== undefined) out[spec.key] = check(spec, spec.key, fromCode);
+    else if (text !== undefined && text !== '') out[spec.key] = check(spec, spec.env, fromText(spec, text));
+    else out[spec.key] = spec.defaultValue;
+  }
+  if (options.enrich !== undefined && typeof options.enrich !== 'function') {
+    throw new ConfigError(`enrich is not allowed: use a function (span, event) => event`);
+  }
+  const url = out.url as string;
+  return {
+    ...(out as Omit<ResolvedOptions, 'target' | 'enrich'>),
+    target: sinkTargetOf(url),
+    enrich: options.enrich,
+  };
+}

@@ -1,0 +1,296 @@
+/**
+ * The exporter's lifecycle: export, the writes in flight, forceFlush, shutdown.
+ * It maps spans with the pure `toMetricEvent`, hands rows to a sink, retries
+ * with backoff until the export's deadline, and spills what still fails to disk
+ * so that a database outage costs no row. The mapping lives in mapping/, the
+ * I/O in sinks/ and spill/.
+ */
+import { context, diag } from '@opentelemetry/api';
+import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { resolveOptions, type MetricEventsExporterOptions, type ResolvedOptions } from '../config/options.js';
+import { createSink } from '../config/create-sink.js';
+import { toMetricEvent } from '../mapping/to-metric-event.js';
+import type { MappingOptions } from '../mapping/span-like.js';
+import type { MetricEvent } from '../schema/columns.js';
+import { fitRow } from '../schema/fit-row.js';
+import type { Sink } from '../sinks/sink.js';
+import { SpillStore } from '../spill/spill-store.js';
+import { backoffDelayMillis } from './retry-policy.js';
+import { estimateRowBytes } from './row-bytes.js';
+import { Replayer } from './replayer.js';
+import { WriteSlots } from './write-slots.js';
+import { Deadline, withDeadline } from './deadline.js';
+
+const log = diag.createComponentLogger({ namespace: 'llamonitor-otel' });
+
+/** Share of an export's deadline spent on retries; the rest is kept for the spill. */
+const RETRY_SHARE = 0.8;
+
+/** What MetricEventsSpanProcessor noted about a span at its start. */
+export type SpanHints = Pick<MappingOptions, 'inheritedSessionId' | 'parentIsModelCall'>;
+
+export class MetricEventsSpanExporter implements SpanExporter {
+  /** Options from LLAMONITOR_* environment variables; options given here win. Throws ConfigError on a bad value. */
+  static fromEnv(
+    overrides: MetricEventsExporterOptions = {},
+    env: Readonly<Record<string, string | undefined>> = process.env,
+  ): MetricEventsSpanExporter {
+    return new MetricEventsSpanExporter(overrides, env);
+  }
+
+  /** @internal The exporter around a given sink (tests, the CLI). */
+  static withSink(sink: Sink, options: MetricEventsExporterOptions = {}): MetricEventsSpanExporter {
+    const exporter = new MetricEventsSpanExporter(options);
+    exporter.sinkPromise = Promise.resolve(sink);
+    return exporter;
+  }
+
+  private readonly options: ResolvedOptions;
+  private sinkPromise: Promise<Sink> | undefined;
+  private preparePromise: Promise<void> | undefined;
+  private readonly slots: WriteSlots;
+  /** When each batch in flight stops retrying and goes to the spill; shutdown brings them forward. */
+  private readonly retryDeadlines = new Set<Deadline>();
+  private readonly pending = new Set<Promise<unknown>>();
+  private readonly spill: SpillStore;
+  private readonly replayer: Replayer;
+  private inflightBytes = 0;
+  private shutdownPromise: Promise<void> | undefined;
+  /** @internal Set by MetricEventsSpanProcessor. */
+  spanHints: ((span: ReadableSpan) => SpanHints | undefined) | undefined;
+
+  /** Throws ConfigError when an option is not allowed; connects lazily, on the first export or ready(). */
+  constructor(
+    options: MetricEventsExporterOptions = {},
+    env: Readonly<Record<string, string | undefined>> = {},
+  ) {
+    this.options = resolveOptions(options, env);
+    this.slots = new WriteSlots(this.options.poolSize);
+    this.spill = new SpillStore(this.options.spillDir, this.options.spillMaxBytes);
+    this.replayer = new Replayer(this.spill, {
+      destination: { table: this.options.table, schema: this.options.schema },
+      write: async (rows) => {
+        const release = await this.slots.acquire();
+        try {
+          await this.writeOnce(rows);
+        } finally {
+          release();
+        }
+      },
+      checkHealth: async () => (await this.sink()).checkHealth(),
+      timeoutMillis: this.options.exportTimeoutMillis,
+    });
+  }
+
+  /** Resolves once the sink is connected and its table fits; rejects with the reason. */
+  ready(): Promise<void> {
+    return this.prepared();
+  }
+
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    let answered = false;
+    const answer = (result: ExportResult) => {
+      if (answered) return;
+      answered = true;
+      resultCallback(result);
+    };
+    try {
+      if (this.shutdownPromise) {
+        answer({
+          code: ExportResultCode.FAILED,
+          error: new Error('llamonitor-otel: export called after shutdown'),
+        });
+        return;
+      }
+      const rows = this.toRows(spans);
+      if (rows.length === 0) {
+        answer({ code: ExportResultCode.SUCCESS });
+        return;
+      }
+      this.track(this.deliver(rows)).then(answer, (error: unknown) =>
+        answer({ code: ExportResultCode.FAILED, error: error as Error }),
+      );
+    } catch (error) {
+      answer({ code: ExportResultCode.FAILED, error: error as Error });
+    }
+  }
+
+  /** Waits for every write in flight, then makes buffered rows visible (Parquet closes its open file). */
+  async forceFlush(): Promise<void> {
+    await this.settlePending();
+    if (this.sinkPromise)
+      await context.with(suppressTracing(context.active()), async () => (await this.sink()).flush());
+  }
+
+  /**
+   * Stops taking exports, gives writes in flight until the shutdown deadline
+   * (then spills their rows), and closes the sink; returns within
+   * `shutdownTimeoutMillis` even when the sink hangs.
+   */
+  shutdown(): Promise<void> {
+    this.shutdownPromise ??= this.doShutdown();
+    return this.shutdownPromise;
+  }
+
+  private async doShutdown(): Promise<void> {
+    const deadline = Date.now() + this.options.shutdownTimeoutMillis;
+    const spillReserve = Math.min(2_000, this.options.shutdownTimeoutMillis * 0.3);
+    for (const retryDeadline of this.retryDeadlines) retryDeadline.lower(deadline - spillReserve);
+    this.replayer.stop();
+    await withDeadline(this.settlePending(), deadline - Date.now(), 'pending writes').catch(
+      (error: unknown) => log.error(`shutdown: ${(error as Error).message}`),
+    );
+    if (!this.sinkPromise) return;
+    try {
+      const sink = await withDeadline(this.sinkPromise, deadline - Date.now(), 'connecting the sink');
+      await withDeadline(
+        context.with(suppressTracing(context.active()), () => sink.close()),
+        Math.max(0, deadline - Date.now()),
+        `closing ${sink.target}`,
+      );
+    } catch (error) {
+      log.error(`shutdown: ${(error as Error).message}`);
+    }
+  }
+
+  private toRows(spans: readonly ReadableSpan[]): MetricEvent[] {
+    const rows: MetricEvent[] = [];
+    const { spans: filter, captureContent, enrich } = this.options;
+    for (const span of spans) {
+      const hints = this.spanHints?.(span);
+      const event = toMetricEvent(span, { spans: filter, captureContent, ...hints });
+      if (!event) continue;
+      rows.push(enrich ? this.enriched(enrich, span, event) : event);
+    }
+    return rows;
+  }
+
+  private enriched(
+    enrich: NonNullable<ResolvedOptions['enrich']>,
+    span: ReadableSpan,
+    event: MetricEvent,
+  ): MetricEvent {
+    try {
+      const copy = structuredClone(event);
+      return fitRow((enrich(span, copy) ?? copy) as unknown as Record<string, unknown>);
+    } catch (error) {
+      log.warn(
+        `enrich failed for span ${span.spanContext().spanId}; the row is kept as mapped: ${String(error)}`,
+      );
+      return event;
+    }
+  }
+
+  private async deliver(rows: MetricEvent[]): Promise<ExportResult> {
+    const bytes = rows.reduce((sum, row) => sum + estimateRowBytes(row), 0);
+    if (this.inflightBytes + bytes > this.options.maxInflightBytes) {
+      return this.spillRows(
+        rows,
+        `rows in flight would pass maxInflightBytes (${this.options.maxInflightBytes})`,
+      );
+    }
+    this.inflightBytes += bytes;
+    const retryDeadline = new Deadline(Date.now() + this.options.exportTimeoutMillis * RETRY_SHARE);
+    this.retryDeadlines.add(retryDeadline);
+    try {
+      const failure = await this.writeWithRetries(rows, retryDeadline);
+      if (failure === undefined) return { code: ExportResultCode.SUCCESS };
+      return await this.spillRows(rows, failure);
+    } finally {
+      this.retryDeadlines.delete(retryDeadline);
+      retryDeadline.dispose();
+      this.inflightBytes -= bytes;
+    }
+  }
+
+  /** Retries until the deadline; resolves undefined once written, else the reason it failed. */
+  private async writeWithRetries(
+    rows: readonly MetricEvent[],
+    deadline: Deadline,
+  ): Promise<string | undefined> {
+    let lastError = 'the deadline passed before a write could start';
+    for (let attempt = 1; deadline.millisLeft > 0; attempt++) {
+      const release = await deadline
+        .race(this.slots.acquire(), 'waiting for a free write slot')
+        .catch(() => undefined);
+      if (!release) break;
+      try {
+        await deadline.race(this.writeOnce(rows), 'the write');
+        if (attempt > 1) log.info(`wrote ${rows.length} rows after ${attempt} attempts`);
+        return undefined;
+      } catch (error) {
+        lastError = (error as Error).message;
+        log.warn(`write of ${rows.length} rows failed (attempt ${attempt}): ${lastError}`);
+      } finally {
+        release();
+      }
+      await deadline.sleep(backoffDelayMillis(attempt));
+    }
+    const sink = this.sinkPromise ? await this.sinkPromise.catch(() => undefined) : undefined;
+    return `could not write ${rows.length} rows to ${sink?.target ?? this.options.target.kind} within the export deadline: ${lastError}`;
+  }
+
+  /** One attempt: the sink prepared, the rows written, with tracing suppressed so drivers do not trace us. */
+  private writeOnce(rows: readonly MetricEvent[]): Promise<void> {
+    return context.with(suppressTracing(context.active()), async () => {
+      await this.prepared();
+      await (await this.sink()).write(rows);
+    });
+  }
+
+  private async spillRows(rows: readonly MetricEvent[], reason: string): Promise<ExportResult> {
+    try {
+      const name = await this.spill.store(
+        rows,
+        { table: this.options.table, schema: this.options.schema },
+        reason,
+      );
+      log.warn(`spilled ${rows.length} rows to ${this.spill.directory}/${name}: ${reason}`);
+      this.replayer.wake();
+      return { code: ExportResultCode.SUCCESS };
+    } catch (error) {
+      const message = `${reason}; and spilling them to ${this.spill.directory} failed too: ${(error as Error).message}`;
+      log.error(message);
+      return { code: ExportResultCode.FAILED, error: new Error(`llamonitor-otel: ${message}`) };
+    }
+  }
+
+  private sink(): Promise<Sink> {
+    if (!this.sinkPromise) {
+      const created = createSink(this.options);
+      this.sinkPromise = created;
+      // A sink that could not be created (a driver missing) is tried again by the next write.
+      created.catch(() => {
+        if (this.sinkPromise === created) this.sinkPromise = undefined;
+      });
+    }
+    return this.sinkPromise;
+  }
+
+  /** Prepares the sink once; a failed preparation is tried again by the next write. */
+  private prepared(): Promise<void> {
+    if (!this.preparePromise) {
+      const preparing = this.sink().then(async (sink) => {
+        await sink.prepare();
+        this.replayer.wake();
+      });
+      this.preparePromise = preparing;
+      preparing.catch(() => {
+        if (this.preparePromise === preparing) this.preparePromise = undefined;
+      });
+    }
+    return this.preparePromise;
+  }
+
+  private track<T>(promise: Promise<T>): Promise<T> {
+    this.pending.add(promise);
+    const forget = () => this.pending.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  private async settlePending(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+}

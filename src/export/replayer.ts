@@ -1,0 +1,120 @@
+/**
+ * Sends spilled batches back to the sink once it is healthy again, oldest
+ * first, removing each file only after the sink took it. Runs in the
+ * background while spill files exist; the CLI's `replay` runs it on demand.
+ */
+import { diag } from '@opentelemetry/api';
+import type { MetricEvent } from '../schema/columns.js';
+import { CorruptSpillError, type SpillDestination, type SpillStore } from '../spill/spill-store.js';
+import { withDeadline } from './deadline.js';
+
+const log = diag.createComponentLogger({ namespace: 'llamonitor-otel/replay' });
+
+const INTERVAL_MILLIS = 5_000;
+
+export interface ReplayTarget {
+  /** Only files meant for this table are replayed; undefined takes every file. */
+  readonly destination: SpillDestination | undefined;
+  readonly write: (rows: readonly MetricEvent[]) => Promise<void>;
+  readonly checkHealth: () => Promise<void>;
+  readonly timeoutMillis: number;
+}
+
+export interface ReplayReport {
+  readonly files: number;
+  readonly rows: number;
+  readonly setAside: number;
+  /** Why the replay stopped early, when it did: the files left wait for the next one. */
+  readonly stoppedBecause?: string;
+}
+
+function sameDestination(a: SpillDestination, b: SpillDestination): boolean {
+  return a.table === b.table && (a.schema ?? null) === (b.schema ?? null);
+}
+
+export class Replayer {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<ReplayReport> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly store: SpillStore,
+    private readonly target: ReplayTarget,
+  ) {}
+
+  /** Schedules a background replay soon (after a spill, or at start-up). */
+  wake(): void {
+    if (this.stopped || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.replayOnce().then((report) => {
+        if (report.stoppedBecause !== undefined || report.files > 0) this.wake();
+      });
+    }, INTERVAL_MILLIS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One pass over the spill folder; never rejects. */
+  replayOnce(): Promise<ReplayReport> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<ReplayReport> {
+    let files = 0;
+    let rows = 0;
+    let setAside = 0;
+    try {
+      const names = await this.store.list();
+      if (names.length === 0) return { files, rows, setAside };
+      try {
+        await withDeadline(this.target.checkHealth(), this.target.timeoutMillis, 'the health check');
+      } catch (error) {
+        return {
+          files,
+          rows,
+          setAside,
+          stoppedBecause: `the sink is not healthy: ${(error as Error).message}`,
+        };
+      }
+      for (const name of names) {
+        if (this.stopped) return { files, rows, setAside, stoppedBecause: 'the exporter is shutting down' };
+        const claimed = await this.store.claim(name);
+        if (!claimed) continue;
+        let batch;
+        try {
+          batch = await this.store.read(claimed);
+        } catch (error) {
+          if (!(error instanceof CorruptSpillError)) throw error;
+          await this.store.setAside(name, error.message, claimed.path);
+          setAside++;
+          continue;
+        }
+        if (this.target.destination && !sameDestination(batch, this.target.destination)) {
+          await this.store.release(claimed);
+          continue;
+        }
+        try {
+          await withDeadline(this.target.write(batch.rows), this.target.timeoutMillis, `replaying ${name}`);
+        } catch (error) {
+          await this.store.release(claimed);
+          return { files, rows, setAside, stoppedBecause: (error as Error).message };
+        }
+        await this.store.remove(claimed);
+        files++;
+        rows += batch.rows.length;
+        log.info(`replayed ${batch.rows.length} rows from ${name}`);
+      }
+      return { files, rows, setAside };
+    } catch (error) {
+      log.error(`replay of ${this.store.directory} failed: ${(error as Error).message}`);
+      return { files, rows, setAside, stoppedBecause: (error as Error).message };
+    }
+  }
+}

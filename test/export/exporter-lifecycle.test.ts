@@ -1,0 +1,177 @@
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { trace } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MetricEventsSpanExporter } from '../../src/export/exporter.js';
+import type { MetricEventsExporterOptions } from '../../src/config/options.js';
+import { MemorySink } from '../support/memory-sink.js';
+import { finishedSpans } from '../support/spans.js';
+
+let spillDir: string;
+beforeEach(async () => {
+  spillDir = await mkdtemp(join(tmpdir(), 'llamonitor-spill-'));
+});
+afterEach(async () => {
+  await rm(spillDir, { recursive: true, force: true });
+});
+
+function exporterWith(sink: MemorySink, options: MetricEventsExporterOptions = {}): MetricEventsSpanExporter {
+  return MetricEventsSpanExporter.withSink(sink, { spillDir, ...options });
+}
+
+/** Calls export and collects every callback it makes, resolving at the first. */
+function exportAll(exporter: MetricEventsSpanExporter, spans: ReadableSpan[]) {
+  const results: ExportResult[] = [];
+  const first = new Promise<ExportResult>((resolve) =>
+    exporter.export(spans, (result) => {
+      results.push(result);
+      resolve(result);
+    }),
+  );
+  return { first, results };
+}
+
+describe('MetricEventsSpanExporter lifecycle', () => {
+  it('writes one row per LLM span and reports SUCCESS through exactly one callback', async () => {
+    const sink = new MemorySink();
+    const exporter = exporterWith(sink);
+    const { first, results } = exportAll(exporter, finishedSpans(5));
+    expect((await first).code).toBe(ExportResultCode.SUCCESS);
+    await exporter.forceFlush();
+    expect(sink.rows).toHaveLength(5);
+    expect(results).toHaveLength(1);
+  });
+
+  it('drops spans without LLM attributes under the default filter and keeps them with spans=all', async () => {
+    const plain = finishedSpans(3, { 'http.request.method': 'GET' }, 'GET /health');
+    const llmOnly = new MemorySink();
+    await exportAll(exporterWith(llmOnly), plain).first;
+    const all = new MemorySink();
+    await exportAll(exporterWith(all, { spans: 'all' }), plain).first;
+    expect([llmOnly.rows.length, all.rows.length]).toEqual([0, 3]);
+  });
+
+  it('never has more writes in flight than poolSize while exports arrive concurrently', async () => {
+    const sink = new MemorySink();
+    sink.delayMillis = 30;
+    const exporter = exporterWith(sink, { poolSize: 2 });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => exportAll(exporter, finishedSpans(3)).first),
+    );
+    expect(results.every((r) => r.code === ExportResultCode.SUCCESS)).toBe(true);
+    expect(sink.maxConcurrent).toBe(2);
+    expect(sink.rows).toHaveLength(24);
+  });
+
+  it('forceFlush waits for writes in flight, then flushes the sink', async () => {
+    const sink = new MemorySink();
+    sink.delayMillis = 100;
+    const exporter = exporterWith(sink);
+    void exportAll(exporter, finishedSpans(4));
+    await exporter.forceFlush();
+    expect(sink.rows).toHaveLength(4);
+    expect(sink.flushes).toBe(1);
+  });
+
+  it('retries a failing write with backoff and stores the rows once it succeeds', async () => {
+    const sink = new MemorySink();
+    sink.failuresLeft = 2;
+    const exporter = exporterWith(sink);
+    expect((await exportAll(exporter, finishedSpans(2)).first).code).toBe(ExportResultCode.SUCCESS);
+    expect(sink.writes).toBe(3);
+    expect(sink.rows).toHaveLength(2);
+  });
+
+  it('spills the rows to disk and reports SUCCESS when writes fail until the deadline', async () => {
+    const sink = new MemorySink();
+    sink.failuresLeft = Infinity;
+    const exporter = exporterWith(sink, { exportTimeoutMillis: 500 });
+    const result = await exportAll(exporter, finishedSpans(3)).first;
+    expect(result.code).toBe(ExportResultCode.SUCCESS);
+    expect((await readdir(spillDir)).filter((n) => n.endsWith('.ndjson'))).toHaveLength(1);
+    expect(sink.rows).toHaveLength(0);
+  });
+
+  it('reports FAILED naming both reasons when the write and the spill both fail', async () => {
+    const sink = new MemorySink();
+    sink.failuresLeft = Infinity;
+    const blocker = join(spillDir, 'a-file');
+    await writeFile(blocker, 'not a folder');
+    const exporter = exporterWith(sink, { exportTimeoutMillis: 300, spillDir: join(blocker, 'spill') });
+    const result = await exportAll(exporter, finishedSpans(1)).first;
+    expect(result.code).toBe(ExportResultCode.FAILED);
+    expect(result.error?.message).toMatch(/connection refused \(test\)/);
+    expect(result.error?.message).toMatch(/spilling them to .*a-file\/spill failed too/);
+  });
+
+  it('shutdown returns within its deadline while the sink hangs, with the pending rows spilled', async () => {
+    const sink = new MemorySink();
+    sink.hang = true;
+    sink.hangOnClose = true;
+    const exporter = exporterWith(sink, { shutdownTimeoutMillis: 1_000, exportTimeoutMillis: 60_000 });
+    const { first } = exportAll(exporter, finishedSpans(2));
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    await exporter.shutdown();
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect((await first).code).toBe(ExportResultCode.SUCCESS);
+    expect((await readdir(spillDir)).filter((n) => n.endsWith('.ndjson'))).toHaveLength(1);
+  });
+
+  it('fails every export after shutdown at once, without touching the sink', async () => {
+    const sink = new MemorySink();
+    const exporter = exporterWith(sink);
+    await exporter.shutdown();
+    const result = await exportAll(exporter, finishedSpans(1)).first;
+    expect(result.code).toBe(ExportResultCode.FAILED);
+    expect(result.error?.message).toMatch(/after shutdown/);
+    expect(sink.writes).toBe(0);
+    expect(sink.closed).toBe(true);
+  });
+
+  it('sends batches straight to the spill once rows in flight pass maxInflightBytes', async () => {
+    const sink = new MemorySink();
+    sink.delayMillis = 200;
+    const exporter = exporterWith(sink, { maxInflightBytes: 65_536 });
+    const big = finishedSpans(400);
+    const results = await Promise.all([exportAll(exporter, big).first, exportAll(exporter, big).first]);
+    expect(results.map((r) => r.code)).toEqual([ExportResultCode.SUCCESS, ExportResultCode.SUCCESS]);
+    expect(sink.rows.length).toBeLessThan(800);
+    expect((await readdir(spillDir)).filter((n) => n.endsWith('.ndjson')).length).toBeGreaterThan(0);
+  });
+
+  it('applies enrich to each row, and keeps the mapped row when enrich throws', async () => {
+    const sink = new MemorySink();
+    let calls = 0;
+    const exporter = exporterWith(sink, {
+      enrich: (_span, event) => {
+        if (++calls === 2) throw new Error('bad hook');
+        return { ...event, custom_attributes: { team: 'search' } };
+      },
+    });
+    await exportAll(exporter, finishedSpans(2)).first;
+    expect(sink.rows.map((r) => r.custom_attributes?.team ?? null)).toEqual(['search', null]);
+  });
+});
+
+describe('MetricEventsSpanExporter and tracing', () => {
+  const recorded = new InMemorySpanExporter();
+  const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(recorded)] });
+  provider.register();
+  afterAll(() => provider.shutdown());
+
+  it('runs sink writes with tracing suppressed, so an instrumented driver records no span', async () => {
+    const sink = new MemorySink();
+    sink.onWrite = () => trace.getTracer('instrumented-driver').startSpan('INSERT metric_events').end();
+    trace.getTracer('control').startSpan('control span').end();
+    await exportAll(exporterWith(sink), finishedSpans(1)).first;
+    const names = recorded.getFinishedSpans().map((s) => s.name);
+    expect(names).toContain('control span');
+    expect(names).not.toContain('INSERT metric_events');
+    expect(sink.writes).toBe(1);
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * A sink that keeps rows in memory, for the exporter's lifecycle tests only:
+ * it can be made slow, failing or hanging. The real sinks have their own tests
+ * against real servers and files.
+ */
+import type { MetricEvent } from '../../src/schema/columns.js';
+import type { Sink } from '../../src/sinks/sink.js';
+
+export class MemorySink implements Sink {
+  readonly kind = 'parquet' as const;
+  readonly target = 'memory://test';
+  readonly rows: MetricEvent[] = [];
+  writes = 0;
+  concurrent = 0;
+  maxConcurrent = 0;
+  flushes = 0;
+  closed = false;
+  /** Milliseconds each write takes. */
+  delayMillis = 0;
+  /** Writes that fail before one succeeds; Infinity fails every write. */
+  failuresLeft = 0;
+  /** Writes never settle. */
+  hang = false;
+  /** close() never settles. */
+  hangOnClose = false;
+  /** Runs inside each write (to see the context it runs in). */
+  onWrite: (() => void) | undefined;
+
+  async prepare(): Promise<void> {}
+
+  async write(rows: readonly MetricEvent[]): Promise<void> {
+    this.writes++;
+    this.concurrent++;
+    this.maxConcurrent = Math.max(this.maxConcurrent, this.concurrent);
+    try {
+      this.onWrite?.();
+      if (this.hang) await new Promise(() => {});
+      if (this.delayMillis > 0) await new Promise((r) => setTimeout(r, this.delayMillis));
+      if (this.failuresLeft > 0) {
+        this.failuresLeft--;
+        throw new Error('connection refused (test)');
+      }
+      this.rows.push(...rows);
+    } finally {
+      this.concurrent--;
+    }
+  }
+
+  async checkHealth(): Promise<void> {
+    if (this.failuresLeft > 0) throw new Error('unhealthy (test)');
+  }
+
+  async flush(): Promise<void> {
+    this.flushes++;
+  }
+
+  async close(): Promise<void> {
+    if (this.hangOnClose) await new Promise(() => {});
+    this.closed = true;
+  }
+}
