@@ -25,3 +25,16 @@ export function toMetricEvent(span: SpanLike, options: MappingOptions = {}): Met
     duration_ms: span.duration[0] * 1e3 + span.duration[1] / 1e6,
   });
 }
+
+// Provisional helpers for the processor; the mapping branch provides the real ones.
+export function sessionIdFromAttributes(
+  attributes: Record<string, unknown>,
+  _resourceAttributes?: Record<string, unknown>,
+): string | undefined {
+  const value = attributes['session.id'] ?? attributes['ai.settings.context.sessionId'];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+export function operationTypeOf(_name: string, attributes: Record<string, unknown>): string {
+  return attributes['gen_ai.request.model'] !== undefined ? 'llm_call' : 'other';
+}

@@ -1,0 +1,91 @@
+/**
+ * The BatchSpanProcessor with the exporter inside, plus what a plain processor
+ * cannot do: carry a session down its trace. Instrumentations often set the
+ * session on some spans only (the Vercel AI SDK 7 on `invoke_agent` and `step`,
+ * not on their `chat` and `execute_tool` children); at each span's start this
+ * notes the session it inherits, and the exporter puts it in the row of a child
+ * that has none, without changing the spans other processors see.
+ */
+import type { Context } from '@opentelemetry/api';
+import {
+  BatchSpanProcessor,
+  type BufferConfig,
+  type ReadableSpan,
+  type Span,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import type { MetricEventsExporterOptions } from '../config/options.js';
+import { operationTypeOf, sessionIdFromAttributes } from '../mapping/to-metric-event.js';
+import { MetricEventsSpanExporter, type SpanHints } from './exporter.js';
+import { SpanNotes, type NotedSpan, type SpanNote } from './span-notes.js';
+
+/** Spans whose notes are kept at most; about 200 bytes each. */
+const MAX_NOTES = 100_000;
+
+export interface MetricEventsSpanProcessorOptions extends MetricEventsExporterOptions {
+  /** An exporter built elsewhere; by default one is built from these options and LLAMONITOR_* variables. */
+  exporter?: MetricEventsSpanExporter;
+  /** BatchSpanProcessor settings; unset ones come from OTEL_BSP_* variables, then OpenTelemetry's defaults. */
+  batch?: BufferConfig;
+}
+
+function parentSpanIdOf(span: Span | ReadableSpan): string | undefined {
+  const sdk2 = (span as { parentSpanContext?: { spanId: string } }).parentSpanContext?.spanId;
+  return sdk2 ?? (span as { parentSpanId?: string }).parentSpanId;
+}
+
+export class MetricEventsSpanProcessor implements SpanProcessor {
+  readonly exporter: MetricEventsSpanExporter;
+  private readonly batch: BatchSpanProcessor;
+  private readonly notes = new SpanNotes(MAX_NOTES);
+
+  constructor(options: MetricEventsSpanProcessorOptions = {}) {
+    const { exporter, batch, ...exporterOptions } = options;
+    this.exporter = exporter ?? MetricEventsSpanExporter.fromEnv(exporterOptions);
+    this.exporter.spanHints = (span) => this.hintsFor(span);
+    this.batch = new BatchSpanProcessor(this.exporter, batch);
+  }
+
+  onStart(span: Span, parentContext: Context): void {
+    const parentId = parentSpanIdOf(span);
+    const parent = parentId === undefined ? undefined : this.notes.get(parentId);
+    const parentSpan = parent?.span.deref();
+    this.notes.set(span.spanContext().spanId, {
+      span: new WeakRef(span),
+      inherited: parent ? this.sessionOf(parent) : undefined,
+      own: sessionIdFromAttributes(span.attributes, span.resource?.attributes),
+      parentIsModelCall:
+        parentSpan !== undefined && operationTypeOf(parentSpan.name, parentSpan.attributes) === 'llm_call',
+    });
+    this.batch.onStart(span, parentContext);
+  }
+
+  onEnd(span: ReadableSpan): void {
+    const note = this.notes.get(span.spanContext().spanId);
+    if (note) note.own = sessionIdFromAttributes(span.attributes, span.resource?.attributes) ?? note.own;
+    this.batch.onEnd(span);
+  }
+
+  /** Exports every ended span, then makes the rows visible (Parquet closes its open file). */
+  async forceFlush(): Promise<void> {
+    await this.batch.forceFlush();
+    await this.exporter.forceFlush();
+  }
+
+  /** Flushes, then shuts the exporter down within its deadline. */
+  shutdown(): Promise<void> {
+    return this.batch.shutdown();
+  }
+
+  private sessionOf(note: SpanNote): string | undefined {
+    const live: NotedSpan | undefined = note.span.deref();
+    const own = live ? sessionIdFromAttributes(live.attributes, live.resource?.attributes) : note.own;
+    return own ?? note.own ?? note.inherited;
+  }
+
+  private hintsFor(span: ReadableSpan): SpanHints | undefined {
+    const note = this.notes.get(span.spanContext().spanId);
+    if (!note) return undefined;
+    return { inheritedSessionId: note.inherited, parentIsModelCall: note.parentIsModelCall };
+  }
+}

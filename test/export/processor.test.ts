@@ -1,0 +1,117 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { context, trace, type Span } from '@opentelemetry/api';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MetricEventsSpanExporter } from '../../src/export/exporter.js';
+import { MetricEventsSpanProcessor } from '../../src/export/processor.js';
+import { SpanNotes } from '../../src/export/span-notes.js';
+import { MemorySink } from '../support/memory-sink.js';
+
+let spillDir: string;
+beforeAll(async () => {
+  spillDir = await mkdtemp(join(tmpdir(), 'llamonitor-proc-'));
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+});
+afterAll(async () => {
+  context.disable();
+  await rm(spillDir, { recursive: true, force: true });
+});
+
+function setup() {
+  const sink = new MemorySink();
+  const processor = new MetricEventsSpanProcessor({
+    exporter: MetricEventsSpanExporter.withSink(sink, { spillDir }),
+    batch: { scheduledDelayMillis: 60_000 },
+  });
+  const seen = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [processor, new SimpleSpanProcessor(seen)] });
+  return { sink, processor, seen, tracer: provider.getTracer('ai'), provider };
+}
+
+function child(tracer: ReturnType<typeof setup>['tracer'], parent: Span, name: string, attributes = {}) {
+  return tracer.startSpan(name, { attributes }, trace.setSpan(context.active(), parent));
+}
+
+// The Vercel AI SDK 7 tree: the session is set on invoke_agent and step, not on chat.
+describe('MetricEventsSpanProcessor', () => {
+  it('gives a child without a session its ancestor’s, although the child ends first', async () => {
+    const { sink, processor, tracer } = setup();
+    const agent = tracer.startSpan('invoke_agent weather', {
+      attributes: { 'gen_ai.operation.name': 'invoke_agent', 'session.id': 'sess-42' },
+    });
+    const step = child(tracer, agent, 'step 1', { 'gen_ai.operation.name': 'agent_step' });
+    const chat = child(tracer, step, 'chat gpt-4o', {
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'gpt-4o',
+    });
+    chat.end();
+    step.end();
+    agent.end();
+    await processor.forceFlush();
+    const chatRow = sink.rows.find((r) => r.operation_name === 'chat gpt-4o');
+    expect(chatRow?.session_id).toBe('sess-42');
+  });
+
+  it('sees a session set on the parent after the parent started', async () => {
+    const { sink, processor, tracer } = setup();
+    const agent = tracer.startSpan('invoke_agent', {
+      attributes: { 'gen_ai.operation.name': 'invoke_agent' },
+    });
+    agent.setAttribute('session.id', 'late-session');
+    const chat = child(tracer, agent, 'chat', { 'gen_ai.request.model': 'gpt-4o' });
+    chat.end();
+    agent.end();
+    await processor.forceFlush();
+    expect(sink.rows.find((r) => r.operation_name === 'chat')?.session_id).toBe('late-session');
+  });
+
+  it('does not change the spans other processors see', async () => {
+    const { processor, seen, tracer } = setup();
+    const agent = tracer.startSpan('invoke_agent', { attributes: { 'session.id': 'sess-1' } });
+    child(tracer, agent, 'chat', { 'gen_ai.request.model': 'gpt-4o' }).end();
+    agent.end();
+    await processor.forceFlush();
+    const chat = seen.getFinishedSpans().find((s) => s.name === 'chat');
+    expect(chat?.attributes['session.id']).toBeUndefined();
+  });
+
+  it('keeps a child’s own session over its parent’s', async () => {
+    const { sink, processor, tracer } = setup();
+    const agent = tracer.startSpan('invoke_agent', { attributes: { 'session.id': 'parent' } });
+    child(tracer, agent, 'chat', { 'gen_ai.request.model': 'gpt-4o', 'session.id': 'own' }).end();
+    agent.end();
+    await processor.forceFlush();
+    expect(sink.rows.find((r) => r.operation_name === 'chat')?.session_id).toBe('own');
+  });
+
+  it('shutdown flushes the batch and shuts the exporter down', async () => {
+    const { sink, processor, tracer } = setup();
+    tracer.startSpan('chat', { attributes: { 'gen_ai.request.model': 'gpt-4o' } }).end();
+    await processor.shutdown();
+    expect(sink.rows).toHaveLength(1);
+    expect(sink.closed).toBe(true);
+  });
+});
+
+describe('SpanNotes', () => {
+  it('holds at most its cap, forgetting the oldest spans first', () => {
+    const notes = new SpanNotes(3);
+    const note = {
+      span: new WeakRef({ name: 'x', attributes: {} }),
+      inherited: undefined,
+      own: undefined,
+      parentIsModelCall: false,
+    };
+    for (const id of ['a', 'b', 'c', 'd']) notes.set(id, { ...note });
+    expect(notes.size).toBe(3);
+    expect(notes.get('a')).toBeUndefined();
+    expect(notes.get('d')).toBeDefined();
+  });
+});
