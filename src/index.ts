@@ -1,3 +1,12 @@
+/**
+ * llamonitor-otel: every LLM span your application makes, kept as one row of
+ * `metric_events` in PostgreSQL, MySQL/MariaDB or Parquet files.
+ */
+export { MetricEventsSpanExporter } from './export/exporter.js';
+export { MetricEventsSpanProcessor, type MetricEventsSpanProcessorOptions } from './export/processor.js';
+export { ConfigError, type MetricEventsExporterOptions, type EnrichHook } from './config/options.js';
+export { toMetricEvent } from './mapping/to-metric-event.js';
+export type { SpanLike, MappingOptions, SpanFilter } from './mapping/span-like.js';
 export {
   COLUMNS,
   SCHEMA_VERSION,
@@ -6,4 +15,3 @@ export {
   type JsonObject,
   type JsonValue,
 } from './schema/columns.js';
-export type { SpanLike, MappingOptions, SpanFilter } from './mapping/span-like.js';

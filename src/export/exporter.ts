@@ -221,7 +221,8 @@ export class MetricEventsSpanExporter implements SpanExporter {
         return undefined;
       } catch (error) {
         lastError = (error as Error).message;
-        log.warn(`write of ${rows.length} rows failed (attempt ${attempt}): ${lastError}`);
+        // The first failure is news; the retries after it are not, until the deadline says what became of the rows.
+        (attempt === 1 ? log.warn : log.debug)(`write of ${rows.length} rows failed (attempt ${attempt}): ${lastError}`);
       } finally {
         release();
       }
