@@ -222,7 +222,9 @@ export class MetricEventsSpanExporter implements SpanExporter {
       } catch (error) {
         lastError = (error as Error).message;
         // The first failure is news; the retries after it are not, until the deadline says what became of the rows.
-        (attempt === 1 ? log.warn : log.debug)(`write of ${rows.length} rows failed (attempt ${attempt}): ${lastError}`);
+        const message = `write of ${rows.length} rows failed (attempt ${attempt}): ${lastError}`;
+        if (attempt === 1) log.warn(message);
+        else log.debug(message);
       } finally {
         release();
       }
