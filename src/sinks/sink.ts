@@ -22,6 +22,10 @@ export interface Sink {
   write(rows: readonly MetricEvent[]): Promise<void>;
   /** Resolves when the sink can take writes; rejects with the reason when it cannot. */
   checkHealth(): Promise<void>;
+  /** The stored rows with these event ids (the doctor's probe reads its row back). */
+  readBack(eventIds: readonly string[]): Promise<MetricEvent[]>;
+  /** Deletes the rows with these event ids (the doctor removes its probe row). */
+  remove(eventIds: readonly string[]): Promise<void>;
   /** Makes buffered rows visible to readers (Parquet closes its open file); durable rows stay durable without it. */
   flush(): Promise<void>;
   /** Flushes and releases connections, files and workers. */

@@ -50,6 +50,15 @@ export class MemorySink implements Sink {
     if (this.failuresLeft > 0) throw new Error('unhealthy (test)');
   }
 
+  async readBack(eventIds: readonly string[]): Promise<MetricEvent[]> {
+    return this.rows.filter((r) => eventIds.includes(r.event_id));
+  }
+
+  async remove(eventIds: readonly string[]): Promise<void> {
+    const keep = this.rows.filter((r) => !eventIds.includes(r.event_id));
+    this.rows.splice(0, this.rows.length, ...keep);
+  }
+
   async flush(): Promise<void> {
     this.flushes++;
   }

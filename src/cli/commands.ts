@@ -1,0 +1,203 @@
+/** The CLI's commands; each returns the process exit code and writes its report to `out`. */
+import { randomUUID } from 'node:crypto';
+import { hrTimeToIsoMicros } from '../schema/timestamps.js';
+import { SCHEMA_VERSION, type MetricEvent } from '../schema/columns.js';
+import { fitRow } from '../schema/fit-row.js';
+import { ConfigError, resolveOptions, type ResolvedOptions } from '../config/options.js';
+import { createSink } from '../config/create-sink.js';
+import { maskUrl, passwordOf, redactSecrets } from '../config/connection-url.js';
+import type { Sink } from '../sinks/sink.js';
+import { SpillStore } from '../spill/spill-store.js';
+import { Replayer } from '../export/replayer.js';
+import { withDeadline } from '../export/deadline.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+export type Out = (line: string) => void;
+
+function describeTarget(options: ResolvedOptions): string {
+  const target = options.target;
+  const where = target.kind === 'parquet' ? target.directory : maskUrl(target.url);
+  return `${target.kind} ${where}, table ${options.schema ? `${options.schema}.` : ''}${options.table}`;
+}
+
+/** Error text with the URL's password removed, whatever the driver put in it. */
+function safeMessage(error: unknown, options: ResolvedOptions | undefined): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const url = options && options.target.kind !== 'parquet' ? options.target.url : undefined;
+  return redactSecrets(message, [url ? passwordOf(url) : undefined]);
+}
+
+function loadOptions(
+  env: Env,
+  out: Out,
+  overrides: { createTable?: boolean } = {},
+): ResolvedOptions | undefined {
+  try {
+    return resolveOptions(overrides, env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    out(`[fail] configuration: ${error.message}`);
+    return undefined;
+  }
+}
+
+export async function migrate(env: Env, out: Out): Promise<number> {
+  const options = loadOptions(env, out, { createTable: true });
+  if (!options) return 1;
+  let sink: Sink | undefined;
+  try {
+    sink = await createSink(options);
+    await sink.prepare();
+    out(`[ok]   the table and its indexes are ready: ${describeTarget(options)}`);
+    return 0;
+  } catch (error) {
+    out(`[fail] migrate ${describeTarget(options)}: ${safeMessage(error, options)}`);
+    return 1;
+  } finally {
+    await sink?.close().catch(() => {});
+  }
+}
+
+function probeRow(): MetricEvent {
+  const now = Date.now();
+  return fitRow({
+    event_id: randomUUID(),
+    schema_version: SCHEMA_VERSION,
+    session_id: 'llamonitor-doctor',
+    trace_id: randomUUID().replaceAll('-', ''),
+    span_id: randomUUID().replaceAll('-', '').slice(0, 16),
+    parent_span_id: null,
+    operation_name: 'llamonitor doctor probe',
+    operation_type: 'other',
+    timestamp: hrTimeToIsoMicros([Math.floor(now / 1000), (now % 1000) * 1e6 + 123_000]),
+    duration_ms: 0.5,
+    custom_attributes: { probe: true, text: "tab\tquote' backslash\\ 🦙" },
+  });
+}
+
+interface Check {
+  readonly name: string;
+  readonly hint: string;
+  readonly run: () => Promise<string>;
+}
+
+/** Connects, checks the table, writes, reads back and removes a probe row: one line per check; 0 only when all pass. */
+export async function doctor(env: Env, out: Out): Promise<number> {
+  const options = loadOptions(env, out, { createTable: false });
+  if (!options) return 1;
+  out(`[ok]   configuration: ${describeTarget(options)}`);
+  const timeout = Math.min(options.exportTimeoutMillis, 15_000);
+  let sink: Sink | undefined;
+  const row = probeRow();
+  const checks: Check[] = [
+    {
+      name: 'driver',
+      hint: 'install the driver for this URL (npm install pg pg-copy-streams, or npm install mysql2)',
+      run: async () => {
+        sink = await createSink(options);
+        return `loaded the ${options.target.kind} sink`;
+      },
+    },
+    {
+      name: 'connect',
+      hint: "check that the server runs and that the URL's host, port, user, password and database are right",
+      run: async () => {
+        await withDeadline(sink!.checkHealth(), timeout, 'the connection');
+        return `reached ${sink!.target}`;
+      },
+    },
+    {
+      name: 'table',
+      hint: 'run `llamonitor migrate` to create the table, or fix the column named above',
+      run: async () => {
+        await withDeadline(sink!.prepare(), timeout, 'checking the table');
+        return `${options.table} has every column metric_events needs`;
+      },
+    },
+    {
+      name: 'write',
+      hint: 'grant INSERT on the table (or write access to the folder) to this user',
+      run: async () => {
+        await withDeadline(sink!.write([row]), timeout, 'writing the probe row');
+        await withDeadline(sink!.flush(), timeout, 'flushing the probe row');
+        return `wrote probe row ${row.event_id}`;
+      },
+    },
+    {
+      name: 'read back',
+      hint: 'grant SELECT on the table to this user',
+      run: async () => {
+        const [back] = await withDeadline(sink!.readBack([row.event_id]), timeout, 'reading the probe row');
+        if (!back) throw new Error('the probe row was written but is not there');
+        if (
+          back.timestamp !== row.timestamp ||
+          back.custom_attributes?.text !== row.custom_attributes?.text
+        ) {
+          throw new Error(`the probe row came back changed: ${JSON.stringify(back)}`);
+        }
+        return 'the probe row came back unchanged (microseconds and text included)';
+      },
+    },
+    {
+      name: 'remove probe',
+      hint: 'grant DELETE on the table (only the doctor needs it), or delete the row whose session_id is llamonitor-doctor',
+      run: async () => {
+        await withDeadline(sink!.remove([row.event_id]), timeout, 'removing the probe row');
+        return 'removed the probe row';
+      },
+    },
+  ];
+  let failed = false;
+  for (const check of checks) {
+    if (failed) {
+      out(`[skip] ${check.name}`);
+      continue;
+    }
+    try {
+      out(`[ok]   ${check.name}: ${await check.run()}`);
+    } catch (error) {
+      failed = true;
+      out(`[fail] ${check.name}: ${safeMessage(error, options)}\n       what to do: ${check.hint}`);
+    }
+  }
+  await (sink as Sink | undefined)?.close().catch(() => {});
+  return failed ? 1 : 0;
+}
+
+/** Sends every spilled batch to the configured sink, oldest first. */
+export async function replay(env: Env, out: Out): Promise<number> {
+  const options = loadOptions(env, out);
+  if (!options) return 1;
+  let sink: Sink | undefined;
+  try {
+    const opened = await createSink(options);
+    sink = opened;
+    await opened.prepare();
+    const store = new SpillStore(options.spillDir, options.spillMaxBytes);
+    const report = await new Replayer(store, {
+      destination: undefined,
+      write: (rows) => opened.write(rows),
+      checkHealth: () => opened.checkHealth(),
+      timeoutMillis: options.exportTimeoutMillis,
+    }).replayOnce();
+    await opened.flush();
+    out(
+      `replayed ${report.rows} rows from ${report.files} files in ${options.spillDir} into ${describeTarget(options)}` +
+        (report.setAside > 0
+          ? `; set ${report.setAside} unusable files aside in ${options.spillDir}/set-aside`
+          : ''),
+    );
+    if (report.stoppedBecause !== undefined) {
+      out(
+        `[fail] stopped early: ${safeMessage(new Error(report.stoppedBecause), options)}; the files left stay for the next replay`,
+      );
+      return 1;
+    }
+    return 0;
+  } catch (error) {
+    out(`[fail] replay into ${describeTarget(options)}: ${safeMessage(error, options)}`);
+    return 1;
+  } finally {
+    await sink?.close().catch(() => {});
+  }
+}
