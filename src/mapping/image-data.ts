@@ -26,8 +26,9 @@ export interface ImageMeasure {
 const HEADER_BASE64_CHARS = 4096;
 /** How far a JPEG's metadata (EXIF, ICC) may push its frame header before the size is left unknown. */
 const JPEG_SEARCH_BASE64_CHARS = 262_144;
+/** The dedupe key samples the image's head, middle and tail (in 3-byte groups, the same in base64 and in bytes). */
 const KEY_HEAD_BYTES = 48;
-const KEY_TAIL_BYTES = 12;
+const KEY_SAMPLE_BYTES = 24;
 
 export function measureImage(image: ImageData): ImageMeasure {
   switch (image.kind) {
@@ -55,16 +56,21 @@ function measureBase64(base64: string): ImageMeasure {
     header = readImageHeader(decodeBase64(base64, 0, Math.min(length, JPEG_SEARCH_BASE64_CHARS)));
   }
   const byteLength = Math.floor((length * 3) / 4);
-  const fullGroupChars = length - (length % 4);
-  const tailStart = Math.max(0, fullGroupChars - (KEY_TAIL_BYTES / 3) * 4);
-  const head = decodeBase64(base64, 0, Math.min(fullGroupChars, (KEY_HEAD_BYTES / 3) * 4));
-  const tail = decodeBase64(base64, tailStart, fullGroupChars);
+  const groups = Math.floor(length / 4);
+  const sample = (fromGroup: number, bytes: number) =>
+    hex(decodeBase64(base64, fromGroup * 4, Math.min(groups, fromGroup + bytes / 3) * 4));
+  const key = [
+    byteLength,
+    sample(0, KEY_HEAD_BYTES),
+    sample(Math.floor(groups / 2), KEY_SAMPLE_BYTES),
+    sample(Math.max(0, groups - KEY_SAMPLE_BYTES / 3), KEY_SAMPLE_BYTES),
+  ].join(':');
   return {
     format: header.format,
     width: header.width,
     height: header.height,
     bytes: byteLength,
-    key: `img:${byteLength}:${hex(head)}:${hex(tail)}`,
+    key: `img:${key}`,
   };
 }
 
@@ -74,15 +80,21 @@ function measureBytes(values: ArrayLike<unknown>): ImageMeasure {
   if (header.needsMoreBytes && length > (HEADER_BASE64_CHARS / 4) * 3) {
     header = readImageHeader(toBytes(values, 0, Math.min(length, (JPEG_SEARCH_BASE64_CHARS / 4) * 3)));
   }
-  const fullGroupBytes = length - (length % 3);
-  const head = toBytes(values, 0, Math.min(fullGroupBytes, KEY_HEAD_BYTES));
-  const tail = toBytes(values, Math.max(0, fullGroupBytes - KEY_TAIL_BYTES), fullGroupBytes);
+  const groups = Math.floor(length / 3);
+  const sample = (fromGroup: number, bytes: number) =>
+    hex(toBytes(values, fromGroup * 3, Math.min(groups, fromGroup + bytes / 3) * 3));
+  const key = [
+    length,
+    sample(0, KEY_HEAD_BYTES),
+    sample(Math.floor(groups / 2), KEY_SAMPLE_BYTES),
+    sample(Math.max(0, groups - KEY_SAMPLE_BYTES / 3), KEY_SAMPLE_BYTES),
+  ].join(':');
   return {
     format: header.format,
     width: header.width,
     height: header.height,
     bytes: length,
-    key: `img:${length}:${hex(head)}:${hex(tail)}`,
+    key: `img:${key}`,
   };
 }
 
@@ -116,6 +128,7 @@ function hex(bytes: Uint8Array): string {
 }
 
 const BASE64_HEAD = /^[A-Za-z0-9+/]{16}/;
+const BASE64_ONLY = /^[A-Za-z0-9+/=\r\n]+$/;
 const URI_SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]{0,31}:/;
 
 /**
@@ -126,7 +139,7 @@ export function imageFromDeclaredString(value: string, mimeType?: string): Image
   if (value.length === 0) return undefined;
   if (value.startsWith('data:')) return imageFromDataUrl(value, 0)?.image;
   if (URI_SCHEME.test(value)) return { kind: 'uri', uri: value, mimeType };
-  if (BASE64_HEAD.test(value)) return { kind: 'base64', base64: value, mimeType };
+  if (BASE64_ONLY.test(value.slice(0, 256))) return { kind: 'base64', base64: value, mimeType };
   return { kind: 'uri', uri: value, mimeType };
 }
 

@@ -10,6 +10,7 @@ import {
   ATTR_EXCEPTION_MESSAGE,
   ATTR_EXCEPTION_TYPE,
 } from '@opentelemetry/semantic-conventions';
+import type { Attributes } from '@opentelemetry/api';
 import type { SpanEventLike, SpanLike } from './span-like.js';
 
 export interface SpanError {
@@ -19,19 +20,27 @@ export interface SpanError {
 
 const EXCEPTION_EVENT = 'exception';
 
-export function spanError(span: SpanLike): SpanError {
-  const failed = span.status?.code === SpanStatusCode.ERROR;
-  const exception = lastException(span.events);
-  const statusMessage = failed ? nonEmpty(span.status.message) : undefined;
+/** `attributes` are the span's, already read safely; status and events are read here, each on its own. */
+export function spanError(span: SpanLike, attributes: Attributes): SpanError {
+  const status = readSafely(() => span.status);
+  const failed = status?.code === SpanStatusCode.ERROR;
+  const exception = lastException(readSafely(() => span.events));
+  const statusMessage = failed ? nonEmpty(status.message) : undefined;
   const exceptionMessage = nonEmpty(exception?.attributes?.[ATTR_EXCEPTION_MESSAGE]);
   const errorType =
-    nonEmpty(span.attributes[ATTR_ERROR_TYPE]) ??
-    nonEmpty(exception?.attributes?.[ATTR_EXCEPTION_TYPE]) ??
-    null;
+    nonEmpty(attributes[ATTR_ERROR_TYPE]) ?? nonEmpty(exception?.attributes?.[ATTR_EXCEPTION_TYPE]) ?? null;
   const message = statusMessage ?? exceptionMessage;
   if (message !== undefined) return { error: message, error_type: errorType };
   if (failed || errorType !== null) return { error: errorType ?? 'error', error_type: errorType };
   return { error: null, error_type: null };
+}
+
+function readSafely<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
 
 function lastException(events: readonly SpanEventLike[] | undefined): SpanEventLike | undefined {

@@ -83,7 +83,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     image_height: images.image_height,
     image_format: images.image_format,
     image_custom_metrics: attempt('image metrics', () => imageCustomMetrics(safeView, images), null),
-    ...attempt('error', () => spanError(span), NO_ERROR),
+    ...attempt('error', () => spanError(span, attributes), NO_ERROR),
     custom_attributes: attempt(
       'custom attributes',
       () => customAttributes(span, safeView, options.captureContent === true ? { input, output } : undefined),
