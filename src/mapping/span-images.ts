@@ -93,6 +93,17 @@ export function spanImages(view: SpanView): ImageColumns {
   return collector.columns();
 }
 
+/**
+ * Every shape the image finder knows names one of these words (`image`,
+ * `image_url`, `anthropic_image`, data:image/ URLs, `blob`, `uri`, `file`,
+ * `Buffer`): an attribute with none of them is not parsed for images.
+ */
+const IMAGE_MARKERS = ['image', 'blob', 'uri', 'file', 'Buffer'];
+
+function mayHoldImage(raw: string): boolean {
+  return IMAGE_MARKERS.some((marker) => raw.includes(marker));
+}
+
 class ImageCollector {
   private readonly seen = new Set<string>();
   private readonly measured: MeasuredImage[] = [];
@@ -100,7 +111,7 @@ class ImageCollector {
   /** Adds the images of one attribute; returns how many it held (before deduplication). */
   addAttribute(view: SpanView, key: string, side: ImageSide): number {
     const raw = view.get(key);
-    if (typeof raw !== 'string' || raw.length < 16) return 0;
+    if (typeof raw !== 'string' || raw.length < 16 || !mayHoldImage(raw)) return 0;
     const parsed = view.json(key);
     const images = parsed === undefined ? findImagesInText(raw) : findImagesInJson(parsed);
     for (const image of images) this.add(image, side, key);
