@@ -15,7 +15,8 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import type { MetricEventsExporterOptions } from '../config/options.js';
-import { operationTypeOf, sessionIdFromAttributes } from '../mapping/to-metric-event.js';
+import { isModelCall } from '../mapping/operation-type.js';
+import { sessionIdFromAttributes } from '../mapping/session-id.js';
 import { MetricEventsSpanExporter, type SpanHints } from './exporter.js';
 import { SpanNotes, type NotedSpan, type SpanNote } from './span-notes.js';
 
@@ -54,8 +55,7 @@ export class MetricEventsSpanProcessor implements SpanProcessor {
       span: new WeakRef(span),
       inherited: parent ? this.sessionOf(parent) : undefined,
       own: sessionIdFromAttributes(span.attributes, span.resource?.attributes),
-      parentIsModelCall:
-        parentSpan !== undefined && operationTypeOf(parentSpan.name, parentSpan.attributes) === 'llm_call',
+      parentIsModelCall: parentSpan !== undefined && isModelCall(parentSpan.name, parentSpan.attributes),
     });
     this.batch.onStart(span, parentContext);
   }

@@ -14,9 +14,22 @@ export function hrTimeToIsoMicros(time: HrTime): string | null {
   let micros = Math.floor(((seconds - whole) * 1e9 + nanos) / 1000);
   whole += Math.floor(micros / 1_000_000);
   micros = ((micros % 1_000_000) + 1_000_000) % 1_000_000;
-  const date = new Date(whole * 1000);
-  if (Number.isNaN(date.getTime()) || date.getUTCFullYear() < 1 || date.getUTCFullYear() > 9999) return null;
-  return `${date.toISOString().slice(0, 19)}.${String(micros).padStart(6, '0')}Z`;
+  const prefix = secondPrefix(whole);
+  return prefix === null ? null : `${prefix}.${String(micros).padStart(6, '0')}Z`;
+}
+
+// Spans of one batch share their second: the date text is formatted once per second seen.
+let lastSecond = NaN;
+let lastPrefix: string | null = null;
+
+/** `2026-01-02T03:04:05` for whole seconds since the epoch; null outside years 1 to 9999. */
+function secondPrefix(seconds: number): string | null {
+  if (seconds === lastSecond) return lastPrefix;
+  const date = new Date(seconds * 1000);
+  const valid = !Number.isNaN(date.getTime()) && date.getUTCFullYear() >= 1 && date.getUTCFullYear() <= 9999;
+  lastSecond = seconds;
+  lastPrefix = valid ? date.toISOString().slice(0, 19) : null;
+  return lastPrefix;
 }
 
 /** `2026-01-02 03:04:05.123456`: MySQL DATETIME(6) text, UTC. */

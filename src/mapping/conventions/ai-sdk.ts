@@ -1,0 +1,135 @@
+/**
+ * The Vercel AI SDK's own span attributes, versions 4 to 6 (ai 4.3.19
+ * dist/index.mjs; ai 6.0.326 src/generate-text/generate-text.ts,
+ * src/embed/embed.ts, src/generate-text/execute-tool-call.ts,
+ * src/telemetry/get-base-telemetry-attributes.ts): `ai.operationId`,
+ * `ai.prompt` (`{system, prompt, messages}`, Buffers serialised as
+ * `{"type":"Buffer","data":[...]}`), `ai.prompt.messages` (images and files as
+ * base64), `ai.response.text` / `object` / `toolCalls`, `ai.toolCall.*`,
+ * `ai.value(s)` for embeddings, `ai.usage.*`, `ai.telemetry.metadata.*`.
+ * Version 7 (@ai-sdk/otel 1.0.173) emits the GenAI form instead, plus
+ * `ai.settings.context.*`.
+ */
+import { joinPieces, looseText, stringifyPart } from '../loose-text.js';
+import { isRecord, type SpanView } from '../span-view.js';
+
+export const AI_OPERATION_ID = 'ai.operationId';
+export const AI_PROMPT = 'ai.prompt';
+export const AI_PROMPT_MESSAGES = 'ai.prompt.messages';
+export const AI_RESPONSE_TEXT = 'ai.response.text';
+export const AI_RESPONSE_OBJECT = 'ai.response.object';
+export const AI_RESPONSE_TOOL_CALLS = 'ai.response.toolCalls';
+export const AI_RESPONSE_MODEL = 'ai.response.model';
+export const AI_MODEL_ID = 'ai.model.id';
+export const AI_MODEL_PROVIDER = 'ai.model.provider';
+export const AI_TOOL_CALL_NAME = 'ai.toolCall.name';
+export const AI_TELEMETRY_FUNCTION_ID = 'ai.telemetry.functionId';
+export const AI_TELEMETRY_METADATA = 'ai.telemetry.metadata.';
+export const AI_SETTINGS_CONTEXT = 'ai.settings.context.';
+
+const TOOL_ARGS = ['ai.toolCall.args', 'ai.toolCall.input'];
+const TOOL_RESULT = ['ai.toolCall.result', 'ai.toolCall.output'];
+const EMBED_VALUES = ['ai.value', 'ai.values'];
+
+/** ai.usage.* by version: 4 (promptTokens), 5 and 6 (inputTokens and details); `tokens` for embeddings. */
+export const AI_USAGE = {
+  input: ['ai.usage.inputTokens', 'ai.usage.promptTokens'],
+  output: ['ai.usage.outputTokens', 'ai.usage.completionTokens'],
+  total: ['ai.usage.totalTokens'],
+  cacheRead: ['ai.usage.inputTokenDetails.cacheReadTokens', 'ai.usage.cachedInputTokens'],
+  cacheCreation: ['ai.usage.inputTokenDetails.cacheWriteTokens'],
+  reasoning: ['ai.usage.outputTokenDetails.reasoningTokens', 'ai.usage.reasoningTokens'],
+  embedding: 'ai.usage.tokens',
+} as const;
+
+export const AI_SDK_IMAGE_ATTRIBUTES = { input: [AI_PROMPT, AI_PROMPT_MESSAGES], output: [] } as const;
+
+export function aiSdkInputText(view: SpanView): string | undefined {
+  const messages = view.json(AI_PROMPT_MESSAGES);
+  if (messages !== undefined) return messagesText(messages) ?? '';
+  const prompt = view.json(AI_PROMPT);
+  if (isRecord(prompt)) {
+    const inner = prompt['prompt'];
+    return (
+      joinPieces([
+        systemText(prompt['system']),
+        typeof inner === 'string' ? inner : messagesText(inner),
+        messagesText(prompt['messages']),
+      ]) ?? ''
+    );
+  }
+  const embedded = firstPresent(view, EMBED_VALUES);
+  if (embedded !== undefined) return embedText(view, embedded);
+  return looseFirst(view, TOOL_ARGS);
+}
+
+export function aiSdkOutputText(view: SpanView): string | undefined {
+  const text = view.string(AI_RESPONSE_TEXT) ?? view.string(AI_RESPONSE_OBJECT);
+  const toolCalls = toolCallsText(view.json(AI_RESPONSE_TOOL_CALLS));
+  if (text !== undefined || toolCalls !== undefined) return joinPieces([text, toolCalls]);
+  if (view.get(AI_RESPONSE_TEXT) === '') return '';
+  return looseFirst(view, TOOL_RESULT);
+}
+
+function systemText(system: unknown): string | undefined {
+  if (typeof system === 'string') return system;
+  if (Array.isArray(system))
+    return joinPieces(system.map((m) => (isRecord(m) ? stringifyPart(m['content']) : undefined)));
+  return isRecord(system) ? stringifyPart(system['content']) : undefined;
+}
+
+/** Messages whose content is a string or a list of parts (text, tool-call, tool-result, image, file). */
+function messagesText(messages: unknown): string | undefined {
+  if (!Array.isArray(messages)) return undefined;
+  const pieces: (string | undefined)[] = [];
+  for (const message of messages) {
+    if (!isRecord(message)) continue;
+    const content = message['content'];
+    if (typeof content === 'string') {
+      pieces.push(content);
+      continue;
+    }
+    if (!Array.isArray(content)) continue;
+    for (const part of content) {
+      if (!isRecord(part)) continue;
+      if (part['type'] === 'text' || part['type'] === 'reasoning') pieces.push(stringifyPart(part['text']));
+      else if (part['type'] === 'tool-call') pieces.push(stringifyPart(part['input'] ?? part['args']));
+      else if (part['type'] === 'tool-result') pieces.push(stringifyPart(part['output'] ?? part['result']));
+    }
+  }
+  return joinPieces(pieces);
+}
+
+function toolCallsText(toolCalls: unknown): string | undefined {
+  if (!Array.isArray(toolCalls)) return undefined;
+  return joinPieces(
+    toolCalls.map((call) => (isRecord(call) ? stringifyPart(call['input'] ?? call['args']) : undefined)),
+  );
+}
+
+/** `ai.value` is one JSON-encoded value, `ai.values` an array of them. */
+function embedText(view: SpanView, key: string): string {
+  const value = view.get(key);
+  const items = Array.isArray(value) ? value : [value];
+  const pieces = items.map((item) => {
+    if (typeof item !== 'string') return stringifyPart(item);
+    try {
+      return stringifyPart(JSON.parse(item) as unknown);
+    } catch {
+      return item;
+    }
+  });
+  return joinPieces(pieces) ?? '';
+}
+
+function firstPresent(view: SpanView, keys: readonly string[]): string | undefined {
+  return keys.find((key) => view.get(key) !== undefined);
+}
+
+function looseFirst(view: SpanView, keys: readonly string[]): string | undefined {
+  for (const key of keys) {
+    const raw = view.string(key);
+    if (raw !== undefined) return looseText(raw, view.json(key));
+  }
+  return undefined;
+}

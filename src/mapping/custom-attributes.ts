@@ -1,0 +1,214 @@
+/**
+ * custom_attributes: who and what made the call (model, provider, user,
+ * service, instrumentation scope, span kind), the user's association
+ * properties and metadata, the user's own `llamonitor.attr.*`, and, only when
+ * content capture is on, the prompt and completion text. Every part is
+ * bounded so one span cannot make a huge row.
+ */
+import { SpanKind, type AttributeValue } from '@opentelemetry/api';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { JsonObject, JsonValue } from '../schema/columns.js';
+import { truncateCodePoints } from '../schema/fit-row.js';
+import {
+  AI_MODEL_ID,
+  AI_MODEL_PROVIDER,
+  AI_RESPONSE_MODEL,
+  AI_SETTINGS_CONTEXT,
+  AI_TELEMETRY_FUNCTION_ID,
+  AI_TELEMETRY_METADATA,
+  AI_TOOL_CALL_NAME,
+} from './conventions/ai-sdk.js';
+import { LANGFUSE_OBSERVATION_MODEL, LANGFUSE_USER_ID } from './conventions/langfuse.js';
+import {
+  EMBEDDING_MODEL_NAME,
+  LLM_MODEL_NAME,
+  LLM_PROVIDER,
+  LLM_SYSTEM,
+  METADATA,
+  TOOL_NAME,
+} from './conventions/openinference.js';
+import { TRACELOOP_ASSOCIATION_PROPERTIES, TRACELOOP_ENTITY_NAME } from './conventions/openllmetry.js';
+import {
+  ATTR_GEN_AI_AGENT_NAME,
+  ATTR_GEN_AI_PROVIDER_NAME,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_GEN_AI_RESPONSE_MODEL,
+  ATTR_GEN_AI_SYSTEM,
+  ATTR_GEN_AI_TOOL_NAME,
+  ATTR_USER_ID,
+} from './genai-names.js';
+import type { SpanLike } from './span-like.js';
+import { isRecord, type GroupedPrefix, type SpanView } from './span-view.js';
+
+/** Longest kept string value (code points) in metadata, properties and identity fields. */
+export const MAX_ATTRIBUTE_VALUE_CHARS = 1024;
+/** Most keys kept in each of metadata, association_properties and the user's own attributes. */
+export const MAX_KEYS_PER_GROUP = 64;
+/** Longest prompt or completion kept (code points) when content capture is on. */
+export const MAX_CONTENT_CHARS = 8192;
+
+const MODEL_SOURCES = [
+  ATTR_GEN_AI_RESPONSE_MODEL,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  LLM_MODEL_NAME,
+  EMBEDDING_MODEL_NAME,
+  AI_RESPONSE_MODEL,
+  AI_MODEL_ID,
+  LANGFUSE_OBSERVATION_MODEL,
+];
+const PROVIDER_SOURCES = [
+  ATTR_GEN_AI_PROVIDER_NAME,
+  ATTR_GEN_AI_SYSTEM,
+  LLM_PROVIDER,
+  LLM_SYSTEM,
+  AI_MODEL_PROVIDER,
+];
+const USER_SOURCES = [
+  ATTR_USER_ID,
+  LANGFUSE_USER_ID,
+  `${TRACELOOP_ASSOCIATION_PROPERTIES}user_id`,
+  `${TRACELOOP_ASSOCIATION_PROPERTIES}userId`,
+  `${AI_TELEMETRY_METADATA}userId`,
+  `${AI_TELEMETRY_METADATA}user_id`,
+  `${AI_SETTINGS_CONTEXT}userId`,
+  `${AI_SETTINGS_CONTEXT}user_id`,
+];
+const AGENT_SOURCES = [ATTR_GEN_AI_AGENT_NAME, AI_TELEMETRY_FUNCTION_ID, TRACELOOP_ENTITY_NAME];
+const TOOL_SOURCES = [ATTR_GEN_AI_TOOL_NAME, TOOL_NAME, AI_TOOL_CALL_NAME];
+const METADATA_PREFIXES: readonly GroupedPrefix[] = [
+  'ai.telemetry.metadata.',
+  'ai.settings.context.',
+  'langfuse.trace.metadata.',
+  'langfuse.observation.metadata.',
+];
+
+export interface CapturedContent {
+  readonly input: string | undefined;
+  readonly output: string | undefined;
+}
+
+export function customAttributes(
+  span: SpanLike,
+  view: SpanView,
+  content: CapturedContent | undefined,
+): JsonObject {
+  const out: JsonObject = {};
+  setIfPresent(out, 'model', first(view, MODEL_SOURCES));
+  const requestModel = view.string(ATTR_GEN_AI_REQUEST_MODEL);
+  if (requestModel !== undefined && requestModel !== out['model'])
+    out['request_model'] = bounded(requestModel);
+  setIfPresent(out, 'provider', first(view, PROVIDER_SOURCES));
+  setIfPresent(out, 'user_id', first(view, USER_SOURCES));
+  setIfPresent(out, 'agent_name', first(view, AGENT_SOURCES));
+  setIfPresent(out, 'tool_name', first(view, TOOL_SOURCES));
+  setIfPresent(out, 'service_name', view.resourceAttributes[ATTR_SERVICE_NAME]);
+  const scope = span.instrumentationScope ?? span.instrumentationLibrary;
+  setIfPresent(out, 'scope_name', scope?.name);
+  setIfPresent(out, 'scope_version', scope?.version);
+  setIfPresent(out, 'span_kind', spanKindName(span.kind));
+
+  const properties = groupedValues(view, 'traceloop.association.properties.');
+  if (properties) out['association_properties'] = properties;
+  const metadata = metadataValues(view);
+  if (metadata) out['metadata'] = metadata;
+  const own = groupedValues(view, 'llamonitor.attr.');
+  if (own) for (const [key, value] of Object.entries(own)) out[key] = value;
+
+  if (content) {
+    addContent(out, 'prompt', content.input);
+    addContent(out, 'completion', content.output);
+  }
+  return out;
+}
+
+function first(view: SpanView, keys: readonly string[]): AttributeValue | undefined {
+  for (const key of keys) {
+    const value = view.get(key);
+    if ((typeof value === 'string' && value.length > 0) || typeof value === 'number') return value;
+  }
+  return undefined;
+}
+
+function setIfPresent(out: JsonObject, key: string, value: unknown): void {
+  if (value === undefined || value === null || value === '') return;
+  out[key] = boundedValue(value);
+}
+
+function groupedValues(view: SpanView, prefix: GroupedPrefix): JsonObject | undefined {
+  const keys = view.grouped(prefix);
+  if (keys.length === 0) return undefined;
+  const out: JsonObject = {};
+  for (const key of keys.slice(0, MAX_KEYS_PER_GROUP))
+    out[bounded(key.slice(prefix.length))] = boundedValue(view.get(key));
+  return out;
+}
+
+/** Metadata from the AI SDK, Langfuse and OpenInference (a JSON object in `metadata`), in that order. */
+function metadataValues(view: SpanView): JsonObject | undefined {
+  const out: JsonObject = {};
+  let count = 0;
+  const put = (key: string, value: unknown) => {
+    if (count >= MAX_KEYS_PER_GROUP) return;
+    if (!(key in out)) count++;
+    out[bounded(key)] = boundedValue(value);
+  };
+  for (const prefix of METADATA_PREFIXES) {
+    for (const key of view.grouped(prefix)) put(key.slice(prefix.length), view.get(key));
+  }
+  const openInference = view.json(METADATA);
+  if (isRecord(openInference)) for (const [key, value] of Object.entries(openInference)) put(key, value);
+  return count > 0 ? out : undefined;
+}
+
+function addContent(out: JsonObject, key: string, text: string | undefined): void {
+  if (text === undefined) return;
+  const kept = truncateCodePoints(text, MAX_CONTENT_CHARS);
+  out[key] = kept;
+  if (kept.length < text.length) out[`${key}_truncated`] = true;
+}
+
+function bounded(text: string): string {
+  return truncateCodePoints(text, MAX_ATTRIBUTE_VALUE_CHARS);
+}
+
+/** A JSON value no longer than the bounds: long strings cut, long arrays cut, deep objects as cut JSON text. */
+function boundedValue(value: unknown): JsonValue {
+  if (typeof value === 'string') return bounded(value);
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'boolean') return value;
+  if (value === null || value === undefined) return null;
+  if (Array.isArray(value)) {
+    return value
+      .slice(0, MAX_KEYS_PER_GROUP)
+      .map((item: unknown) =>
+        typeof item === 'object' && item !== null ? boundedJsonText(item) : boundedValue(item),
+      );
+  }
+  return boundedJsonText(value);
+}
+
+function boundedJsonText(value: unknown): JsonValue {
+  try {
+    const text = JSON.stringify(value);
+    return text === undefined ? null : bounded(text);
+  } catch {
+    return null;
+  }
+}
+
+function spanKindName(kind: SpanKind): string | undefined {
+  switch (kind) {
+    case SpanKind.INTERNAL:
+      return 'internal';
+    case SpanKind.SERVER:
+      return 'server';
+    case SpanKind.CLIENT:
+      return 'client';
+    case SpanKind.PRODUCER:
+      return 'producer';
+    case SpanKind.CONSUMER:
+      return 'consumer';
+    default:
+      return undefined;
+  }
+}

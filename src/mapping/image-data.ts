@@ -1,0 +1,197 @@
+/**
+ * One image as a span carries it (base64 text, a byte array, a URI or only a
+ * placeholder) and what can be measured of it without decoding it: the format
+ * and size from the header in its first bytes, its byte count from the length
+ * of the base64 text, and a key that is the same wherever the span repeats it.
+ */
+import { readImageHeader, sniffFormat, type ImageFormat } from './image-header.js';
+
+export type ImageData =
+  | { readonly kind: 'base64'; readonly base64: string; readonly mimeType?: string | undefined }
+  | { readonly kind: 'bytes'; readonly bytes: ArrayLike<unknown>; readonly mimeType?: string | undefined }
+  | { readonly kind: 'uri'; readonly uri: string; readonly mimeType?: string | undefined }
+  /** An image the span names but does not hold (a redacted or replaced one). */
+  | { readonly kind: 'placeholder'; readonly label: string; readonly mimeType?: string | undefined };
+
+export interface ImageMeasure {
+  readonly format: ImageFormat | null;
+  readonly width: number | null;
+  readonly height: number | null;
+  readonly bytes: number | null;
+  /** Same for the same image in base64 or as bytes; undefined for placeholders (never deduplicated). */
+  readonly key: string | undefined;
+}
+
+/** Base64 characters decoded to read a header: 3 KiB of image. */
+const HEADER_BASE64_CHARS = 4096;
+/** How far a JPEG's metadata (EXIF, ICC) may push its frame header before the size is left unknown. */
+const JPEG_SEARCH_BASE64_CHARS = 262_144;
+/** The dedupe key samples the image's head, middle and tail (in 3-byte groups, the same in base64 and in bytes). */
+const KEY_HEAD_BYTES = 48;
+const KEY_SAMPLE_BYTES = 24;
+
+export function measureImage(image: ImageData): ImageMeasure {
+  switch (image.kind) {
+    case 'base64':
+      return measureBase64(image.base64);
+    case 'bytes':
+      return measureBytes(image.bytes);
+    case 'uri':
+      return {
+        format: null,
+        width: null,
+        height: null,
+        bytes: null,
+        key: `uri:${image.uri.length}:${image.uri.slice(0, 512)}`,
+      };
+    case 'placeholder':
+      return { format: null, width: null, height: null, bytes: null, key: undefined };
+  }
+}
+
+function measureBase64(base64: string): ImageMeasure {
+  const length = unpaddedLength(base64);
+  let header = readImageHeader(decodeBase64(base64, 0, Math.min(length, HEADER_BASE64_CHARS)));
+  if (header.needsMoreBytes && length > HEADER_BASE64_CHARS) {
+    header = readImageHeader(decodeBase64(base64, 0, Math.min(length, JPEG_SEARCH_BASE64_CHARS)));
+  }
+  const byteLength = Math.floor((length * 3) / 4);
+  const groups = Math.floor(length / 4);
+  const sample = (fromGroup: number, bytes: number) =>
+    hex(decodeBase64(base64, fromGroup * 4, Math.min(groups, fromGroup + bytes / 3) * 4));
+  const key = [
+    byteLength,
+    sample(0, KEY_HEAD_BYTES),
+    sample(Math.floor(groups / 2), KEY_SAMPLE_BYTES),
+    sample(Math.max(0, groups - KEY_SAMPLE_BYTES / 3), KEY_SAMPLE_BYTES),
+  ].join(':');
+  return {
+    format: header.format,
+    width: header.width,
+    height: header.height,
+    bytes: byteLength,
+    key: `img:${key}`,
+  };
+}
+
+function measureBytes(values: ArrayLike<unknown>): ImageMeasure {
+  const length = values.length;
+  let header = readImageHeader(toBytes(values, 0, Math.min(length, (HEADER_BASE64_CHARS / 4) * 3)));
+  if (header.needsMoreBytes && length > (HEADER_BASE64_CHARS / 4) * 3) {
+    header = readImageHeader(toBytes(values, 0, Math.min(length, (JPEG_SEARCH_BASE64_CHARS / 4) * 3)));
+  }
+  const groups = Math.floor(length / 3);
+  const sample = (fromGroup: number, bytes: number) =>
+    hex(toBytes(values, fromGroup * 3, Math.min(groups, fromGroup + bytes / 3) * 3));
+  const key = [
+    length,
+    sample(0, KEY_HEAD_BYTES),
+    sample(Math.floor(groups / 2), KEY_SAMPLE_BYTES),
+    sample(Math.max(0, groups - KEY_SAMPLE_BYTES / 3), KEY_SAMPLE_BYTES),
+  ].join(':');
+  return {
+    format: header.format,
+    width: header.width,
+    height: header.height,
+    bytes: length,
+    key: `img:${key}`,
+  };
+}
+
+/** Length without trailing padding or whitespace: what the decoded byte count follows from. */
+function unpaddedLength(base64: string): number {
+  let end = base64.length;
+  while (end > 0) {
+    const unit = base64.charCodeAt(end - 1);
+    if (unit === 0x3d /* = */ || unit === 0x20 || unit === 0x0a || unit === 0x0d) end--;
+    else break;
+  }
+  return end;
+}
+
+function decodeBase64(base64: string, start: number, end: number): Uint8Array {
+  if (end <= start) return new Uint8Array(0);
+  return Buffer.from(base64.slice(start, end), 'base64');
+}
+
+function toBytes(values: ArrayLike<unknown>, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(Math.max(0, end - start));
+  for (let i = start; i < end; i++) {
+    const value = values[i];
+    out[i - start] = typeof value === 'number' ? value : 0;
+  }
+  return out;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
+}
+
+const BASE64_HEAD = /^[A-Za-z0-9+/]{16}/;
+const BASE64_ONLY = /^[A-Za-z0-9+/=\r\n]+$/;
+const URI_SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]{0,31}:/;
+
+/**
+ * A string that a convention declares to be an image: a data: URL, a URI (any
+ * scheme, or a file id), or raw base64. Undefined when it holds nothing.
+ */
+export function imageFromDeclaredString(value: string, mimeType?: string): ImageData | undefined {
+  if (value.length === 0) return undefined;
+  if (value.startsWith('data:')) return imageFromDataUrl(value, 0)?.image;
+  if (URI_SCHEME.test(value)) return { kind: 'uri', uri: value, mimeType };
+  if (BASE64_ONLY.test(value.slice(0, 256))) return { kind: 'base64', base64: value, mimeType };
+  return { kind: 'uri', uri: value, mimeType };
+}
+
+/**
+ * A string in a field that may hold an image (a `uri`, `url` or `data` field
+ * without an image type): an image only when it is a data: URL of an image, or
+ * base64 whose first bytes are an image's signature.
+ */
+export function imageFromUndeclaredString(value: string): ImageData | undefined {
+  if (value.startsWith('data:image/')) return imageFromDataUrl(value, 0)?.image;
+  if (!BASE64_HEAD.test(value)) return undefined;
+  return sniffFormat(decodeBase64(value, 0, Math.min(value.length, 64))) === null
+    ? undefined
+    : { kind: 'base64', base64: value };
+}
+
+const BASE64_RUN = /[A-Za-z0-9+/]*={0,2}/y;
+
+/** The data: URL that starts at `start` in `text`, and where it ends. */
+export function imageFromDataUrl(
+  text: string,
+  start: number,
+): { readonly image: ImageData; readonly end: number } | undefined {
+  const comma = text.indexOf(',', start + 5);
+  if (comma < 0 || comma - start > 256) return undefined;
+  const header = text.slice(start + 5, comma);
+  const semicolon = header.indexOf(';');
+  const mimeType = (semicolon < 0 ? header : header.slice(0, semicolon)).toLowerCase() || undefined;
+  if (!header.endsWith(';base64')) {
+    // A percent-encoded image (rare): counted, its size unknown.
+    return { image: { kind: 'placeholder', label: 'data_url', mimeType }, end: comma + 1 };
+  }
+  BASE64_RUN.lastIndex = comma + 1;
+  BASE64_RUN.exec(text);
+  const end = BASE64_RUN.lastIndex;
+  return { image: { kind: 'base64', base64: text.slice(comma + 1, end), mimeType }, end };
+}
+
+/** Every `data:image/...` URL inside free text (a prompt, a JSON body), at most `limit` of them. */
+export function imagesInText(text: string, limit: number): ImageData[] {
+  const found: ImageData[] = [];
+  let from = 0;
+  while (found.length < limit) {
+    const at = text.indexOf('data:image/', from);
+    if (at < 0) break;
+    const dataUrl = imageFromDataUrl(text, at);
+    if (!dataUrl) {
+      from = at + 11;
+      continue;
+    }
+    found.push(dataUrl.image);
+    from = Math.max(dataUrl.end, at + 11);
+  }
+  return found;
+}

@@ -1,0 +1,56 @@
+/**
+ * error and error_type: the span status's ERROR message, else the message of
+ * its `exception` event; the `error.type` attribute, else the event's
+ * `exception.type`. A span marked failed without any message still gets a
+ * non-null error (its type, or "error"), so failed calls can be counted.
+ */
+import { SpanStatusCode } from '@opentelemetry/api';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_EXCEPTION_MESSAGE,
+  ATTR_EXCEPTION_TYPE,
+} from '@opentelemetry/semantic-conventions';
+import type { Attributes } from '@opentelemetry/api';
+import type { SpanEventLike, SpanLike } from './span-like.js';
+
+export interface SpanError {
+  readonly error: string | null;
+  readonly error_type: string | null;
+}
+
+const EXCEPTION_EVENT = 'exception';
+
+/** `attributes` are the span's, already read safely; status and events are read here, each on its own. */
+export function spanError(span: SpanLike, attributes: Attributes): SpanError {
+  const status = readSafely(() => span.status);
+  const failed = status?.code === SpanStatusCode.ERROR;
+  const exception = lastException(readSafely(() => span.events));
+  const statusMessage = failed ? nonEmpty(status.message) : undefined;
+  const exceptionMessage = nonEmpty(exception?.attributes?.[ATTR_EXCEPTION_MESSAGE]);
+  const errorType =
+    nonEmpty(attributes[ATTR_ERROR_TYPE]) ?? nonEmpty(exception?.attributes?.[ATTR_EXCEPTION_TYPE]) ?? null;
+  const message = statusMessage ?? exceptionMessage;
+  if (message !== undefined) return { error: message, error_type: errorType };
+  if (failed || errorType !== null) return { error: errorType ?? 'error', error_type: errorType };
+  return { error: null, error_type: null };
+}
+
+function readSafely<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
+function lastException(events: readonly SpanEventLike[] | undefined): SpanEventLike | undefined {
+  if (!Array.isArray(events)) return undefined;
+  for (let i = events.length - 1; i >= 0; i--) if (events[i]?.name === EXCEPTION_EVENT) return events[i];
+  return undefined;
+}
+
+function nonEmpty(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.length > 0 ? value : undefined;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}

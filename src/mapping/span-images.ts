@@ -1,0 +1,175 @@
+/**
+ * The images a span carries, wherever its convention puts them, each counted
+ * once (the same image in two attributes has one key), measured from its
+ * header, and summed into the image_* columns.
+ */
+import { AI_SDK_IMAGE_ATTRIBUTES } from './conventions/ai-sdk.js';
+import { GENAI_IMAGE_ATTRIBUTES } from './conventions/genai.js';
+import { LANGFUSE_IMAGE_ATTRIBUTES } from './conventions/langfuse.js';
+import {
+  INPUT_VALUE,
+  OUTPUT_VALUE,
+  REDACTED_VALUE,
+  openInferenceImageUrlKeys,
+} from './conventions/openinference.js';
+import {
+  TRACELOOP_ENTITY_INPUT,
+  TRACELOOP_ENTITY_OUTPUT,
+  indexedContentKeys,
+} from './conventions/openllmetry.js';
+import { imageFromDeclaredString, measureImage, type ImageData } from './image-data.js';
+import { findImagesInJson, findImagesInText } from './image-finder.js';
+import type { ImageFormat } from './image-header.js';
+import type { SpanView } from './span-view.js';
+
+export type ImageSide = 'input' | 'output';
+
+export interface MeasuredImage {
+  readonly side: ImageSide;
+  readonly format: ImageFormat | null;
+  readonly width: number | null;
+  readonly height: number | null;
+  readonly bytes: number | null;
+  /** The attribute the image was read from. */
+  readonly source: string;
+  readonly mime_type?: string;
+}
+
+export interface ImageColumns {
+  readonly image_count: number | null;
+  readonly image_total_pixels: number | null;
+  readonly image_file_size_bytes: number | null;
+  readonly image_width: number | null;
+  readonly image_height: number | null;
+  readonly image_format: string | null;
+  readonly images: readonly MeasuredImage[];
+}
+
+/** Entries listed in image_custom_metrics; the counts and sums cover every image. */
+export const MAX_LISTED_IMAGES = 64;
+const MAX_IMAGES_PER_SPAN = 1024;
+
+export const NO_IMAGES: ImageColumns = {
+  image_count: null,
+  image_total_pixels: null,
+  image_file_size_bytes: null,
+  image_width: null,
+  image_height: null,
+  image_format: null,
+  images: [],
+};
+
+export function spanImages(view: SpanView): ImageColumns {
+  const collector = new ImageCollector();
+  const { openInferenceInput, openInferenceOutput, indexedPrompts, indexedCompletions } = view.keys;
+  const inputKeys = [
+    ...GENAI_IMAGE_ATTRIBUTES.input,
+    ...indexedContentKeys(indexedPrompts),
+    ...AI_SDK_IMAGE_ATTRIBUTES.input,
+    ...LANGFUSE_IMAGE_ATTRIBUTES.input,
+    TRACELOOP_ENTITY_INPUT,
+  ];
+  const outputKeys = [
+    ...GENAI_IMAGE_ATTRIBUTES.output,
+    ...indexedContentKeys(indexedCompletions),
+    ...LANGFUSE_IMAGE_ATTRIBUTES.output,
+    TRACELOOP_ENTITY_OUTPUT,
+  ];
+  for (const key of inputKeys) collector.addAttribute(view, key, 'input');
+  const redacted = collector.addOpenInferenceUrls(
+    view,
+    openInferenceImageUrlKeys(openInferenceInput),
+    'input',
+  );
+  const inRequestBody = collector.addAttribute(view, INPUT_VALUE, 'input');
+  // A redacted image is measured from input.value; with no image there, it still counts, unmeasured.
+  if (inRequestBody === 0) {
+    for (let i = 0; i < redacted; i++)
+      collector.add({ kind: 'placeholder', label: REDACTED_VALUE }, 'input', INPUT_VALUE);
+  }
+  for (const key of outputKeys) collector.addAttribute(view, key, 'output');
+  collector.addOpenInferenceUrls(view, openInferenceImageUrlKeys(openInferenceOutput), 'output');
+  collector.addAttribute(view, OUTPUT_VALUE, 'output');
+  return collector.columns();
+}
+
+/**
+ * Every shape the image finder knows names one of these words (`image`,
+ * `image_url`, `anthropic_image`, data:image/ URLs, `blob`, `uri`, `file`,
+ * `Buffer`): an attribute with none of them is not parsed for images.
+ */
+const IMAGE_MARKERS = ['image', 'blob', 'uri', 'file', 'Buffer'];
+
+function mayHoldImage(raw: string): boolean {
+  return IMAGE_MARKERS.some((marker) => raw.includes(marker));
+}
+
+class ImageCollector {
+  private readonly seen = new Set<string>();
+  private readonly measured: MeasuredImage[] = [];
+
+  /** Adds the images of one attribute; returns how many it held (before deduplication). */
+  addAttribute(view: SpanView, key: string, side: ImageSide): number {
+    const raw = view.get(key);
+    if (typeof raw !== 'string' || raw.length < 16 || !mayHoldImage(raw)) return 0;
+    const parsed = view.json(key);
+    const images = parsed === undefined ? findImagesInText(raw) : findImagesInJson(parsed);
+    for (const image of images) this.add(image, side, key);
+    return images.length;
+  }
+
+  /** OpenInference image URLs; returns the number of redacted ones. */
+  addOpenInferenceUrls(view: SpanView, keys: readonly string[], side: ImageSide): number {
+    let redacted = 0;
+    for (const key of keys) {
+      const url = view.string(key);
+      if (url === undefined) continue;
+      if (url === REDACTED_VALUE) {
+        redacted++;
+        continue;
+      }
+      const image = imageFromDeclaredString(url);
+      if (image) this.add(image, side, key);
+    }
+    return redacted;
+  }
+
+  add(image: ImageData, side: ImageSide, source: string): void {
+    if (this.measured.length >= MAX_IMAGES_PER_SPAN) return;
+    const measure = measureImage(image);
+    if (measure.key !== undefined) {
+      if (this.seen.has(measure.key)) return;
+      this.seen.add(measure.key);
+    }
+    const entry: MeasuredImage = {
+      side,
+      format: measure.format,
+      width: measure.width,
+      height: measure.height,
+      bytes: measure.bytes,
+      source,
+    };
+    this.measured.push(image.mimeType ? { ...entry, mime_type: image.mimeType } : entry);
+  }
+
+  columns(): ImageColumns {
+    const images = this.measured;
+    if (images.length === 0) return NO_IMAGES;
+    let pixels: number | null = null;
+    let bytes: number | null = null;
+    for (const image of images) {
+      if (image.width !== null && image.height !== null) pixels = (pixels ?? 0) + image.width * image.height;
+      if (image.bytes !== null) bytes = (bytes ?? 0) + image.bytes;
+    }
+    const first = images[0]!;
+    return {
+      image_count: images.length,
+      image_total_pixels: pixels,
+      image_file_size_bytes: bytes,
+      image_width: first.width,
+      image_height: first.height,
+      image_format: first.format,
+      images,
+    };
+  }
+}

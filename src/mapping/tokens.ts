@@ -1,0 +1,126 @@
+/**
+ * The token counts a span carries, under one set of names whatever the
+ * convention: input, output, total, cache read, cache creation, reasoning.
+ * A span that wraps model calls and repeats their usage keeps the counts as
+ * `aggregate_*`, so summing `input_tokens` counts each model call once.
+ */
+import { AI_USAGE } from './conventions/ai-sdk.js';
+import { langfuseUsage } from './conventions/langfuse.js';
+import {
+  LLM_TOKEN_COUNT_CACHE_READ,
+  LLM_TOKEN_COUNT_CACHE_WRITE,
+  LLM_TOKEN_COUNT_COMPLETION,
+  LLM_TOKEN_COUNT_PROMPT,
+  LLM_TOKEN_COUNT_REASONING,
+  LLM_TOKEN_COUNT_TOTAL,
+} from './conventions/openinference.js';
+import {
+  GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+  GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+  GEN_AI_USAGE_REASONING_TOKENS,
+  GEN_AI_USAGE_TOTAL_TOKENS,
+  LLM_USAGE_TOTAL_TOKENS,
+} from './conventions/openllmetry.js';
+import {
+  ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_COMPLETION_TOKENS,
+  ATTR_GEN_AI_USAGE_INPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+  ATTR_GEN_AI_USAGE_PROMPT_TOKENS,
+  ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+} from './genai-names.js';
+import type { SpanView } from './span-view.js';
+
+export type TokenName =
+  | 'input_tokens'
+  | 'output_tokens'
+  | 'total_tokens'
+  | 'cache_read_tokens'
+  | 'cache_creation_tokens'
+  | 'reasoning_tokens';
+
+/** Where each count is read, first present wins. */
+const TOKEN_SOURCES: Readonly<Record<TokenName, readonly string[]>> = {
+  input_tokens: [
+    ATTR_GEN_AI_USAGE_INPUT_TOKENS,
+    ATTR_GEN_AI_USAGE_PROMPT_TOKENS,
+    LLM_TOKEN_COUNT_PROMPT,
+    ...AI_USAGE.input,
+    // AI SDK embeddings report only `ai.usage.tokens`: they are input tokens.
+    AI_USAGE.embedding,
+  ],
+  output_tokens: [
+    ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
+    ATTR_GEN_AI_USAGE_COMPLETION_TOKENS,
+    LLM_TOKEN_COUNT_COMPLETION,
+    ...AI_USAGE.output,
+  ],
+  total_tokens: [GEN_AI_USAGE_TOTAL_TOKENS, LLM_USAGE_TOTAL_TOKENS, LLM_TOKEN_COUNT_TOTAL, ...AI_USAGE.total],
+  cache_read_tokens: [
+    ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+    LLM_TOKEN_COUNT_CACHE_READ,
+    ...AI_USAGE.cacheRead,
+  ],
+  cache_creation_tokens: [
+    ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS,
+    // The Anthropic SDK's own spans (@anthropic-ai/sdk 1.14.0, src/internal/tracing.ts).
+    'gen_ai.usage.cache_write.input_tokens',
+    LLM_TOKEN_COUNT_CACHE_WRITE,
+    ...AI_USAGE.cacheCreation,
+  ],
+  reasoning_tokens: [
+    ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+    GEN_AI_USAGE_REASONING_TOKENS,
+    LLM_TOKEN_COUNT_REASONING,
+    ...AI_USAGE.reasoning,
+  ],
+};
+
+const TOKEN_NAMES = Object.keys(TOKEN_SOURCES) as TokenName[];
+
+/** Token counts present on the span; total is input + output when the span gives both but no total. */
+export function spanTokens(view: SpanView): Partial<Record<TokenName, number>> {
+  const tokens: Partial<Record<TokenName, number>> = {};
+  for (const name of TOKEN_NAMES) {
+    for (const key of TOKEN_SOURCES[name]) {
+      const count = view.number(key);
+      if (count !== undefined && count >= 0) {
+        tokens[name] = count;
+        break;
+      }
+    }
+  }
+  const langfuse = langfuseUsage(view);
+  tokens.input_tokens ??= nonNegative(langfuse.input);
+  tokens.output_tokens ??= nonNegative(langfuse.output);
+  tokens.total_tokens ??= nonNegative(langfuse.total);
+  if (
+    tokens.total_tokens === undefined &&
+    tokens.input_tokens !== undefined &&
+    tokens.output_tokens !== undefined
+  ) {
+    tokens.total_tokens = tokens.input_tokens + tokens.output_tokens;
+  }
+  for (const name of TOKEN_NAMES) if (tokens[name] === undefined) delete tokens[name];
+  return tokens;
+}
+
+function nonNegative(value: number | undefined): number | undefined {
+  return value !== undefined && value >= 0 ? value : undefined;
+}
+
+/** The keys under which a span's counts are stored: `aggregate_*` for a span that repeats its children's usage. */
+export function tokenMetrics(
+  tokens: Partial<Record<TokenName, number>>,
+  aggregate: boolean,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of TOKEN_NAMES) {
+    const count = tokens[name];
+    if (count !== undefined) out[aggregate ? `aggregate_${name}` : name] = count;
+  }
+  return out;
+}

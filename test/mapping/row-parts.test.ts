@@ -1,0 +1,206 @@
+/**
+ * The parts of a row that do not depend on one convention: session fallback,
+ * operation types, text measures, event ids, parents under both SDK majors,
+ * the span filter, content capture and the user's own llamonitor.* attributes.
+ */
+import { trace, context, type Attributes } from '@opentelemetry/api';
+import {
+  BasicTracerProvider as BasicTracerProviderV1,
+  InMemorySpanExporter as InMemoryV1,
+  SimpleSpanProcessor as SimpleV1,
+} from 'sdk-trace-base-v1';
+import { describe, expect, it } from 'vitest';
+import { eventIdOf } from '../../src/mapping/event-id.js';
+import { isModelCall, operationTypeOf } from '../../src/mapping/operation-type.js';
+import { sessionIdFromAttributes } from '../../src/mapping/session-id.js';
+import type { SpanLike } from '../../src/mapping/span-like.js';
+import { measureText } from '../../src/mapping/text-metrics.js';
+import { toMetricEvent } from '../../src/mapping/to-metric-event.js';
+import type { MetricEvent } from '../../src/schema/columns.js';
+import { recordSpans } from '../fixtures/spans/record.js';
+
+function rowOf(attributes: Attributes, options: Parameters<typeof toMetricEvent>[1] = {}): MetricEvent {
+  const [span] = recordSpans({ scope: { name: 'test' } }, (tracer) => {
+    tracer.startSpan('chat gpt-4o', { attributes: { 'gen_ai.operation.name': 'chat', ...attributes } }).end();
+  });
+  return toMetricEvent(span!, options)!;
+}
+
+describe('session id', () => {
+  it.each([
+    ['session.id', { 'session.id': 'a', 'gen_ai.conversation.id': 'b' }, 'a'],
+    ['gen_ai.conversation.id', { 'gen_ai.conversation.id': 'b', 'langfuse.session.id': 'c' }, 'b'],
+    [
+      'langfuse.session.id',
+      { 'langfuse.session.id': 'c', 'traceloop.association.properties.session_id': 'd' },
+      'c',
+    ],
+    [
+      'traceloop session_id',
+      { 'traceloop.association.properties.session_id': 'd', 'ai.telemetry.metadata.sessionId': 'e' },
+      'd',
+    ],
+    [
+      'traceloop sessionId',
+      { 'traceloop.association.properties.sessionId': 'd2', 'ai.telemetry.metadata.sessionId': 'e' },
+      'd2',
+    ],
+    [
+      'ai.telemetry.metadata.sessionId',
+      { 'ai.telemetry.metadata.sessionId': 'e', 'ai.settings.context.sessionId': 'f' },
+      'e',
+    ],
+    ['ai.settings.context.sessionId', { 'ai.settings.context.sessionId': 'f' }, 'f'],
+  ])('takes %s before what follows it in the chain', (_source, attributes, expected) => {
+    expect(sessionIdFromAttributes(attributes, { 'session.id': 'resource' })).toBe(expected);
+  });
+
+  it('falls back to the resource’s session.id', () => {
+    expect(sessionIdFromAttributes({}, { 'session.id': 'resource' })).toBe('resource');
+  });
+
+  it('is undefined when neither span nor resource has a session', () => {
+    expect(sessionIdFromAttributes({ 'gen_ai.request.model': 'x' })).toBeUndefined();
+  });
+
+  it('uses the inherited session before the trace id, and the span’s own before both', () => {
+    expect(rowOf({}, { inheritedSessionId: 'parent' }).session_id).toBe('parent');
+    expect(rowOf({ 'session.id': 'own' }, { inheritedSessionId: 'parent' }).session_id).toBe('own');
+  });
+
+  it('uses the trace id when no session exists', () => {
+    const event = rowOf({});
+    expect(event.session_id).toBe(event.trace_id);
+  });
+});
+
+describe('operation type', () => {
+  it.each([
+    [{ 'openinference.span.kind': 'RETRIEVER', 'gen_ai.operation.name': 'chat' }, 'retrieval'],
+    [{ 'openinference.span.kind': 'RERANKER' }, 'rerank'],
+    [{ 'openinference.span.kind': 'GUARDRAIL' }, 'guardrail'],
+    [{ 'openinference.span.kind': 'EVALUATOR' }, 'evaluation'],
+    [{ 'gen_ai.operation.name': 'image_generation' }, 'image_generation'],
+    [{ 'gen_ai.operation.name': 'invoke_workflow' }, 'workflow'],
+    [{ 'gen_ai.operation.name': 'something_new', 'traceloop.span.kind': 'agent' }, 'agent'],
+    [{ 'llm.request.type': 'embedding' }, 'embedding'],
+    [{ 'ai.operationId': 'ai.streamText.doStream' }, 'llm_call'],
+    [{ 'langfuse.observation.type': 'retriever' }, 'retrieval'],
+    [{ 'llm.model_name': 'gpt-4o' }, 'llm_call'],
+    [{ 'http.request.method': 'GET' }, 'other'],
+  ])('normalises %o to %s', (attributes, expected) => {
+    expect(operationTypeOf('span', attributes)).toBe(expected);
+  });
+
+  it('tells the processor at span start which spans are model calls', () => {
+    expect(isModelCall('anthropic.messages.create', { 'gen_ai.operation.name': 'chat' })).toBe(true);
+    expect(isModelCall('ai.generateText', { 'ai.operationId': 'ai.generateText' })).toBe(false);
+  });
+});
+
+describe('text measures', () => {
+  it('counts code points, whitespace-separated words, UTF-8 bytes and newlines + 1', () => {
+    expect(measureText('héllo 🦙\n  wörld ')).toEqual({ chars: 16, words: 3, bytes: 21, lines: 2 });
+  });
+
+  it('counts an empty text as one line of nothing', () => {
+    expect(measureText('')).toEqual({ chars: 0, words: 0, bytes: 0, lines: 1 });
+  });
+});
+
+describe('ids and parents', () => {
+  it('derives the same event id from the same trace and span ids', () => {
+    const [span] = recordSpans({ scope: { name: 'test' } }, (tracer) =>
+      tracer.startSpan('chat', { attributes: { 'gen_ai.operation.name': 'chat' } }).end(),
+    );
+    expect(toMetricEvent(span!)!.event_id).toBe(toMetricEvent(span!)!.event_id);
+  });
+
+  it('derives a version-5 UUID that differs for another span', () => {
+    const id = eventIdOf('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331');
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(eventIdOf('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203332')).not.toBe(id);
+  });
+
+  it('reads the parent span id of sdk-trace-base 1.x spans (parentSpanId)', () => {
+    const exporter = new InMemoryV1();
+    const provider = new BasicTracerProviderV1();
+    provider.addSpanProcessor(new SimpleV1(exporter));
+    const tracer = provider.getTracer('ai');
+    const parent = tracer.startSpan('ai.generateText', {
+      attributes: { 'ai.operationId': 'ai.generateText' },
+    });
+    tracer
+      .startSpan(
+        'ai.generateText.doGenerate',
+        { attributes: { 'ai.operationId': 'ai.generateText.doGenerate' } },
+        trace.setSpan(context.active(), parent),
+      )
+      .end();
+    parent.end();
+    const [child] = exporter.getFinishedSpans();
+    const event = toMetricEvent(child as unknown as SpanLike)!;
+    expect(event.parent_span_id).toBe(parent.spanContext().spanId);
+    expect(event.custom_attributes).toMatchObject({ scope_name: 'ai' });
+  });
+
+  it('writes the start time with microseconds and the duration in fractional milliseconds', () => {
+    const [span] = recordSpans({ scope: { name: 'test' } }, (tracer) =>
+      tracer
+        .startSpan('chat', {
+          attributes: { 'gen_ai.operation.name': 'chat' },
+          startTime: [1_764_308_275, 123_456_789],
+        })
+        .end([1_764_308_276, 623_456_789]),
+    );
+    expect(toMetricEvent(span!)).toMatchObject({
+      timestamp: '2025-11-28T05:37:55.123456Z',
+      duration_ms: 1500,
+    });
+  });
+});
+
+describe('content capture and the user’s own attributes', () => {
+  const attributes = {
+    'gen_ai.input.messages': JSON.stringify([
+      { role: 'user', parts: [{ type: 'text', content: 'secret prompt' }] },
+    ]),
+    'gen_ai.output.messages': JSON.stringify([
+      { role: 'assistant', parts: [{ type: 'text', content: 'secret answer' }] },
+    ]),
+  };
+
+  it('keeps prompt and completion out of custom_attributes by default', () => {
+    expect(JSON.stringify(rowOf(attributes).custom_attributes)).not.toContain('secret');
+  });
+
+  it('stores prompt and completion when content capture is on', () => {
+    expect(rowOf(attributes, { captureContent: true }).custom_attributes).toMatchObject({
+      prompt: 'secret prompt',
+      completion: 'secret answer',
+    });
+  });
+
+  it('lands llamonitor.text.*, llamonitor.image.* and llamonitor.attr.* in their JSON columns', () => {
+    const event = rowOf({
+      'llamonitor.text.readability': 61.5,
+      'llamonitor.image.faces': 2,
+      'llamonitor.attr.team': 'search',
+    });
+    expect(event.text_custom_metrics).toEqual({ readability: 61.5 });
+    expect(event.image_custom_metrics).toEqual({ faces: 2 });
+    expect(event.custom_attributes).toMatchObject({ team: 'search' });
+  });
+
+  it('keeps a span that carries only llamonitor.* attributes under the llm filter', () => {
+    const [span] = recordSpans({ scope: { name: 'test' } }, (tracer) =>
+      tracer.startSpan('rank', { attributes: { 'llamonitor.text.score': 1 } }).end(),
+    );
+    expect(toMetricEvent(span!)?.operation_type).toBe('other');
+  });
+
+  it('bounds a long metadata value to 1024 characters', () => {
+    const event = rowOf({ 'ai.telemetry.metadata.note': 'x'.repeat(5000) });
+    expect((event.custom_attributes?.['metadata'] as Record<string, string>)['note']).toHaveLength(1024);
+  });
+});
