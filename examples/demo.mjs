@@ -33,7 +33,8 @@ async function chat(parent, { prompt, answer, inputTokens, outputTokens, extra =
         'gen_ai.operation.name': 'chat',
         'gen_ai.provider.name': 'openai',
         'gen_ai.request.model': 'gpt-4o-mini',
-        'gen_ai.input.messages': typeof prompt === 'string' ? messages('user', prompt) : JSON.stringify(prompt),
+        'gen_ai.input.messages':
+          typeof prompt === 'string' ? messages('user', prompt) : JSON.stringify(prompt),
         ...extra,
       },
     },
@@ -61,7 +62,10 @@ async function chat(parent, { prompt, answer, inputTokens, outputTokens, extra =
 
 // 1. A chat within a session: two turns.
 for (const [prompt, answer] of [
-  ['My order #1234 has not arrived.', 'I am sorry to hear that. It left our warehouse yesterday\nand should arrive tomorrow.'],
+  [
+    'My order #1234 has not arrived.',
+    'I am sorry to hear that. It left our warehouse yesterday\nand should arrive tomorrow.',
+  ],
   ['Can I change the address?', 'Yes: reply with the new address and I will update the delivery.'],
 ]) {
   await chat(undefined, {
@@ -80,7 +84,12 @@ await chat(undefined, {
       role: 'user',
       parts: [
         { type: 'text', content: 'What colour is this?' },
-        { type: 'blob', modality: 'image', mime_type: 'image/png', content: solidPng(640, 480).toString('base64') },
+        {
+          type: 'blob',
+          modality: 'image',
+          mime_type: 'image/png',
+          content: solidPng(640, 480).toString('base64'),
+        },
       ],
     },
   ],
@@ -157,12 +166,19 @@ await table(
   `SELECT operation_name, image_count, image_width, image_height, image_format, image_file_size_bytes
      FROM ${files} WHERE ${thisRun} AND image_count > 0`,
 );
-await table('Errors', `SELECT operation_name, error_type, error FROM ${files} WHERE ${thisRun} AND error IS NOT NULL`);
+await table(
+  'Errors',
+  `SELECT operation_name, error_type, error FROM ${files} WHERE ${thisRun} AND error IS NOT NULL`,
+);
 await table(
   'Sessions',
   `SELECT session_id, count(*) AS rows, min(timestamp) AS first_call FROM ${files} WHERE ${thisRun} GROUP BY 1 ORDER BY 3`,
 );
 const [{ files: fileCount, rows: total }] = (
-  await duck.runAndReadAll(`SELECT count(DISTINCT filename) AS files, count(*) AS rows FROM read_parquet('llamonitor-data/metric_events/**/*.parquet', filename = true)`)
+  await duck.runAndReadAll(
+    `SELECT count(DISTINCT filename) AS files, count(*) AS rows FROM read_parquet('llamonitor-data/metric_events/**/*.parquet', filename = true)`,
+  )
 ).getRowObjectsJson();
-console.log(`\nllamonitor-data/metric_events holds ${total} rows in ${fileCount} Parquet files (this run and earlier ones).`);
+console.log(
+  `\nllamonitor-data/metric_events holds ${total} rows in ${fileCount} Parquet files (this run and earlier ones).`,
+);
