@@ -8,4 +8,6 @@ export const CAPTURE_TARGETS: Readonly<Record<string, () => Promise<CaptureTarge
   'openllmetry-openai': async () => (await import('./targets/openllmetry-openai.js')).openllmetryOpenAI,
   'openinference-openai': async () => (await import('./targets/openinference-openai.js')).openinferenceOpenAI,
   'contrib-openai': async () => (await import('./targets/contrib-openai.js')).contribOpenAI,
+  ai6: async () => (await import('./targets/ai6.js')).ai6,
+  ai7: async () => (await import('./targets/ai7.js')).ai7,
 };

@@ -6,7 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeLlmServer } from '../fake-llm-server.js';
 import { CAPTURE_TARGETS } from './registry.js';
-import { byStartTime, spanToJson, type CaptureFixture } from './span-json.js';
+import { inStartOrder, spanToJson, type CaptureFixture } from './span-json.js';
 import { REPOSITORY_ROOT, installedVersion } from './target.js';
 
 export const FIXTURES_DIR = join(REPOSITORY_ROOT, 'test', 'fixtures', 'captured');
@@ -33,10 +33,12 @@ try {
       scenario,
       description,
       capturedWith: { node: process.version, packages },
-      spans: spans.map(spanToJson).sort(byStartTime),
-      unendedSpans: unended.map(spanToJson).sort(byStartTime),
+      spans: inStartOrder(spans.map(spanToJson)),
+      unendedSpans: inStartOrder(unended.map(spanToJson)),
     };
-    writeFileSync(join(dir, `${scenario}.json`), `${JSON.stringify(fixture, null, 2)}\n`);
+    // Stack traces name this checkout's folders: keep them relative to the repository.
+    const json = JSON.stringify(fixture, null, 2).replaceAll(REPOSITORY_ROOT, '<repo>');
+    writeFileSync(join(dir, `${scenario}.json`), `${json}\n`);
     console.log(`${target.name}/${scenario}: ${spans.length} spans, ${unended.length} unended`);
   }
 } finally {
