@@ -6,7 +6,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startFakeLlmServer } from '../fake-llm-server.js';
 import { CAPTURE_TARGETS } from './registry.js';
-import { inStartOrder, spanToJson, type CaptureFixture } from './span-json.js';
+import { spanToJson, type CaptureFixture } from './span-json.js';
 import { REPOSITORY_ROOT, installedVersion } from './target.js';
 
 export const FIXTURES_DIR = join(REPOSITORY_ROOT, 'test', 'fixtures', 'captured');
@@ -33,8 +33,8 @@ try {
       scenario,
       description,
       capturedWith: { node: process.version, packages },
-      spans: inStartOrder(spans.map(spanToJson)),
-      unendedSpans: inStartOrder(unended.map(spanToJson)),
+      spans: spans.map(spanToJson),
+      unendedSpans: unended.map(spanToJson),
     };
     // Stack traces name this checkout's folders: keep them relative to the repository.
     const json = JSON.stringify(fixture, null, 2).replaceAll(REPOSITORY_ROOT, '<repo>');

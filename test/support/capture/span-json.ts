@@ -121,25 +121,3 @@ export function spanToJson(span: ReadableSpan): CapturedSpanJson {
     droppedLinksCount: span.droppedLinksCount,
   };
 }
-
-/**
- * Orders spans as they started, so that fixtures read top-down; spans started
- * in the same instant (AI SDK 7 stamps millisecond event times) parent first.
- */
-export function inStartOrder(spans: readonly CapturedSpanJson[]): CapturedSpanJson[] {
-  const byId = new Map(spans.map((span) => [span.spanContext.spanId, span]));
-  const depth = (span: CapturedSpanJson): number => {
-    let d = 0;
-    for (let p = span.parentSpanContext; p && byId.has(p.spanId) && d < spans.length; d++) {
-      p = byId.get(p.spanId)!.parentSpanContext;
-    }
-    return d;
-  };
-  return [...spans].sort(
-    (a, b) =>
-      a.startTime[0] - b.startTime[0] ||
-      a.startTime[1] - b.startTime[1] ||
-      depth(a) - depth(b) ||
-      a.name.localeCompare(b.name),
-  );
-}

@@ -33,7 +33,7 @@ class StartedSpans implements SpanProcessor {
 }
 
 export interface CapturedSpans {
-  /** Finished spans, as an exporter receives them. */
+  /** Finished spans, as an exporter receives them (here in start order). */
   readonly spans: ReadableSpan[];
   /** Spans started and not ended. */
   readonly unended: ReadableSpan[];
@@ -49,6 +49,29 @@ export interface CaptureTracing {
 export interface CaptureTracingOptions {
   /** The processor that hands finished spans to the exporter; default SimpleSpanProcessor. */
   readonly exportingProcessor?: (exporter: SpanExporter) => SpanProcessor;
+}
+
+/**
+ * Orders spans as they started, so that tests and fixtures read top-down (an
+ * exporter receives them as they end); spans started in the same instant (AI
+ * SDK 7 stamps millisecond event times) parent first.
+ */
+export function inStartOrder(spans: readonly ReadableSpan[]): ReadableSpan[] {
+  const byId = new Map(spans.map((span) => [span.spanContext().spanId, span]));
+  const depth = (span: ReadableSpan): number => {
+    let d = 0;
+    for (let p = span.parentSpanContext; p && byId.has(p.spanId) && d < spans.length; d++) {
+      p = byId.get(p.spanId)!.parentSpanContext;
+    }
+    return d;
+  };
+  return [...spans].sort(
+    (a, b) =>
+      a.startTime[0] - b.startTime[0] ||
+      a.startTime[1] - b.startTime[1] ||
+      depth(a) - depth(b) ||
+      a.name.localeCompare(b.name),
+  );
 }
 
 /** How long take() lets late spans end: tool spans and stream ends settle in a few ms. */
@@ -68,9 +91,9 @@ export function startCaptureTracing(options: CaptureTracingOptions = {}): Captur
     async take() {
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MILLIS));
       await provider.forceFlush();
-      const spans = exporter.getFinishedSpans().slice();
+      const spans = inStartOrder(exporter.getFinishedSpans());
       exporter.reset();
-      const unended: ReadableSpan[] = started.started.filter((span) => !span.ended);
+      const unended = inStartOrder(started.started.filter((span) => !span.ended));
       started.started = [];
       return { spans, unended };
     },

@@ -81,6 +81,20 @@ const SCENARIOS: Readonly<
       });
     },
   },
+  'chat-default-integration': {
+    description:
+      'the chat scenario with a per-call OpenTelemetry integration left at its defaults (tests only, no fixture)',
+    async run(openai) {
+      await generateText({
+        model: openai.chat(CHAT_MODEL),
+        system: SYSTEM_PROMPT,
+        prompt: CHAT_QUESTION,
+        maxRetries: 0,
+        runtimeContext,
+        telemetry: { ...telemetry, integrations: [new OpenTelemetry()] },
+      });
+    },
+  },
   'chat-image': {
     description: 'generateText with a text part and a 4x3 PNG as a Buffer file part (image/png)',
     async run(openai) {
@@ -203,7 +217,11 @@ export const ai7: CaptureTarget = {
   name: 'ai7',
   packages: ['ai', '@ai-sdk/otel', '@ai-sdk/openai'],
   packageRoot: 'workspaces/ai7',
-  scenarios: Object.fromEntries(Object.entries(SCENARIOS).map(([name, s]) => [name, s.description])),
+  scenarios: Object.fromEntries(
+    Object.entries(SCENARIOS)
+      .filter(([name]) => name !== 'chat-default-integration')
+      .map(([name, s]) => [name, s.description]),
+  ),
   async start(server) {
     const tracing = startCaptureTracing();
     registerTelemetry(new OpenTelemetry({ runtimeContext: true }));
