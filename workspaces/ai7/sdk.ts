@@ -10,7 +10,8 @@ export {
   stepCountIs,
   streamText,
   tool,
+  type Telemetry,
   type TelemetryOptions,
 } from 'ai';
-export { OpenTelemetry } from '@ai-sdk/otel';
+export { LegacyOpenTelemetry, OpenTelemetry } from '@ai-sdk/otel';
 export { createOpenAI } from '@ai-sdk/openai';

@@ -10,4 +10,5 @@ export const CAPTURE_TARGETS: Readonly<Record<string, () => Promise<CaptureTarge
   'contrib-openai': async () => (await import('./targets/contrib-openai.js')).contribOpenAI,
   ai6: async () => (await import('./targets/ai6.js')).ai6,
   ai7: async () => (await import('./targets/ai7.js')).ai7,
+  'ai7-legacy': async () => (await import('./targets/ai7.js')).ai7Legacy,
 };

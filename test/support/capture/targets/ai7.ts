@@ -5,9 +5,11 @@
  * is version 6). Its session travels in the runtime context: `runtimeContext`
  * holds it, `telemetry.includeRuntimeContext` lets it through to telemetry, and
  * the integration writes it as `ai.settings.context.<key>` only when built with
- * `runtimeContext: true` (off by default).
+ * `runtimeContext: true` (off by default). Target ai7-legacy uses the
+ * package's LegacyOpenTelemetry instead, which keeps AI SDK 6's span shapes.
  */
 import {
+  LegacyOpenTelemetry,
   OpenTelemetry,
   createOpenAI,
   embed,
@@ -17,6 +19,7 @@ import {
   stepCountIs,
   streamText,
   tool,
+  type Telemetry,
   type TelemetryOptions,
 } from '../../../../workspaces/ai7/sdk.js';
 import { z } from 'zod';
@@ -213,27 +216,35 @@ const SCENARIOS: Readonly<
   },
 };
 
-export const ai7: CaptureTarget = {
-  name: 'ai7',
-  packages: ['ai', '@ai-sdk/otel', '@ai-sdk/openai'],
-  packageRoot: 'workspaces/ai7',
-  scenarios: Object.fromEntries(
-    Object.entries(SCENARIOS)
-      .filter(([name]) => name !== 'chat-default-integration')
-      .map(([name, s]) => [name, s.description]),
-  ),
-  async start(server) {
-    const tracing = startCaptureTracing();
-    registerTelemetry(new OpenTelemetry({ runtimeContext: true }));
-    const openai = createOpenAI({ baseURL: server.baseURL, apiKey: FAKE_API_KEY });
-    return {
-      async run(scenario) {
-        const run = SCENARIOS[scenario];
-        if (!run) throw new Error(`no AI SDK 7 scenario ${scenario}`);
-        await run.run(openai);
-        return tracing.take();
-      },
-      stop: () => tracing.shutdown(),
-    };
-  },
-};
+function ai7Target(name: string, integration: () => Telemetry): CaptureTarget {
+  return {
+    name,
+    packages: ['ai', '@ai-sdk/otel', '@ai-sdk/openai'],
+    packageRoot: 'workspaces/ai7',
+    scenarios: Object.fromEntries(
+      Object.entries(SCENARIOS)
+        .filter(([name]) => name !== 'chat-default-integration')
+        .map(([name, s]) => [name, s.description]),
+    ),
+    async start(server) {
+      const tracing = startCaptureTracing();
+      registerTelemetry(integration());
+      const openai = createOpenAI({ baseURL: server.baseURL, apiKey: FAKE_API_KEY });
+      return {
+        async run(scenario) {
+          const run = SCENARIOS[scenario];
+          if (!run) throw new Error(`no AI SDK 7 scenario ${scenario}`);
+          await run.run(openai);
+          return tracing.take();
+        },
+        stop: () => tracing.shutdown(),
+      };
+    },
+  };
+}
+
+/** The GenAI integration: invoke_agent / step / chat / execute_tool spans. */
+export const ai7: CaptureTarget = ai7Target('ai7', () => new OpenTelemetry({ runtimeContext: true }));
+
+/** The integration that keeps AI SDK 6's span names and ai.* attributes, for users who migrate. */
+export const ai7Legacy: CaptureTarget = ai7Target('ai7-legacy', () => new LegacyOpenTelemetry());
