@@ -24,7 +24,7 @@ import {
 type OpenAIClient = OpenAIModule;
 
 /** Loads `openai` through require(), so that an enabled instrumentation's hook patches it. */
-export function requireOpenAI(): typeof OpenAIModule {
+function requireOpenAI(): typeof OpenAIModule {
   const require = createRequire(import.meta.url);
   return (require('openai') as { OpenAI: typeof OpenAIModule }).OpenAI;
 }
