@@ -1,0 +1,102 @@
+/**
+ * A real tracer provider for captures: NodeTracerProvider (AsyncLocalStorage
+ * context, registered globally as an application would) whose spans go to an
+ * InMemorySpanExporter, plus a recorder of every span started, so that a span
+ * an instrumentation starts and never ends is seen too.
+ */
+import type { Context } from '@opentelemetry/api';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  InMemorySpanExporter,
+  NodeTracerProvider,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+  type Span,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-node';
+
+export const CAPTURE_SERVICE_NAME = 'llamonitor-capture';
+
+class StartedSpans implements SpanProcessor {
+  started: Span[] = [];
+  onStart(span: Span, _parentContext: Context): void {
+    this.started.push(span);
+  }
+  onEnd(): void {}
+  forceFlush(): Promise<void> {
+    return Promise.resolve();
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+export interface CapturedSpans {
+  /** Finished spans, as an exporter receives them (here in start order). */
+  readonly spans: ReadableSpan[];
+  /** Spans started and not ended. */
+  readonly unended: ReadableSpan[];
+}
+
+export interface CaptureTracing {
+  readonly provider: NodeTracerProvider;
+  /** Waits for spans that end just after the call returned, then hands over what was recorded since the last take. */
+  take(): Promise<CapturedSpans>;
+  shutdown(): Promise<void>;
+}
+
+export interface CaptureTracingOptions {
+  /** The processor that hands finished spans to the exporter; default SimpleSpanProcessor. */
+  readonly exportingProcessor?: (exporter: SpanExporter) => SpanProcessor;
+}
+
+/**
+ * Orders spans as they started, so that tests and fixtures read top-down (an
+ * exporter receives them as they end); spans started in the same instant (AI
+ * SDK 7 stamps millisecond event times) parent first.
+ */
+export function inStartOrder(spans: readonly ReadableSpan[]): ReadableSpan[] {
+  const byId = new Map(spans.map((span) => [span.spanContext().spanId, span]));
+  const depth = (span: ReadableSpan): number => {
+    let d = 0;
+    for (let p = span.parentSpanContext; p && byId.has(p.spanId) && d < spans.length; d++) {
+      p = byId.get(p.spanId)!.parentSpanContext;
+    }
+    return d;
+  };
+  return [...spans].sort(
+    (a, b) =>
+      a.startTime[0] - b.startTime[0] ||
+      a.startTime[1] - b.startTime[1] ||
+      depth(a) - depth(b) ||
+      a.name.localeCompare(b.name),
+  );
+}
+
+/** How long take() lets late spans end: tool spans and stream ends settle in a few ms. */
+const SETTLE_MILLIS = 150;
+
+export function startCaptureTracing(options: CaptureTracingOptions = {}): CaptureTracing {
+  const exporter = new InMemorySpanExporter();
+  const started = new StartedSpans();
+  const exporting = options.exportingProcessor?.(exporter) ?? new SimpleSpanProcessor(exporter);
+  const provider = new NodeTracerProvider({
+    resource: defaultResource().merge(resourceFromAttributes({ 'service.name': CAPTURE_SERVICE_NAME })),
+    spanProcessors: [started, exporting],
+  });
+  provider.register();
+  return {
+    provider,
+    async take() {
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MILLIS));
+      await provider.forceFlush();
+      const spans = inStartOrder(exporter.getFinishedSpans());
+      exporter.reset();
+      const unended = inStartOrder(started.started.filter((span) => !span.ended));
+      started.started = [];
+      return { spans, unended };
+    },
+    shutdown: () => provider.shutdown(),
+  };
+}
