@@ -1,0 +1,201 @@
+/**
+ * The PostgreSQL sink: lifecycle only. Rows go in by COPY straight into the
+ * table; a batch that meets rows stored before goes again through the
+ * conflict path, so each row is stored once.
+ */
+import { diag } from '@opentelemetry/api';
+import type pg from 'pg';
+import { INSERT_COLUMNS, type MetricEvent } from '../../schema/columns.js';
+import { createDelimitedEncoder } from '../delimited-text.js';
+import type { Sink, SinkOptions } from '../sink.js';
+import { postgresConnectionConfig, type PostgresConnectionConfig } from './connection-config.js';
+import { openPool } from './connect.js';
+import { writeSkippingStored } from './conflict-path.js';
+import { copyRows, type RowEncoder } from './copy-writer.js';
+import {
+  copyStatement,
+  createIndexStatements,
+  createSchemaStatement,
+  createTableStatement,
+  tableName,
+  type TableName,
+} from './ddl.js';
+import {
+  PostgresSinkError,
+  UNIQUE_VIOLATION,
+  describePostgresError,
+  sqlState,
+  type ErrorContext,
+  type SinkAction,
+} from './errors.js';
+import { declaredTypes, readTableShape, tableShapeProblems } from './table-shape.js';
+
+export class PostgresSink implements Sink {
+  readonly kind = 'postgres' as const;
+  readonly target: string;
+  readonly #config: PostgresConnectionConfig;
+  readonly #name: TableName;
+  readonly #createTable: boolean;
+  readonly #context: ErrorContext;
+  readonly #copySql: string;
+  readonly #encode: RowEncoder;
+  #pool: Promise<pg.Pool> | undefined;
+  /** The table's column types, for the conflict path's staging table; read once. */
+  #columnTypes: ReadonlyMap<string, string> | undefined;
+  #closed = false;
+
+  /** Checks the table and schema names and the URL; opens no connection. */
+  constructor(url: string, options: SinkOptions) {
+    this.#name = tableName(options.table, options.schema);
+    this.#config = postgresConnectionConfig(url, options.poolSize);
+    this.#createTable = options.createTable;
+    this.target = this.#config.target;
+    this.#context = {
+      target: this.target,
+      user: this.#config.user,
+      table: this.#name,
+      sslmode: this.#config.sslmode,
+      secrets: this.#config.secrets,
+    };
+    this.#copySql = copyStatement(this.#name.sql);
+    this.#encode = createDelimitedEncoder(INSERT_COLUMNS, 'postgres');
+  }
+
+  async prepare(): Promise<void> {
+    const client = await this.#connect();
+    let action: SinkAction = 'create the table';
+    let failure: Error | undefined;
+    try {
+      if (this.#createTable) await this.#createTableIfMissing(client);
+      action = 'check the table';
+      const shape = await readTableShape(client, this.#name);
+      if (!shape) throw withCode('42P01', `relation ${this.#name.sql} does not exist`);
+      const problems = tableShapeProblems(shape);
+      if (problems.length > 0) {
+        throw new PostgresSinkError(
+          `table ${this.#name.sql} at ${this.target} does not fit metric_events: ${problems.join('; ')}. ` +
+            `Change the table, or point LLAMONITOR_TABLE / LLAMONITOR_SCHEMA at another one.`,
+          action,
+          undefined,
+        );
+      }
+      if (!shape.canInsert) {
+        action = 'write rows';
+        throw withCode('42501', `permission denied for table ${this.#name.sql}`);
+      }
+      if (!shape.canCreateTemporary) {
+        diag.warn(
+          `llamonitor: user ${shape.user} may not create temporary tables in this database: ` +
+            `a batch holding rows stored before (a retry, a replay) will fail. GRANT TEMPORARY ON DATABASE to it.`,
+        );
+      }
+      this.#columnTypes = declaredTypes(shape);
+    } catch (error) {
+      failure = describePostgresError(error, action, this.#context);
+      throw failure;
+    } finally {
+      client.release(failure);
+    }
+  }
+
+  async write(rows: readonly MetricEvent[]): Promise<void> {
+    if (rows.length === 0) return;
+    const client = await this.#connect();
+    let failure: Error | undefined;
+    try {
+      try {
+        await copyRows(client, this.#copySql, rows, this.#encode);
+        return;
+      } catch (error) {
+        if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
+      }
+      const columnTypes = this.#columnTypes ?? (await this.#readColumnTypes(client));
+      const inserted = await writeSkippingStored(client, this.#name, columnTypes, rows, this.#encode);
+      diag.debug(
+        `llamonitor: ${rows.length - inserted} of ${rows.length} rows were stored before; wrote the other ${inserted}`,
+      );
+    } catch (error) {
+      failure = describePostgresError(error, 'write rows', this.#context);
+      throw failure;
+    } finally {
+      // A failed connection may sit in an aborted transaction or a broken COPY: discard it.
+      client.release(failure);
+    }
+  }
+
+  async checkHealth(): Promise<void> {
+    const client = await this.#connect();
+    let failure: Error | undefined;
+    try {
+      const shape = await readTableShape(client, this.#name);
+      if (!shape) throw withCode('42P01', `relation ${this.#name.sql} does not exist`);
+      if (!shape.canInsert) throw withCode('42501', `permission denied for table ${this.#name.sql}`);
+    } catch (error) {
+      failure = describePostgresError(error, 'write rows', this.#context);
+      throw failure;
+    } finally {
+      client.release(failure);
+    }
+  }
+
+  /** Rows are durable once write resolves: nothing to flush. */
+  async flush(): Promise<void> {}
+
+  /** Waits for writes in flight, then closes the connections. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const pool = await this.#pool?.catch(() => undefined);
+    await pool?.end();
+  }
+
+  async #connect(): Promise<pg.PoolClient> {
+    if (this.#closed) {
+      throw new PostgresSinkError(`the PostgreSQL sink for ${this.target} is closed`, 'connect', undefined);
+    }
+    try {
+      this.#pool ??= openPool(this.#config).catch((error: unknown) => {
+        this.#pool = undefined; // the next call tries again: the server may be back
+        throw error;
+      });
+      return await (await this.#pool).connect();
+    } catch (error) {
+      throw describePostgresError(error, 'connect', this.#context);
+    }
+  }
+
+  /** Creates schema, table and indexes in one transaction, serialised across processes by an advisory lock. */
+  async #createTableIfMissing(client: pg.ClientBase): Promise<void> {
+    const name = this.#name;
+    const present = await client.query<{ present: boolean }>(
+      'SELECT to_regclass($1) IS NOT NULL AS present',
+      [name.sql],
+    );
+    if (present.rows[0]?.present) return;
+    await client.query('BEGIN');
+    // CREATE ... IF NOT EXISTS alone still races on the catalog (duplicate pg_type rows) across processes.
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `llamonitor-otel ${name.sql}`,
+    ]);
+    if (name.schema !== undefined) {
+      const schema = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [name.schema]);
+      if (schema.rowCount === 0) await client.query(createSchemaStatement(name.schema));
+    }
+    await client.query(createTableStatement(name));
+    for (const statement of createIndexStatements(name)) await client.query(statement);
+    await client.query('COMMIT');
+    diag.info(`llamonitor: table ${name.sql} is ready at ${this.target}`);
+  }
+
+  async #readColumnTypes(client: pg.ClientBase): Promise<ReadonlyMap<string, string>> {
+    const shape = await readTableShape(client, this.#name);
+    if (!shape) throw withCode('42P01', `relation ${this.#name.sql} does not exist`);
+    this.#columnTypes = declaredTypes(shape);
+    return this.#columnTypes;
+  }
+}
+
+/** An error shaped like the server's, for conditions the sink finds itself. */
+function withCode(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
