@@ -2,7 +2,7 @@
  * The path for a batch whose COPY hit a unique violation: rows stored before
  * (a retry, a replay, a span exported twice). The batch is copied into a
  * temporary table typed like the target, then inserted with
- * ON CONFLICT (event_id) DO NOTHING, all in one transaction.
+ * ON CONFLICT DO NOTHING (the table's unique event_id decides), all in one transaction.
  */
 import type pg from 'pg';
 import type { MetricEvent } from '../../schema/columns.js';

@@ -84,9 +84,13 @@ export function createStagingStatement(types: ReadonlyMap<string, string>): stri
   return `CREATE TEMPORARY TABLE ${STAGING_TABLE} (${columns.join(', ')}) ON COMMIT DROP`;
 }
 
+/**
+ * Skips rows whose event_id is stored. No conflict target: `ON CONFLICT (event_id)`
+ * would need SELECT on the table, and a role that may only INSERT must work too.
+ */
 export function insertFromStagingStatement(name: TableName): string {
   return (
     `INSERT INTO ${name.sql} (${insertColumnList}) SELECT ${insertColumnList} FROM ${STAGING_TABLE} ` +
-    `ON CONFLICT (${quote(PRIMARY_KEY)}) DO NOTHING`
+    `ON CONFLICT DO NOTHING`
   );
 }

@@ -22,7 +22,7 @@ export interface FoundColumn {
 
 export interface TableShape {
   readonly columns: readonly FoundColumn[];
-  /** A unique index on event_id alone, which ON CONFLICT (event_id) needs. */
+  /** A unique index on event_id alone: without it a row sent twice would be stored twice. */
   readonly uniqueEventId: boolean;
   readonly canInsert: boolean;
   /** The conflict path stages rows in a temporary table. */

@@ -1,0 +1,239 @@
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fitRow } from '../../src/schema/fit-row.js';
+import { InvalidIdentifierError } from '../../src/schema/identifier.js';
+import { PostgresSink } from '../../src/sinks/postgres/index.js';
+import type { SinkOptions } from '../../src/sinks/sink.js';
+import { POSTGRES_URL, postgresAvailable, uniqueName } from '../support/databases.js';
+import {
+  adminClient,
+  countRows,
+  ordered,
+  ownSchema,
+  readRows,
+  sampleRow,
+  sampleRows,
+} from './postgres-support.js';
+
+const available = await postgresAvailable();
+
+describe.runIf(available)('PostgresSink', () => {
+  let admin: pg.Client;
+  let schema: { name: string; drop: () => Promise<void> };
+  const sinks: PostgresSink[] = [];
+
+  beforeAll(async () => {
+    admin = await adminClient();
+    schema = await ownSchema(admin);
+  });
+
+  afterAll(async () => {
+    await Promise.all(sinks.map((sink) => sink.close()));
+    await schema?.drop();
+    await admin?.end();
+  });
+
+  /** A prepared sink on a table of its own in this run's schema, and that table's SQL name. */
+  async function newSink(options: Partial<SinkOptions> = {}, url = POSTGRES_URL) {
+    const table = options.table ?? uniqueName('events');
+    const sink = new PostgresSink(url, {
+      schema: schema.name,
+      poolSize: 4,
+      createTable: true,
+      ...options,
+      table,
+    });
+    sinks.push(sink);
+    await sink.prepare();
+    return { sink, table, tableSql: `"${schema.name}"."${table}"` };
+  }
+
+  it('creates the table with the column table types and the six indexes', async () => {
+    const { table } = await newSink();
+    const columns = await admin.query(
+      `SELECT column_name, data_type FROM information_schema.columns
+        WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position`,
+      [schema.name, table],
+    );
+    expect(columns.rows).toHaveLength(26);
+    expect(columns.rows.find((c) => c.column_name === 'timestamp')?.data_type).toBe(
+      'timestamp with time zone',
+    );
+    const indexes = await admin.query(
+      `SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY indexname`,
+      [schema.name, table],
+    );
+    expect(indexes.rows).toHaveLength(7);
+    expect(indexes.rows.map((r) => r.indexdef).join('\n')).toContain('(session_id, "timestamp" DESC)');
+  });
+
+  it('stores every column exactly as given, microseconds and 64-bit integers included', async () => {
+    const { sink, table, tableSql } = await newSink();
+    const rows = [
+      ...sampleRows(20),
+      sampleRow(20, { duration_ms: 0.000123456789, image_total_pixels: Number.MAX_SAFE_INTEGER }),
+      sampleRow(21, {
+        timestamp: '1999-12-31T23:59:59.999999Z',
+        text_custom_metrics: { nested: { deep: [1, 'a', null] } },
+      }),
+    ];
+    await sink.write(rows);
+    expect(await readRows(admin, tableSql)).toEqual(ordered(rows));
+  });
+
+  it('stores each row once when the same batch is written twice', async () => {
+    const { sink, table, tableSql } = await newSink();
+    const rows = sampleRows(500);
+    await sink.write(rows);
+    await sink.write(rows);
+    expect(await readRows(admin, tableSql)).toEqual(ordered(rows));
+  });
+
+  it('stores the new rows of a batch that holds some rows stored before', async () => {
+    const { sink, table, tableSql } = await newSink();
+    const rows = sampleRows(300);
+    await sink.write(rows.slice(100, 200));
+    await sink.write(rows);
+    expect(await readRows(admin, tableSql)).toEqual(ordered(rows));
+  });
+
+  it('stores a row once when one batch holds it twice', async () => {
+    const { sink, table, tableSql } = await newSink();
+    const rows = sampleRows(10);
+    await sink.write([...rows, rows[3] as (typeof rows)[number]]);
+    expect(await countRows(admin, tableSql)).toBe(10);
+  });
+
+  it('writes 10,000 rows in one export', async () => {
+    const { sink, table, tableSql } = await newSink();
+    const rows = sampleRows(10_000);
+    await sink.write(rows);
+    expect(await readRows(admin, tableSql)).toEqual(ordered(rows));
+  });
+
+  it('keeps every row of concurrent exports, more of them than connections', async () => {
+    const { sink, tableSql } = await newSink({ poolSize: 3 });
+    const batches = Array.from({ length: 8 }, (_, b) => sampleRows(1_000, b * 1_000));
+    await Promise.all(batches.map((batch) => sink.write(batch)));
+    expect(await countRows(admin, tableSql)).toBe(8_000);
+  });
+
+  it('stores quotes, backslashes, tabs, newlines, \\N, emoji and JSON escapes unchanged, and drops NUL', async () => {
+    const { sink, table, tableSql } = await newSink();
+    const nasty = `it's "quoted" \\ back\\slash\ttab\nnewline\r\ncrlf \\N \\. 😀 \u0000nul end`;
+    const raw = sampleRow(0, {
+      session_id: '\\N',
+      operation_name: nasty,
+      error: nasty,
+      parent_span_id: '\\',
+      custom_attributes: { [nasty]: nasty, list: ['\\N', '\t', '\u0000'] },
+    });
+    const row = fitRow(raw);
+    await sink.write([row]);
+    const [stored] = await readRows(admin, tableSql);
+    expect(stored).toEqual(row);
+    expect(stored?.session_id).toBe('\\N');
+    expect(stored?.error).toBe(nasty.replace('\u0000', ''));
+  });
+
+  it('keeps the UTC instant when the session time zone is not UTC', async () => {
+    const url = `${POSTGRES_URL}?options=${encodeURIComponent('-c TimeZone=America/New_York')}`;
+    const { sink, tableSql } = await newSink({}, url);
+    const rows = sampleRows(3);
+    await sink.write(rows);
+    await sink.write(rows); // the conflict path too
+    expect(await readRows(admin, tableSql)).toEqual(ordered(rows));
+  });
+
+  it('lets several sinks prepare the same new table at once', async () => {
+    const table = uniqueName('events');
+    const racing = Array.from({ length: 6 }, () => {
+      const sink = new PostgresSink(POSTGRES_URL, {
+        table,
+        schema: schema.name,
+        poolSize: 1,
+        createTable: true,
+      });
+      sinks.push(sink);
+      return sink;
+    });
+    await Promise.all(racing.map((sink) => sink.prepare()));
+    const indexes = await admin.query(
+      `SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = $1 AND tablename = $2`,
+      [schema.name, table],
+    );
+    expect(indexes.rows[0].n).toBe(7);
+  });
+
+  it('creates a missing schema', async () => {
+    const other = uniqueName('llamonitor_new_schema');
+    const sink = new PostgresSink(POSTGRES_URL, {
+      table: 'metric_events',
+      schema: other,
+      poolSize: 1,
+      createTable: true,
+    });
+    sinks.push(sink);
+    try {
+      await sink.prepare();
+      await sink.write(sampleRows(2));
+      expect(await countRows(admin, `"${other}"."metric_events"`)).toBe(2);
+    } finally {
+      await admin.query(`DROP SCHEMA IF EXISTS ${other} CASCADE`);
+    }
+  });
+
+  it('with createTable off, fails prepare on a missing table and says how to create it', async () => {
+    const table = uniqueName('missing');
+    const sink = new PostgresSink(POSTGRES_URL, {
+      table,
+      schema: schema.name,
+      poolSize: 1,
+      createTable: false,
+    });
+    sinks.push(sink);
+    await expect(sink.prepare()).rejects.toThrow(
+      /does not exist.*llamonitor migrate.*LLAMONITOR_CREATE_TABLE/,
+    );
+    const present = await admin.query('SELECT to_regclass($1) AS oid', [`"${schema.name}"."${table}"`]);
+    expect(present.rows[0].oid).toBeNull();
+  });
+
+  it('refuses a table or schema name carrying SQL before any SQL runs', async () => {
+    await admin.query(`CREATE TABLE ${schema.name}.x (id int)`);
+    const options = { poolSize: 1, createTable: true };
+    expect(
+      () =>
+        new PostgresSink(POSTGRES_URL, { ...options, table: `metric_events; drop table ${schema.name}.x` }),
+    ).toThrow(InvalidIdentifierError);
+    expect(
+      () =>
+        new PostgresSink(POSTGRES_URL, {
+          ...options,
+          table: 'metric_events',
+          schema: 'public; drop table x',
+        }),
+    ).toThrow(/invalid schema name "public; drop table x"/);
+    const present = await admin.query('SELECT to_regclass($1) AS oid', [`${schema.name}.x`]);
+    expect(present.rows[0].oid).not.toBeNull();
+  });
+
+  it('reports health on a writable table, and the reason once the table is gone', async () => {
+    const { sink, table, tableSql } = await newSink();
+    await expect(sink.checkHealth()).resolves.toBeUndefined();
+    await admin.query(`DROP TABLE ${tableSql}`);
+    await expect(sink.checkHealth()).rejects.toThrow(/table .* does not exist/);
+  });
+
+  it('fails a write into a dropped table with an error that names the table', async () => {
+    const { sink, table, tableSql } = await newSink();
+    await admin.query(`DROP TABLE ${tableSql}`);
+    await expect(sink.write(sampleRows(5))).rejects.toThrow(new RegExp(`${table}.*does not exist`));
+  });
+
+  it('fails writes after close without opening a connection', async () => {
+    const { sink } = await newSink();
+    await sink.close();
+    await expect(sink.write(sampleRows(1))).rejects.toThrow(/closed/);
+  });
+});
