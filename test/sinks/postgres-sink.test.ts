@@ -68,7 +68,7 @@ describe.runIf(available)('PostgresSink', () => {
   });
 
   it('stores every column exactly as given, microseconds and 64-bit integers included', async () => {
-    const { sink, table, tableSql } = await newSink();
+    const { sink, tableSql } = await newSink();
     const rows = [
       ...sampleRows(20),
       sampleRow(20, { duration_ms: 0.000123456789, image_total_pixels: Number.MAX_SAFE_INTEGER }),
@@ -82,7 +82,7 @@ describe.runIf(available)('PostgresSink', () => {
   });
 
   it('stores each row once when the same batch is written twice', async () => {
-    const { sink, table, tableSql } = await newSink();
+    const { sink, tableSql } = await newSink();
     const rows = sampleRows(500);
     await sink.write(rows);
     await sink.write(rows);
@@ -90,7 +90,7 @@ describe.runIf(available)('PostgresSink', () => {
   });
 
   it('stores the new rows of a batch that holds some rows stored before', async () => {
-    const { sink, table, tableSql } = await newSink();
+    const { sink, tableSql } = await newSink();
     const rows = sampleRows(300);
     await sink.write(rows.slice(100, 200));
     await sink.write(rows);
@@ -98,14 +98,14 @@ describe.runIf(available)('PostgresSink', () => {
   });
 
   it('stores a row once when one batch holds it twice', async () => {
-    const { sink, table, tableSql } = await newSink();
+    const { sink, tableSql } = await newSink();
     const rows = sampleRows(10);
     await sink.write([...rows, rows[3] as (typeof rows)[number]]);
     expect(await countRows(admin, tableSql)).toBe(10);
   });
 
   it('writes 10,000 rows in one export', async () => {
-    const { sink, table, tableSql } = await newSink();
+    const { sink, tableSql } = await newSink();
     const rows = sampleRows(10_000);
     await sink.write(rows);
     expect(await readRows(admin, tableSql)).toEqual(ordered(rows));
@@ -119,7 +119,7 @@ describe.runIf(available)('PostgresSink', () => {
   });
 
   it('stores quotes, backslashes, tabs, newlines, \\N, emoji and JSON escapes unchanged, and drops NUL', async () => {
-    const { sink, table, tableSql } = await newSink();
+    const { sink, tableSql } = await newSink();
     const nasty = `it's "quoted" \\ back\\slash\ttab\nnewline\r\ncrlf \\N \\. 😀 \u0000nul end`;
     const raw = sampleRow(0, {
       session_id: '\\N',
@@ -219,7 +219,7 @@ describe.runIf(available)('PostgresSink', () => {
   });
 
   it('reports health on a writable table, and the reason once the table is gone', async () => {
-    const { sink, table, tableSql } = await newSink();
+    const { sink, tableSql } = await newSink();
     await expect(sink.checkHealth()).resolves.toBeUndefined();
     await admin.query(`DROP TABLE ${tableSql}`);
     await expect(sink.checkHealth()).rejects.toThrow(/table .* does not exist/);
