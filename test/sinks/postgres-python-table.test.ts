@@ -6,7 +6,8 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresSink } from '../../src/sinks/postgres/index.js';
 import { POSTGRES_URL, postgresAvailable, uniqueName } from '../support/databases.js';
-import { adminClient, ordered, ownSchema, readRows, sampleRows } from './postgres-support.js';
+import { adminClient, ordered, ownSchema, readRows } from './postgres-support.js';
+import { sampleRows } from '../support/sample-rows.js';
 
 const available = await postgresAvailable();
 

@@ -5,15 +5,8 @@ import { InvalidIdentifierError } from '../../src/schema/identifier.js';
 import { PostgresSink } from '../../src/sinks/postgres/index.js';
 import type { SinkOptions } from '../../src/sinks/sink.js';
 import { POSTGRES_URL, postgresAvailable, uniqueName } from '../support/databases.js';
-import {
-  adminClient,
-  countRows,
-  ordered,
-  ownSchema,
-  readRows,
-  sampleRow,
-  sampleRows,
-} from './postgres-support.js';
+import { adminClient, countRows, ordered, ownSchema, readRows } from './postgres-support.js';
+import { sampleRow, sampleRows } from '../support/sample-rows.js';
 
 const available = await postgresAvailable();
 
@@ -102,6 +95,13 @@ describe.runIf(available)('PostgresSink', () => {
     const rows = sampleRows(10);
     await sink.write([...rows, rows[3] as (typeof rows)[number]]);
     expect(await countRows(admin, tableSql)).toBe(10);
+  });
+
+  it('stores a row once when a batch large enough to be split holds it in two parts', async () => {
+    const { sink, tableSql } = await newSink({ poolSize: 4 });
+    const rows = sampleRows(12_000);
+    await sink.write([...rows, rows[0] as (typeof rows)[number]]);
+    expect(await countRows(admin, tableSql)).toBe(12_000);
   });
 
   it('writes 10,000 rows in one export', async () => {

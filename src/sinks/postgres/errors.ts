@@ -37,6 +37,7 @@ export function sqlState(error: unknown): string | undefined {
 }
 
 export const UNIQUE_VIOLATION = '23505';
+export const DEADLOCK_DETECTED = '40P01';
 
 const UNREACHABLE = new Set([
   'ECONNREFUSED',

@@ -21,6 +21,7 @@ import {
   type TableName,
 } from './ddl.js';
 import {
+  DEADLOCK_DETECTED,
   PostgresSinkError,
   UNIQUE_VIOLATION,
   describePostgresError,
@@ -30,12 +31,22 @@ import {
 } from './errors.js';
 import { declaredTypes, readTableShape, tableShapeProblems } from './table-shape.js';
 
+/** Rows below which a batch is not worth a second connection. */
+const MIN_ROWS_PER_PART = 5_000;
+/**
+ * COPY failures after which the conflict path stores the rows: a unique
+ * violation (rows stored before), or a deadlock between two parts of one
+ * batch that both hold a row sent twice.
+ */
+const STORED_BEFORE = new Set([UNIQUE_VIOLATION, DEADLOCK_DETECTED]);
+
 export class PostgresSink implements Sink {
   readonly kind = 'postgres' as const;
   readonly target: string;
   readonly #config: PostgresConnectionConfig;
   readonly #name: TableName;
   readonly #createTable: boolean;
+  readonly #poolSize: number;
   readonly #context: ErrorContext;
   readonly #copySql: string;
   readonly #encode: RowEncoder;
@@ -49,6 +60,7 @@ export class PostgresSink implements Sink {
     this.#name = tableName(options.table, options.schema);
     this.#config = postgresConnectionConfig(url, options.poolSize);
     this.#createTable = options.createTable;
+    this.#poolSize = options.poolSize;
     this.target = this.#config.target;
     this.#context = {
       target: this.target,
@@ -98,8 +110,24 @@ export class PostgresSink implements Sink {
     }
   }
 
+  /**
+   * A large batch is cut into parts written on several connections at once:
+   * the server maintains the indexes on more than one core. A failed write may
+   * have stored some parts; written again, each row is still stored once.
+   */
   async write(rows: readonly MetricEvent[]): Promise<void> {
     if (rows.length === 0) return;
+    const parts = Math.max(1, Math.min(this.#poolSize, Math.floor(rows.length / MIN_ROWS_PER_PART)));
+    if (parts === 1) return this.#writePart(rows);
+    const size = Math.ceil(rows.length / parts);
+    const results = await Promise.allSettled(
+      Array.from({ length: parts }, (_, i) => this.#writePart(rows.slice(i * size, (i + 1) * size))),
+    );
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  async #writePart(rows: readonly MetricEvent[]): Promise<void> {
     const client = await this.#connect();
     let failure: Error | undefined;
     try {
@@ -107,7 +135,7 @@ export class PostgresSink implements Sink {
         await copyRows(client, this.#copySql, rows, this.#encode);
         return;
       } catch (error) {
-        if (sqlState(error) !== UNIQUE_VIOLATION) throw error;
+        if (!STORED_BEFORE.has(sqlState(error) ?? '')) throw error;
       }
       const columnTypes = this.#columnTypes ?? (await this.#readColumnTypes(client));
       const inserted = await writeSkippingStored(client, this.#name, columnTypes, rows, this.#encode);
