@@ -47,8 +47,7 @@ const UNREACHABLE = new Set([
   'EHOSTUNREACH',
   'ECONNRESET',
 ]);
-const CERTIFICATE_CODES =
-  /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH/;
+const CERTIFICATE_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
 
 /** A PostgresSinkError for `error`, raised while doing `action`. */
 export function describePostgresError(
@@ -99,6 +98,12 @@ function explain(raw: string, code: string | undefined, action: SinkAction, cont
     /timeout exceeded when trying to connect|Connection terminated/i.test(raw)
   ) {
     return `cannot reach ${at} (${raw}). Check that the server runs and that host and port in the URL are right.`;
+  }
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return (
+      `${at}: the server's TLS certificate does not name the host in the URL, which sslmode=${context.sslmode} ` +
+      `checks (${raw}). Connect by a name the certificate holds, or use sslmode=verify-ca to check only the CA.`
+    );
   }
   if ((code && CERTIFICATE_CODES.test(code)) || /certificate/i.test(raw)) {
     return (
