@@ -231,6 +231,14 @@ describe.runIf(available)('PostgresSink', () => {
     await expect(sink.write(sampleRows(5))).rejects.toThrow(new RegExp(`${table}.*does not exist`));
   });
 
+  it('lets writes in flight finish on close, those waiting for a connection included', async () => {
+    const { sink, tableSql } = await newSink({ poolSize: 1 });
+    const writes = [0, 1, 2].map((b) => sink.write(sampleRows(200, b * 200)));
+    await sink.close();
+    await Promise.all(writes);
+    expect(await countRows(admin, tableSql)).toBe(600);
+  });
+
   it('fails writes after close without opening a connection', async () => {
     const { sink } = await newSink();
     await sink.close();

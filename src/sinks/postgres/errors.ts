@@ -93,10 +93,14 @@ function explain(raw: string, code: string | undefined, action: SinkAction, cont
     case '57P03':
       return `${at} is not accepting connections yet (57P03: ${raw}). Retry once it has started.`;
   }
-  if (
-    (code && UNREACHABLE.has(code)) ||
-    /timeout exceeded when trying to connect|Connection terminated/i.test(raw)
-  ) {
+  if (/timeout exceeded when trying to connect/i.test(raw)) {
+    // pg-pool says this both when the server does not answer and when every pooled connection stays busy.
+    return (
+      `no connection to ${at} in time (${raw}): the server did not answer (check host, port and ` +
+      `connect_timeout), or all LLAMONITOR_POOL_SIZE connections stayed busy.`
+    );
+  }
+  if ((code && UNREACHABLE.has(code)) || /Connection terminated/i.test(raw)) {
     return `cannot reach ${at} (${raw}). Check that the server runs and that host and port in the URL are right.`;
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {

@@ -54,6 +54,8 @@ export class PostgresSink implements Sink {
   /** The table's column types, for the conflict path's staging table; read once. */
   #columnTypes: ReadonlyMap<string, string> | undefined;
   #closed = false;
+  /** Writes not yet settled: close() lets them finish before ending the pool. */
+  readonly #inFlight = new Set<Promise<void>>();
 
   /** Checks the table and schema names and the URL; opens no connection. */
   constructor(url: string, options: SinkOptions) {
@@ -117,6 +119,17 @@ export class PostgresSink implements Sink {
    */
   async write(rows: readonly MetricEvent[]): Promise<void> {
     if (rows.length === 0) return;
+    if (this.#closed) throw this.#closedError();
+    const writing = this.#writeInParts(rows);
+    this.#inFlight.add(writing);
+    try {
+      await writing;
+    } finally {
+      this.#inFlight.delete(writing);
+    }
+  }
+
+  async #writeInParts(rows: readonly MetricEvent[]): Promise<void> {
     const parts = Math.max(1, Math.min(this.#poolSize, Math.floor(rows.length / MIN_ROWS_PER_PART)));
     if (parts === 1) return this.#writePart(rows);
     const size = Math.ceil(rows.length / parts);
@@ -169,18 +182,18 @@ export class PostgresSink implements Sink {
   /** Rows are durable once write resolves: nothing to flush. */
   async flush(): Promise<void> {}
 
-  /** Waits for writes in flight, then closes the connections. */
+  /** Refuses new writes, waits for those in flight, then closes the connections. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // pg-pool's end() would strand writes still waiting for a connection.
+    await Promise.allSettled(this.#inFlight);
     const pool = await this.#pool?.catch(() => undefined);
     await pool?.end();
   }
 
   async #connect(): Promise<pg.PoolClient> {
-    if (this.#closed) {
-      throw new PostgresSinkError(`the PostgreSQL sink for ${this.target} is closed`, 'connect', undefined);
-    }
+    if (this.#closed && this.#inFlight.size === 0) throw this.#closedError();
     try {
       this.#pool ??= openPool(this.#config).catch((error: unknown) => {
         this.#pool = undefined; // the next call tries again: the server may be back
@@ -190,6 +203,10 @@ export class PostgresSink implements Sink {
     } catch (error) {
       throw describePostgresError(error, 'connect', this.#context);
     }
+  }
+
+  #closedError(): PostgresSinkError {
+    return new PostgresSinkError(`the PostgreSQL sink for ${this.target} is closed`, 'connect', undefined);
   }
 
   /** Creates schema, table and indexes in one transaction, serialised across processes by an advisory lock. */
