@@ -6,8 +6,9 @@
  *   conflict path    COPY into a temporary table, INSERT ... SELECT ... ON CONFLICT DO NOTHING
  *   unnest           INSERT ... SELECT FROM unnest($1::uuid[], ...) ON CONFLICT DO NOTHING, 10,000 rows a statement
  *   replay           the sink writing the same rows again: COPY fails, the conflict path stores nothing
- * Each into a fresh table with the six indexes. Usage:
- *   npx tsx bench/postgres.ts [rows=100000] [rounds=3]
+ * Each into a fresh table with the six indexes; psql and the sink swap order every round, and
+ * each ratio compares two runs of the same round. Usage:
+ *   npx tsx bench/postgres.ts [rows=100000] [rounds=5]
  * LLAMONITOR_BENCH_POSTGRES_URL (default: the tests' server) picks the server.
  */
 import { spawn } from 'node:child_process';
@@ -33,7 +34,7 @@ const url =
   process.env.LLAMONITOR_TEST_POSTGRES_URL ??
   'postgres://postgres@127.0.0.1:5432/test';
 const rowCount = Number(process.argv[2] ?? 100_000);
-const rounds = Number(process.argv[3] ?? 3);
+const rounds = Number(process.argv[3] ?? 5);
 const schema = `llamonitor_bench_${process.pid}`;
 
 const rows = sampleRows(rowCount);
@@ -127,6 +128,7 @@ async function unnestInsert(pool: pg.Pool, name: TableName, statementRows: numbe
 type Method =
   'psql \\copy' | 'sink COPY' | 'sink, 512-row batches x4' | 'conflict path' | 'unnest' | 'replay';
 const seconds = new Map<Method, number[]>();
+const sinkCpuSeconds: number[] = [];
 const record = (method: Method, value: number) =>
   seconds.set(method, [...(seconds.get(method) ?? []), value]);
 
@@ -134,11 +136,22 @@ const pool = new pg.Pool({ connectionString: url, max: 2 });
 try {
   for (let round = 1; round <= rounds; round++) {
     const psqlTable = await freshTable();
-    record('psql \\copy', await timed(() => psqlCopy(psqlTable)));
-
     const sinkTable = await freshTable();
     const sink = await sinkOn(sinkTable);
-    record('sink COPY', await timed(() => sink.write(rows)));
+    const runPsql = async () => record('psql \\copy', await timed(() => psqlCopy(psqlTable)));
+    const runSink = async () => {
+      const cpu = process.cpuUsage();
+      record('sink COPY', await timed(() => sink.write(rows)));
+      const used = process.cpuUsage(cpu);
+      sinkCpuSeconds.push((used.user + used.system) / 1e6);
+    };
+    if (round % 2 === 1) {
+      await runPsql();
+      await runSink();
+    } else {
+      await runSink();
+      await runPsql();
+    }
     record('replay', await timed(() => sink.write(rows)));
     await sink.close();
 
@@ -179,7 +192,8 @@ try {
   rmSync(folder, { recursive: true, force: true });
 }
 
-const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] as number;
+const median = (list: number[]): number =>
+  [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] as number;
 const psqlRates = (seconds.get('psql \\copy') ?? []).map((s) => rowCount / s);
 console.log(
   `\n${rowCount} rows, ${rounds} rounds; ratio = rows/s over psql's in the same round, median of rounds`,

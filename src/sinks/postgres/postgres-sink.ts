@@ -29,7 +29,7 @@ import {
   type ErrorContext,
   type SinkAction,
 } from './errors.js';
-import { declaredTypes, readTableShape, tableShapeProblems } from './table-shape.js';
+import { declaredTypes, readTableShape, tableShapeProblems, type TableShape } from './table-shape.js';
 
 /** Rows below which a batch is not worth a second connection. */
 const MIN_ROWS_PER_PART = 5_000;
@@ -76,14 +76,14 @@ export class PostgresSink implements Sink {
   }
 
   async prepare(): Promise<void> {
+    if (this.#closed) throw this.#closedError();
     const client = await this.#connect();
     let action: SinkAction = 'create the table';
     let failure: Error | undefined;
     try {
       if (this.#createTable) await this.#createTableIfMissing(client);
       action = 'check the table';
-      const shape = await readTableShape(client, this.#name);
-      if (!shape) throw withCode('42P01', `relation ${this.#name.sql} does not exist`);
+      const shape = await this.#readShape(client);
       const problems = tableShapeProblems(shape);
       if (problems.length > 0) {
         throw new PostgresSinkError(
@@ -93,10 +93,8 @@ export class PostgresSink implements Sink {
           undefined,
         );
       }
-      if (!shape.canInsert) {
-        action = 'write rows';
-        throw withCode('42501', `permission denied for table ${this.#name.sql}`);
-      }
+      action = 'write rows';
+      this.#assertCanInsert(shape);
       if (!shape.canCreateTemporary) {
         diag.warn(
           `llamonitor: user ${shape.user} may not create temporary tables in this database: ` +
@@ -165,12 +163,11 @@ export class PostgresSink implements Sink {
   }
 
   async checkHealth(): Promise<void> {
+    if (this.#closed) throw this.#closedError();
     const client = await this.#connect();
     let failure: Error | undefined;
     try {
-      const shape = await readTableShape(client, this.#name);
-      if (!shape) throw withCode('42P01', `relation ${this.#name.sql} does not exist`);
-      if (!shape.canInsert) throw withCode('42501', `permission denied for table ${this.#name.sql}`);
+      this.#assertCanInsert(await this.#readShape(client));
     } catch (error) {
       failure = describePostgresError(error, 'write rows', this.#context);
       throw failure;
@@ -193,7 +190,6 @@ export class PostgresSink implements Sink {
   }
 
   async #connect(): Promise<pg.PoolClient> {
-    if (this.#closed && this.#inFlight.size === 0) throw this.#closedError();
     try {
       this.#pool ??= openPool(this.#config).catch((error: unknown) => {
         this.#pool = undefined; // the next call tries again: the server may be back
@@ -233,10 +229,18 @@ export class PostgresSink implements Sink {
   }
 
   async #readColumnTypes(client: pg.ClientBase): Promise<ReadonlyMap<string, string>> {
+    this.#columnTypes = declaredTypes(await this.#readShape(client));
+    return this.#columnTypes;
+  }
+
+  async #readShape(client: pg.ClientBase): Promise<TableShape> {
     const shape = await readTableShape(client, this.#name);
     if (!shape) throw withCode('42P01', `relation ${this.#name.sql} does not exist`);
-    this.#columnTypes = declaredTypes(shape);
-    return this.#columnTypes;
+    return shape;
+  }
+
+  #assertCanInsert(shape: TableShape): void {
+    if (!shape.canInsert) throw withCode('42501', `permission denied for table ${this.#name.sql}`);
   }
 }
 
