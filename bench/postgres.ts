@@ -1,7 +1,8 @@
 /**
  * The same 100,000 rows into the same indexed table, four ways, in one run:
  *   psql \copy       psql reading the rows as a COPY text file (the yardstick)
- *   sink COPY        PostgresSink.write(rows), end to end: encoding included
+ *   sink COPY        PostgresSink.write(rows), end to end: encoding included (parts on 4 connections)
+ *   sink, 1 conn.    the same with poolSize 1: one COPY, as psql does
  *   sink, batches    PostgresSink.write in 512-row batches, 4 at once (a BatchSpanProcessor's shape)
  *   conflict path    COPY into a temporary table, INSERT ... SELECT ... ON CONFLICT DO NOTHING
  *   unnest           INSERT ... SELECT FROM unnest($1::uuid[], ...) ON CONFLICT DO NOTHING, 10,000 rows a statement
@@ -15,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pg from 'pg';
 import { INSERT_COLUMNS, type ColumnSpec, type MetricEvent } from '../src/schema/columns.js';
 import { createDelimitedEncoder } from '../src/sinks/delimited-text.js';
@@ -73,8 +75,8 @@ function psqlCopy(name: TableName): Promise<void> {
   });
 }
 
-async function sinkOn(name: TableName): Promise<PostgresSink> {
-  const sink = new PostgresSink(url, { table: name.table, schema, poolSize: 4, createTable: false });
+async function sinkOn(name: TableName, poolSize = 4): Promise<PostgresSink> {
+  const sink = new PostgresSink(url, { table: name.table, schema, poolSize, createTable: false });
   await sink.prepare();
   return sink;
 }
@@ -126,9 +128,16 @@ async function unnestInsert(pool: pg.Pool, name: TableName, statementRows: numbe
 }
 
 type Method =
-  'psql \\copy' | 'sink COPY' | 'sink, 512-row batches x4' | 'conflict path' | 'unnest' | 'replay';
+  | 'psql \\copy'
+  | 'sink COPY'
+  | 'sink, 1 connection'
+  | 'sink, 512-row batches x4'
+  | 'conflict path'
+  | 'unnest'
+  | 'replay';
 const seconds = new Map<Method, number[]>();
 const sinkCpuSeconds: number[] = [];
+const sinkLoopDelayMax: number[] = [];
 const record = (method: Method, value: number) =>
   seconds.set(method, [...(seconds.get(method) ?? []), value]);
 
@@ -141,9 +150,13 @@ try {
     const runPsql = async () => record('psql \\copy', await timed(() => psqlCopy(psqlTable)));
     const runSink = async () => {
       const cpu = process.cpuUsage();
+      const delay = monitorEventLoopDelay({ resolution: 5 });
+      delay.enable();
       record('sink COPY', await timed(() => sink.write(rows)));
+      delay.disable();
       const used = process.cpuUsage(cpu);
       sinkCpuSeconds.push((used.user + used.system) / 1e6);
+      sinkLoopDelayMax.push(delay.max / 1e6);
     };
     if (round % 2 === 1) {
       await runPsql();
@@ -154,6 +167,11 @@ try {
     }
     record('replay', await timed(() => sink.write(rows)));
     await sink.close();
+
+    const oneTable = await freshTable();
+    const oneSink = await sinkOn(oneTable, 1);
+    record('sink, 1 connection', await timed(() => oneSink.write(rows)));
+    await oneSink.close();
 
     const batchTable = await freshTable();
     const batchSink = await sinkOn(batchTable);
@@ -174,7 +192,7 @@ try {
     const unnestTable = await freshTable();
     record('unnest', await timed(() => unnestInsert(pool, unnestTable, 10_000)));
 
-    for (const table of [psqlTable, sinkTable, batchTable, conflictTable, unnestTable]) {
+    for (const table of [psqlTable, sinkTable, oneTable, batchTable, conflictTable, unnestTable]) {
       const count = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${table.sql}`);
       if (Number(count.rows[0]?.n) !== rowCount)
         throw new Error(`${table.sql} holds ${count.rows[0]?.n} rows`);
@@ -196,7 +214,11 @@ const median = (list: number[]): number =>
   [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)] as number;
 const psqlRates = (seconds.get('psql \\copy') ?? []).map((s) => rowCount / s);
 console.log(
-  `\n${rowCount} rows, ${rounds} rounds; ratio = rows/s over psql's in the same round, median of rounds`,
+  `\nsink COPY, medians: ${median(sinkCpuSeconds).toFixed(2)} s of this process's CPU for ${rowCount} rows, ` +
+    `encoding included; longest event-loop delay ${median(sinkLoopDelayMax).toFixed(0)} ms`,
+);
+console.log(
+  `${rowCount} rows, ${rounds} rounds; ratio = rows/s over psql's in the same round, median of rounds`,
 );
 console.log('method                       median rows/s   ratio vs psql \\copy');
 for (const [method, list] of seconds) {

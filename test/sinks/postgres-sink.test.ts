@@ -111,6 +111,14 @@ describe.runIf(available)('PostgresSink', () => {
     expect(await readRows(admin, tableSql)).toEqual(ordered(rows));
   });
 
+  it('stores each row once when a 10,000-row batch comes again, its COPY failing mid-stream', async () => {
+    const { sink, tableSql } = await newSink({ poolSize: 1 });
+    const rows = sampleRows(10_000);
+    await sink.write(rows.slice(0, 1_000)); // the server fails the COPY at its first row
+    await sink.write(rows);
+    expect(await countRows(admin, tableSql)).toBe(10_000);
+  });
+
   it('keeps every row of concurrent exports, more of them than connections', async () => {
     const { sink, tableSql } = await newSink({ poolSize: 3 });
     const batches = Array.from({ length: 8 }, (_, b) => sampleRows(1_000, b * 1_000));

@@ -25,9 +25,10 @@ export async function copyRows(
 ): Promise<number> {
   const stream = client.query(copyFrom(copySql));
   let failure: Error | undefined;
+  // `on`, not `once`: a second 'error' without a listener would crash the process.
   const failed = new Promise<never>((_, reject) =>
-    stream.once('error', (error: Error) => {
-      failure = error;
+    stream.on('error', (error: Error) => {
+      failure ??= error;
       reject(error);
     }),
   );
