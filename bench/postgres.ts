@@ -1,5 +1,5 @@
 /**
- * The same 100,000 rows into the same indexed table, four ways, in one run:
+ * The same 100,000 rows into the same indexed table, several ways, in one run:
  *   psql \copy       psql reading the rows as a COPY text file (the yardstick)
  *   sink COPY        PostgresSink.write(rows), end to end: encoding included (parts on 4 connections)
  *   sink, 1 conn.    the same with poolSize 1: one COPY, as psql does
@@ -138,6 +138,7 @@ type Method =
 const seconds = new Map<Method, number[]>();
 const sinkCpuSeconds: number[] = [];
 const sinkLoopDelayMax: number[] = [];
+const sinkLoopDelayP99: number[] = [];
 const record = (method: Method, value: number) =>
   seconds.set(method, [...(seconds.get(method) ?? []), value]);
 
@@ -157,6 +158,7 @@ try {
       const used = process.cpuUsage(cpu);
       sinkCpuSeconds.push((used.user + used.system) / 1e6);
       sinkLoopDelayMax.push(delay.max / 1e6);
+      sinkLoopDelayP99.push(delay.percentile(99) / 1e6);
     };
     if (round % 2 === 1) {
       await runPsql();
@@ -215,7 +217,8 @@ const median = (list: number[]): number =>
 const psqlRates = (seconds.get('psql \\copy') ?? []).map((s) => rowCount / s);
 console.log(
   `\nsink COPY, medians: ${median(sinkCpuSeconds).toFixed(2)} s of this process's CPU for ${rowCount} rows, ` +
-    `encoding included; longest event-loop delay ${median(sinkLoopDelayMax).toFixed(0)} ms`,
+    `encoding included; event-loop delay p99 ${median(sinkLoopDelayP99).toFixed(0)} ms, ` +
+    `longest ${median(sinkLoopDelayMax).toFixed(0)} ms`,
 );
 console.log(
   `${rowCount} rows, ${rounds} rounds; ratio = rows/s over psql's in the same round, median of rounds`,
