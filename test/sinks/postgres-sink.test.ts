@@ -239,6 +239,30 @@ describe.runIf(available)('PostgresSink', () => {
     await expect(sink.write(sampleRows(5))).rejects.toThrow(new RegExp(`${table}.*does not exist`));
   });
 
+  it('fails a write whose connection the server kills, the process living on and the next write working', async () => {
+    const application = uniqueName('killed');
+    const url = new URL(POSTGRES_URL);
+    url.searchParams.set('application_name', application);
+    const { sink, tableSql } = await newSink({ poolSize: 1 }, url.toString());
+    const writing = sink.write(sampleRows(60_000));
+    const copying = async () => {
+      const active = await admin.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'COPY%'`,
+        [application],
+      );
+      return active.rows[0].n > 0;
+    };
+    while (!(await copying())) await new Promise((resolve) => setTimeout(resolve, 10));
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+      application,
+    ]);
+    await expect(writing).rejects.toThrow(
+      /lost the connection to PostgreSQL .* Writing the batch again is safe/,
+    );
+    await sink.write(sampleRows(10, 60_000));
+    expect(await countRows(admin, tableSql)).toBe(10);
+  });
+
   it('lets writes in flight finish on close, those waiting for a connection included', async () => {
     const { sink, tableSql } = await newSink({ poolSize: 1 });
     const writes = [0, 1, 2].map((b) => sink.write(sampleRows(200, b * 200)));

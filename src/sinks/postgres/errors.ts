@@ -39,14 +39,9 @@ export function sqlState(error: unknown): string | undefined {
 export const UNIQUE_VIOLATION = '23505';
 export const DEADLOCK_DETECTED = '40P01';
 
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ECONNRESET',
-]);
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH']);
+/** The server closed a connection in use: shutdown, restart, an administrator, the network. */
+const LOST = new Set(['ECONNRESET', 'EPIPE', '57P01', '57P02']);
 const CERTIFICATE_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
 
 /** A PostgresSinkError for `error`, raised while doing `action`. */
@@ -100,7 +95,13 @@ function explain(raw: string, code: string | undefined, action: SinkAction, cont
       `connect_timeout), or all LLAMONITOR_POOL_SIZE connections stayed busy.`
     );
   }
-  if ((code && UNREACHABLE.has(code)) || /Connection terminated/i.test(raw)) {
+  if ((code && LOST.has(code)) || /Connection terminated/i.test(raw)) {
+    return (
+      `lost the connection to ${at} while trying to ${action} (${raw}): the server closed it ` +
+      `(a restart, an administrator, the network). Writing the batch again is safe: rows stored already are skipped.`
+    );
+  }
+  if (code && UNREACHABLE.has(code)) {
     return `cannot reach ${at} (${raw}). Check that the server runs and that host and port in the URL are right.`;
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {

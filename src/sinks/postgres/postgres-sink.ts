@@ -7,6 +7,7 @@ import { diag } from '@opentelemetry/api';
 import type pg from 'pg';
 import { INSERT_COLUMNS, type MetricEvent } from '../../schema/columns.js';
 import { createDelimitedEncoder } from '../delimited-text.js';
+import { redactSecrets } from '../../config/connection-url.js';
 import type { Sink, SinkOptions } from '../sink.js';
 import { postgresConnectionConfig, type PostgresConnectionConfig } from './connection-config.js';
 import { openPool } from './connect.js';
@@ -77,23 +78,20 @@ export class PostgresSink implements Sink {
 
   async prepare(): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    const client = await this.#connect();
-    let action: SinkAction = 'create the table';
-    let failure: Error | undefined;
-    try {
+    await this.#withClient('create the table', async (client, step) => {
       if (this.#createTable) await this.#createTableIfMissing(client);
-      action = 'check the table';
+      step.action = 'check the table';
       const shape = await this.#readShape(client);
       const problems = tableShapeProblems(shape);
       if (problems.length > 0) {
         throw new PostgresSinkError(
           `table ${this.#name.sql} at ${this.target} does not fit metric_events: ${problems.join('; ')}. ` +
             `Change the table, or point LLAMONITOR_TABLE / LLAMONITOR_SCHEMA at another one.`,
-          action,
+          step.action,
           undefined,
         );
       }
-      action = 'write rows';
+      step.action = 'write rows';
       this.#assertCanInsert(shape);
       if (!shape.canCreateTemporary) {
         diag.warn(
@@ -102,12 +100,7 @@ export class PostgresSink implements Sink {
         );
       }
       this.#columnTypes = declaredTypes(shape);
-    } catch (error) {
-      failure = describePostgresError(error, action, this.#context);
-      throw failure;
-    } finally {
-      client.release(failure);
-    }
+    });
   }
 
   /**
@@ -139,9 +132,7 @@ export class PostgresSink implements Sink {
   }
 
   async #writePart(rows: readonly MetricEvent[]): Promise<void> {
-    const client = await this.#connect();
-    let failure: Error | undefined;
-    try {
+    await this.#withClient('write rows', async (client) => {
       try {
         await copyRows(client, this.#copySql, rows, this.#encode);
         return;
@@ -153,27 +144,14 @@ export class PostgresSink implements Sink {
       diag.debug(
         `llamonitor: ${rows.length - inserted} of ${rows.length} rows were stored before; wrote the other ${inserted}`,
       );
-    } catch (error) {
-      failure = describePostgresError(error, 'write rows', this.#context);
-      throw failure;
-    } finally {
-      // A failed connection may sit in an aborted transaction or a broken COPY: discard it.
-      client.release(failure);
-    }
+    });
   }
 
   async checkHealth(): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    const client = await this.#connect();
-    let failure: Error | undefined;
-    try {
-      this.#assertCanInsert(await this.#readShape(client));
-    } catch (error) {
-      failure = describePostgresError(error, 'write rows', this.#context);
-      throw failure;
-    } finally {
-      client.release(failure);
-    }
+    await this.#withClient('write rows', async (client) =>
+      this.#assertCanInsert(await this.#readShape(client)),
+    );
   }
 
   /** Rows are durable once write resolves: nothing to flush. */
@@ -187,6 +165,36 @@ export class PostgresSink implements Sink {
     await Promise.allSettled(this.#inFlight);
     const pool = await this.#pool?.catch(() => undefined);
     await pool?.end();
+  }
+
+  /**
+   * Runs `work` on a pooled connection and describes its failure as a failure to
+   * `step.action`. A connection that failed is discarded: it may sit in an
+   * aborted transaction or a broken COPY.
+   */
+  async #withClient<T>(
+    action: SinkAction,
+    work: (client: pg.PoolClient, step: { action: SinkAction }) => Promise<T>,
+  ): Promise<T> {
+    const client = await this.#connect();
+    // pg-pool listens for errors only on idle connections; a connection lost while in use emits one too.
+    const onError = (error: Error) =>
+      diag.warn(
+        `llamonitor: a PostgreSQL connection to ${this.target} failed: ` +
+          redactSecrets(error.message, this.#config.secrets),
+      );
+    client.on('error', onError);
+    const step = { action };
+    let failure: Error | undefined;
+    try {
+      return await work(client, step);
+    } catch (error) {
+      failure = describePostgresError(error, step.action, this.#context);
+      throw failure;
+    } finally {
+      client.off('error', onError);
+      client.release(failure);
+    }
   }
 
   async #connect(): Promise<pg.PoolClient> {
