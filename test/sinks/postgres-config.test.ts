@@ -109,6 +109,11 @@ describe('postgresConnectionConfig', () => {
     expect(() => config('?connect_timeout=soon')).toThrow(/invalid connect_timeout "soon"/);
   });
 
+  it('accepts a Unix socket URL without a host, as node-postgres does', () => {
+    const { pool } = postgresConnectionConfig('postgres://app@/metrics?host=/var/run/postgresql', 1, {});
+    expect(new URL(pool.connectionString as string).searchParams.get('host')).toBe('/var/run/postgresql');
+  });
+
   it('sizes the pool from the poolSize option', () => {
     expect(config().pool.max).toBe(4);
   });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fitRow } from '../../src/schema/fit-row.js';
@@ -151,6 +152,13 @@ describe.runIf(available)('PostgresSink', () => {
     await sink.write(rows);
     await sink.write(rows); // the conflict path too
     expect(await readRows(admin, tableSql)).toEqual(ordered(rows));
+  });
+
+  it.runIf(existsSync('/var/run/postgresql/.s.PGSQL.5432'))('writes through a Unix socket URL', async () => {
+    const database = new URL(POSTGRES_URL).pathname;
+    const { sink, tableSql } = await newSink({}, `postgres://postgres@${database}?host=/var/run/postgresql`);
+    await sink.write(sampleRows(3));
+    expect(await countRows(admin, tableSql)).toBe(3);
   });
 
   it('lets several sinks prepare the same new table at once', async () => {

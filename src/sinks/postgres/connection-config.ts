@@ -75,10 +75,8 @@ export function postgresConnectionConfig(
   env: NodeJS.ProcessEnv = process.env,
 ): PostgresConnectionConfig {
   const target = maskUrl(url);
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
+  const parsed = parseUrl(url);
+  if (!parsed) {
     throw new ConnectionConfigError(
       `invalid PostgreSQL URL ${target}: expected postgres://user:password@host:port/database`,
     );
@@ -171,6 +169,18 @@ export function postgresConnectionConfig(
     user: parsed.username ? decodeURIComponent(parsed.username) : undefined,
     secrets: [password, passphrase].filter((s): s is string => Boolean(s)),
   };
+}
+
+/** The URL, also in the form `postgres://user@/db?host=/socket/dir` that WHATWG URLs refuse (no host). */
+function parseUrl(url: string): URL | undefined {
+  for (const candidate of [url, url.replace('@/', '@localhost/')]) {
+    try {
+      return new URL(candidate);
+    } catch {
+      // try the next form
+    }
+  }
+  return undefined;
 }
 
 function sslModeOf(params: URLSearchParams, env: NodeJS.ProcessEnv, target: string): SslMode {
