@@ -25,6 +25,7 @@ import {
   createIndexStatements,
   createSchemaStatement,
   createTableStatement,
+  insertColumnList,
   tableName,
   type TableName,
 } from '../src/sinks/postgres/ddl.js';
@@ -66,8 +67,7 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 }
 
 function psqlCopy(name: TableName): Promise<void> {
-  const columns = INSERT_COLUMNS.map((c) => `"${c.name}"`).join(', ');
-  const command = `\\copy ${name.sql} (${columns}) FROM '${copyFile}'`;
+  const command = `\\copy ${name.sql} (${insertColumnList}) FROM '${copyFile}'`;
   return new Promise((resolve, reject) => {
     const psql = spawn('psql', [url, '-v', 'ON_ERROR_STOP=1', '-q', '-c', command], { stdio: 'inherit' });
     psql.on('error', reject);
@@ -105,9 +105,8 @@ const ARRAY_TYPES: Record<ColumnSpec['kind'], string> = {
 };
 
 async function unnestInsert(pool: pg.Pool, name: TableName, statementRows: number): Promise<void> {
-  const columns = INSERT_COLUMNS.map((c) => `"${c.name}"`).join(', ');
   const arrays = INSERT_COLUMNS.map((c, i) => `$${i + 1}::${ARRAY_TYPES[c.kind]}[]`).join(', ');
-  const sql = `INSERT INTO ${name.sql} (${columns}) SELECT * FROM unnest(${arrays}) ON CONFLICT DO NOTHING`;
+  const sql = `INSERT INTO ${name.sql} (${insertColumnList}) SELECT * FROM unnest(${arrays}) ON CONFLICT DO NOTHING`;
   const client = await pool.connect();
   try {
     for (let start = 0; start < rows.length; start += statementRows) {

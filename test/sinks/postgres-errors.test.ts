@@ -5,11 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresSink } from '../../src/sinks/postgres/index.js';
 import { POSTGRES_URL, postgresAvailable, uniqueName } from '../support/databases.js';
-import { adminClient, ownSchema } from './postgres-support.js';
+import { useOwnSchema } from './postgres-support.js';
 import { sampleRows } from '../support/sample-rows.js';
 
 const available = await postgresAvailable();
@@ -40,30 +39,25 @@ async function failure(promise: Promise<unknown>, password: string): Promise<Err
 describe.runIf(available)('PostgresSink errors', () => {
   const password = `pw-${randomBytes(6).toString('hex')}`;
   const role = uniqueName('llamonitor_role');
-  let admin: pg.Client;
-  let schema: { name: string; drop: () => Promise<void> };
-  const sinks: PostgresSink[] = [];
+  const db = useOwnSchema();
 
   const sinkFor = (url: string, table: string, createTable = true) => {
-    const sink = new PostgresSink(url, { table, schema: schema.name, poolSize: 1, createTable });
-    sinks.push(sink);
+    const sink = new PostgresSink(url, { table, schema: db.schema, poolSize: 1, createTable });
+    db.sinks.push(sink);
     return sink;
   };
 
   beforeAll(async () => {
-    admin = await adminClient();
-    schema = await ownSchema(admin);
     // A role with a password and no privileges but USAGE on the schema: it can see tables, not write them.
-    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
-    await admin.query(`GRANT USAGE ON SCHEMA ${schema.name} TO ${role}`);
+    await db.admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
+    await db.admin.query(`GRANT USAGE ON SCHEMA ${db.schema} TO ${role}`);
   });
 
   afterAll(async () => {
-    await Promise.all(sinks.map((sink) => sink.close()));
-    await schema?.drop();
-    await admin?.query(`DROP OWNED BY ${role}`).catch(() => undefined);
-    await admin?.query(`DROP ROLE IF EXISTS ${role}`);
-    await admin?.end();
+    // Runs before useOwnSchema's cleanup (hooks unwind in reverse): DROP OWNED revokes the role's grants.
+    await Promise.all(db.sinks.map((sink) => sink.close()));
+    await db.admin.query(`DROP OWNED BY ${role}`).catch(() => undefined);
+    await db.admin.query(`DROP ROLE IF EXISTS ${role}`);
   });
 
   it('names a missing database and says to create it or fix the URL', async () => {
@@ -80,8 +74,8 @@ describe.runIf(available)('PostgresSink errors', () => {
     const url = urlWith({ user: role, password });
     const error = await failure(sinkFor(url, uniqueName('events')).prepare(), password);
     expect(error.code).toBe('42501');
-    expect(error.message).toContain(`permission denied for schema ${schema.name}`);
-    expect(error.message).toContain(`GRANT USAGE, CREATE ON SCHEMA ${schema.name} TO ${role}`);
+    expect(error.message).toContain(`permission denied for schema ${db.schema}`);
+    expect(error.message).toContain(`GRANT USAGE, CREATE ON SCHEMA ${db.schema} TO ${role}`);
   });
 
   it('fails at start-up on a table the user may not insert into, with the GRANT that fixes it', async () => {
@@ -89,7 +83,7 @@ describe.runIf(available)('PostgresSink errors', () => {
     await sinkFor(POSTGRES_URL, table).prepare();
     const error = await failure(sinkFor(urlWith({ user: role, password }), table).prepare(), password);
     expect(error.code).toBe('42501');
-    expect(error.message).toContain(`GRANT INSERT ON "${schema.name}"."${table}" TO ${role}`);
+    expect(error.message).toContain(`GRANT INSERT ON "${db.schema}"."${table}" TO ${role}`);
   });
 
   it('fails a write the server refuses for lack of permission, naming the table', async () => {
@@ -106,7 +100,7 @@ describe.runIf(available)('PostgresSink errors', () => {
   it('writes once the missing INSERT is granted', async () => {
     const table = uniqueName('events');
     await sinkFor(POSTGRES_URL, table).prepare();
-    await admin.query(`GRANT INSERT ON "${schema.name}"."${table}" TO ${role}`);
+    await db.admin.query(`GRANT INSERT ON "${db.schema}"."${table}" TO ${role}`);
     const sink = sinkFor(urlWith({ user: role, password }), table, false);
     await sink.prepare();
     const rows = sampleRows(5);
@@ -127,7 +121,7 @@ describe.runIf(available)('PostgresSink errors', () => {
   });
 
   it('falls back to plain text under sslmode=prefer when the server has no TLS', async () => {
-    const ssl = await admin.query<{ ssl: string }>('SHOW ssl');
+    const ssl = await db.admin.query<{ ssl: string }>('SHOW ssl');
     if (ssl.rows[0]?.ssl === 'on') return; // this server has TLS: nothing to fall back from
     const sink = sinkFor(urlWith({ search: '?sslmode=prefer' }), uniqueName('events'));
     await expect(sink.prepare()).resolves.toBeUndefined();

@@ -2,11 +2,10 @@
  * Tables the Python llamonitor-async created keep working as they are; tables
  * that would refuse or change rows fail at start-up, naming the column.
  */
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PostgresSink } from '../../src/sinks/postgres/index.js';
 import { POSTGRES_URL, postgresAvailable, uniqueName } from '../support/databases.js';
-import { adminClient, ordered, ownSchema, readRows } from './postgres-support.js';
+import { useOwnSchema, ordered, readRows } from './postgres-support.js';
 import { sampleRows } from '../support/sample-rows.js';
 
 const available = await postgresAvailable();
@@ -52,28 +51,15 @@ function pythonTableDdl(tableSql: string, table: string): string[] {
 }
 
 describe.runIf(available)('PostgresSink on existing tables', () => {
-  let admin: pg.Client;
-  let schema: { name: string; drop: () => Promise<void> };
-  const sinks: PostgresSink[] = [];
-
-  beforeAll(async () => {
-    admin = await adminClient();
-    schema = await ownSchema(admin);
-  });
-
-  afterAll(async () => {
-    await Promise.all(sinks.map((sink) => sink.close()));
-    await schema?.drop();
-    await admin?.end();
-  });
+  const db = useOwnSchema();
 
   /** Creates a table with `ddl`, then a sink on it (not yet prepared). */
   async function tableAndSink(ddl: (tableSql: string, table: string) => string[], url = POSTGRES_URL) {
     const table = uniqueName('events');
-    const tableSql = `"${schema.name}"."${table}"`;
-    for (const statement of ddl(tableSql, table)) await admin.query(statement);
-    const sink = new PostgresSink(url, { table, schema: schema.name, poolSize: 2, createTable: true });
-    sinks.push(sink);
+    const tableSql = `"${db.schema}"."${table}"`;
+    for (const statement of ddl(tableSql, table)) await db.admin.query(statement);
+    const sink = new PostgresSink(url, { table, schema: db.schema, poolSize: 2, createTable: true });
+    db.sinks.push(sink);
     return { sink, tableSql };
   }
 
@@ -94,7 +80,7 @@ describe.runIf(available)('PostgresSink on existing tables', () => {
     await sink.prepare();
     const rows = sampleRows(50);
     await sink.write(rows);
-    expect(await readRows(admin, tableSql)).toEqual(ordered(rows));
+    expect(await readRows(db.admin, tableSql)).toEqual(ordered(rows));
   });
 
   it('stores each row once in the Python table when a batch comes again', async () => {
@@ -104,17 +90,17 @@ describe.runIf(available)('PostgresSink on existing tables', () => {
     const rows = sampleRows(50);
     await sink.write(rows.slice(0, 20));
     await sink.write(rows);
-    expect(await readRows(admin, tableSql)).toEqual(ordered(rows));
+    expect(await readRows(db.admin, tableSql)).toEqual(ordered(rows));
   });
 
   it('leaves the indexes of an existing table alone', async () => {
     const { sink } = await tableAndSink(pythonTableDdl);
     await sink.prepare();
-    const indexes = await admin.query(`SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = $1`, [
-      schema.name,
+    const indexes = await db.admin.query(`SELECT count(*)::int AS n FROM pg_indexes WHERE schemaname = $1`, [
+      db.schema,
     ]);
-    const tables = await admin.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1`, [
-      schema.name,
+    const tables = await db.admin.query(`SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = $1`, [
+      db.schema,
     ]);
     expect(indexes.rows[0].n).toBe(7 * tables.rows[0].n);
   });

@@ -3,21 +3,36 @@
  * reading rows back in the form they were written.
  */
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 import type { MetricEvent } from '../../src/schema/columns.js';
+import type { Sink } from '../../src/sinks/sink.js';
 import { POSTGRES_URL, uniqueName } from '../support/databases.js';
 
-/** A connection as the server's superuser, for setting up and reading back. */
-export async function adminClient(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  return client;
+/** What useOwnSchema gives a test file: set in beforeAll. */
+export interface OwnSchema {
+  /** A connection as the server's superuser, for setting up and reading back. */
+  admin: pg.Client;
+  /** A schema of this run's own, dropped with all it holds after the file's tests. */
+  schema: string;
+  /** Sinks to close after the file's tests. */
+  readonly sinks: Sink[];
 }
 
-/** A schema of this run's own; `drop()` removes it and all it holds. */
-export async function ownSchema(admin: pg.Client): Promise<{ name: string; drop: () => Promise<void> }> {
-  const name = uniqueName('llamonitor_pg');
-  await admin.query(`CREATE SCHEMA ${name}`);
-  return { name, drop: async () => void (await admin.query(`DROP SCHEMA IF EXISTS ${name} CASCADE`)) };
+/** Registers the hooks that open and remove an OwnSchema around a test file. */
+export function useOwnSchema(): OwnSchema {
+  const own: OwnSchema = { admin: undefined as unknown as pg.Client, schema: '', sinks: [] };
+  beforeAll(async () => {
+    own.admin = new pg.Client({ connectionString: POSTGRES_URL });
+    await own.admin.connect();
+    own.schema = uniqueName('llamonitor_pg');
+    await own.admin.query(`CREATE SCHEMA ${own.schema}`);
+  });
+  afterAll(async () => {
+    await Promise.all(own.sinks.map((sink) => sink.close()));
+    if (own.schema) await own.admin.query(`DROP SCHEMA IF EXISTS ${own.schema} CASCADE`);
+    await own.admin?.end();
+  });
+  return own;
 }
 
 /**

@@ -29,7 +29,8 @@ export function quote(identifier: string): string {
   return `"${identifier}"`;
 }
 
-const insertColumnList = INSERT_COLUMNS.map((c) => quote(c.name)).join(', ');
+/** The writer's columns as SQL, in INSERT_COLUMNS order: the order of every COPY row. */
+export const insertColumnList = INSERT_COLUMNS.map((c) => quote(c.name)).join(', ');
 
 export function createSchemaStatement(schema: string): string {
   return `CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`;
