@@ -1,0 +1,97 @@
+/**
+ * The SQL text the sink sends, derived from the column table. Only checked
+ * identifiers (schema/identifier.ts) and the column table's own names reach
+ * it; every value travels as data (COPY rows or bind parameters).
+ */
+import { createHash } from 'node:crypto';
+import { COLUMNS, INDEXES, INSERT_COLUMNS, PRIMARY_KEY, columnSpec } from '../../schema/columns.js';
+import { assertIdentifier } from '../../schema/identifier.js';
+
+const MAX_IDENTIFIER_LENGTH = 63;
+
+/** The table's name as SQL, schema-qualified when a schema is given; checks both names first. */
+export interface TableName {
+  readonly schema: string | undefined;
+  readonly table: string;
+  /** `"schema"."table"` or `"table"`: names are used exactly as given (case-sensitive). */
+  readonly sql: string;
+}
+
+export function tableName(table: string, schema?: string): TableName {
+  assertIdentifier('table name', table);
+  if (schema !== undefined) assertIdentifier('schema name', schema);
+  const sql = schema === undefined ? quote(table) : `${quote(schema)}.${quote(table)}`;
+  return { schema, table, sql };
+}
+
+/** Double-quotes a name that assertIdentifier or the column table has already vetted. */
+export function quote(identifier: string): string {
+  return `"${identifier}"`;
+}
+
+/** The writer's columns as SQL, in INSERT_COLUMNS order: the order of every COPY row. */
+export const insertColumnList = INSERT_COLUMNS.map((c) => quote(c.name)).join(', ');
+
+export function createSchemaStatement(schema: string): string {
+  return `CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`;
+}
+
+export function createTableStatement(name: TableName): string {
+  const columns = COLUMNS.map((c) => {
+    const parts = [quote(c.name), c.postgresType];
+    if (c.name === PRIMARY_KEY) parts.push('PRIMARY KEY');
+    else if (!c.nullable) parts.push('NOT NULL');
+    if ('databaseDefault' in c) parts.push(`DEFAULT ${c.databaseDefault}`);
+    return `  ${parts.join(' ')}`;
+  });
+  return `CREATE TABLE IF NOT EXISTS ${name.sql} (\n${columns.join(',\n')}\n)`;
+}
+
+/** The six indexes of the seed table; time columns sort newest first, as the Python project's do. */
+export function createIndexStatements(name: TableName): string[] {
+  return INDEXES.map((index) => {
+    const columns = index.columns.map((column) =>
+      columnSpec(column).kind === 'timestamp' ? `${quote(column)} DESC` : quote(column),
+    );
+    return `CREATE INDEX IF NOT EXISTS ${quote(indexName(name.table, index.suffix))} ON ${name.sql} (${columns.join(', ')})`;
+  });
+}
+
+/**
+ * `<table>_<suffix>_idx`. PostgreSQL cuts longer names to 63 characters, which
+ * could give two indexes one name: a long table name is shortened and a hash of it keeps them apart.
+ */
+export function indexName(table: string, suffix: string): string {
+  const name = `${table}_${suffix}_idx`;
+  if (name.length <= MAX_IDENTIFIER_LENGTH) return name;
+  const hash = createHash('sha256').update(table).digest('hex').slice(0, 8);
+  const room = MAX_IDENTIFIER_LENGTH - `_${hash}_${suffix}_idx`.length;
+  return `${table.slice(0, room)}_${hash}_${suffix}_idx`;
+}
+
+/** COPY of the writer's columns, in INSERT_COLUMNS order, in PostgreSQL's text format. */
+export function copyStatement(tableSql: string): string {
+  return `COPY ${tableSql} (${insertColumnList}) FROM STDIN`;
+}
+
+export const STAGING_TABLE = 'llamonitor_staging';
+
+/**
+ * A temporary table for the conflict path, typed as the target's columns are
+ * (`types` from the catalog), so COPY reads each value exactly as it would into the target.
+ */
+export function createStagingStatement(types: ReadonlyMap<string, string>): string {
+  const columns = INSERT_COLUMNS.map((c) => `${quote(c.name)} ${types.get(c.name) ?? c.postgresType}`);
+  return `CREATE TEMPORARY TABLE ${STAGING_TABLE} (${columns.join(', ')}) ON COMMIT DROP`;
+}
+
+/**
+ * Skips rows whose event_id is stored. No conflict target: `ON CONFLICT (event_id)`
+ * would need SELECT on the table, and a role that may only INSERT must work too.
+ */
+export function insertFromStagingStatement(name: TableName): string {
+  return (
+    `INSERT INTO ${name.sql} (${insertColumnList}) SELECT ${insertColumnList} FROM ${STAGING_TABLE} ` +
+    `ON CONFLICT DO NOTHING`
+  );
+}
