@@ -69,7 +69,9 @@ export function describeMySqlError(
   const driverError = (error ?? {}) as DriverError;
   const code = driverError.code;
   const serverMessage = driverError.sqlMessage ?? driverError.message ?? String(error);
-  const advice = adviceFor(code, serverMessage, config, table);
+  // Only server errors carry sqlMessage; a socket error's errno is the operating system's.
+  const serverErrno = driverError.sqlMessage !== undefined ? driverError.errno : undefined;
+  const advice = adviceFor(code, serverErrno, serverMessage, config, table);
   const message = `MySQL: could not ${action} ${config.target}: ${advice}`;
   return new MySqlSinkError(redactSecrets(message, [config.password]), {
     ...(code !== undefined ? { code } : {}),
@@ -80,6 +82,7 @@ export function describeMySqlError(
 
 function adviceFor(
   code: string | undefined,
+  serverErrno: number | undefined,
   serverMessage: string,
   config: MySqlConnectionConfig,
   table: string | undefined,
@@ -92,6 +95,7 @@ function adviceFor(
     case 'ER_BAD_DB_ERROR':
       return `database \`${config.database}\` does not exist (${serverMessage}): create it (CREATE DATABASE \`${config.database}\` CHARACTER SET utf8mb4) or fix the database name in the URL`;
     case 'ER_DBACCESS_DENIED_ERROR':
+      return `user '${config.user}' may not use database \`${config.database}\`, or it does not exist (${serverMessage}): check the database name in the URL, or GRANT ${REQUIRED_PRIVILEGES} ON \`${config.database}\`.* TO '${config.user}'`;
     case 'ER_TABLEACCESS_DENIED_ERROR':
     case 'ER_COLUMNACCESS_DENIED_ERROR':
     case 'ER_SPECIFIC_ACCESS_DENIED_ERROR':
@@ -112,6 +116,8 @@ function adviceFor(
       if (code !== undefined && TLS_VERIFY.has(code)) {
         return `the server's TLS certificate did not verify (${code}: ${serverMessage}): give its CA with ssl-ca=/path/to/ca.pem, or use ssl-mode=required to encrypt without verifying`;
       }
+      // mysql2 names errors by MySQL's numbers, which MariaDB reuses for other errors above 1900: show the number.
+      if (serverErrno !== undefined) return `${serverMessage} (server error ${serverErrno})`;
       return code ? `${serverMessage} (${code})` : serverMessage;
   }
 }

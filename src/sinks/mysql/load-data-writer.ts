@@ -23,10 +23,16 @@ export function loadDataSql(table: string): string {
   );
 }
 
-/** The errors with which a server refuses LOAD DATA LOCAL before reading any row. */
+/**
+ * The errors with which a server refuses LOAD DATA LOCAL before reading any row: MySQL 8's
+ * ER_CLIENT_LOCAL_FILES_DISABLED (3948), MariaDB's ER_LOAD_INFILE_CAPABILITY_DISABLED (4166,
+ * which mysql2 has no name for) and the older ER_NOT_ALLOWED_COMMAND (1148).
+ */
+const LOCAL_INFILE_REFUSED = new Set([1148, 3948, 4166]);
+
 export function isLocalInfileRefused(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return code === 'ER_CLIENT_LOCAL_FILES_DISABLED' || code === 'ER_NOT_ALLOWED_COMMAND';
+  const errno = (error as { errno?: number } | null)?.errno;
+  return errno !== undefined && LOCAL_INFILE_REFUSED.has(errno);
 }
 
 export class LoadDataWriter {

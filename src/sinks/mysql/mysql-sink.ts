@@ -4,7 +4,7 @@
  * of that path inside one transaction.
  */
 import { diag } from '@opentelemetry/api';
-import type { Pool } from 'mysql2/promise';
+import type { Pool, PoolOptions } from 'mysql2/promise';
 import type { MetricEvent } from '../../schema/columns.js';
 import { assertIdentifier } from '../../schema/identifier.js';
 import type { Sink, SinkOptions } from '../sink.js';
@@ -16,6 +16,11 @@ import { InsertWriter } from './insert-writer.js';
 import { isLocalInfileRefused, LoadDataWriter } from './load-data-writer.js';
 import { inTransaction, loadMySqlDriver, openPool, withConnection } from './pool.js';
 import { checkTableSchema, readTable } from './table-schema.js';
+
+export interface MySqlSinkOptions extends SinkOptions {
+  /** mysql2 options merged over those the URL gives, for what a URL cannot say (e.g. a custom `ssl` object). */
+  readonly driverOptions?: PoolOptions | undefined;
+}
 
 interface Connected {
   readonly pool: Pool;
@@ -38,10 +43,11 @@ export class MySqlSink implements Sink {
   /** Checks the URL and table name at once; connects on prepare() or the first write. */
   constructor(
     url: string,
-    private readonly options: SinkOptions,
+    private readonly options: MySqlSinkOptions,
   ) {
     this.table = assertIdentifier('table name', options.table);
-    this.config = parseMySqlUrl(url);
+    const config = parseMySqlUrl(url);
+    this.config = { ...config, options: { ...config.options, ...options.driverOptions } };
     this.target = this.config.target;
   }
 

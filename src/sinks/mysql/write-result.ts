@@ -25,23 +25,22 @@ export async function checkWriteResult(
   table: string,
 ): Promise<void> {
   const records = recordsOf(header.info);
-  if (records !== undefined && records !== rowsSent) {
-    throw new MySqlSinkError(
-      `MySQL read ${records} rows into ${table} where ${rowsSent} were sent: the bulk encoding and the table disagree; the batch was rolled back`,
-    );
-  }
   const warnings = header.warningStatus ?? 0;
-  if (warnings === 0) return;
   const skipped = rowsSent - header.affectedRows;
-  const [shown] = await connection.query<RowDataPacket[]>('SHOW WARNINGS');
+  const allRead = records === undefined || records === rowsSent;
+  if (allRead && warnings === 0) return;
+  const shown = warnings > 0 ? (await connection.query<RowDataPacket[]>('SHOW WARNINGS'))[0] : [];
   const others = shown.filter((w) => Number(w.Code) !== ER_DUP_ENTRY);
-  if (warnings <= skipped && others.length === 0) return;
+  if (allRead && warnings <= skipped && others.length === 0) return;
   const examples = others
     .slice(0, WARNINGS_SHOWN)
     .map((w) => `${String(w.Code)} ${String(w.Message)}`)
     .join('; ');
+  const what = allRead
+    ? `${warnings - skipped} warnings beyond duplicate rows`
+    : `the server read ${records} of ${rowsSent} rows`;
   throw new MySqlSinkError(
-    `MySQL changed or refused values while writing to ${table} (${warnings - skipped} warnings beyond duplicate rows${examples ? `: ${examples}` : ''}); ` +
+    `MySQL changed or refused values while writing to ${table} (${what}${examples ? `: ${examples}` : ''}); ` +
       'the batch was rolled back: make the table match the llamonitor columns (see the start-up schema check)',
   );
 }
