@@ -123,6 +123,17 @@ describe.skipIf(!available)('MySqlSink writing rows', () => {
       expect(await readRows(inspector, table)).toEqual(comparable(rows));
     });
 
+    it('fails a batch it cannot encode, stores none of it, and keeps the process alive', async () => {
+      const { sink, table } = await preparedSink(path, 'unencodable');
+      // Not fitted: a bigint inside JSON has no JSON form.
+      const broken = { ...chatRow(), custom_attributes: { tokens: 1n } } as unknown as MetricEvent;
+      const rows = [...Array.from({ length: 600 }, () => chatRow()), broken];
+      await expect(sink.write(rows)).rejects.toThrow(/BigInt/);
+      expect(await countRows(inspector, table)).toBe(0);
+      await sink.write([chatRow()]);
+      expect(await countRows(inspector, table)).toBe(1);
+    });
+
     it('writes a batch larger than max_allowed_packet', async () => {
       const { sink, table } = await preparedSink(path, 'large');
       const [settings] = await inspector.query<mysql.RowDataPacket[]>('SELECT @@max_allowed_packet AS bytes');

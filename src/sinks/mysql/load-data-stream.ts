@@ -37,7 +37,14 @@ export function encodedRowStream(
       return;
     }
     const end = Math.min(rows.length, next + rowsPerChunk);
-    const bytes = Buffer.from(encode(rows, next, end), 'utf8');
+    let bytes: Buffer;
+    try {
+      bytes = Buffer.from(encode(rows, next, end), 'utf8');
+    } catch (error) {
+      // Runs from a timer or a socket event: a throw here would be uncaught; the driver fails the query instead.
+      stream.destroy(error as Error);
+      return;
+    }
     next = end;
     for (let offset = 0; offset < bytes.length; offset += maxChunkBytes) {
       stream.push(bytes.subarray(offset, offset + maxChunkBytes));
