@@ -10,9 +10,9 @@
  * batch of 512 (BatchSpanProcessor's default) shows the per-export overhead.
  * LLAMONITOR_BENCH_MYSQL_URL picks the server (default mysql://root@127.0.0.1:3306/test).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -117,8 +117,33 @@ function realisticRows(count: number): MetricEvent[] {
 
 interface Measurement {
   readonly seconds: number;
+  /** CPU seconds this process spent (the sink's encoding and driver work). */
+  readonly clientCpuSeconds?: number;
   readonly eventLoopP99Ms?: number;
   readonly eventLoopMaxMs?: number;
+}
+
+/** The local server's process, to read its CPU time; undefined when the server runs elsewhere. */
+function serverPid(): string | undefined {
+  for (const name of ['mariadbd', 'mysqld']) {
+    try {
+      return execFileSync('pidof', ['-s', name], { encoding: 'utf8' }).trim() || undefined;
+    } catch {
+      // not running under this name
+    }
+  }
+  return undefined;
+}
+
+/** User + system CPU seconds of a process, from /proc (clock ticks of 1/100 s). */
+function cpuSecondsOf(pid: string | undefined): number | undefined {
+  if (!pid) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 async function freshTable(admin: mysql.Connection, table: string): Promise<void> {
@@ -166,6 +191,7 @@ async function runSink(rows: readonly MetricEvent[], table: string, params: stri
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   let next = 0;
   const worker = async () => {
     while (next < rows.length) {
@@ -176,9 +202,15 @@ async function runSink(rows: readonly MetricEvent[], table: string, params: stri
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   delay.disable();
   await sink.close();
-  return { seconds, eventLoopP99Ms: delay.percentile(99) / 1e6, eventLoopMaxMs: delay.max / 1e6 };
+  return {
+    seconds,
+    clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
+    eventLoopP99Ms: delay.percentile(99) / 1e6,
+    eventLoopMaxMs: delay.max / 1e6,
+  };
 }
 
 const median = (values: number[]): number => {
@@ -209,13 +241,16 @@ async function main(): Promise<void> {
   type Method = keyof typeof methods;
   const names = Object.keys(methods) as Method[];
   const rates = new Map<Method, number[]>(names.map((n) => [n, []]));
+  const server = serverPid();
   try {
     for (let round = 0; round < ROUNDS; round++) {
       // Rotate the order so that no method always runs on a warmer or cooler server.
       const order = names.map((_, i) => names[(i + round) % names.length] as Method);
       for (const name of order) {
         await freshTable(admin, table);
+        const serverCpuBefore = cpuSecondsOf(server);
         const result = await methods[name]();
+        const serverCpu = (cpuSecondsOf(server) ?? NaN) - (serverCpuBefore ?? NaN);
         const stored = await count(admin, table);
         if (stored !== ROWS) throw new Error(`${name} stored ${stored} of ${ROWS} rows`);
         const rate = ROWS / result.seconds;
@@ -224,7 +259,12 @@ async function main(): Promise<void> {
           result.eventLoopP99Ms !== undefined
             ? `  event loop delay p99 ${result.eventLoopP99Ms.toFixed(1)} ms, max ${result.eventLoopMaxMs?.toFixed(1)} ms`
             : '';
-        console.log(`round ${round + 1}  ${name.padEnd(26)} ${rate.toFixed(0).padStart(7)} rows/s${loop}`);
+        const cpu =
+          (Number.isNaN(serverCpu) ? '' : `  server cpu ${serverCpu.toFixed(2)} s`) +
+          (result.clientCpuSeconds !== undefined ? `, sink cpu ${result.clientCpuSeconds.toFixed(2)} s` : '');
+        console.log(
+          `round ${round + 1}  ${name.padEnd(26)} ${rate.toFixed(0).padStart(7)} rows/s${cpu}${loop}`,
+        );
       }
     }
   } finally {
