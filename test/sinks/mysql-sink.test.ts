@@ -2,6 +2,7 @@
  * The MySQL sink against the real server: rows stored exactly and once, on
  * both bulk paths. Each run writes to tables of its own.
  */
+import { diag, DiagLogLevel, type DiagLogger } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type mysql from 'mysql2/promise';
 import { MySqlSink, type BulkPath } from '../../src/sinks/mysql/index.js';
@@ -177,6 +178,21 @@ describe.skipIf(!available)('MySqlSink writing rows', () => {
     await sink.write(rows);
     expect(sink.path).toBe('insert');
     expect(await readRows(inspector, table)).toEqual(comparable(rows));
+  });
+
+  it('says in a debug log which bulk path it chose and why', async () => {
+    const lines: string[] = [];
+    const record = (message: string) => void lines.push(message);
+    const logger: DiagLogger = { debug: record, info: record, warn: record, error: record, verbose: record };
+    diag.setLogger(logger, { logLevel: DiagLogLevel.DEBUG, suppressOverrideMessage: true });
+    try {
+      await preparedSink('insert', 'logged');
+    } finally {
+      diag.disable();
+    }
+    expect(lines.join('\n')).toMatch(
+      /bulk path insert \(the URL says local-infile=0\); max_allowed_packet \d+/,
+    );
   });
 
   it('refuses a hostile table name before connecting or running any SQL', () => {

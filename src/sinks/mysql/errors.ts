@@ -44,6 +44,8 @@ const UNREACHABLE = new Set([
 ]);
 
 const TLS_VERIFY = new Set([
+  // mysql2 reports a failed TLS handshake under its own code, with Node's reason as the message.
+  'HANDSHAKE_SSL_ERROR',
   'DEPTH_ZERO_SELF_SIGNED_CERT',
   'SELF_SIGNED_CERT_IN_CHAIN',
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
