@@ -10,7 +10,7 @@
  * batch of 512 (BatchSpanProcessor's default) shows the per-export overhead.
  * LLAMONITOR_BENCH_MYSQL_URL picks the server (default mysql://root@127.0.0.1:3306/test).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -123,16 +123,14 @@ interface Measurement {
   readonly eventLoopMaxMs?: number;
 }
 
-/** The local server's process, to read its CPU time; undefined when the server runs elsewhere. */
-function serverPid(): string | undefined {
-  for (const name of ['mariadbd', 'mysqld']) {
-    try {
-      return execFileSync('pidof', ['-s', name], { encoding: 'utf8' }).trim() || undefined;
-    } catch {
-      // not running under this name
-    }
+/** The server's process id, from its pid file, when it runs on this machine; else undefined. */
+async function serverPid(admin: mysql.Connection): Promise<string | undefined> {
+  const [rows] = await admin.query<mysql.RowDataPacket[]>('SELECT @@pid_file AS pidFile');
+  try {
+    return readFileSync(String(rows[0]?.pidFile), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
   }
-  return undefined;
 }
 
 /** User + system CPU seconds of a process, from /proc (clock ticks of 1/100 s). */
@@ -241,7 +239,7 @@ async function main(): Promise<void> {
   type Method = keyof typeof methods;
   const names = Object.keys(methods) as Method[];
   const rates = new Map<Method, number[]>(names.map((n) => [n, []]));
-  const server = serverPid();
+  const server = await serverPid(admin);
   try {
     for (let round = 0; round < ROUNDS; round++) {
       // Rotate the order so that no method always runs on a warmer or cooler server.
