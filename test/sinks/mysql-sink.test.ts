@@ -180,6 +180,31 @@ describe.skipIf(!available)('MySqlSink writing rows', () => {
     expect(await readRows(inspector, table)).toEqual(comparable(rows));
   });
 
+  it('reads rows back by event id exactly as they were written', async () => {
+    const { sink } = await preparedSink('load-data', 'readback');
+    const rows = [
+      chatRow({
+        image_total_pixels: 2n ** 62n + 1n,
+        image_file_size_bytes: 12,
+        timestamp: '2026-02-03T04:05:06.000007Z',
+      }),
+      chatRow({ custom_attributes: { nested: { a: [1, 'é😀', null] } }, duration_ms: 1 / 3 }),
+      chatRow(),
+    ];
+    await sink.write(rows);
+    const byId = (a: MetricEvent, b: MetricEvent) => (a.event_id < b.event_id ? -1 : 1);
+    const wanted = rows.slice(0, 2);
+    expect((await sink.readBack(wanted.map((r) => r.event_id))).sort(byId)).toEqual([...wanted].sort(byId));
+  });
+
+  it('removes rows by event id and leaves the others', async () => {
+    const { sink, table } = await preparedSink('load-data', 'remove');
+    const rows = [chatRow(), chatRow(), chatRow()];
+    await sink.write(rows);
+    await sink.remove([rows[0]?.event_id as string, rows[2]?.event_id as string]);
+    expect((await readRows(inspector, table)).map((r) => r.event_id)).toEqual([rows[1]?.event_id]);
+  });
+
   it('says in a debug log which bulk path it chose and why', async () => {
     const lines: string[] = [];
     const record = (message: string) => void lines.push(message);

@@ -15,6 +15,7 @@ import { describeMySqlError, MySqlSinkError } from './errors.js';
 import { InsertWriter } from './insert-writer.js';
 import { isLocalInfileRefused, LoadDataWriter } from './load-data-writer.js';
 import { inTransaction, loadMySqlDriver, openPool, withConnection } from './pool.js';
+import { deleteRowsById, readRowsById } from './read-back.js';
 import { checkTableSchema, readTable } from './table-schema.js';
 
 export interface MySqlSinkOptions extends SinkOptions {
@@ -75,6 +76,26 @@ export class MySqlSink implements Sink {
       await pool.query('SELECT 1');
     } catch (error) {
       throw describeMySqlError(error, 'query', this.config);
+    }
+  }
+
+  /** The stored rows with these event ids, as they were written (the doctor's probe reads its row back). */
+  async readBack(eventIds: readonly string[]): Promise<MetricEvent[]> {
+    const { pool } = await this.connect();
+    try {
+      return await withConnection(pool, (connection) => readRowsById(connection, this.table, eventIds));
+    } catch (error) {
+      throw describeMySqlError(error, `read rows of \`${this.table}\` on`, this.config, this.table);
+    }
+  }
+
+  /** Deletes the rows with these event ids (the doctor removes its probe row). */
+  async remove(eventIds: readonly string[]): Promise<void> {
+    const { pool } = await this.connect();
+    try {
+      await withConnection(pool, (connection) => deleteRowsById(connection, this.table, eventIds));
+    } catch (error) {
+      throw describeMySqlError(error, `delete rows of \`${this.table}\` on`, this.config, this.table);
     }
   }
 
