@@ -17,8 +17,8 @@ const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
-/** Depth past which a JSON value is cut: PostgreSQL and MySQL refuse very deep documents. */
-const JSON_MAX_DEPTH = 32;
+/** Levels of nesting a JSON value keeps: MariaDB's json_valid refuses 32 (MySQL 100, PostgreSQL deeper). */
+const JSON_MAX_DEPTH = 31;
 const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
 /**

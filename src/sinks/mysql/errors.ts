@@ -1,0 +1,125 @@
+/**
+ * Errors of the MySQL sink: each says what failed, on which server (URL
+ * masked), and what to do. The password never appears, even when a server
+ * message would echo it.
+ */
+import { redactSecrets } from '../../config/connection-url.js';
+import type { MySqlConnectionConfig } from './connection-config.js';
+
+export class MySqlSinkError extends Error {
+  /** The driver's or server's error code (ER_ACCESS_DENIED_ERROR, ECONNREFUSED, ...), when there was one. */
+  readonly code: string | undefined;
+  readonly errno: number | undefined;
+  readonly sqlState: string | undefined;
+
+  constructor(message: string, fields: { code?: string; errno?: number; sqlState?: string } = {}) {
+    super(message);
+    this.name = 'MySqlSinkError';
+    this.code = fields.code;
+    this.errno = fields.errno;
+    this.sqlState = fields.sqlState;
+  }
+}
+
+/** What mysql2 puts on its errors; every field optional, since sockets and TLS fail differently. */
+interface DriverError {
+  message?: string;
+  code?: string;
+  errno?: number;
+  sqlState?: string;
+  sqlMessage?: string;
+}
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'ENOENT',
+  'EACCES',
+  'PROTOCOL_CONNECTION_LOST',
+]);
+
+const TLS_VERIFY = new Set([
+  // mysql2 reports a failed TLS handshake under its own code, with Node's reason as the message.
+  'HANDSHAKE_SSL_ERROR',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** Privileges the sink needs, for the hint in permission errors. */
+export const REQUIRED_PRIVILEGES = 'SELECT, INSERT, CREATE';
+
+/**
+ * A MySqlSinkError for `error`, raised while trying to `action` (e.g. "connect to",
+ * "write rows to") the server of `config`; `table` names the table where there is one.
+ */
+export function describeMySqlError(
+  error: unknown,
+  action: string,
+  config: MySqlConnectionConfig,
+  table?: string,
+): MySqlSinkError {
+  if (error instanceof MySqlSinkError) return error;
+  const driverError = (error ?? {}) as DriverError;
+  const code = driverError.code;
+  const serverMessage = driverError.sqlMessage ?? driverError.message ?? String(error);
+  // Only server errors carry sqlMessage; a socket error's errno is the operating system's.
+  const serverErrno = driverError.sqlMessage !== undefined ? driverError.errno : undefined;
+  const advice = adviceFor(code, serverErrno, serverMessage, config, table);
+  const message = `MySQL: could not ${action} ${config.target}: ${advice}`;
+  return new MySqlSinkError(redactSecrets(message, [config.password]), {
+    ...(code !== undefined ? { code } : {}),
+    ...(driverError.errno !== undefined ? { errno: driverError.errno } : {}),
+    ...(driverError.sqlState !== undefined ? { sqlState: driverError.sqlState } : {}),
+  });
+}
+
+function adviceFor(
+  code: string | undefined,
+  serverErrno: number | undefined,
+  serverMessage: string,
+  config: MySqlConnectionConfig,
+  table: string | undefined,
+): string {
+  const where = table ? `\`${config.database}\`.\`${table}\`` : `\`${config.database}\``;
+  switch (code) {
+    case 'ER_ACCESS_DENIED_ERROR':
+    case 'ER_ACCESS_DENIED_NO_PASSWORD_ERROR':
+      return `the server refused the login (${serverMessage}): check the user name and password in the URL`;
+    case 'ER_BAD_DB_ERROR':
+      return `database \`${config.database}\` does not exist (${serverMessage}): create it (CREATE DATABASE \`${config.database}\` CHARACTER SET utf8mb4) or fix the database name in the URL`;
+    case 'ER_DBACCESS_DENIED_ERROR':
+      return `user '${config.user}' may not use database \`${config.database}\`, or it does not exist (${serverMessage}): check the database name in the URL, or GRANT ${REQUIRED_PRIVILEGES} ON \`${config.database}\`.* TO '${config.user}'`;
+    case 'ER_TABLEACCESS_DENIED_ERROR':
+    case 'ER_COLUMNACCESS_DENIED_ERROR':
+    case 'ER_SPECIFIC_ACCESS_DENIED_ERROR':
+      return `user '${config.user}' lacks a privilege (${serverMessage}): GRANT ${REQUIRED_PRIVILEGES} ON \`${config.database}\`.* TO '${config.user}'`;
+    case 'ER_NO_SUCH_TABLE':
+      return `table ${where} does not exist (${serverMessage}): create it with "llamonitor migrate", or let the exporter create it (LLAMONITOR_CREATE_TABLE=true)`;
+    case 'ER_CON_COUNT_ERROR':
+    case 'ER_TOO_MANY_USER_CONNECTIONS':
+      return `the server has no connection to spare (${serverMessage}): lower LLAMONITOR_POOL_SIZE or raise the server's max_connections`;
+    case 'ER_NET_PACKET_TOO_LARGE':
+      return `a packet exceeded the server's max_allowed_packet (${serverMessage}): raise max_allowed_packet on the server`;
+    case 'HANDSHAKE_NO_SSL_SUPPORT':
+      return `the server offers no TLS, but ssl-mode=${config.tlsMode} requires it: enable TLS on the server, or use ssl-mode=preferred or ssl-mode=disabled`;
+    default:
+      if (code !== undefined && UNREACHABLE.has(code)) {
+        return `cannot reach the server at ${config.address} (${code}): check that MySQL or MariaDB runs there and that the host and port in the URL are right`;
+      }
+      if (code !== undefined && TLS_VERIFY.has(code)) {
+        return `the server's TLS certificate did not verify (${code}: ${serverMessage}): give its CA with ssl-ca=/path/to/ca.pem, or use ssl-mode=required to encrypt without verifying`;
+      }
+      // mysql2 names errors by MySQL's numbers, which MariaDB reuses for other errors above 1900: show the number.
+      if (serverErrno !== undefined) return `${serverMessage} (server error ${serverErrno})`;
+      return code ? `${serverMessage} (${code})` : serverMessage;
+  }
+}
