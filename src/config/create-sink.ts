@@ -35,7 +35,10 @@ export async function createSink(options: ResolvedOptions): Promise<Sink> {
       const { createPostgresSink } = await load('postgres', () => import('../sinks/postgres/index.js'));
       return createPostgresSink(target.url, sinkOptions);
     }
-    case 'mysql':
+    case 'mysql': {
+      const { createMySqlSink } = await load('mysql', () => import('../sinks/mysql/index.js'));
+      return createMySqlSink(target.url, sinkOptions);
+    }
     case 'parquet':
       throw new Error(`no ${target.kind} sink yet`);
   }

@@ -78,7 +78,12 @@ function formatOnlyWithValues(mysql: MySqlDriver): NonNullable<PoolOptions['quer
 
 async function tryPool(mysql: MySqlDriver, options: PoolOptions): Promise<Pool> {
   const pool = mysql.createPool(options);
+  // An idle connection must not keep the application alive (pg's allowExitOnIdle does the same);
+  // one in use holds it until its query settles.
+  pool.on('acquire', (connection) => socketOf(connection)?.ref());
+  pool.on('release', (connection) => socketOf(connection)?.unref());
   pool.on('connection', (connection) => {
+    socketOf(connection)?.unref();
     // Queued ahead of whatever the new connection was acquired for.
     (connection as unknown as CoreConnection).query(BACKSLASH_ESCAPES_SQL, (error) => {
       if (error)
@@ -93,6 +98,10 @@ async function tryPool(mysql: MySqlDriver, options: PoolOptions): Promise<Pool> 
     await pool.end().catch(() => undefined);
     throw error;
   }
+}
+
+function socketOf(connection: unknown): { ref(): void; unref(): void } | undefined {
+  return (connection as { stream?: { ref(): void; unref(): void } }).stream;
 }
 
 /** The callback-style connection the pool's 'connection' event hands over. */
