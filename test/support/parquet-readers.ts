@@ -19,9 +19,12 @@ async function duckdb(): Promise<DuckDBConnection> {
   return connection;
 }
 
-/** Rows of a DuckDB query; `{dataset}` in the SQL becomes the dataset read as one Hive-partitioned table. */
+/**
+ * Rows of a DuckDB query; `{dataset}` in the SQL becomes the dataset read as
+ * one Hive-partitioned table, with a `filename` column.
+ */
 export async function queryDataset(dataset: string, sql: string): Promise<Record<string, JS>[]> {
-  const table = `read_parquet('${join(dataset, '**', '*.parquet').replaceAll("'", "''")}', hive_partitioning = true)`;
+  const table = `read_parquet('${join(dataset, '**', '*.parquet').replaceAll("'", "''")}', hive_partitioning = true, filename = true)`;
   const reader = await (await duckdb()).runAndReadAll(sql.replaceAll('{dataset}', table));
   return reader.getRowObjectsJS();
 }
