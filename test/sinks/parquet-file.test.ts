@@ -7,7 +7,7 @@ import { writeParquetFileAtomically } from '../../src/sinks/parquet/parquet-file
 import {
   createRowDecoder,
   emptyColumnArrays,
-  encodeRowLines,
+  encodeRowLine,
   parseSegmentHeader,
   segmentHeaderLine,
   type ColumnArrays,
@@ -19,7 +19,7 @@ import { sampleRows } from '../support/sample-rows.js';
 function columnsOf(rows: MetricEvent[]): ColumnArrays {
   const columns = emptyColumnArrays();
   const decode = createRowDecoder(parseSegmentHeader(segmentHeaderLine()), columns);
-  for (const line of encodeRowLines(rows, 0, rows.length).split('\n').slice(0, -1)) decode(line, 0n);
+  for (const row of rows) decode(encodeRowLine(row).slice(0, -1), 0n);
   return columns;
 }
 

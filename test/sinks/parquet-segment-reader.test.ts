@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { COLUMNS, type MetricEvent } from '../../src/schema/columns.js';
 import { SegmentReader } from '../../src/sinks/parquet/segment-reader.js';
-import { batchHeaderLine, encodeRowLines, segmentHeaderLine } from '../../src/sinks/parquet/wal-format.js';
+import { batchHeaderLine, encodeRowLine, segmentHeaderLine } from '../../src/sinks/parquet/wal-format.js';
 import { sampleRows } from '../support/sample-rows.js';
 
 const EVENT_ID = COLUMNS.findIndex((c) => c.name === 'event_id');
@@ -22,7 +22,7 @@ afterEach(() => rmSync(folder, { recursive: true, force: true }));
 function appendBatch(rows: MetricEvent[]): number {
   appendFileSync(
     path,
-    batchHeaderLine({ rows: rows.length, createdAt: CREATED_AT }) + encodeRowLines(rows, 0, rows.length),
+    batchHeaderLine({ rows: rows.length, createdAt: CREATED_AT }) + rows.map(encodeRowLine).join(''),
   );
   return statSync(path).size;
 }
@@ -45,7 +45,7 @@ describe('SegmentReader', () => {
     const kept = sampleRows(10, { seed: 'kept' });
     appendBatch(kept);
     const torn = sampleRows(10, { seed: 'torn' });
-    const text = batchHeaderLine({ rows: 10, createdAt: CREATED_AT }) + encodeRowLines(torn, 0, 10);
+    const text = batchHeaderLine({ rows: 10, createdAt: CREATED_AT }) + torn.map(encodeRowLine).join('');
     appendFileSync(path, text.slice(0, Math.floor(text.length * 0.6))); // several complete rows, then half a line
     const contents = new SegmentReader(path).finish();
     expect(contents.columns[EVENT_ID]).toEqual(ids(kept));
@@ -86,7 +86,7 @@ describe('SegmentReader', () => {
       path,
       batchHeaderLine({ rows: 2, createdAt: CREATED_AT }) +
         '["not a row"]\t{}\n' +
-        encodeRowLines(after, 0, 1),
+        encodeRowLine(after[0] as MetricEvent),
     );
     appendBatch(after);
     const contents = new SegmentReader(path).finish();

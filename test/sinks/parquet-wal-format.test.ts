@@ -5,7 +5,7 @@ import {
   batchHeaderLine,
   createRowDecoder,
   emptyColumnArrays,
-  encodeRowLines,
+  encodeRowLine,
   parseBatchHeader,
   parseSegmentHeader,
   segmentHeaderLine,
@@ -18,16 +18,13 @@ const column = (name: string) => COLUMNS.findIndex((c) => c.name === name);
 function decode(rows: MetricEvent[], createdAt = 1_700_000_000_000_000n) {
   const columns = emptyColumnArrays();
   const decodeRow = createRowDecoder(parseSegmentHeader(segmentHeaderLine().trimEnd()), columns);
-  for (const line of encodeRowLines(rows, 0, rows.length).split('\n').slice(0, -1))
-    decodeRow(line, createdAt);
+  for (const line of rows.map(encodeRowLine)) decodeRow(line.slice(0, -1), createdAt);
   return columns;
 }
 
 describe('write-ahead log lines', () => {
-  it('write one line per row, each ending in a newline', () => {
-    const text = encodeRowLines(sampleRows(5), 0, 5);
-    expect(text.split('\n')).toHaveLength(6);
-    expect(text.endsWith('\n')).toBe(true);
+  it('write each row as one line ending in a newline', () => {
+    for (const line of sampleRows(5).map(encodeRowLine)) expect(line.indexOf('\n')).toBe(line.length - 1);
   });
 
   it('keep newlines and tabs inside values from breaking a line', () => {
@@ -58,6 +55,21 @@ describe('write-ahead log lines', () => {
       });
       expect(columns[column(spec.name)], spec.name).toEqual(expected);
     }
+  });
+
+  it('turn timestamps of any date into exact epoch microseconds', () => {
+    const times = [
+      '1969-12-31T23:59:59.999999Z',
+      '1970-01-01T00:00:00.000000Z',
+      '2024-02-29T12:34:56.000001Z',
+      '2026-03-01T23:59:59.999999Z',
+      '2026-03-02T00:00:00.000000Z',
+      '9999-12-31T23:59:59.999999Z',
+    ];
+    const rows = sampleRows(times.length).map(
+      (row, index) => ({ ...row, timestamp: times[index] }) as MetricEvent,
+    );
+    expect(decode(rows)[column('timestamp')]).toEqual(times.map(isoMicrosToEpochMicros));
   });
 
   it('keep an int64 beyond 2^53 exact', () => {
@@ -98,7 +110,7 @@ describe('write-ahead log lines', () => {
     };
     const [row] = sampleRows(1);
     const line = (
-      encodeRowLines([row as MetricEvent], 0, 1)
+      encodeRowLine(row as MetricEvent)
         .trimEnd()
         .split('\t') as string[]
     )

@@ -17,7 +17,7 @@ import { dirname } from 'node:path';
 import { ByteWriter, ParquetWriter, type ColumnSource } from 'hyparquet-writer';
 import { COLUMNS, SCHEMA_VERSION } from '../../schema/columns.js';
 import { fsyncFolderSync } from './durable-fs.js';
-import { parquetSchema } from './parquet-schema.js';
+import { keepsStatistics, parquetSchema } from './parquet-schema.js';
 import type { ColumnArrays } from './wal-format.js';
 
 const FLUSH_BYTES = 1024 * 1024;
@@ -73,8 +73,8 @@ function encode(fd: number, columns: ColumnArrays): void {
   const columnData: ColumnSource[] = COLUMNS.map((spec, index) => ({
     name: spec.name,
     data: columns[index] as ColumnSource['data'],
-    // min/max of JSON text help no query
-    statistics: spec.kind !== 'json',
+    // never for JSON: the writer would compute them before the JSON annotation is back on
+    statistics: keepsStatistics(spec),
   }));
   void writer.write({ columnData });
   for (const element of jsonElements) element.converted_type = 'JSON';

@@ -45,3 +45,14 @@ export function parquetElement(spec: ColumnSpec): SchemaElement {
 export function parquetSchema(): SchemaElement[] {
   return [{ name: 'metric_events', num_children: COLUMNS.length }, ...COLUMNS.map(parquetElement)];
 }
+
+/** Random identifiers: min/max over a file's worth of them span nearly everything and prune nothing. */
+const RANDOM_IDS = new Set<string>(['event_id', 'trace_id', 'span_id', 'parent_span_id']);
+
+/**
+ * Whether a column gets min/max statistics: time, numbers and names do; JSON
+ * text and random identifiers do not (they cost time to compute and help no query).
+ */
+export function keepsStatistics(spec: ColumnSpec): boolean {
+  return spec.kind !== 'json' && !RANDOM_IDS.has(spec.name);
+}

@@ -97,13 +97,19 @@ export class SegmentReader {
   private consume(chunk: Buffer, chunkOffset: number): void {
     const bytes = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
     const bytesOffset = chunkOffset - this.pending.length;
-    let start = 0;
-    for (let end = bytes.indexOf(NEWLINE, start); end !== -1; end = bytes.indexOf(NEWLINE, start)) {
-      this.line(bytes.toString('utf8', start, end), bytesOffset + start);
-      start = end + 1;
-      if (this.unreadable) break;
+    const complete = bytes.lastIndexOf(NEWLINE) + 1;
+    // One decode per chunk (a newline byte always ends a whole UTF-8 character); lines are slices of it.
+    const text = bytes.toString('utf8', 0, complete);
+    let byteStart = 0;
+    let charStart = 0;
+    while (byteStart < complete && !this.unreadable) {
+      const byteEnd = bytes.indexOf(NEWLINE, byteStart);
+      const charEnd = text.indexOf('\n', charStart);
+      this.line(text.slice(charStart, charEnd), bytesOffset + byteStart);
+      byteStart = byteEnd + 1;
+      charStart = charEnd + 1;
     }
-    this.pending = Buffer.from(bytes.subarray(start));
+    this.pending = Buffer.from(bytes.subarray(complete));
   }
 
   private line(text: string, offset: number): void {

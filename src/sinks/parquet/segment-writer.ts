@@ -10,12 +10,38 @@ import { join } from 'node:path';
 import type { MetricEvent } from '../../schema/columns.js';
 import { segmentFileName, type SegmentName } from './dataset-layout.js';
 import { fsyncFolder } from './durable-fs.js';
-import { batchHeaderLine, encodeRowLines, segmentHeaderLine } from './wal-format.js';
+import { batchHeaderLine, encodeRowLine, segmentHeaderLine } from './wal-format.js';
 
 /** Time one slice of serialisation may take before the thread is given back. */
 const SLICE_MILLIS = 4;
 /** Rows serialised between two looks at the clock. */
 const ROWS_PER_CLOCK_CHECK = 32;
+
+/**
+ * The bytes of one slice, in a buffer reused from slice to slice: no new
+ * Buffer, and no long string to flatten, per slice.
+ */
+class SliceBuffer {
+  private bytes = Buffer.allocUnsafe(1024 * 1024);
+  length = 0;
+
+  append(text: string): void {
+    const most = this.length + text.length * 3; // UTF-8 needs at most 3 bytes per UTF-16 unit
+    if (most > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(most, this.bytes.length * 2));
+      this.bytes.copy(grown, 0, 0, this.length);
+      this.bytes = grown;
+    }
+    this.length += this.bytes.write(text, this.length);
+  }
+
+  /** The slice's bytes; valid until the next append. */
+  take(): Buffer {
+    const view = this.bytes.subarray(0, this.length);
+    this.length = 0;
+    return view;
+  }
+}
 
 export class SegmentWriter {
   /** Rows in acknowledged batches. */
@@ -24,6 +50,7 @@ export class SegmentWriter {
   committedBytes: number;
   /** False once an append failed: the segment takes no more batches. */
   usable = true;
+  private readonly slice = new SliceBuffer();
 
   private constructor(
     readonly path: string,
@@ -63,17 +90,15 @@ export class SegmentWriter {
     const start = this.committedBytes;
     let position = start;
     try {
+      this.slice.append(batchHeaderLine({ rows: rows.length, createdAt }));
       let next = 0;
-      let text = batchHeaderLine({ rows: rows.length, createdAt });
       while (next < rows.length) {
         const began = performance.now();
         do {
           const end = Math.min(next + ROWS_PER_CLOCK_CHECK, rows.length);
-          text += encodeRowLines(rows, next, end);
-          next = end;
+          for (; next < end; next++) this.slice.append(encodeRowLine(rows[next] as MetricEvent));
         } while (next < rows.length && performance.now() - began < SLICE_MILLIS);
-        const bytes = Buffer.from(text);
-        text = '';
+        const bytes = this.slice.take();
         await writeFully(this.handle, bytes, position);
         position += bytes.length;
         onProgress(position);
