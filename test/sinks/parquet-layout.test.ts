@@ -6,6 +6,7 @@ import {
   parseSegmentFileName,
   parseTempFileOwner,
   partFileName,
+  probeFileName,
   segmentFileName,
   tempFileName,
   type Owner,
@@ -47,6 +48,10 @@ describe('dataset layout names', () => {
     expect(name.startsWith('.')).toBe(true);
     expect(name.endsWith('.parquet')).toBe(false);
     expect(parseTempFileOwner(name)).toEqual(self);
+  });
+
+  it("name checkHealth's probe like a temporary file, so a leftover one is removed", () => {
+    expect(parseTempFileOwner(probeFileName(self))).toEqual(self);
   });
 
   it('reduce a host name to characters that cannot break a file name', () => {

@@ -7,6 +7,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import {
   copyFileSync,
+  cpSync,
+  symlinkSync,
   existsSync,
   mkdtempSync,
   readdirSync,
@@ -16,13 +18,13 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COLUMNS, type MetricEvent } from '../../src/schema/columns.js';
 import { isoMicrosToEpochMicros } from '../../src/schema/timestamps.js';
-import { importBuilt } from '../support/built-package.js';
+import { builtModulePath, importBuilt } from '../support/built-package.js';
 import { queryDataset, readWithHyparquet, visibleParquetFiles } from '../support/parquet-readers.js';
 import { sampleRows } from '../support/sample-rows.js';
 
@@ -103,6 +105,17 @@ async function untilTrue(check: () => boolean, timeoutMillis: number): Promise<b
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   return check();
+}
+
+/** The built package loaded a second time, as when an application ends up with two copies of it. */
+async function importSecondCopy(): Promise<ParquetModule> {
+  const root = tempFolder();
+  const dist = dirname(dirname(dirname(builtModulePath('sinks/parquet/index.js'))));
+  cpSync(dist, join(root, 'dist'), { recursive: true });
+  symlinkSync(join(dirname(dist), 'node_modules'), join(root, 'node_modules'));
+  return (await import(
+    pathToFileURL(join(root, 'dist', 'sinks', 'parquet', 'index.js')).href
+  )) as ParquetModule;
 }
 
 const prlimitAvailable = process.platform === 'linux' && existsSync('/usr/bin/prlimit');
@@ -393,6 +406,26 @@ describe('ParquetSink: lifecycle', () => {
 
   it('reports a writable dataset folder as healthy', async () => {
     await expect(openSink(tempFolder()).checkHealth()).resolves.toBeUndefined();
+  });
+
+  it('leaves the open segment of another copy of the package in this process alone', async () => {
+    const folder = tempFolder();
+    const first = openSink(folder);
+    await first.write(sampleRows(20));
+    const copy = await importSecondCopy();
+    const second = new copy.ParquetSink(folder, {
+      table: 'metric_events',
+      poolSize: 1,
+      createTable: true,
+      fileRows: 100_000,
+      fileAgeMillis: 600_000,
+    });
+    sinks.push(second);
+    await second.prepare();
+    expect(segments(first.target)).toHaveLength(1);
+    await first.write(sampleRows(20, { seed: 'more' }));
+    await first.flush();
+    expect(await count(first.target)).toBe(40);
   });
 
   it('refuses writes after close', async () => {

@@ -100,6 +100,11 @@ export function tempFileName(partFile: string, date: string, owner: Owner): stri
   return `.${date}-${partFile.replace(/\.parquet$/, '')}${ownerSuffix(owner)}${TEMP_SUFFIX}`;
 }
 
+/** The file checkHealth() writes and deletes; named like a temporary file, so recovery removes a leftover. */
+export function probeFileName(owner: Owner): string {
+  return `.health${ownerSuffix(owner)}${TEMP_SUFFIX}`;
+}
+
 /** A UUID (version 5 layout, SHA-1) derived from `name`. */
 function nameBasedUuid(name: string): string {
   const hash = createHash('sha1').update(name).digest();

@@ -20,7 +20,7 @@ import { assertIdentifier } from '../../schema/identifier.js';
 import { epochMicrosToIsoMicros } from '../../schema/timestamps.js';
 import type { Sink, SinkOptions } from '../sink.js';
 import { ConversionWorker } from './worker-client.js';
-import { compactTime, hostLabel, walFolder, type Owner } from './dataset-layout.js';
+import { compactTime, hostLabel, probeFileName, walFolder, type Owner } from './dataset-layout.js';
 import { abandonedSegments, claimSegment, removeAbandonedTempFiles } from './recovery.js';
 import type { ConversionResult } from './segment-conversion.js';
 import { SegmentWriter } from './segment-writer.js';
@@ -28,18 +28,28 @@ import { SegmentWriter } from './segment-writer.js';
 export interface ParquetSinkOptions extends SinkOptions {
   /** Rows per Parquet file at most (`LLAMONITOR_PARQUET_FILE_ROWS`, default 100,000). */
   readonly fileRows: number;
-  /** Age at which the open file is closed and its rows become visible (`LLAMONITOR_PARQUET_FILE_AGE_MS`, default 60,000). */
+  /**
+   * Age at which the open file is closed and its rows become visible
+   * (`LLAMONITOR_PARQUET_FILE_AGE_MS`, default 60,000).
+   */
   readonly fileAgeMillis: number;
 }
 
 export const DEFAULT_FILE_ROWS = 100_000;
 export const DEFAULT_FILE_AGE_MILLIS = 60_000;
 
-/** This process, as the owner of the segments it writes. */
+const TOKEN = Symbol.for('llamonitor-otel.parquet.processToken');
+const processGlobals = globalThis as { [TOKEN]?: string };
+
+/**
+ * This process, as the owner of the segments it writes. The token lives on
+ * globalThis: two copies of the package in one process must be one owner, or
+ * each would take the other's open segment for a dead process's.
+ */
 const THIS_PROCESS: Owner = {
   host: hostLabel(hostname()),
   pid: process.pid,
-  token: randomBytes(4).toString('hex'),
+  token: (processGlobals[TOKEN] ??= randomBytes(4).toString('hex')),
 };
 
 const WORKER_SCRIPT = new URL('./worker-thread.js', import.meta.url);
@@ -113,25 +123,19 @@ export class ParquetSink implements Sink {
   async checkHealth(): Promise<void> {
     if (this.closing) throw new ParquetSinkError(`the Parquet sink for ${this.target} is closed`);
     await this.ensureFolders();
-    const probe = join(
-      this.wal,
-      `.health~${THIS_PROCESS.host}~${THIS_PROCESS.pid}~${THIS_PROCESS.token}.tmp`,
-    );
+    const probe = join(this.wal, probeFileName(THIS_PROCESS));
     try {
       await writeFile(probe, 'ok', { flush: true });
       await unlink(probe);
     } catch (error) {
-      throw new ParquetSinkError(
-        `cannot write in the Parquet dataset folder ${this.wal}: ${message(error)}`,
-        {
-          cause: error,
-        },
-      );
+      const problem = `cannot write in the Parquet dataset folder ${this.wal}: ${message(error)}`;
+      throw new ParquetSinkError(problem, { cause: error });
     }
   }
 
   /** Closes the open segment and waits until every closed segment is a Parquet file. */
   async flush(): Promise<void> {
+    if (this.closing) return this.closing;
     await this.enqueue(() => this.rotate());
     await this.convertClosedSegments();
   }
@@ -165,7 +169,8 @@ export class ParquetSink implements Sink {
     try {
       await segment.append(rows, nowIsoMicros(), (size) => this.worker.follow(segment.path, size));
     } catch (error) {
-      // The batch was cut back off the segment; its earlier batches become a file, and a new segment takes the next write.
+      // The batch was cut back off the segment: its earlier batches become a file,
+      // and a new segment takes the next write.
       await this.rotate().catch(() => undefined);
       throw new ParquetSinkError(`cannot write ${rows.length} rows to ${segment.path}: ${message(error)}`, {
         cause: error,
@@ -276,9 +281,11 @@ async function createFolders(dataset: string, wal: string): Promise<void> {
     const reason =
       code === 'ENOTDIR' || code === 'EEXIST'
         ? 'a part of that path is a file, not a folder'
-        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+        : code === 'EACCES' || code === 'EPERM'
           ? 'permission denied'
-          : message(error);
+          : code === 'EROFS'
+            ? 'the file system is read-only'
+            : message(error);
     throw new ParquetSinkError(
       `cannot create the Parquet dataset folder ${dataset}: ${reason} (${code ?? 'error'}). ` +
         'Point LLAMONITOR_URL at a folder this process can write.',
