@@ -12,12 +12,13 @@ import {
   existsSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -446,6 +447,22 @@ describe('ParquetSink: lifecycle', () => {
         }),
     ).toThrow(/table/);
   });
+
+  it.runIf(process.platform === 'linux')(
+    'runs its conversion thread at a lower priority than the application thread',
+    async () => {
+      const niceValues = () =>
+        readdirSync('/proc/self/task').map((task) => {
+          const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]); // field 19: nice
+        });
+      const sink = openSink(tempFolder());
+      await sink.write(sampleRows(10)); // starts the worker
+      const application = os.getPriority(); // this thread's nice value
+      expect(await untilTrue(() => niceValues().includes(Math.min(19, application + 10)), 10_000)).toBe(true);
+      expect(os.getPriority()).toBe(application);
+    },
+  );
 
   it('keeps the event loop responsive while one call writes 100,000 rows', async () => {
     const sink = openSink(tempFolder());
