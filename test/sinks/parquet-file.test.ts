@@ -18,7 +18,7 @@ import { sampleRows } from '../support/sample-rows.js';
 /** Columns as the worker hands them to the file writer. */
 function columnsOf(rows: MetricEvent[]): ColumnArrays {
   const columns = emptyColumnArrays();
-  const decode = createRowDecoder(parseSegmentHeader(segmentHeaderLine()), columns);
+  const decode = createRowDecoder(parseSegmentHeader(segmentHeaderLine(100_000)), columns);
   for (const row of rows) decode(encodeRowLine(row).slice(0, -1), 0n);
   return columns;
 }

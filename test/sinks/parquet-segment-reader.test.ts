@@ -15,7 +15,7 @@ let path: string;
 beforeEach(() => {
   folder = mkdtempSync(join(tmpdir(), 'llamonitor-reader-'));
   path = join(folder, 'segment.wal');
-  writeFileSync(path, segmentHeaderLine());
+  writeFileSync(path, segmentHeaderLine(100_000));
 });
 afterEach(() => rmSync(folder, { recursive: true, force: true }));
 

@@ -3,13 +3,15 @@
  * a worker thread, which needs dist/*.js: `npm test` builds first). Every file
  * is opened by DuckDB or hyparquet, never by the code that wrote it.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import {
   copyFileSync,
   cpSync,
   symlinkSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -18,13 +20,15 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import os, { tmpdir } from 'node:os';
+import os, { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { COLUMNS, type MetricEvent } from '../../src/schema/columns.js';
 import { isoMicrosToEpochMicros } from '../../src/schema/timestamps.js';
+import { compactTime, hostLabel, segmentFileName } from '../../src/sinks/parquet/dataset-layout.js';
+import { batchHeaderLine, encodeRowLine, segmentHeaderLine } from '../../src/sinks/parquet/wal-format.js';
 import { builtModulePath, importBuilt } from '../support/built-package.js';
 import { queryDataset, readWithHyparquet, visibleParquetFiles } from '../support/parquet-readers.js';
 import { sampleRows } from '../support/sample-rows.js';
@@ -343,6 +347,25 @@ describe('ParquetSink: durability', () => {
     expect(files.map((file) => statSync(join(dataset, file)).mtimeMs)).toEqual(modified);
     expect(await count(dataset)).toBe(800);
     expect(segments(dataset)).toEqual([]);
+  });
+
+  it('cuts files by the rows per file a segment was written with, not by the setting at recovery', async () => {
+    const folder = tempFolder();
+    const wal = join(folder, 'metric_events', '_wal');
+    mkdirSync(wal, { recursive: true });
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const owner = { host: hostLabel(hostname()), pid: Number(gone.stdout.toString()), token: 'f00d' };
+    const name = segmentFileName({ time: compactTime(Date.now()), uuid: randomUUID(), owner });
+    const rows = sampleRows(1000);
+    const batch = batchHeaderLine({ rows: rows.length, createdAt: '2026-03-01T10:00:00.000000Z' });
+    writeFileSync(join(wal, name), segmentHeaderLine(300) + batch + rows.map(encodeRowLine).join(''));
+    const sink = openSink(folder, { fileRows: 100_000 });
+    await sink.prepare();
+    const files = await queryDataset(
+      sink.target,
+      'SELECT count(*)::INTEGER AS n FROM {dataset} GROUP BY filename ORDER BY n DESC',
+    );
+    expect(files.map((file) => file.n)).toEqual([300, 300, 300, 100]);
   });
 
   it("leaves the segment of a live process alone, and that process's close() shows its rows", async () => {

@@ -17,7 +17,7 @@ const column = (name: string) => COLUMNS.findIndex((c) => c.name === name);
 
 function decode(rows: MetricEvent[], createdAt = 1_700_000_000_000_000n) {
   const columns = emptyColumnArrays();
-  const decodeRow = createRowDecoder(parseSegmentHeader(segmentHeaderLine().trimEnd()), columns);
+  const decodeRow = createRowDecoder(parseSegmentHeader(segmentHeaderLine(100_000).trimEnd()), columns);
   for (const line of rows.map(encodeRowLine)) decodeRow(line.slice(0, -1), createdAt);
   return columns;
 }
@@ -103,7 +103,7 @@ describe('write-ahead log lines', () => {
 
   it('give null to a column that an older segment lacks', () => {
     const columns = emptyColumnArrays();
-    const layout = parseSegmentHeader(segmentHeaderLine());
+    const layout = parseSegmentHeader(segmentHeaderLine(100_000));
     const older = {
       ...layout,
       jsonColumns: layout.jsonColumns.filter((name) => name !== 'image_custom_metrics'),
@@ -128,8 +128,12 @@ describe('write-ahead log headers', () => {
   });
 
   it('refuse a segment of a newer format version, saying what to do', () => {
-    const newer = segmentHeaderLine().replace('"version":1', '"version":2');
+    const newer = segmentHeaderLine(100_000).replace('"version":1', '"version":2');
     expect(() => parseSegmentHeader(newer)).toThrow(/newer llamonitor-otel/);
+  });
+
+  it('carry the rows per file the segment was written for', () => {
+    expect(parseSegmentHeader(segmentHeaderLine(2500)).fileRows).toBe(2500);
   });
 
   it('carry the row count and time of a batch', () => {

@@ -192,7 +192,7 @@ export class ParquetSink implements Sink {
   private async openSegment(): Promise<SegmentWriter> {
     await this.ensureFolders();
     const name = { time: compactTime(Date.now()), uuid: randomUUID(), owner: THIS_PROCESS };
-    this.segment = await SegmentWriter.create(this.wal, name);
+    this.segment = await SegmentWriter.create(this.wal, name, this.fileRows);
     return this.segment;
   }
 
@@ -245,7 +245,6 @@ export class ParquetSink implements Sink {
         dataset: this.target,
         segmentPath,
         size: this.closedSegments.get(segmentPath),
-        fileRows: this.fileRows,
         owner: THIS_PROCESS,
       })
       .then(

@@ -1,7 +1,9 @@
 /**
  * Turns the rows read from one closed segment into Parquet files: each event
- * once, one folder per UTC date, at most `fileRows` rows per file, with names
- * derived from the segment, then deletes the segment. Runs in the worker.
+ * once, one folder per UTC date, at most the segment's `fileRows` rows per
+ * file, with names derived from the segment: the files are a function of the
+ * segment alone, so converting it again writes the same ones. Then deletes the
+ * segment. Runs in the worker.
  */
 import { unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -21,7 +23,6 @@ import type { ColumnArrays } from './wal-format.js';
 export interface ConversionTarget {
   readonly dataset: string;
   readonly segmentPath: string;
-  readonly fileRows: number;
   /** Owner of the temporary files: the process that asked for the conversion. */
   readonly owner: Owner;
 }
@@ -97,11 +98,12 @@ export function convertSegment(contents: SegmentContents, target: ConversionTarg
   if (!segment) throw new Error(`${target.segmentPath} is not a write-ahead log segment name`);
   const walFolder = dirname(target.segmentPath);
   const keep = firstOccurrences(contents.columns);
+  const fileRows = contents.fileRows ?? Infinity;
   const files: string[] = [];
   let filesAlreadyThere = 0;
   for (const [date, rows] of rowsByDate(contents.columns, keep)) {
-    for (let start = 0, index = 0; start < rows.length; start += target.fileRows, index++) {
-      const end = Math.min(start + target.fileRows, rows.length);
+    for (let start = 0, index = 0; start < rows.length; start += fileRows, index++) {
+      const end = Math.min(start + fileRows, rows.length);
       const name = partFileName(segment, date, index);
       const relative = join(partitionFolder(date), name);
       const outcome = writeParquetFileAtomically({

@@ -20,6 +20,8 @@ const NEWLINE = 0x0a;
 export interface SegmentContents {
   readonly columns: ColumnArrays;
   readonly rows: number;
+  /** Rows per Parquet file the segment was written for; undefined when it has no header yet (no rows). */
+  readonly fileRows: number | undefined;
   /** Batches left out: cut short by a crash (never acknowledged), or damaged. */
   readonly droppedBatches: number;
   /** Why batches were left out, for the log. */
@@ -44,6 +46,7 @@ export class SegmentReader {
   private pending: Buffer = Buffer.alloc(0);
   private decode: ((line: string, createdAtMicros: bigint) => void) | undefined;
   private headerSeen = false;
+  private fileRows: number | undefined;
   private readonly columns = emptyColumnArrays();
   /** Every batch read, complete or not: a rollback finds its row count here. */
   private readonly batches: { offset: number; rowStart: number }[] = [];
@@ -84,6 +87,7 @@ export class SegmentReader {
     return {
       columns: this.columns,
       rows: (this.columns[0] as unknown[]).length,
+      fileRows: this.fileRows,
       droppedBatches: this.droppedBatches,
       problems: this.problems,
     };
@@ -114,7 +118,9 @@ export class SegmentReader {
 
   private line(text: string, offset: number): void {
     if (!this.headerSeen) {
-      this.decode = createRowDecoder(parseSegmentHeader(text), this.columns);
+      const header = parseSegmentHeader(text);
+      this.decode = createRowDecoder(header, this.columns);
+      this.fileRows = header.fileRows;
       this.headerSeen = true;
       return;
     }

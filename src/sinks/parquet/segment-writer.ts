@@ -62,11 +62,11 @@ export class SegmentWriter {
   }
 
   /** Creates the segment file with its header, durably (file and folder entry). */
-  static async create(walFolder: string, name: SegmentName): Promise<SegmentWriter> {
+  static async create(walFolder: string, name: SegmentName, fileRows: number): Promise<SegmentWriter> {
     const path = join(walFolder, segmentFileName(name));
     const handle = await open(path, 'wx');
     try {
-      const header = Buffer.from(segmentHeaderLine());
+      const header = Buffer.from(segmentHeaderLine(fileRows));
       await writeFully(handle, header, 0);
       await handle.sync();
       await fsyncFolder(walFolder);

@@ -2,7 +2,7 @@
  * The text form of a write-ahead log segment. Pure: strings in, strings or
  * column values out.
  *
- *   {"format":"llamonitor-wal","version":1,"scalarColumns":[...],"jsonColumns":[...]}   once, first
+ *   {"format":"llamonitor-wal","version":1,"fileRows":100000,"scalarColumns":[...],...}  once, first
  *   {"batch":2,"createdAt":"2026-01-02T03:04:05.123456Z"}                               one per write
  *   ["6f1c...","1.0.0",...,null,42]\t{"input_tokens":12}\tnull\t{"model":"gpt-4o"}      one per row
  *
@@ -32,6 +32,14 @@ export interface SegmentLayout {
   readonly jsonColumns: readonly string[];
 }
 
+export interface SegmentHeader extends SegmentLayout {
+  /**
+   * Rows per Parquet file, as configured when the segment was created: a
+   * conversion after a restart with another setting cuts the same files.
+   */
+  readonly fileRows: number;
+}
+
 export interface BatchHeader {
   readonly rows: number;
   /** When the rows were stored: the Parquet file's created_at. */
@@ -44,8 +52,8 @@ const JSON_NAMES = INSERT_COLUMNS.filter((c) => c.kind === 'json').map((c) => c.
 /** The layout this version writes. */
 export const CURRENT_LAYOUT: SegmentLayout = { scalarColumns: SCALAR_NAMES, jsonColumns: JSON_NAMES };
 
-export function segmentHeaderLine(): string {
-  return `${JSON.stringify({ format: WAL_FORMAT, version: WAL_VERSION, ...CURRENT_LAYOUT })}\n`;
+export function segmentHeaderLine(fileRows: number): string {
+  return `${JSON.stringify({ format: WAL_FORMAT, version: WAL_VERSION, fileRows, ...CURRENT_LAYOUT })}\n`;
 }
 
 export function batchHeaderLine(batch: BatchHeader): string {
@@ -83,7 +91,7 @@ function parseJsonObject(line: string, what: string): Record<string, unknown> {
 const isStringArray = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((item) => typeof item === 'string');
 
-export function parseSegmentHeader(line: string): SegmentLayout {
+export function parseSegmentHeader(line: string): SegmentHeader {
   const header = parseJsonObject(line, 'the header line');
   if (header.format !== WAL_FORMAT) throw new WalFormatError(`the header does not name ${WAL_FORMAT}`);
   if (header.version !== WAL_VERSION) {
@@ -94,7 +102,11 @@ export function parseSegmentHeader(line: string): SegmentLayout {
   if (!isStringArray(header.scalarColumns) || !isStringArray(header.jsonColumns)) {
     throw new WalFormatError('the header lists no columns');
   }
-  return { scalarColumns: header.scalarColumns, jsonColumns: header.jsonColumns };
+  const fileRows = header.fileRows;
+  if (typeof fileRows !== 'number' || !Number.isSafeInteger(fileRows) || fileRows < 1) {
+    throw new WalFormatError('the header lacks the rows per file');
+  }
+  return { scalarColumns: header.scalarColumns, jsonColumns: header.jsonColumns, fileRows };
 }
 
 export function parseBatchHeader(line: string): BatchHeader {

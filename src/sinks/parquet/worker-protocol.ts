@@ -23,7 +23,6 @@ export interface ConvertMessage {
   readonly segmentPath: string;
   /** Bytes holding acknowledged batches; absent for a segment left by a crash (read it all). */
   readonly size: number | undefined;
-  readonly fileRows: number;
   readonly owner: Owner;
 }
 
