@@ -1,0 +1,187 @@
+/**
+ * event_loop_p99_ms_<sink> and event_loop_max_ms_<sink>: the application's
+ * event-loop delay while spans flow through a BatchSpanProcessor into the
+ * exporter at a steady rate (5,000 spans/s), sampled by
+ * perf_hooks.monitorEventLoopDelay at 1 ms resolution. The reference is the
+ * same flow into a BatchSpanProcessor whose exporter does nothing, measured
+ * just before in this process: what the application and the SDK cost alone.
+ * Afterwards, every row must have arrived.
+ *
+ *   bench/rows/event-loop.ts <settings-json> parquet|postgres|mysql
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { parquetMetadata } from 'hyparquet';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { row } from '../report.js';
+import { llamonitor } from '../support/built.js';
+import { progress, runGroup, type BenchSettings } from '../support/child.js';
+import { SpanReplayer } from '../support/span-templates.js';
+import { visibleParquetFiles } from '../../test/support/parquet-readers.js';
+
+type SinkName = 'parquet' | 'postgres' | 'mysql';
+
+/** What BatchSpanProcessor costs the application with an exporter that does nothing. */
+class NoopExporter implements SpanExporter {
+  export(_spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    done({ code: ExportResultCode.SUCCESS });
+  }
+  shutdown(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+interface Flow {
+  readonly spans: number;
+  readonly rows: number;
+  readonly p99Millis: number;
+  readonly maxMillis: number;
+  readonly meanMillis: number;
+}
+
+/**
+ * Spans at `spansPerSecond` for `seconds` through a BatchSpanProcessor around
+ * `exporter`, one trace of the mix at a time, on a 1 ms timer that catches up
+ * with the clock; the delay histogram covers the flow after a one-second warm-up.
+ */
+async function steadyFlow(
+  exporter: SpanExporter,
+  settings: BenchSettings,
+  seconds: number,
+  mapsToRow: (span: ReadableSpan) => boolean,
+): Promise<Flow> {
+  const processor = new BatchSpanProcessor(exporter);
+  const replayer = new SpanReplayer(processor, mapsToRow);
+  let spans = 0;
+  let rows = 0;
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  const warmUpMillis = 1_000;
+  const start = performance.now();
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const elapsed = performance.now() - start;
+      if (elapsed >= warmUpMillis && !measuring) {
+        measuring = true;
+        histogram.enable();
+      }
+      const due = Math.floor((elapsed * settings.spansPerSecond) / 1000);
+      while (spans < due) {
+        const made = replayer.replayTrace();
+        spans += made.spans;
+        rows += made.rows;
+      }
+      if (elapsed >= warmUpMillis + seconds * 1000) {
+        histogram.disable();
+        resolve();
+      } else setTimeout(tick, 1);
+    };
+    let measuring = false;
+    setTimeout(tick, 1);
+  });
+  await processor.forceFlush();
+  await processor.shutdown();
+  return {
+    spans,
+    rows,
+    p99Millis: histogram.percentile(99) / 1e6,
+    maxMillis: histogram.max / 1e6,
+    meanMillis: histogram.mean / 1e6,
+  };
+}
+
+runGroup(async (settings, args) => {
+  const sink = args[0] as SinkName;
+  if (!['parquet', 'postgres', 'mysql'].includes(sink)) throw new Error(`no sink "${sink}"`);
+  const folder = mkdtempSync(join(tmpdir(), `llamonitor-bench-loop-${sink}-`));
+  const table = `llamonitor_loop_${process.pid}`;
+  const url =
+    sink === 'postgres' ? settings.postgresUrl : sink === 'mysql' ? settings.mysqlUrl : join(folder, 'data');
+  const mapsToRow = (span: ReadableSpan) => llamonitor.toMetricEvent(span) !== undefined;
+  let stored: () => Promise<number>;
+  let drop: () => Promise<void>;
+  if (sink === 'postgres') {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    stored = async () =>
+      Number((await admin.query<{ n: string }>(`SELECT count(*) AS n FROM "${table}"`)).rows[0]?.n);
+    drop = async () => {
+      await admin.query(`DROP TABLE IF EXISTS "${table}"`);
+      await admin.end();
+    };
+  } else if (sink === 'mysql') {
+    const admin = await mysql.createConnection({ uri: url });
+    stored = async () => {
+      const [counted] = await admin.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${table}\``);
+      return Number(counted[0]?.n);
+    };
+    drop = async () => {
+      await admin.query(`DROP TABLE IF EXISTS \`${table}\``);
+      await admin.end();
+    };
+  } else {
+    stored = () =>
+      Promise.resolve(
+        visibleParquetFiles(join(url, table)).reduce((sum, path) => {
+          const bytes = readFileSync(join(url, table, path));
+          return (
+            sum +
+            Number(
+              parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)).num_rows,
+            )
+          );
+        }, 0),
+      );
+    drop = () => Promise.resolve();
+  }
+  try {
+    progress(
+      `event loop, ${sink}: reference (an exporter that does nothing), ${settings.loopReferenceSeconds} s`,
+    );
+    const reference = await steadyFlow(
+      new NoopExporter(),
+      settings,
+      settings.loopReferenceSeconds,
+      mapsToRow,
+    );
+    const exporter = new llamonitor.MetricEventsSpanExporter({ url, table, spillDir: join(folder, 'spill') });
+    await exporter.ready(); // the table created before the flow, as in an application that has run before
+    progress(`event loop, ${sink}: ${settings.spansPerSecond} spans/s for ${settings.loopSeconds} s`);
+    const flow = await steadyFlow(exporter, settings, settings.loopSeconds, mapsToRow);
+    const rows = await stored();
+    progress(
+      `event loop, ${sink}: p99 ${flow.p99Millis.toFixed(1)} ms, max ${flow.maxMillis.toFixed(1)} ms ` +
+        `(reference p99 ${reference.p99Millis.toFixed(1)}, max ${reference.maxMillis.toFixed(1)}); ` +
+        `${rows} of ${flow.rows} rows stored`,
+    );
+    if (rows !== flow.rows) throw new Error(`${sink}: ${rows} of ${flow.rows} rows arrived`);
+    const note = `${flow.spans} spans (${flow.rows} rows) at ${settings.spansPerSecond}/s for ${settings.loopSeconds} s through BatchSpanProcessor (defaults) into the exporter; reference: the same flow into an exporter that does nothing`;
+    return [
+      row({
+        name: `event_loop_p99_ms_${sink}`,
+        value: flow.p99Millis,
+        unit: 'ms',
+        reference: reference.p99Millis,
+        ratio: null,
+        target: 'value <= 10',
+        note,
+      }),
+      row({
+        name: `event_loop_max_ms_${sink}`,
+        value: flow.maxMillis,
+        unit: 'ms',
+        reference: reference.maxMillis,
+        ratio: null,
+        target: 'none',
+        note: 'the longest single delay in the same flow (reported; the target is on p99)',
+      }),
+    ];
+  } finally {
+    await drop();
+    rmSync(folder, { recursive: true, force: true });
+  }
+});

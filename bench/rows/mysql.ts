@@ -1,0 +1,161 @@
+/**
+ * mysql_vs_load_data: the exporter end to end (ended spans → toMetricEvent →
+ * MySQL sink → rows stored) against the `mariadb` client's LOAD DATA LOCAL
+ * INFILE of the same rows from a file, into the same indexed table. Each
+ * round: a fresh table for each, in a rotating order; ratios within a round.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import { row, type BenchRow } from '../report.js';
+import { built, llamonitor } from '../support/built.js';
+import { progress, runGroup } from '../support/child.js';
+import { exportInBatches, spansForRows, writeInBatches } from '../support/export-spans.js';
+import { median, rotated, roundRatios, spreadOf, timedMillis } from '../support/stats.js';
+
+const { createTableSql } = await built<typeof import('../../src/sinks/mysql/ddl.js')>('sinks/mysql/ddl.js');
+const { loadDataSql } = await built<typeof import('../../src/sinks/mysql/load-data-writer.js')>(
+  'sinks/mysql/load-data-writer.js',
+);
+const { MySqlSink } = await built<typeof import('../../src/sinks/mysql/index.js')>('sinks/mysql/index.js');
+const { createDelimitedEncoder } =
+  await built<typeof import('../../src/sinks/delimited-text.js')>('sinks/delimited-text.js');
+const { INSERT_COLUMNS } = await built<typeof import('../../src/schema/columns.js')>('schema/columns.js');
+
+type Method = 'mariadb LOAD DATA' | 'exporter' | 'sink alone';
+
+/** The `mariadb` command line client loading `file` into `table`, as a person would. */
+function mariadbClient(url: string, file: string, table: string): Promise<void> {
+  const parsed = new URL(url);
+  const sql = loadDataSql(table).replace("'llamonitor-rows'", `'${file}'`);
+  const argv = [
+    '--local-infile=1',
+    '-h',
+    parsed.hostname,
+    '-P',
+    parsed.port || '3306',
+    '-u',
+    decodeURIComponent(parsed.username) || 'root',
+    parsed.pathname.slice(1),
+    '-e',
+    sql,
+  ];
+  const env = {
+    ...process.env,
+    ...(parsed.password ? { MYSQL_PWD: decodeURIComponent(parsed.password) } : {}),
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn('mariadb', argv, { env, stdio: ['ignore', 2, 2] });
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mariadb exited with ${code}`))));
+  });
+}
+
+runGroup(async (settings) => {
+  const url = settings.mysqlUrl;
+  progress(`mysql: making spans for ${settings.rows} rows`);
+  const { spans, rows } = spansForRows(settings.rows);
+  const folder = mkdtempSync(join(tmpdir(), 'llamonitor-bench-mysql-'));
+  const file = join(folder, 'rows.tsv');
+  writeFileSync(file, createDelimitedEncoder(INSERT_COLUMNS, 'mysql')(rows));
+  const spillDir = join(folder, 'spill');
+  const admin = await mysql.createConnection({ uri: url });
+  const table = `llamonitor_bench_${process.pid}`;
+  const freshTable = async () => {
+    await admin.query(`DROP TABLE IF EXISTS \`${table}\``);
+    await admin.query(createTableSql(table));
+  };
+  const assertStored = async (method: Method) => {
+    const [counted] = await admin.query<mysql.RowDataPacket[]>(`SELECT COUNT(*) AS n FROM \`${table}\``);
+    if (Number(counted[0]?.n) !== rows.length)
+      throw new Error(`${method} stored ${counted[0]?.n} of ${rows.length} rows`);
+  };
+
+  const methods: Record<Method, () => Promise<number>> = {
+    'mariadb LOAD DATA': async () => {
+      await freshTable();
+      const millis = await timedMillis(() => mariadbClient(url, file, table));
+      await assertStored('mariadb LOAD DATA');
+      return millis;
+    },
+    exporter: async () => {
+      await freshTable();
+      const exporter = new llamonitor.MetricEventsSpanExporter({ url, table, createTable: false, spillDir });
+      await exporter.ready();
+      const millis = await timedMillis(async () => {
+        await exportInBatches(exporter, spans, settings.batch, settings.concurrency);
+        await exporter.forceFlush();
+      });
+      await exporter.shutdown();
+      if (readdirSync(folder).includes('spill') && readdirSync(spillDir).length > 0)
+        throw new Error(
+          `the exporter spilled rows (${spillDir}): the measurement would not be of stored rows`,
+        );
+      await assertStored('exporter');
+      return millis;
+    },
+    'sink alone': async () => {
+      await freshTable();
+      const sink = new MySqlSink(url, { table, poolSize: 4, createTable: false });
+      await sink.prepare();
+      const millis = await timedMillis(() =>
+        writeInBatches((batch) => sink.write(batch), rows, settings.batch, settings.concurrency),
+      );
+      await sink.close();
+      await assertStored('sink alone');
+      return millis;
+    },
+  };
+  const names: Method[] = settings.detail
+    ? ['mariadb LOAD DATA', 'exporter', 'sink alone']
+    : ['mariadb LOAD DATA', 'exporter'];
+  const rates = new Map<Method, number[]>(names.map((n) => [n, []]));
+  try {
+    for (let round = 0; round < settings.rounds; round++) {
+      const line: string[] = [];
+      for (const method of rotated(names, round)) {
+        const rate = (rows.length / (await methods[method]())) * 1000;
+        rates.get(method)!.push(rate);
+        line.push(`${method} ${Math.round(rate)}`);
+      }
+      progress(`mysql round ${round + 1}/${settings.rounds}: rows/s ${line.join(', ')}`);
+    }
+  } finally {
+    await admin.query(`DROP TABLE IF EXISTS \`${table}\``);
+    await admin.end();
+    rmSync(folder, { recursive: true, force: true });
+  }
+  const client = rates.get('mariadb LOAD DATA')!;
+  const result = (name: string, method: Method, note: string): BenchRow => {
+    const ratios = roundRatios(rates.get(method)!, client);
+    return row({
+      name,
+      value: median(rates.get(method)!),
+      unit: 'rows/s',
+      reference: median(client),
+      ratio: median(ratios),
+      target: 'ratio >= 0.9',
+      spread: spreadOf(ratios),
+      note,
+    });
+  };
+  const shape = `${rows.length} rows from ${spans.length} spans, ${settings.batch}-span exports, ${settings.concurrency} in flight`;
+  return [
+    result(
+      'mysql_vs_load_data',
+      'exporter',
+      `exporter end to end (mapping, LOAD DATA LOCAL, indexed InnoDB table) vs the mariadb client's LOAD DATA LOCAL INFILE of the same rows; ${shape}`,
+    ),
+    ...(settings.detail
+      ? [
+          result(
+            'mysql_sink_alone_vs_load_data',
+            'sink alone',
+            'MySqlSink.write of the mapped rows, same batches, vs the mariadb client',
+          ),
+        ]
+      : []),
+  ];
+});

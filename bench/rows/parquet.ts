@@ -1,0 +1,154 @@
+/**
+ * parquet_vs_hyparquet and parquet_vs_parquetjs_lite: the exporter end to end
+ * (ended spans → toMetricEvent → Parquet sink → rows durable in the
+ * write-ahead log, then visible in a Parquet file after forceFlush) against
+ * writing the same rows to a file with the bare hyparquet-writer (same schema,
+ * snappy, no fsync) and with parquetjs-lite. Each round runs every method in a
+ * rotating order; ratios within a round.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parquetMetadata } from 'hyparquet';
+import { row, type BenchRow } from '../report.js';
+import { built, llamonitor } from '../support/built.js';
+import { progress, runGroup } from '../support/child.js';
+import { exportInBatches, spansForRows, writeInBatches } from '../support/export-spans.js';
+import { bareHyparquet, parquetjsLite } from '../support/parquet-references.js';
+import { median, rotated, roundRatios, spreadOf, timedMillis } from '../support/stats.js';
+import { visibleParquetFiles } from '../../test/support/parquet-readers.js';
+
+const { ParquetSink } =
+  await built<typeof import('../../src/sinks/parquet/index.js')>('sinks/parquet/index.js');
+
+type Method = 'hyparquet-writer' | 'parquetjs-lite' | 'exporter' | 'sink alone';
+
+/** Rows in the visible Parquet files of a dataset, from their footers. */
+function storedRows(dataset: string): number {
+  return visibleParquetFiles(dataset).reduce((sum, path) => {
+    const bytes = readFileSync(join(dataset, path));
+    const metadata = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+    return sum + Number(metadata.num_rows);
+  }, 0);
+}
+
+runGroup(async (settings) => {
+  progress(`parquet: making spans for ${settings.rows} rows`);
+  const { spans, rows } = spansForRows(settings.rows);
+  const folder = mkdtempSync(join(tmpdir(), 'llamonitor-bench-parquet-'));
+  let run = 0;
+  const assertStored = (dataset: string, method: Method) => {
+    const stored = storedRows(dataset);
+    if (stored !== rows.length) throw new Error(`${method} stored ${stored} of ${rows.length} rows`);
+  };
+  const methods: Record<Method, () => Promise<number>> = {
+    'hyparquet-writer': () => timedMillis(() => bareHyparquet(rows, join(folder, `bare-${++run}.parquet`))),
+    'parquetjs-lite': () => timedMillis(() => parquetjsLite(rows, join(folder, `lite-${++run}.parquet`))),
+    exporter: async () => {
+      const directory = join(folder, `exporter-${++run}`);
+      const exporter = new llamonitor.MetricEventsSpanExporter({
+        url: directory,
+        spillDir: join(directory, 'spill'),
+      });
+      await exporter.ready();
+      const millis = await timedMillis(async () => {
+        await exportInBatches(exporter, spans, settings.batch, settings.concurrency);
+        await exporter.forceFlush(); // the rows visible, not only durable
+      });
+      await exporter.shutdown();
+      assertStored(join(directory, 'metric_events'), 'exporter');
+      rmSync(directory, { recursive: true, force: true });
+      return millis;
+    },
+    'sink alone': async () => {
+      const directory = join(folder, `sink-${++run}`);
+      const sink = new ParquetSink(directory, {
+        table: 'metric_events',
+        poolSize: 4,
+        createTable: true,
+        fileRows: 100_000,
+        fileAgeMillis: 60_000,
+      });
+      await sink.prepare();
+      const millis = await timedMillis(async () => {
+        await writeInBatches((batch) => sink.write(batch), rows, settings.batch, settings.concurrency);
+        await sink.flush();
+      });
+      await sink.close();
+      assertStored(join(directory, 'metric_events'), 'sink alone');
+      rmSync(directory, { recursive: true, force: true });
+      return millis;
+    },
+  };
+  const names: Method[] = settings.detail
+    ? ['hyparquet-writer', 'parquetjs-lite', 'exporter', 'sink alone']
+    : ['hyparquet-writer', 'parquetjs-lite', 'exporter'];
+  const rates = new Map<Method, number[]>(names.map((n) => [n, []]));
+  try {
+    for (let round = 0; round < settings.rounds; round++) {
+      const line: string[] = [];
+      for (const method of rotated(names, round)) {
+        const rate = (rows.length / (await methods[method]())) * 1000;
+        rates.get(method)!.push(rate);
+        line.push(`${method} ${Math.round(rate)}`);
+      }
+      progress(`parquet round ${round + 1}/${settings.rounds}: rows/s ${line.join(', ')}`);
+    }
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+  const result = (
+    name: string,
+    method: Method,
+    reference: Method,
+    target: string,
+    note: string,
+  ): BenchRow => {
+    const ratios = roundRatios(rates.get(method)!, rates.get(reference)!);
+    return row({
+      name,
+      value: median(rates.get(method)!),
+      unit: 'rows/s',
+      reference: median(rates.get(reference)!),
+      ratio: median(ratios),
+      target,
+      spread: spreadOf(ratios),
+      note,
+    });
+  };
+  const shape = `${rows.length} rows from ${spans.length} spans, ${settings.batch}-span exports, ${settings.concurrency} in flight, then forceFlush`;
+  return [
+    result(
+      'parquet_vs_hyparquet',
+      'exporter',
+      'hyparquet-writer',
+      'ratio >= 0.9',
+      `exporter end to end (mapping, WAL + fdatasync, worker encoding, file visible) vs bare hyparquet-writer (same schema, snappy, no fsync); ${shape}`,
+    ),
+    result(
+      'parquet_vs_parquetjs_lite',
+      'exporter',
+      'parquetjs-lite',
+      'ratio >= 3',
+      'the same exporter run vs parquetjs-lite writing the same rows (snappy)',
+    ),
+    ...(settings.detail
+      ? [
+          result(
+            'parquet_sink_alone_vs_hyparquet',
+            'sink alone',
+            'hyparquet-writer',
+            'ratio >= 0.9',
+            'ParquetSink.write of the mapped rows, same batches, + flush',
+          ),
+          result(
+            'parquet_sink_alone_vs_parquetjs_lite',
+            'sink alone',
+            'parquetjs-lite',
+            'ratio >= 3',
+            'ParquetSink.write of the mapped rows, same batches, + flush',
+          ),
+        ]
+      : []),
+  ];
+});

@@ -1,0 +1,160 @@
+/**
+ * postgres_vs_copy: the exporter end to end (ended spans → toMetricEvent →
+ * PostgreSQL sink → rows stored) against `psql \copy` of the same rows, as a
+ * COPY text file, into the same indexed table. Each round: a fresh table for
+ * each, in a rotating order; the ratio is taken within the round.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { row, type BenchRow } from '../report.js';
+import { built, llamonitor } from '../support/built.js';
+import { progress, runGroup } from '../support/child.js';
+import { exportInBatches, spansForRows, writeInBatches } from '../support/export-spans.js';
+import { median, rotated, roundRatios, spreadOf, timedMillis } from '../support/stats.js';
+
+const ddl = await built<typeof import('../../src/sinks/postgres/ddl.js')>('sinks/postgres/ddl.js');
+const { PostgresSink } =
+  await built<typeof import('../../src/sinks/postgres/index.js')>('sinks/postgres/index.js');
+const { createDelimitedEncoder } =
+  await built<typeof import('../../src/sinks/delimited-text.js')>('sinks/delimited-text.js');
+const { INSERT_COLUMNS } = await built<typeof import('../../src/schema/columns.js')>('schema/columns.js');
+
+type Method = 'psql \\copy' | 'exporter' | 'sink alone';
+
+runGroup(async (settings) => {
+  const url = settings.postgresUrl;
+  progress(`postgres: making spans for ${settings.rows} rows`);
+  const { spans, rows } = spansForRows(settings.rows);
+  const folder = mkdtempSync(join(tmpdir(), 'llamonitor-bench-pg-'));
+  const copyFile = join(folder, 'rows.copy');
+  writeFileSync(copyFile, createDelimitedEncoder(INSERT_COLUMNS, 'postgres')(rows));
+  const schema = `llamonitor_bench_${process.pid}`;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(ddl.createSchemaStatement(schema));
+  let tables = 0;
+  const freshTable = async () => {
+    const name = ddl.tableName(`events_${++tables}`, schema);
+    await admin.query(ddl.createTableStatement(name));
+    for (const statement of ddl.createIndexStatements(name)) await admin.query(statement);
+    return name;
+  };
+  const assertStored = async (name: { sql: string }, method: Method) => {
+    const { rows: counted } = await admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${name.sql}`);
+    if (Number(counted[0]?.n) !== rows.length)
+      throw new Error(`${method} stored ${counted[0]?.n} of ${rows.length} rows`);
+    await admin.query(`DROP TABLE ${name.sql}`);
+  };
+  const spillDir = join(folder, 'spill');
+
+  const methods: Record<Method, () => Promise<number>> = {
+    'psql \\copy': async () => {
+      const name = await freshTable();
+      // A checkpoint now rather than during a measurement (needs pg_checkpoint or superuser; skipped without).
+      await admin.query('CHECKPOINT').catch(() => undefined);
+      const command = `\\copy ${name.sql} (${ddl.insertColumnList}) FROM '${copyFile}'`;
+      const millis = await timedMillis(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const psql = spawn('psql', [url, '-v', 'ON_ERROR_STOP=1', '-q', '-c', command], {
+              stdio: ['ignore', 2, 2],
+            });
+            psql.on('error', reject);
+            psql.on('exit', (code) =>
+              code === 0 ? resolve() : reject(new Error(`psql exited with ${code}`)),
+            );
+          }),
+      );
+      await assertStored(name, 'psql \\copy');
+      return millis;
+    },
+    exporter: async () => {
+      const name = await freshTable();
+      const exporter = new llamonitor.MetricEventsSpanExporter({
+        url,
+        schema,
+        table: name.table,
+        createTable: false,
+        spillDir,
+      });
+      await exporter.ready();
+      await admin.query('CHECKPOINT').catch(() => undefined);
+      const millis = await timedMillis(async () => {
+        await exportInBatches(exporter, spans, settings.batch, settings.concurrency);
+        await exporter.forceFlush();
+      });
+      await exporter.shutdown();
+      if (readdirSync(folder).includes('spill') && readdirSync(spillDir).length > 0)
+        throw new Error(
+          `the exporter spilled rows (${spillDir}): the measurement would not be of stored rows`,
+        );
+      await assertStored(name, 'exporter');
+      return millis;
+    },
+    'sink alone': async () => {
+      const name = await freshTable();
+      const sink = new PostgresSink(url, { table: name.table, schema, poolSize: 4, createTable: false });
+      await sink.prepare();
+      await admin.query('CHECKPOINT').catch(() => undefined);
+      const millis = await timedMillis(() =>
+        writeInBatches((batch) => sink.write(batch), rows, settings.batch, settings.concurrency),
+      );
+      await sink.close();
+      await assertStored(name, 'sink alone');
+      return millis;
+    },
+  };
+  const names: Method[] = settings.detail
+    ? ['psql \\copy', 'exporter', 'sink alone']
+    : ['psql \\copy', 'exporter'];
+  const rates = new Map<Method, number[]>(names.map((n) => [n, []]));
+  try {
+    for (let round = 0; round < settings.rounds; round++) {
+      const line: string[] = [];
+      for (const method of rotated(names, round)) {
+        const rate = (rows.length / (await methods[method]())) * 1000;
+        rates.get(method)!.push(rate);
+        line.push(`${method} ${Math.round(rate)}`);
+      }
+      progress(`postgres round ${round + 1}/${settings.rounds}: rows/s ${line.join(', ')}`);
+    }
+  } finally {
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+    rmSync(folder, { recursive: true, force: true });
+  }
+  const psql = rates.get('psql \\copy')!;
+  const result = (name: string, method: Method, note: string): BenchRow => {
+    const ratios = roundRatios(rates.get(method)!, psql);
+    return row({
+      name,
+      value: median(rates.get(method)!),
+      unit: 'rows/s',
+      reference: median(psql),
+      ratio: median(ratios),
+      target: 'ratio >= 0.9',
+      spread: spreadOf(ratios),
+      note,
+    });
+  };
+  const shape = `${rows.length} rows from ${spans.length} spans, ${settings.batch}-span exports, ${settings.concurrency} in flight`;
+  return [
+    result(
+      'postgres_vs_copy',
+      'exporter',
+      `exporter end to end (mapping, COPY, indexed table) vs psql \\copy of the same rows from a file; ${shape}`,
+    ),
+    ...(settings.detail
+      ? [
+          result(
+            'postgres_sink_alone_vs_copy',
+            'sink alone',
+            `PostgresSink.write of the mapped rows, same batches, vs psql \\copy`,
+          ),
+        ]
+      : []),
+  ];
+});
