@@ -26,6 +26,20 @@ const log = diag.createComponentLogger({ namespace: 'llamonitor-otel' });
 
 /** Share of an export's deadline spent on retries; the rest is kept for the spill. */
 const RETRY_SHARE = 0.8;
+/**
+ * Longest the mapping holds the event loop before giving it back: a batch of
+ * 512 spans takes several times this, which would stall the application's
+ * timers and I/O for that long (bench: event_loop_p99_ms_*).
+ */
+const MAPPING_SLICE_MILLIS = 2;
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Rows mapped from one export, and the memory they hold (the cap on writes in flight counts it). */
+interface MappedBatch {
+  readonly rows: MetricEvent[];
+  readonly bytes: number;
+}
 
 /** What MetricEventsSpanProcessor noted about a span at its start. */
 export type SpanHints = Pick<MappingOptions, 'inheritedSessionId' | 'parentIsModelCall'>;
@@ -103,12 +117,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
         });
         return;
       }
-      const rows = this.toRows(spans);
-      if (rows.length === 0) {
-        answer({ code: ExportResultCode.SUCCESS });
-        return;
-      }
-      this.track(this.deliver(rows)).then(answer, (error: unknown) =>
+      this.track(this.mapAndDeliver(spans)).then(answer, (error: unknown) =>
         answer({ code: ExportResultCode.FAILED, error: error as Error }),
       );
     } catch (error) {
@@ -154,16 +163,31 @@ export class MetricEventsSpanExporter implements SpanExporter {
     }
   }
 
-  private toRows(spans: readonly ReadableSpan[]): MetricEvent[] {
+  private async mapAndDeliver(spans: readonly ReadableSpan[]): Promise<ExportResult> {
+    const batch = await this.toRows(spans);
+    if (batch.rows.length === 0) return { code: ExportResultCode.SUCCESS };
+    return this.deliver(batch);
+  }
+
+  /** Maps the spans in slices of MAPPING_SLICE_MILLIS, giving the event loop back between slices. */
+  private async toRows(spans: readonly ReadableSpan[]): Promise<MappedBatch> {
     const rows: MetricEvent[] = [];
+    let bytes = 0;
     const { spans: filter, captureContent, enrich } = this.options;
+    let sliceEnd = performance.now() + MAPPING_SLICE_MILLIS;
     for (const span of spans) {
+      if (performance.now() > sliceEnd) {
+        await yieldToEventLoop();
+        sliceEnd = performance.now() + MAPPING_SLICE_MILLIS;
+      }
       const hints = this.spanHints?.(span);
       const event = toMetricEvent(span, { spans: filter, captureContent, ...hints });
       if (!event) continue;
-      rows.push(enrich ? this.enriched(enrich, span, event) : event);
+      const row = enrich ? this.enriched(enrich, span, event) : event;
+      rows.push(row);
+      bytes += estimateRowBytes(row);
     }
-    return rows;
+    return { rows, bytes };
   }
 
   private enriched(
@@ -182,8 +206,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
     }
   }
 
-  private async deliver(rows: MetricEvent[]): Promise<ExportResult> {
-    const bytes = rows.reduce((sum, row) => sum + estimateRowBytes(row), 0);
+  private async deliver({ rows, bytes }: MappedBatch): Promise<ExportResult> {
     if (this.inflightBytes + bytes > this.options.maxInflightBytes) {
       return this.spillRows(
         rows,
