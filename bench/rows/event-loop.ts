@@ -12,87 +12,17 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { parquetMetadata } from 'hyparquet';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { row } from '../report.js';
 import { llamonitor } from '../support/built.js';
-import { progress, runGroup, type BenchSettings } from '../support/child.js';
-import { SpanReplayer } from '../support/span-templates.js';
+import { progress, runGroup } from '../support/child.js';
+import { NoopExporter, steadyFlow } from '../support/steady-flow.js';
 import { visibleParquetFiles } from '../../test/support/parquet-readers.js';
 
 type SinkName = 'parquet' | 'postgres' | 'mysql';
-
-/** What BatchSpanProcessor costs the application with an exporter that does nothing. */
-class NoopExporter implements SpanExporter {
-  export(_spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-    done({ code: ExportResultCode.SUCCESS });
-  }
-  shutdown(): Promise<void> {
-    return Promise.resolve();
-  }
-}
-
-interface Flow {
-  readonly spans: number;
-  readonly rows: number;
-  readonly p99Millis: number;
-  readonly maxMillis: number;
-  readonly meanMillis: number;
-}
-
-/**
- * Spans at `spansPerSecond` for `seconds` through a BatchSpanProcessor around
- * `exporter`, one trace of the mix at a time, on a 1 ms timer that catches up
- * with the clock; the delay histogram covers the flow after a one-second warm-up.
- */
-async function steadyFlow(
-  exporter: SpanExporter,
-  settings: BenchSettings,
-  seconds: number,
-  mapsToRow: (span: ReadableSpan) => boolean,
-): Promise<Flow> {
-  const processor = new BatchSpanProcessor(exporter);
-  const replayer = new SpanReplayer(processor, mapsToRow);
-  let spans = 0;
-  let rows = 0;
-  const histogram = monitorEventLoopDelay({ resolution: 1 });
-  const warmUpMillis = 1_000;
-  const start = performance.now();
-  await new Promise<void>((resolve) => {
-    const tick = () => {
-      const elapsed = performance.now() - start;
-      if (elapsed >= warmUpMillis && !measuring) {
-        measuring = true;
-        histogram.enable();
-      }
-      const due = Math.floor((elapsed * settings.spansPerSecond) / 1000);
-      while (spans < due) {
-        const made = replayer.replayTrace();
-        spans += made.spans;
-        rows += made.rows;
-      }
-      if (elapsed >= warmUpMillis + seconds * 1000) {
-        histogram.disable();
-        resolve();
-      } else setTimeout(tick, 1);
-    };
-    let measuring = false;
-    setTimeout(tick, 1);
-  });
-  await processor.forceFlush();
-  await processor.shutdown();
-  return {
-    spans,
-    rows,
-    p99Millis: histogram.percentile(99) / 1e6,
-    maxMillis: histogram.max / 1e6,
-    meanMillis: histogram.mean / 1e6,
-  };
-}
 
 runGroup(async (settings, args) => {
   const sink = args[0] as SinkName;
@@ -144,18 +74,20 @@ runGroup(async (settings, args) => {
     );
     const reference = await steadyFlow(
       new NoopExporter(),
-      settings,
+      settings.spansPerSecond,
       settings.loopReferenceSeconds,
       mapsToRow,
     );
     const exporter = new llamonitor.MetricEventsSpanExporter({ url, table, spillDir: join(folder, 'spill') });
     await exporter.ready(); // the table created before the flow, as in an application that has run before
     progress(`event loop, ${sink}: ${settings.spansPerSecond} spans/s for ${settings.loopSeconds} s`);
-    const flow = await steadyFlow(exporter, settings, settings.loopSeconds, mapsToRow);
+    const flow = await steadyFlow(exporter, settings.spansPerSecond, settings.loopSeconds, mapsToRow);
     const rows = await stored();
     progress(
       `event loop, ${sink}: p99 ${flow.p99Millis.toFixed(1)} ms, max ${flow.maxMillis.toFixed(1)} ms ` +
         `(reference p99 ${reference.p99Millis.toFixed(1)}, max ${reference.maxMillis.toFixed(1)}); ` +
+        `GC pauses over 5 ms ${flow.gcPausesOver5Millis} (reference ${reference.gcPausesOver5Millis}), ` +
+        `longest ${flow.longestGcMillis.toFixed(1)} ms (reference ${reference.longestGcMillis.toFixed(1)}); ` +
         `${rows} of ${flow.rows} rows stored`,
     );
     if (rows !== flow.rows) throw new Error(`${sink}: ${rows} of ${flow.rows} rows arrived`);
