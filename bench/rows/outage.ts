@@ -1,37 +1,32 @@
 /**
  * outage_rss_growth_mb: how much the process's memory grows while the
- * database is away and spans keep flowing. The exporter points at a
- * PostgreSQL URL whose port refuses connections, with maxInflightBytes set
- * (16 MiB); spans flow at 5,000/s in 512-span exports that do not wait for
- * the earlier ones (as BatchSpanProcessor's forceFlush, or several processors,
- * call export), so rows pile up in the exporter until the cap sends batches
- * straight to the spill. RSS is sampled after a full GC every second; the
- * figure is the largest sample minus the one before the outage. Run with
- * `node --expose-gc` (bench/run.ts does), in a process of its own.
- * Afterwards every row must be in the spill: none lost.
+ * database is away and spans keep flowing. The exporter writes to PostgreSQL
+ * through a TCP proxy, with maxInflightBytes set (16 MiB). Spans flow at
+ * 5,000/s in 512-span exports that do not wait for the earlier ones (as
+ * BatchSpanProcessor's forceFlush, or several processors, call export), so
+ * rows pile up in the exporter during the outage until the cap sends batches
+ * straight to the spill. First the flow runs with the database up (the pool
+ * connected, the heap sized for the load); then RSS is sampled after a full
+ * GC, the proxy drops every connection and refuses new ones, and the flow goes
+ * on; RSS is sampled after a full GC every second. The figure is the largest
+ * sample minus the one before the outage. Run with `node --expose-gc`
+ * (bench/run.ts does), in a process of its own. Afterwards every row must be
+ * in the table or in the spill.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import pg from 'pg';
 import { row } from '../report.js';
 import { llamonitor, type MetricEventsSpanExporter } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
-import { CollectingProcessor, SpanReplayer } from '../support/span-templates.js';
+import { OutageProxy } from '../support/outage-proxy.js';
+import { SpanReplayer } from '../support/span-templates.js';
 
 const MiB = 2 ** 20;
 const BATCH = 512;
-
-/** A port on this machine that nothing listens on: connections to it are refused at once. */
-async function refusingPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Hands every 512 ended spans to the exporter at once, without waiting for the exports before. */
 class ImpatientBatcher implements SpanProcessor {
@@ -80,82 +75,118 @@ function spilledRows(spillDir: string): { files: number; rows: number } {
   return { files: files.length, rows };
 }
 
+/** Makes spans at `spansPerSecond` for `seconds`, calling `everySecond` once a second. */
+function flow(
+  replayer: SpanReplayer,
+  spansPerSecond: number,
+  seconds: number,
+  everySecond: () => void = () => undefined,
+): Promise<{ spans: number; rows: number }> {
+  let spans = 0;
+  let rows = 0;
+  const start = performance.now();
+  let nextSecond = 1_000;
+  return new Promise((resolve) => {
+    const tick = () => {
+      const elapsed = performance.now() - start;
+      const due = Math.floor((elapsed * spansPerSecond) / 1000);
+      while (spans < due) {
+        const made = replayer.replayTrace();
+        spans += made.spans;
+        rows += made.rows;
+      }
+      if (elapsed >= nextSecond) {
+        nextSecond += 1_000;
+        everySecond();
+      }
+      if (elapsed >= seconds * 1000) resolve({ spans, rows });
+      else setTimeout(tick, 1);
+    };
+    setTimeout(tick, 1);
+  });
+}
+
 runGroup(async (settings) => {
   if (typeof (globalThis as { gc?: unknown }).gc !== 'function') throw new Error('run with node --expose-gc');
   const folder = mkdtempSync(join(tmpdir(), 'llamonitor-bench-outage-'));
   const spillDir = join(folder, 'spill');
-  const capBytes = settings.outageCapMiB * MiB;
+  const database = new URL(settings.postgresUrl);
+  const proxy = await OutageProxy.start(database.hostname, Number(database.port || 5432));
+  const proxied = new URL(settings.postgresUrl);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(proxy.port);
+  const schema = `llamonitor_outage_${process.pid}`;
+  const admin = new pg.Client({ connectionString: settings.postgresUrl });
+  await admin.connect();
   try {
-    const port = await refusingPort();
     const exporter = new llamonitor.MetricEventsSpanExporter({
-      url: `postgres://postgres@127.0.0.1:${port}/test`,
+      url: proxied.toString(),
+      schema,
       spillDir,
-      maxInflightBytes: capBytes,
+      maxInflightBytes: settings.outageCapMiB * MiB,
       shutdownTimeoutMillis: 5_000,
     });
-    // Load the driver and warm up span making before the first sample: their code is not what grows.
-    await exporter.ready().catch(() => undefined);
+    await exporter.ready();
     const mapsToRow = (span: ReadableSpan) => llamonitor.toMetricEvent(span) !== undefined;
-    const warm = new SpanReplayer(new CollectingProcessor(), mapsToRow);
-    for (let i = 0; i < 2_000; i++) warm.replayTrace();
-
     const batcher = new ImpatientBatcher(exporter);
     const replayer = new SpanReplayer(batcher, mapsToRow);
-    const before = collectedRss();
-    let peak = before;
-    let spans = 0;
-    let rows = 0;
+
+    const upSeconds = Math.min(5, settings.outageSeconds / 2);
+    progress(`outage: ${settings.spansPerSecond} spans/s, ${upSeconds} s with the database up`);
+    const before = await flow(replayer, settings.spansPerSecond, upSeconds);
+    const rssBefore = collectedRss();
+    let peak = rssBefore;
+    const samples: string[] = [];
+    const sample = () => {
+      const rss = collectedRss();
+      peak = Math.max(peak, rss);
+      samples.push(
+        `${((rss - rssBefore) / MiB).toFixed(0)}/${(process.memoryUsage().heapUsed / MiB).toFixed(0)}`,
+      );
+    };
+    await proxy.cut();
     progress(
-      `outage: ${settings.spansPerSecond} spans/s for ${settings.outageSeconds} s to a refused port, ` +
-        `maxInflightBytes ${settings.outageCapMiB} MiB; RSS before ${(before / MiB).toFixed(0)} MiB`,
+      `outage: the database cut off for ${settings.outageSeconds} s, spans still flowing; ` +
+        `maxInflightBytes ${settings.outageCapMiB} MiB; RSS before ${(rssBefore / MiB).toFixed(0)} MiB`,
     );
-    const start = performance.now();
-    let nextSample = 1_000;
-    await new Promise<void>((resolve) => {
-      const tick = () => {
-        const elapsed = performance.now() - start;
-        const due = Math.floor((elapsed * settings.spansPerSecond) / 1000);
-        while (spans < due) {
-          const made = replayer.replayTrace();
-          spans += made.spans;
-          rows += made.rows;
-        }
-        if (elapsed >= nextSample) {
-          nextSample += 1_000;
-          peak = Math.max(peak, collectedRss());
-        }
-        if (elapsed >= settings.outageSeconds * 1000) resolve();
-        else setTimeout(tick, 1);
-      };
-      setTimeout(tick, 1);
-    });
+    const during = await flow(replayer, settings.spansPerSecond, settings.outageSeconds, sample);
     batcher.send();
-    const end = collectedRss();
-    peak = Math.max(peak, end);
+    sample();
+    const rssEnd = collectedRss();
+    progress(`outage: MiB each second, RSS growth/heap used: ${samples.join(' ')}`);
     progress(
-      `outage: RSS end ${(end / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB; ` +
+      `outage: RSS growth at the end ${((rssEnd - rssBefore) / MiB).toFixed(0)} MiB, largest ${((peak - rssBefore) / MiB).toFixed(0)} MiB; ` +
         `${batcher.exports} exports, ${batcher.answered} answered; shutting down`,
     );
     await exporter.shutdown();
     const spilled = spilledRows(spillDir);
+    const { rows: counted } = await admin.query<{ n: string }>(
+      `SELECT count(*) AS n FROM "${schema}".metric_events`,
+    );
+    const stored = Number(counted[0]?.n);
+    const made = before.rows + during.rows;
     if (batcher.failed > 0) throw new Error(`${batcher.failed} exports failed (the spill should take them)`);
-    if (spilled.rows !== rows) throw new Error(`${spilled.rows} of ${rows} rows in the spill`);
+    // A write whose commit the outage cut off from its answer is both stored and spilled (replay skips it).
+    if (stored + spilled.rows < made)
+      throw new Error(`${stored} stored + ${spilled.rows} spilled of ${made} rows`);
     return [
       row({
         name: 'outage_rss_growth_mb',
-        value: (peak - before) / MiB,
+        value: (peak - rssBefore) / MiB,
         unit: 'MiB',
         reference: settings.outageCapMiB,
         ratio: null,
         target: `value <= ${settings.outageCapMiB + 32}`,
         note:
-          `largest RSS (after GC, sampled each second) minus RSS before a ${settings.outageSeconds} s outage ` +
-          `(PostgreSQL port refusing connections), ${spans} spans at ${settings.spansPerSecond}/s in ${BATCH}-span exports ` +
-          `not waiting for each other; reference: maxInflightBytes (MiB); growth at the end ${((end - before) / MiB).toFixed(1)} MiB; ` +
-          `all ${rows} rows in ${spilled.files} spill files`,
+          `largest RSS (after GC, each second) minus RSS just before a ${settings.outageSeconds} s PostgreSQL outage ` +
+          `(connections dropped and refused) with ${during.spans} spans at ${settings.spansPerSecond}/s in ${BATCH}-span exports ` +
+          `not waiting for each other; reference: maxInflightBytes (MiB); at the end ${((rssEnd - rssBefore) / MiB).toFixed(1)} MiB; ` +
+          `${stored} rows stored before the outage, ${spilled.rows} in ${spilled.files} spill files, none lost`,
       }),
     ];
   } finally {
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await admin.end();
     rmSync(folder, { recursive: true, force: true });
   }
 });
