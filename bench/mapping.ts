@@ -19,14 +19,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { gif6x2, jpeg5x3 } from '../test/fixtures/images.js';
-import * as aiSdk from '../test/fixtures/spans/ai-sdk.js';
-import * as aiSdk7 from '../test/fixtures/spans/ai-sdk-7.js';
-import * as openInference from '../test/fixtures/spans/openinference.js';
-import * as openLlmetry from '../test/fixtures/spans/openllmetry.js';
-import * as legacy from '../test/fixtures/spans/openllmetry-legacy.js';
-import * as other from '../test/fixtures/spans/other-instrumentations.js';
+import { everyFixtureSpan } from '../test/fixtures/spans/all.js';
 
 const SPAN_COUNT = Number(process.argv[2] ?? 100_000);
 const ROUNDS = Number(process.argv[3] ?? 9);
@@ -40,37 +33,7 @@ if (!existsSync(builtEntry)) {
 // Types from the source, code from the build (a variable path keeps TypeScript from resolving dist/).
 const { toMetricEvent } = (await import(builtEntry)) as typeof import('../src/index.js');
 
-function fixtureSpans(): ReadableSpan[] {
-  const toolCall = openLlmetry.openLlmetryToolCall();
-  return [
-    ...openLlmetry.openLlmetryChatWithImage(),
-    toolCall.chat,
-    toolCall.tool,
-    openLlmetry.openLlmetryAnthropicError(),
-    ...openLlmetry.openLlmetryWorkflow(),
-    legacy.legacyChatWithImage(),
-    legacy.legacyToolCallCompletion(),
-    openInference.openInferenceChatWithImage(gif6x2(), 'image/gif'),
-    openInference.openInferenceChatWithImage(jpeg5x3(), 'image/jpeg', { redacted: true }),
-    openInference.openInferenceEmbedding(),
-    openInference.openInferenceError(),
-    ...openInference.openInferenceAgentTree(),
-    ...aiSdk.aiSdk6GenerateTextWithImage(),
-    aiSdk.aiSdk6ToolCall(),
-    ...aiSdk.aiSdk6Embed(),
-    aiSdk.aiSdk6Error(),
-    aiSdk.aiSdk4DoGenerate(),
-    ...aiSdk7.aiSdk7AgentRun(),
-    ...aiSdk7.aiSdk7Embedding(),
-    other.contribOpenAiChat(),
-    other.contribOpenAiError(),
-    ...other.anthropicSdkUnderInstrumentation(),
-    other.langfuseGeneration(),
-    other.plainHttpSpan(),
-  ];
-}
-
-const pool = fixtureSpans();
+const pool = everyFixtureSpan();
 const spans = Array.from({ length: SPAN_COUNT }, (_, i) => pool[i % pool.length]!);
 
 function mapAll(): number {
