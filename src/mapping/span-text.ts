@@ -23,31 +23,35 @@ import {
   indexedCompletionText,
   indexedPromptText,
 } from './conventions/openllmetry.js';
-import type { SpanView } from './span-view.js';
+import { KeyGroup, type SpanView } from './span-view.js';
 
-type TextSource = (view: SpanView) => string | undefined;
+interface TextSource {
+  /** The key groups the source reads: it is skipped when the span has none of them. */
+  readonly reads: number;
+  readonly text: (view: SpanView) => string | undefined;
+}
 
 const INPUT_SOURCES: readonly TextSource[] = [
-  genAiInputText,
-  indexedPromptText,
-  openInferenceInputText,
-  aiSdkInputText,
-  openInferenceEmbeddingText,
-  genAiToolInputText,
-  inputValueText,
-  langfuseInputText,
-  entityInputText,
+  { reads: KeyGroup.genAi, text: genAiInputText },
+  { reads: KeyGroup.genAi, text: indexedPromptText },
+  { reads: KeyGroup.llm, text: openInferenceInputText },
+  { reads: KeyGroup.aiSdk, text: aiSdkInputText },
+  { reads: KeyGroup.openInference, text: openInferenceEmbeddingText },
+  { reads: KeyGroup.genAi, text: genAiToolInputText },
+  { reads: KeyGroup.openInference, text: inputValueText },
+  { reads: KeyGroup.langfuse, text: langfuseInputText },
+  { reads: KeyGroup.traceloop, text: entityInputText },
 ];
 
 const OUTPUT_SOURCES: readonly TextSource[] = [
-  genAiOutputText,
-  indexedCompletionText,
-  openInferenceOutputText,
-  aiSdkOutputText,
-  genAiToolOutputText,
-  outputValueText,
-  langfuseOutputText,
-  entityOutputText,
+  { reads: KeyGroup.genAi, text: genAiOutputText },
+  { reads: KeyGroup.genAi, text: indexedCompletionText },
+  { reads: KeyGroup.llm, text: openInferenceOutputText },
+  { reads: KeyGroup.aiSdk, text: aiSdkOutputText },
+  { reads: KeyGroup.genAi, text: genAiToolOutputText },
+  { reads: KeyGroup.openInference, text: outputValueText },
+  { reads: KeyGroup.langfuse, text: langfuseOutputText },
+  { reads: KeyGroup.traceloop, text: entityOutputText },
 ];
 
 export function inputText(view: SpanView): string | undefined {
@@ -60,7 +64,8 @@ export function outputText(view: SpanView): string | undefined {
 
 function firstText(view: SpanView, sources: readonly TextSource[]): string | undefined {
   for (const source of sources) {
-    const text = source(view);
+    if (!view.has(source.reads)) continue;
+    const text = source.text(view);
     if (text !== undefined) return text;
   }
   return undefined;

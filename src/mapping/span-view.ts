@@ -1,14 +1,93 @@
 /**
  * What every part of the mapping reads: the span's attributes, indexed in one
  * pass over their keys, and each JSON attribute parsed at most once.
+ *
+ * The pass also notes which conventions the span's keys belong to, so that a
+ * part reads a convention's attributes only when the span has some: most
+ * lookups would otherwise miss (a span carries one or two conventions of the
+ * eight the mapping knows, and a miss costs as much as a hit).
  */
 import type { AttributeValue, Attributes } from '@opentelemetry/api';
 
 /** Past this many UTF-16 units a JSON attribute is not parsed: its parts are left unmeasured. */
 export const MAX_JSON_ATTRIBUTE_LENGTH = 64 * 1024 * 1024;
 
+/**
+ * Groups of keys by prefix, one bit each. Which group a key is in only
+ * decides what can be skipped, never what is read: a key's own group is
+ * present whenever the key is.
+ */
+export const KeyGroup = {
+  /** Keys under none of the prefixes below (`session.id`, `user.id`, `error.type`): always read. */
+  unprefixed: 1 << 0,
+  genAi: 1 << 1,
+  genAiUsage: 1 << 2,
+  /** `llm.*`: OpenInference, and the older OpenLLMetry's `llm.request.type`. */
+  llm: 1 << 3,
+  /** `llm.token_count.*` (OpenInference) and `llm.usage.*` (OpenLLMetry). */
+  llmUsage: 1 << 4,
+  aiSdk: 1 << 5,
+  aiSdkUsage: 1 << 6,
+  traceloop: 1 << 7,
+  langfuse: 1 << 8,
+  /** OpenInference's unprefixed names: `openinference.*`, `input.*`, `output.*`, `embedding.*`, `tool.*`, `metadata`. */
+  openInference: 1 << 9,
+  llamonitor: 1 << 10,
+} as const;
+
+/** The group of a key, from its prefix. */
+export function keyGroupOf(key: string): number {
+  switch (key.charCodeAt(0)) {
+    case 0x67 /* g */:
+      if (key.startsWith('gen_ai.'))
+        return key.startsWith('usage.', 7) ? KeyGroup.genAiUsage : KeyGroup.genAi;
+      break;
+    case 0x6c /* l */:
+      if (key.startsWith('llm.')) {
+        return key.startsWith('token_count.', 4) || key.startsWith('usage.', 4)
+          ? KeyGroup.llmUsage
+          : KeyGroup.llm;
+      }
+      if (key.startsWith('langfuse.')) return KeyGroup.langfuse;
+      if (key.startsWith('llamonitor.')) return KeyGroup.llamonitor;
+      break;
+    case 0x61 /* a */:
+      if (key.startsWith('ai.')) return key.startsWith('usage.', 3) ? KeyGroup.aiSdkUsage : KeyGroup.aiSdk;
+      break;
+    case 0x74 /* t */:
+      if (key.startsWith('traceloop.')) return KeyGroup.traceloop;
+      if (key.startsWith('tool.')) return KeyGroup.openInference;
+      break;
+    case 0x6f /* o */:
+      if (key.startsWith('openinference.') || key.startsWith('output.')) return KeyGroup.openInference;
+      break;
+    case 0x69 /* i */:
+      if (key.startsWith('input.')) return KeyGroup.openInference;
+      break;
+    case 0x65 /* e */:
+      if (key.startsWith('embedding.')) return KeyGroup.openInference;
+      break;
+    case 0x6d /* m */:
+      if (key === 'metadata') return KeyGroup.openInference;
+      break;
+  }
+  return KeyGroup.unprefixed;
+}
+
+/** An attribute key with its group, worked out once where the key is declared. */
+export interface GroupedKey {
+  readonly key: string;
+  readonly group: number;
+}
+
+export function groupedKeys(keys: readonly string[]): readonly GroupedKey[] {
+  return keys.map((key) => ({ key, group: keyGroupOf(key) }));
+}
+
 /** Attribute keys grouped by the prefixes the mapping reads, in the order the span holds them. */
 export interface KeyIndex {
+  /** The key groups (KeyGroup bits) the span has keys in; `unprefixed` always. */
+  readonly groups: number;
   /** `llm.input_messages.*` (OpenInference). */
   readonly openInferenceInput: string[];
   /** `llm.output_messages.*` (OpenInference). */
@@ -51,43 +130,59 @@ const LLM_CONVENTION_PREFIXES = [
   'llamonitor.',
 ];
 
+const NO_KEYS: readonly string[] = [];
+
 export function indexKeys(attributes: Attributes): KeyIndex {
-  const index: KeyIndex & { hasLlmConvention: boolean } = {
-    openInferenceInput: [],
-    openInferenceOutput: [],
-    openInferenceEmbeddingTexts: [],
-    indexedPrompts: [],
-    indexedCompletions: [],
-    prefixed: new Map(),
-    hasLlmConvention: false,
-  };
+  let groups: number = KeyGroup.unprefixed;
+  let hasLlmConvention = false;
+  const openInferenceInput: string[] = [];
+  const openInferenceOutput: string[] = [];
+  const openInferenceEmbeddingTexts: string[] = [];
+  const indexedPrompts: string[] = [];
+  const indexedCompletions: string[] = [];
+  const prefixed = new Map<string, string[]>();
   for (const key in attributes) {
-    if (!index.hasLlmConvention && LLM_CONVENTION_PREFIXES.some((prefix) => key.startsWith(prefix))) {
-      index.hasLlmConvention = true;
-    }
-    switch (key.charCodeAt(0)) {
-      case 0x6c /* l */:
-        if (key.startsWith('llm.input_messages.')) index.openInferenceInput.push(key);
-        else if (key.startsWith('llm.output_messages.')) index.openInferenceOutput.push(key);
-        else groupIfPrefixed(index.prefixed, key);
+    const group = keyGroupOf(key);
+    groups |= group;
+    if (group === KeyGroup.unprefixed) continue;
+    if (!hasLlmConvention) hasLlmConvention = startsWithAny(key, LLM_CONVENTION_PREFIXES);
+    switch (group) {
+      case KeyGroup.llm:
+        if (key.startsWith('llm.input_messages.')) openInferenceInput.push(key);
+        else if (key.startsWith('llm.output_messages.')) openInferenceOutput.push(key);
         break;
-      case 0x67 /* g */:
-        if (key.startsWith('gen_ai.prompt.') && isIndexed(key, 14)) index.indexedPrompts.push(key);
-        else if (key.startsWith('gen_ai.completion.') && isIndexed(key, 18))
-          index.indexedCompletions.push(key);
+      case KeyGroup.genAi:
+        if (key.startsWith('gen_ai.prompt.') && isIndexed(key, 14)) indexedPrompts.push(key);
+        else if (key.startsWith('gen_ai.completion.') && isIndexed(key, 18)) indexedCompletions.push(key);
         break;
-      case 0x65 /* e */:
+      case KeyGroup.openInference:
         if (key.startsWith('embedding.embeddings.') && key.endsWith('.embedding.text')) {
-          index.openInferenceEmbeddingTexts.push(key);
+          openInferenceEmbeddingTexts.push(key);
         }
         break;
-      case 0x74 /* t */:
-      case 0x61 /* a */:
-        groupIfPrefixed(index.prefixed, key);
+      case KeyGroup.traceloop:
+      case KeyGroup.aiSdk:
+      case KeyGroup.langfuse:
+      case KeyGroup.llamonitor:
+        groupIfPrefixed(prefixed, key);
         break;
     }
   }
-  return index;
+  return {
+    groups,
+    openInferenceInput,
+    openInferenceOutput,
+    openInferenceEmbeddingTexts,
+    indexedPrompts,
+    indexedCompletions,
+    prefixed,
+    hasLlmConvention,
+  };
+}
+
+function startsWithAny(key: string, prefixes: readonly string[]): boolean {
+  for (const prefix of prefixes) if (key.startsWith(prefix)) return true;
+  return false;
 }
 
 function isIndexed(key: string, from: number): boolean {
@@ -110,7 +205,7 @@ const NOT_PARSED = Symbol('not parsed');
 
 export class SpanView {
   readonly keys: KeyIndex;
-  private readonly parsed = new Map<string, unknown>();
+  private parsed: Map<string, unknown> | undefined;
 
   constructor(
     readonly name: string,
@@ -118,6 +213,11 @@ export class SpanView {
     readonly resourceAttributes: Attributes,
   ) {
     this.keys = indexKeys(attributes);
+  }
+
+  /** True when the span has a key in one of `groups` (KeyGroup bits). */
+  has(groups: number): boolean {
+    return (this.keys.groups & groups) !== 0;
   }
 
   get(key: string): AttributeValue | undefined {
@@ -137,6 +237,7 @@ export class SpanView {
 
   /** The attribute parsed as JSON, once per span; undefined when absent, too large or not JSON. */
   json(key: string): unknown {
+    this.parsed ??= new Map();
     const cached = this.parsed.get(key);
     if (cached !== undefined) return cached === NOT_PARSED ? undefined : cached;
     const value = parseJsonAttribute(this.attributes[key]);
@@ -146,7 +247,7 @@ export class SpanView {
 
   /** Keys grouped under a prefix, in span order. */
   grouped(prefix: GroupedPrefix): readonly string[] {
-    return this.keys.prefixed.get(prefix) ?? [];
+    return this.keys.prefixed.get(prefix) ?? NO_KEYS;
   }
 }
 
@@ -154,7 +255,7 @@ export class SpanView {
 export function parseJsonAttribute(value: AttributeValue | undefined): unknown {
   if (typeof value !== 'string' || value.length > MAX_JSON_ATTRIBUTE_LENGTH) return undefined;
   const first = firstNonSpace(value);
-  if (first !== '{' && first !== '[' && first !== '"') return undefined;
+  if (first !== 0x7b /* { */ && first !== 0x5b /* [ */ && first !== 0x22 /* " */) return undefined;
   try {
     return JSON.parse(value) as unknown;
   } catch {
@@ -162,12 +263,13 @@ export function parseJsonAttribute(value: AttributeValue | undefined): unknown {
   }
 }
 
-function firstNonSpace(value: string): string {
+/** The first code unit that is not JSON whitespace, among the first 64; -1 when there is none. */
+function firstNonSpace(value: string): number {
   for (let i = 0; i < value.length && i < 64; i++) {
-    const char = value[i]!;
-    if (char !== ' ' && char !== '\n' && char !== '\r' && char !== '\t') return char;
+    const unit = value.charCodeAt(i);
+    if (unit !== 0x20 && unit !== 0x0a && unit !== 0x0d && unit !== 0x09) return unit;
   }
-  return '';
+  return -1;
 }
 
 export function finiteNumber(value: unknown): number | undefined {

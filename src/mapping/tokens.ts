@@ -30,7 +30,8 @@ import {
   ATTR_GEN_AI_USAGE_PROMPT_TOKENS,
   ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
 } from './genai-names.js';
-import type { SpanView } from './span-view.js';
+import type { JsonObject } from '../schema/columns.js';
+import { KeyGroup, groupedKeys, type GroupedKey, type SpanView } from './span-view.js';
 
 export type TokenName =
   | 'input_tokens'
@@ -39,6 +40,8 @@ export type TokenName =
   | 'cache_read_tokens'
   | 'cache_creation_tokens'
   | 'reasoning_tokens';
+
+export type TokenCounts = Partial<Record<TokenName, number>>;
 
 /** Where each count is read, first present wins. */
 const TOKEN_SOURCES: Readonly<Record<TokenName, readonly string[]>> = {
@@ -80,12 +83,22 @@ const TOKEN_SOURCES: Readonly<Record<TokenName, readonly string[]>> = {
 };
 
 const TOKEN_NAMES = Object.keys(TOKEN_SOURCES) as TokenName[];
+const TOKEN_KEYS: readonly (readonly [TokenName, readonly GroupedKey[]])[] = TOKEN_NAMES.map((name) => [
+  name,
+  groupedKeys(TOKEN_SOURCES[name]),
+]);
+const AGGREGATE_NAMES: Readonly<Record<TokenName, string>> = Object.fromEntries(
+  TOKEN_NAMES.map((name) => [name, `aggregate_${name}`]),
+) as Record<TokenName, string>;
+const USAGE_GROUPS = KeyGroup.genAiUsage | KeyGroup.llmUsage | KeyGroup.aiSdkUsage | KeyGroup.langfuse;
 
 /** Token counts present on the span; total is input + output when the span gives both but no total. */
-export function spanTokens(view: SpanView): Partial<Record<TokenName, number>> {
-  const tokens: Partial<Record<TokenName, number>> = {};
-  for (const name of TOKEN_NAMES) {
-    for (const key of TOKEN_SOURCES[name]) {
+export function spanTokens(view: SpanView): TokenCounts {
+  const tokens: TokenCounts = {};
+  if (!view.has(USAGE_GROUPS)) return tokens;
+  for (const [name, keys] of TOKEN_KEYS) {
+    for (const { key, group } of keys) {
+      if (!view.has(group)) continue;
       const count = view.number(key);
       if (count !== undefined && count >= 0) {
         tokens[name] = count;
@@ -93,10 +106,12 @@ export function spanTokens(view: SpanView): Partial<Record<TokenName, number>> {
       }
     }
   }
-  const langfuse = langfuseUsage(view);
-  tokens.input_tokens ??= nonNegative(langfuse.input);
-  tokens.output_tokens ??= nonNegative(langfuse.output);
-  tokens.total_tokens ??= nonNegative(langfuse.total);
+  if (view.has(KeyGroup.langfuse)) {
+    const langfuse = langfuseUsage(view);
+    if (tokens.input_tokens === undefined) setIfNonNegative(tokens, 'input_tokens', langfuse.input);
+    if (tokens.output_tokens === undefined) setIfNonNegative(tokens, 'output_tokens', langfuse.output);
+    if (tokens.total_tokens === undefined) setIfNonNegative(tokens, 'total_tokens', langfuse.total);
+  }
   if (
     tokens.total_tokens === undefined &&
     tokens.input_tokens !== undefined &&
@@ -104,23 +119,19 @@ export function spanTokens(view: SpanView): Partial<Record<TokenName, number>> {
   ) {
     tokens.total_tokens = tokens.input_tokens + tokens.output_tokens;
   }
-  for (const name of TOKEN_NAMES) if (tokens[name] === undefined) delete tokens[name];
   return tokens;
 }
 
-function nonNegative(value: number | undefined): number | undefined {
-  return value !== undefined && value >= 0 ? value : undefined;
+function setIfNonNegative(tokens: TokenCounts, name: TokenName, value: number | undefined): void {
+  if (value !== undefined && value >= 0) tokens[name] = value;
 }
 
-/** The keys under which a span's counts are stored: `aggregate_*` for a span that repeats its children's usage. */
-export function tokenMetrics(
-  tokens: Partial<Record<TokenName, number>>,
-  aggregate: boolean,
-): Record<string, number> {
-  const out: Record<string, number> = {};
+/** Adds the counts to `metrics`, as `aggregate_*` for a span that repeats its children's usage. */
+export function addTokenMetrics(metrics: JsonObject, tokens: TokenCounts, aggregate: boolean): void {
   for (const name of TOKEN_NAMES) {
     const count = tokens[name];
-    if (count !== undefined) out[aggregate ? `aggregate_${name}` : name] = count;
+    // A total summed from two huge counts can overflow: JSON has no Infinity.
+    if (count !== undefined)
+      metrics[aggregate ? AGGREGATE_NAMES[name] : name] = Number.isFinite(count) ? count : null;
   }
-  return out;
 }

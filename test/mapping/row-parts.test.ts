@@ -92,6 +92,13 @@ describe('operation type', () => {
     expect(operationTypeOf('span', attributes)).toBe(expected);
   });
 
+  it('knows no type for a value that names an Object.prototype member', () => {
+    expect(operationTypeOf('span', { 'gen_ai.operation.name': 'constructor' })).toBe('other');
+    expect(operationTypeOf('span', { 'ai.operationId': '__proto__', 'llm.model_name': 'm' })).toBe(
+      'llm_call',
+    );
+  });
+
   it('tells the processor at span start which spans are model calls', () => {
     expect(isModelCall('anthropic.messages.create', { 'gen_ai.operation.name': 'chat' })).toBe(true);
     expect(isModelCall('ai.generateText', { 'ai.operationId': 'ai.generateText' })).toBe(false);
