@@ -89,17 +89,17 @@ export interface KeyIndex {
   /** The key groups (KeyGroup bits) the span has keys in; `unprefixed` always. */
   readonly groups: number;
   /** `llm.input_messages.*` (OpenInference). */
-  readonly openInferenceInput: string[];
+  readonly openInferenceInput: readonly string[];
   /** `llm.output_messages.*` (OpenInference). */
-  readonly openInferenceOutput: string[];
+  readonly openInferenceOutput: readonly string[];
   /** `embedding.embeddings.N.embedding.text` (OpenInference). */
-  readonly openInferenceEmbeddingTexts: string[];
+  readonly openInferenceEmbeddingTexts: readonly string[];
   /** `gen_ai.prompt.N.*` (OpenLLMetry's older indexed form). */
-  readonly indexedPrompts: string[];
+  readonly indexedPrompts: readonly string[];
   /** `gen_ai.completion.N.*` (OpenLLMetry's older indexed form). */
-  readonly indexedCompletions: string[];
+  readonly indexedCompletions: readonly string[];
   /** Keys with a prefix whose rest is a user's key: association properties, metadata, context. */
-  readonly prefixed: Map<string, string[]>;
+  readonly prefixed: ReadonlyMap<string, readonly string[]> | undefined;
   /** The span carries at least one key of an LLM convention. */
   readonly hasLlmConvention: boolean;
 }
@@ -135,12 +135,13 @@ const NO_KEYS: readonly string[] = [];
 export function indexKeys(attributes: Attributes): KeyIndex {
   let groups: number = KeyGroup.unprefixed;
   let hasLlmConvention = false;
-  const openInferenceInput: string[] = [];
-  const openInferenceOutput: string[] = [];
-  const openInferenceEmbeddingTexts: string[] = [];
-  const indexedPrompts: string[] = [];
-  const indexedCompletions: string[] = [];
-  const prefixed = new Map<string, string[]>();
+  // Lists are made on their first key: most spans have none of most of them.
+  let openInferenceInput: string[] | undefined;
+  let openInferenceOutput: string[] | undefined;
+  let openInferenceEmbeddingTexts: string[] | undefined;
+  let indexedPrompts: string[] | undefined;
+  let indexedCompletions: string[] | undefined;
+  let prefixed: Map<string, string[]> | undefined;
   for (const key in attributes) {
     const group = keyGroupOf(key);
     groups |= group;
@@ -148,33 +149,40 @@ export function indexKeys(attributes: Attributes): KeyIndex {
     if (!hasLlmConvention) hasLlmConvention = startsWithAny(key, LLM_CONVENTION_PREFIXES);
     switch (group) {
       case KeyGroup.llm:
-        if (key.startsWith('llm.input_messages.')) openInferenceInput.push(key);
-        else if (key.startsWith('llm.output_messages.')) openInferenceOutput.push(key);
+        if (key.startsWith('llm.input_messages.')) (openInferenceInput ??= []).push(key);
+        else if (key.startsWith('llm.output_messages.')) (openInferenceOutput ??= []).push(key);
         break;
       case KeyGroup.genAi:
-        if (key.startsWith('gen_ai.prompt.') && isIndexed(key, 14)) indexedPrompts.push(key);
-        else if (key.startsWith('gen_ai.completion.') && isIndexed(key, 18)) indexedCompletions.push(key);
+        if (key.startsWith('gen_ai.prompt.') && isIndexed(key, 14)) (indexedPrompts ??= []).push(key);
+        else if (key.startsWith('gen_ai.completion.') && isIndexed(key, 18))
+          (indexedCompletions ??= []).push(key);
         break;
       case KeyGroup.openInference:
         if (key.startsWith('embedding.embeddings.') && key.endsWith('.embedding.text')) {
-          openInferenceEmbeddingTexts.push(key);
+          (openInferenceEmbeddingTexts ??= []).push(key);
         }
         break;
       case KeyGroup.traceloop:
       case KeyGroup.aiSdk:
       case KeyGroup.langfuse:
-      case KeyGroup.llamonitor:
-        groupIfPrefixed(prefixed, key);
+      case KeyGroup.llamonitor: {
+        const prefix = groupedPrefixOf(key);
+        if (prefix === undefined) break;
+        prefixed ??= new Map();
+        const keys = prefixed.get(prefix);
+        if (keys) keys.push(key);
+        else prefixed.set(prefix, [key]);
         break;
+      }
     }
   }
   return {
     groups,
-    openInferenceInput,
-    openInferenceOutput,
-    openInferenceEmbeddingTexts,
-    indexedPrompts,
-    indexedCompletions,
+    openInferenceInput: openInferenceInput ?? NO_KEYS,
+    openInferenceOutput: openInferenceOutput ?? NO_KEYS,
+    openInferenceEmbeddingTexts: openInferenceEmbeddingTexts ?? NO_KEYS,
+    indexedPrompts: indexedPrompts ?? NO_KEYS,
+    indexedCompletions: indexedCompletions ?? NO_KEYS,
     prefixed,
     hasLlmConvention,
   };
@@ -190,15 +198,11 @@ function isIndexed(key: string, from: number): boolean {
   return unit >= 0x30 && unit <= 0x39;
 }
 
-function groupIfPrefixed(groups: Map<string, string[]>, key: string): void {
-  for (const prefix of GROUPED_PREFIXES) {
-    if (key.startsWith(prefix) && key.length > prefix.length) {
-      const keys = groups.get(prefix);
-      if (keys) keys.push(key);
-      else groups.set(prefix, [key]);
-      return;
-    }
-  }
+/** The grouped prefix `key` has, when the rest of the key is not empty. */
+function groupedPrefixOf(key: string): GroupedPrefix | undefined {
+  for (const prefix of GROUPED_PREFIXES)
+    if (key.startsWith(prefix) && key.length > prefix.length) return prefix;
+  return undefined;
 }
 
 const NOT_PARSED = Symbol('not parsed');
@@ -247,7 +251,7 @@ export class SpanView {
 
   /** Keys grouped under a prefix, in span order. */
   grouped(prefix: GroupedPrefix): readonly string[] {
-    return this.keys.prefixed.get(prefix) ?? NO_KEYS;
+    return this.keys.prefixed?.get(prefix) ?? NO_KEYS;
   }
 }
 
