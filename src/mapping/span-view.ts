@@ -130,6 +130,23 @@ const LLM_CONVENTION_PREFIXES = [
   'llamonitor.',
 ];
 
+/** Groups whose keys all start with one of LLM_CONVENTION_PREFIXES: no prefix need be tried. */
+const LLM_GROUPS =
+  KeyGroup.genAi |
+  KeyGroup.genAiUsage |
+  KeyGroup.llm |
+  KeyGroup.llmUsage |
+  KeyGroup.aiSdk |
+  KeyGroup.aiSdkUsage |
+  KeyGroup.llamonitor;
+
+/** The grouped prefixes by the key group their keys are in: a key is tried against its own group's only. */
+const GROUPED_PREFIXES_BY_GROUP = new Map<number, GroupedPrefix[]>();
+for (const prefix of GROUPED_PREFIXES) {
+  const group = keyGroupOf(prefix);
+  GROUPED_PREFIXES_BY_GROUP.set(group, [...(GROUPED_PREFIXES_BY_GROUP.get(group) ?? []), prefix]);
+}
+
 const NO_KEYS: readonly string[] = [];
 
 export function indexKeys(attributes: Attributes): KeyIndex {
@@ -146,7 +163,9 @@ export function indexKeys(attributes: Attributes): KeyIndex {
     const group = keyGroupOf(key);
     groups |= group;
     if (group === KeyGroup.unprefixed) continue;
-    if (!hasLlmConvention) hasLlmConvention = startsWithAny(key, LLM_CONVENTION_PREFIXES);
+    if (!hasLlmConvention) {
+      hasLlmConvention = (group & LLM_GROUPS) !== 0 || startsWithAny(key, LLM_CONVENTION_PREFIXES);
+    }
     switch (group) {
       case KeyGroup.llm:
         if (key.startsWith('llm.input_messages.')) (openInferenceInput ??= []).push(key);
@@ -166,7 +185,7 @@ export function indexKeys(attributes: Attributes): KeyIndex {
       case KeyGroup.aiSdk:
       case KeyGroup.langfuse:
       case KeyGroup.llamonitor: {
-        const prefix = groupedPrefixOf(key);
+        const prefix = groupedPrefixOf(key, GROUPED_PREFIXES_BY_GROUP.get(group) ?? []);
         if (prefix === undefined) break;
         prefixed ??= new Map();
         const keys = prefixed.get(prefix);
@@ -198,10 +217,9 @@ function isIndexed(key: string, from: number): boolean {
   return unit >= 0x30 && unit <= 0x39;
 }
 
-/** The grouped prefix `key` has, when the rest of the key is not empty. */
-function groupedPrefixOf(key: string): GroupedPrefix | undefined {
-  for (const prefix of GROUPED_PREFIXES)
-    if (key.startsWith(prefix) && key.length > prefix.length) return prefix;
+/** The one of `prefixes` that `key` has, when the rest of the key is not empty. */
+function groupedPrefixOf(key: string, prefixes: readonly GroupedPrefix[]): GroupedPrefix | undefined {
+  for (const prefix of prefixes) if (key.startsWith(prefix) && key.length > prefix.length) return prefix;
   return undefined;
 }
 

@@ -129,6 +129,13 @@ describe('ids and parents', () => {
     expect(eventIdOf('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203332')).not.toBe(id);
   });
 
+  it('keeps the event ids of earlier releases, so a batch replayed after an upgrade is stored once', () => {
+    expect(eventIdOf('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331')).toBe(
+      '86ecb931-21e4-5aa2-bad1-3352d0f2131b',
+    );
+    expect(eventIdOf('é\ud800', 'x')).toBe('7449fc25-1eea-5aa1-900c-ace2e9090111');
+  });
+
   it('reads the parent span id of sdk-trace-base 1.x spans (parentSpanId)', () => {
     const exporter = new InMemoryV1();
     const provider = new BasicTracerProviderV1();
