@@ -2,7 +2,8 @@
  * One image as a span carries it (base64 text, a byte array, a URI or only a
  * placeholder) and what can be measured of it without decoding it: the format
  * and size from the header in its first bytes, its byte count from the length
- * of the base64 text, and a key that is the same wherever the span repeats it.
+ * of the base64 text, and a key that is the same wherever the span repeats it
+ * (made only when another image of the span has the same size).
  */
 import { readImageHeader, sniffFormat, type ImageFormat, type ImageHeader } from './image-header.js';
 
@@ -18,8 +19,6 @@ export interface ImageMeasure {
   readonly width: number | null;
   readonly height: number | null;
   readonly bytes: number | null;
-  /** Same for the same image in base64 or as bytes; undefined for placeholders (never deduplicated). */
-  readonly key: string | undefined;
 }
 
 /** Base64 characters decoded first: 48 bytes hold every header but a JPEG's, which may lie further in. */
@@ -33,39 +32,73 @@ const JPEG_SEARCH_BASE64_CHARS = 262_144;
 const KEY_HEAD_GROUPS = 16;
 const KEY_SAMPLE_GROUPS = 8;
 
+const UNMEASURED: ImageMeasure = { format: null, width: null, height: null, bytes: null };
+
 export function measureImage(image: ImageData): ImageMeasure {
   switch (image.kind) {
-    case 'base64':
-      return measureBase64(image.base64);
-    case 'bytes':
-      return measureBytes(image.bytes);
-    case 'uri':
+    case 'base64': {
+      const length = unpaddedLength(image.base64);
+      const header = base64Header(image.base64, length);
       return {
-        format: null,
-        width: null,
-        height: null,
-        bytes: null,
-        key: `uri:${image.uri.length}:${image.uri.slice(0, 512)}`,
+        format: header.format,
+        width: header.width,
+        height: header.height,
+        bytes: base64Bytes(length),
       };
+    }
+    case 'bytes': {
+      const header = bytesHeader(image.bytes);
+      return { format: header.format, width: header.width, height: header.height, bytes: image.bytes.length };
+    }
+    case 'uri':
     case 'placeholder':
-      return { format: null, width: null, height: null, bytes: null, key: undefined };
+      return UNMEASURED;
   }
 }
 
-function measureBase64(base64: string): ImageMeasure {
+/**
+ * A number that two copies of an image share (its byte count, a URI's
+ * length): images that differ in it differ, so only images that share it
+ * need their keys. Undefined for placeholders, which are never deduplicated.
+ */
+export function imageSize(image: ImageData): number | undefined {
+  switch (image.kind) {
+    case 'base64':
+      return base64Bytes(unpaddedLength(image.base64));
+    case 'bytes':
+      return image.bytes.length;
+    case 'uri':
+      return image.uri.length;
+    case 'placeholder':
+      return undefined;
+  }
+}
+
+/** The same for the same image in base64 or as bytes (and for the same URI); undefined for placeholders. */
+export function imageKey(image: ImageData): string | undefined {
+  switch (image.kind) {
+    case 'base64':
+      return base64Key(image.base64);
+    case 'bytes':
+      return bytesKey(image.bytes);
+    case 'uri':
+      return `uri:${image.uri.length}:${image.uri.slice(0, 512)}`;
+    case 'placeholder':
+      return undefined;
+  }
+}
+
+function base64Bytes(unpaddedLength: number): number {
+  return Math.floor((unpaddedLength * 3) / 4);
+}
+
+function base64Key(base64: string): string {
   const length = unpaddedLength(base64);
-  const header = base64Header(base64, length);
-  const byteLength = Math.floor((length * 3) / 4);
   const groups = Math.floor(length / 4);
   const middle = Math.floor(groups / 2);
   const tail = Math.max(0, groups - KEY_SAMPLE_GROUPS);
-  return {
-    format: header.format,
-    width: header.width,
-    height: header.height,
-    bytes: byteLength,
-    key: `img:${byteLength}:${base64Sample(base64, 0, KEY_HEAD_GROUPS, groups)}:${base64Sample(base64, middle, KEY_SAMPLE_GROUPS, groups)}:${base64Sample(base64, tail, KEY_SAMPLE_GROUPS, groups)}`,
-  };
+  const head = base64Sample(base64, 0, KEY_HEAD_GROUPS, groups);
+  return `img:${base64Bytes(length)}:${head}:${base64Sample(base64, middle, KEY_SAMPLE_GROUPS, groups)}:${base64Sample(base64, tail, KEY_SAMPLE_GROUPS, groups)}`;
 }
 
 /** The header from as little of the text as it takes: most formats need only the first 48 bytes. */
@@ -105,22 +138,20 @@ function isCanonicalBase64(text: string): boolean {
   return true;
 }
 
-function measureBytes(values: ArrayLike<unknown>): ImageMeasure {
+function bytesHeader(values: ArrayLike<unknown>): ImageHeader {
   const length = values.length;
-  let header = readImageHeader(toBytes(values, 0, Math.min(length, (HEADER_BASE64_CHARS / 4) * 3)));
-  if (header.needsMoreBytes && length > (HEADER_BASE64_CHARS / 4) * 3) {
-    header = readImageHeader(toBytes(values, 0, Math.min(length, (JPEG_SEARCH_BASE64_CHARS / 4) * 3)));
-  }
+  const header = readImageHeader(toBytes(values, 0, Math.min(length, (HEADER_BASE64_CHARS / 4) * 3)));
+  if (!header.needsMoreBytes || length <= (HEADER_BASE64_CHARS / 4) * 3) return header;
+  return readImageHeader(toBytes(values, 0, Math.min(length, (JPEG_SEARCH_BASE64_CHARS / 4) * 3)));
+}
+
+function bytesKey(values: ArrayLike<unknown>): string {
+  const length = values.length;
   const groups = Math.floor(length / 3);
   const middle = Math.floor(groups / 2);
   const tail = Math.max(0, groups - KEY_SAMPLE_GROUPS);
-  return {
-    format: header.format,
-    width: header.width,
-    height: header.height,
-    bytes: length,
-    key: `img:${length}:${bytesSample(values, 0, KEY_HEAD_GROUPS, groups)}:${bytesSample(values, middle, KEY_SAMPLE_GROUPS, groups)}:${bytesSample(values, tail, KEY_SAMPLE_GROUPS, groups)}`,
-  };
+  const head = bytesSample(values, 0, KEY_HEAD_GROUPS, groups);
+  return `img:${length}:${head}:${bytesSample(values, middle, KEY_SAMPLE_GROUPS, groups)}:${bytesSample(values, tail, KEY_SAMPLE_GROUPS, groups)}`;
 }
 
 function bytesSample(values: ArrayLike<unknown>, fromGroup: number, count: number, groups: number): string {

@@ -18,7 +18,7 @@ import {
   isIndexedContent,
 } from './conventions/openllmetry.js';
 import { sanitizeText } from '../schema/fit-row.js';
-import { imageFromDeclaredString, measureImage, type ImageData } from './image-data.js';
+import { imageFromDeclaredString, imageKey, imageSize, measureImage, type ImageData } from './image-data.js';
 import { findImagesInJson, findImagesInText } from './image-finder.js';
 import type { ImageFormat } from './image-header.js';
 import { KeyGroup, groupedKeys, type GroupedKey, type SpanView } from './span-view.js';
@@ -104,8 +104,8 @@ function mayHoldImage(raw: string): boolean {
 }
 
 class ImageCollector {
-  private readonly seen = new Set<string>();
   private readonly measured: MeasuredImage[] = [];
+  private copies: ImageCopies | undefined;
 
   constructor(private readonly view: SpanView) {}
 
@@ -148,21 +148,23 @@ class ImageCollector {
 
   add(image: ImageData, side: ImageSide, source: string): void {
     if (this.measured.length >= MAX_IMAGES_PER_SPAN) return;
-    const measure = measureImage(image);
-    if (measure.key !== undefined) {
-      if (this.seen.has(measure.key)) return;
-      this.seen.add(measure.key);
-    }
+    if ((this.copies ??= new ImageCopies()).seenBefore(image)) return;
+    const { format, width, height, bytes } = measureImage(image);
     // Source and MIME type come from the span: made storable here, as the image_custom_metrics entry is built.
-    const entry: MeasuredImage = {
-      side,
-      format: measure.format,
-      width: measure.width,
-      height: measure.height,
-      bytes: measure.bytes,
-      source: sanitizeText(source),
-    };
-    this.measured.push(image.mimeType ? { ...entry, mime_type: sanitizeText(image.mimeType) } : entry);
+    const storableSource = sanitizeText(source);
+    this.measured.push(
+      image.mimeType
+        ? {
+            side,
+            format,
+            width,
+            height,
+            bytes,
+            source: storableSource,
+            mime_type: sanitizeText(image.mimeType),
+          }
+        : { side, format, width, height, bytes, source: storableSource },
+    );
   }
 
   columns(): ImageColumns {
@@ -184,5 +186,39 @@ class ImageCollector {
       image_format: first.format,
       images,
     };
+  }
+}
+
+/**
+ * Which images a span already showed. An image's key is made only once
+ * another image of the same size turns up: most spans hold one image, or
+ * images of different sizes, and never need one.
+ */
+class ImageCopies {
+  /** Sizes seen, each with its first image while that image's key is not yet made. */
+  private readonly sizes = new Map<number, ImageData | undefined>();
+  private readonly keys = new Set<string>();
+
+  seenBefore(image: ImageData): boolean {
+    const size = imageSize(image);
+    if (size === undefined) return false;
+    if (!this.sizes.has(size)) {
+      this.sizes.set(size, image);
+      return false;
+    }
+    const first = this.sizes.get(size);
+    if (first !== undefined) {
+      this.remember(first);
+      this.sizes.set(size, undefined);
+    }
+    return !this.remember(image);
+  }
+
+  /** Adds the image's key; false when it was there already. */
+  private remember(image: ImageData): boolean {
+    const key = imageKey(image);
+    if (key === undefined || this.keys.has(key)) return false;
+    this.keys.add(key);
+    return true;
   }
 }
