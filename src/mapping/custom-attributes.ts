@@ -38,14 +38,8 @@ import {
   ATTR_USER_ID,
 } from './genai-names.js';
 import type { SpanLike } from './span-like.js';
-import {
-  KeyGroup,
-  groupedKeys,
-  isRecord,
-  type GroupedKey,
-  type GroupedPrefix,
-  type SpanView,
-} from './span-view.js';
+import { KeyGroup, groupedKeys, type GroupedKey, type GroupedPrefix } from './key-index.js';
+import { isRecord, type SpanView } from './span-view.js';
 
 /** Longest kept string value (code points) in metadata, properties and identity fields. */
 export const MAX_ATTRIBUTE_VALUE_CHARS = 1024;

@@ -18,7 +18,8 @@ import {
   ATTR_GEN_AI_REQUEST_MODEL,
   ATTR_GEN_AI_RESPONSE_MODEL,
 } from './genai-names.js';
-import { KeyGroup, groupedKeys, keyGroupOf, type SpanView } from './span-view.js';
+import { KeyGroup, groupedKeys, keyGroupOf } from './key-index.js';
+import type { SpanView } from './span-view.js';
 
 export const OPERATION_TYPES = [
   'llm_call',

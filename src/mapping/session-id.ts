@@ -9,7 +9,8 @@ import { AI_SETTINGS_CONTEXT, AI_TELEMETRY_METADATA } from './conventions/ai-sdk
 import { LANGFUSE_SESSION_ID } from './conventions/langfuse.js';
 import { TRACELOOP_ASSOCIATION_PROPERTIES } from './conventions/openllmetry.js';
 import { ATTR_GEN_AI_CONVERSATION_ID, ATTR_SESSION_ID } from './genai-names.js';
-import { groupedKeys, type SpanView } from './span-view.js';
+import { groupedKeys } from './key-index.js';
+import type { SpanView } from './span-view.js';
 
 /** The session key under a user-keyed prefix is the user's choice: both spellings are read. */
 const USER_KEYED = ['session_id', 'sessionId'];

@@ -21,7 +21,8 @@ import { sanitizeText } from '../schema/fit-row.js';
 import { imageFromDeclaredString, imageKey, imageSize, measureImage, type ImageData } from './image-data.js';
 import { findImagesInJson, findImagesInText } from './image-finder.js';
 import type { ImageFormat } from './image-header.js';
-import { KeyGroup, groupedKeys, type GroupedKey, type SpanView } from './span-view.js';
+import { KeyGroup, groupedKeys, type GroupedKey } from './key-index.js';
+import type { SpanView } from './span-view.js';
 
 export type ImageSide = 'input' | 'output';
 

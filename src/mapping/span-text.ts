@@ -23,7 +23,8 @@ import {
   indexedCompletionText,
   indexedPromptText,
 } from './conventions/openllmetry.js';
-import { KeyGroup, type SpanView } from './span-view.js';
+import { KeyGroup } from './key-index.js';
+import type { SpanView } from './span-view.js';
 
 interface TextSource {
   /** The key groups the source reads: it is skipped when the span has none of them. */

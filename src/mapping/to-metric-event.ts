@@ -30,7 +30,8 @@ import type { MappingOptions, SpanLike } from './span-like.js';
 import { MAX_LISTED_IMAGES, NO_IMAGES, spanImages, type ImageColumns } from './span-images.js';
 import { spanError, type SpanError } from './span-error.js';
 import { inputText, outputText } from './span-text.js';
-import { KeyGroup, SpanView, isRecord, type GroupedPrefix } from './span-view.js';
+import { KeyGroup, type GroupedPrefix } from './key-index.js';
+import { SpanView, isRecord } from './span-view.js';
 import { measureText, type TextMetrics } from './text-metrics.js';
 import { addTokenMetrics, spanTokens } from './tokens.js';
 

@@ -31,7 +31,8 @@ import {
   ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
 } from './genai-names.js';
 import type { JsonObject } from '../schema/columns.js';
-import { KeyGroup, groupedKeys, type GroupedKey, type SpanView } from './span-view.js';
+import { KeyGroup, groupedKeys, type GroupedKey } from './key-index.js';
+import type { SpanView } from './span-view.js';
 
 export type TokenName =
   | 'input_tokens'

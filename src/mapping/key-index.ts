@@ -1,0 +1,221 @@
+/**
+ * The one pass over a span's attribute keys: which key groups (conventions,
+ * by prefix) the span has, and the keys of the families the mapping lists
+ * (indexed messages, user-keyed prefixes).
+ *
+ * A part reads a convention's attributes only when the span has keys of it:
+ * most lookups would otherwise miss (a span carries one or two of the
+ * conventions the mapping knows, and a miss costs as much as a hit).
+ */
+import type { Attributes } from '@opentelemetry/api';
+
+/**
+ * Groups of keys by prefix, one bit each. Which group a key is in only
+ * decides what can be skipped, never what is read: a key's own group is
+ * present whenever the key is.
+ */
+export const KeyGroup = {
+  /** Keys under none of the prefixes below (`session.id`, `user.id`, `error.type`): always read. */
+  unprefixed: 1 << 0,
+  genAi: 1 << 1,
+  genAiUsage: 1 << 2,
+  /** `llm.*`: OpenInference, and the older OpenLLMetry's `llm.request.type`. */
+  llm: 1 << 3,
+  /** `llm.token_count.*` (OpenInference) and `llm.usage.*` (OpenLLMetry). */
+  llmUsage: 1 << 4,
+  aiSdk: 1 << 5,
+  aiSdkUsage: 1 << 6,
+  traceloop: 1 << 7,
+  langfuse: 1 << 8,
+  /** OpenInference's unprefixed names: `openinference.*`, `input.*`, `output.*`, `embedding.*`, `tool.*`, `metadata`. */
+  openInference: 1 << 9,
+  llamonitor: 1 << 10,
+} as const;
+
+/** The group of a key, from its prefix. */
+export function keyGroupOf(key: string): number {
+  switch (key.charCodeAt(0)) {
+    case 0x67 /* g */:
+      if (key.startsWith('gen_ai.'))
+        return key.startsWith('usage.', 7) ? KeyGroup.genAiUsage : KeyGroup.genAi;
+      break;
+    case 0x6c /* l */:
+      if (key.startsWith('llm.')) {
+        return key.startsWith('token_count.', 4) || key.startsWith('usage.', 4)
+          ? KeyGroup.llmUsage
+          : KeyGroup.llm;
+      }
+      if (key.startsWith('langfuse.')) return KeyGroup.langfuse;
+      if (key.startsWith('llamonitor.')) return KeyGroup.llamonitor;
+      break;
+    case 0x61 /* a */:
+      if (key.startsWith('ai.')) return key.startsWith('usage.', 3) ? KeyGroup.aiSdkUsage : KeyGroup.aiSdk;
+      break;
+    case 0x74 /* t */:
+      if (key.startsWith('traceloop.')) return KeyGroup.traceloop;
+      if (key.startsWith('tool.')) return KeyGroup.openInference;
+      break;
+    case 0x6f /* o */:
+      if (key.startsWith('openinference.') || key.startsWith('output.')) return KeyGroup.openInference;
+      break;
+    case 0x69 /* i */:
+      if (key.startsWith('input.')) return KeyGroup.openInference;
+      break;
+    case 0x65 /* e */:
+      if (key.startsWith('embedding.')) return KeyGroup.openInference;
+      break;
+    case 0x6d /* m */:
+      if (key === 'metadata') return KeyGroup.openInference;
+      break;
+  }
+  return KeyGroup.unprefixed;
+}
+
+/** An attribute key with its group, worked out once where the key is declared. */
+export interface GroupedKey {
+  readonly key: string;
+  readonly group: number;
+}
+
+export function groupedKeys(keys: readonly string[]): readonly GroupedKey[] {
+  return keys.map((key) => ({ key, group: keyGroupOf(key) }));
+}
+
+/** Attribute keys grouped by the prefixes the mapping reads, in the order the span holds them. */
+export interface KeyIndex {
+  /** The key groups (KeyGroup bits) the span has keys in; `unprefixed` always. */
+  readonly groups: number;
+  /** `llm.input_messages.*` (OpenInference). */
+  readonly openInferenceInput: readonly string[];
+  /** `llm.output_messages.*` (OpenInference). */
+  readonly openInferenceOutput: readonly string[];
+  /** `embedding.embeddings.N.embedding.text` (OpenInference). */
+  readonly openInferenceEmbeddingTexts: readonly string[];
+  /** `gen_ai.prompt.N.*` (OpenLLMetry's older indexed form). */
+  readonly indexedPrompts: readonly string[];
+  /** `gen_ai.completion.N.*` (OpenLLMetry's older indexed form). */
+  readonly indexedCompletions: readonly string[];
+  /** Keys with a prefix whose rest is a user's key: association properties, metadata, context. */
+  readonly prefixed: ReadonlyMap<string, readonly string[]> | undefined;
+  /** The span carries at least one key of an LLM convention. */
+  readonly hasLlmConvention: boolean;
+}
+
+/** Prefixes whose keys are collected as a group (the rest of the key is the user's). */
+export const GROUPED_PREFIXES = [
+  'traceloop.association.properties.',
+  'ai.telemetry.metadata.',
+  'ai.settings.context.',
+  'langfuse.trace.metadata.',
+  'langfuse.observation.metadata.',
+  'llamonitor.text.',
+  'llamonitor.image.',
+  'llamonitor.attr.',
+] as const;
+export type GroupedPrefix = (typeof GROUPED_PREFIXES)[number];
+
+/** Key prefixes whose presence marks a span as carrying an LLM convention (the `llm` filter). */
+const LLM_CONVENTION_PREFIXES = [
+  'gen_ai.',
+  'llm.',
+  'ai.',
+  'openinference.',
+  'traceloop.span.kind',
+  'traceloop.entity.',
+  'traceloop.workflow.',
+  'langfuse.observation.',
+  'llamonitor.',
+];
+
+/** Groups whose keys all start with one of LLM_CONVENTION_PREFIXES: no prefix need be tried. */
+const LLM_GROUPS =
+  KeyGroup.genAi |
+  KeyGroup.genAiUsage |
+  KeyGroup.llm |
+  KeyGroup.llmUsage |
+  KeyGroup.aiSdk |
+  KeyGroup.aiSdkUsage |
+  KeyGroup.llamonitor;
+
+/** The grouped prefixes by the key group their keys are in: a key is tried against its own group's only. */
+const GROUPED_PREFIXES_BY_GROUP = new Map<number, GroupedPrefix[]>();
+for (const prefix of GROUPED_PREFIXES) {
+  const group = keyGroupOf(prefix);
+  GROUPED_PREFIXES_BY_GROUP.set(group, [...(GROUPED_PREFIXES_BY_GROUP.get(group) ?? []), prefix]);
+}
+
+const NO_KEYS: readonly string[] = [];
+
+export function indexKeys(attributes: Attributes): KeyIndex {
+  let groups: number = KeyGroup.unprefixed;
+  let hasLlmConvention = false;
+  // Lists are made on their first key: most spans have none of most of them.
+  let openInferenceInput: string[] | undefined;
+  let openInferenceOutput: string[] | undefined;
+  let openInferenceEmbeddingTexts: string[] | undefined;
+  let indexedPrompts: string[] | undefined;
+  let indexedCompletions: string[] | undefined;
+  let prefixed: Map<string, string[]> | undefined;
+  for (const key in attributes) {
+    const group = keyGroupOf(key);
+    groups |= group;
+    if (group === KeyGroup.unprefixed) continue;
+    if (!hasLlmConvention) {
+      hasLlmConvention = (group & LLM_GROUPS) !== 0 || startsWithAny(key, LLM_CONVENTION_PREFIXES);
+    }
+    switch (group) {
+      case KeyGroup.llm:
+        if (key.startsWith('llm.input_messages.')) (openInferenceInput ??= []).push(key);
+        else if (key.startsWith('llm.output_messages.')) (openInferenceOutput ??= []).push(key);
+        break;
+      case KeyGroup.genAi:
+        if (key.startsWith('gen_ai.prompt.') && isIndexed(key, 14)) (indexedPrompts ??= []).push(key);
+        else if (key.startsWith('gen_ai.completion.') && isIndexed(key, 18))
+          (indexedCompletions ??= []).push(key);
+        break;
+      case KeyGroup.openInference:
+        if (key.startsWith('embedding.embeddings.') && key.endsWith('.embedding.text')) {
+          (openInferenceEmbeddingTexts ??= []).push(key);
+        }
+        break;
+      case KeyGroup.traceloop:
+      case KeyGroup.aiSdk:
+      case KeyGroup.langfuse:
+      case KeyGroup.llamonitor: {
+        const prefix = groupedPrefixOf(key, GROUPED_PREFIXES_BY_GROUP.get(group) ?? []);
+        if (prefix === undefined) break;
+        prefixed ??= new Map();
+        const keys = prefixed.get(prefix);
+        if (keys) keys.push(key);
+        else prefixed.set(prefix, [key]);
+        break;
+      }
+    }
+  }
+  return {
+    groups,
+    openInferenceInput: openInferenceInput ?? NO_KEYS,
+    openInferenceOutput: openInferenceOutput ?? NO_KEYS,
+    openInferenceEmbeddingTexts: openInferenceEmbeddingTexts ?? NO_KEYS,
+    indexedPrompts: indexedPrompts ?? NO_KEYS,
+    indexedCompletions: indexedCompletions ?? NO_KEYS,
+    prefixed,
+    hasLlmConvention,
+  };
+}
+
+function startsWithAny(key: string, prefixes: readonly string[]): boolean {
+  for (const prefix of prefixes) if (key.startsWith(prefix)) return true;
+  return false;
+}
+
+function isIndexed(key: string, from: number): boolean {
+  const unit = key.charCodeAt(from);
+  return unit >= 0x30 && unit <= 0x39;
+}
+
+/** The one of `prefixes` that `key` has, when the rest of the key is not empty. */
+function groupedPrefixOf(key: string, prefixes: readonly GroupedPrefix[]): GroupedPrefix | undefined {
+  for (const prefix of prefixes) if (key.startsWith(prefix) && key.length > prefix.length) return prefix;
+  return undefined;
+}
