@@ -95,6 +95,8 @@ export interface KeyIndex {
   readonly indexedPrompts: readonly string[];
   /** `gen_ai.completion.N.*` (OpenLLMetry's older indexed form). */
   readonly indexedCompletions: readonly string[];
+  /** Keys in the usage groups: `gen_ai.usage.*`, `llm.token_count.*`, `llm.usage.*`, `ai.usage.*`. */
+  readonly usageKeys: readonly string[];
   /** Keys with a prefix whose rest is a user's key: association properties, metadata, context. */
   readonly prefixed: ReadonlyMap<string, readonly string[]> | undefined;
   /** The span carries at least one key of an LLM convention. */
@@ -144,6 +146,70 @@ for (const prefix of GROUPED_PREFIXES) {
   GROUPED_PREFIXES_BY_GROUP.set(group, [...(GROUPED_PREFIXES_BY_GROUP.get(group) ?? []), prefix]);
 }
 
+const USAGE_GROUPS = KeyGroup.genAiUsage | KeyGroup.llmUsage | KeyGroup.aiSdkUsage;
+
+/** The lists of the index a key can join. */
+type KeyList =
+  | 'openInferenceInput'
+  | 'openInferenceOutput'
+  | 'openInferenceEmbeddingTexts'
+  | 'indexedPrompts'
+  | 'indexedCompletions'
+  | 'usageKeys';
+
+/** What the key pass needs to know of a key. */
+interface KeyClass {
+  readonly group: number;
+  readonly marksLlmConvention: boolean;
+  readonly list: KeyList | undefined;
+  readonly groupedPrefix: GroupedPrefix | undefined;
+}
+
+function classify(key: string): KeyClass {
+  const group = keyGroupOf(key);
+  return {
+    group,
+    marksLlmConvention:
+      group !== KeyGroup.unprefixed &&
+      ((group & LLM_GROUPS) !== 0 || startsWithAny(key, LLM_CONVENTION_PREFIXES)),
+    list: listOf(key, group),
+    groupedPrefix: groupedPrefixOf(key, GROUPED_PREFIXES_BY_GROUP.get(group) ?? []),
+  };
+}
+
+function listOf(key: string, group: number): KeyList | undefined {
+  if ((group & USAGE_GROUPS) !== 0) return 'usageKeys';
+  if (group === KeyGroup.llm) {
+    if (key.startsWith('llm.input_messages.')) return 'openInferenceInput';
+    if (key.startsWith('llm.output_messages.')) return 'openInferenceOutput';
+  } else if (group === KeyGroup.genAi) {
+    if (key.startsWith('gen_ai.prompt.') && isIndexed(key, 14)) return 'indexedPrompts';
+    if (key.startsWith('gen_ai.completion.') && isIndexed(key, 18)) return 'indexedCompletions';
+  } else if (group === KeyGroup.openInference) {
+    if (key.startsWith('embedding.embeddings.') && key.endsWith('.embedding.text')) {
+      return 'openInferenceEmbeddingTexts';
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Keys classified so far. Spans of one instrumentation repeat the same keys,
+ * so a key is classified once and looked up after; the bound keeps keys made
+ * up per span (a user's own names) from growing it without end.
+ */
+const classified = new Map<string, KeyClass>();
+const MAX_CLASSIFIED_KEYS = 4096;
+
+function classOf(key: string): KeyClass {
+  let keyClass = classified.get(key);
+  if (keyClass === undefined) {
+    keyClass = classify(key);
+    if (classified.size < MAX_CLASSIFIED_KEYS) classified.set(key, keyClass);
+  }
+  return keyClass;
+}
+
 const NO_KEYS: readonly string[] = [];
 
 export function indexKeys(attributes: Attributes): KeyIndex {
@@ -155,41 +221,39 @@ export function indexKeys(attributes: Attributes): KeyIndex {
   let openInferenceEmbeddingTexts: string[] | undefined;
   let indexedPrompts: string[] | undefined;
   let indexedCompletions: string[] | undefined;
+  let usageKeys: string[] | undefined;
   let prefixed: Map<string, string[]> | undefined;
   for (const key in attributes) {
-    const group = keyGroupOf(key);
+    const { group, marksLlmConvention, list, groupedPrefix } = classOf(key);
     groups |= group;
-    if (group === KeyGroup.unprefixed) continue;
-    if (!hasLlmConvention) {
-      hasLlmConvention = (group & LLM_GROUPS) !== 0 || startsWithAny(key, LLM_CONVENTION_PREFIXES);
+    if (marksLlmConvention) hasLlmConvention = true;
+    switch (list) {
+      case undefined:
+        break;
+      case 'openInferenceInput':
+        (openInferenceInput ??= []).push(key);
+        break;
+      case 'openInferenceOutput':
+        (openInferenceOutput ??= []).push(key);
+        break;
+      case 'openInferenceEmbeddingTexts':
+        (openInferenceEmbeddingTexts ??= []).push(key);
+        break;
+      case 'indexedPrompts':
+        (indexedPrompts ??= []).push(key);
+        break;
+      case 'indexedCompletions':
+        (indexedCompletions ??= []).push(key);
+        break;
+      case 'usageKeys':
+        (usageKeys ??= []).push(key);
+        break;
     }
-    switch (group) {
-      case KeyGroup.llm:
-        if (key.startsWith('llm.input_messages.')) (openInferenceInput ??= []).push(key);
-        else if (key.startsWith('llm.output_messages.')) (openInferenceOutput ??= []).push(key);
-        break;
-      case KeyGroup.genAi:
-        if (key.startsWith('gen_ai.prompt.') && isIndexed(key, 14)) (indexedPrompts ??= []).push(key);
-        else if (key.startsWith('gen_ai.completion.') && isIndexed(key, 18))
-          (indexedCompletions ??= []).push(key);
-        break;
-      case KeyGroup.openInference:
-        if (key.startsWith('embedding.embeddings.') && key.endsWith('.embedding.text')) {
-          (openInferenceEmbeddingTexts ??= []).push(key);
-        }
-        break;
-      case KeyGroup.traceloop:
-      case KeyGroup.aiSdk:
-      case KeyGroup.langfuse:
-      case KeyGroup.llamonitor: {
-        const prefix = groupedPrefixOf(key, GROUPED_PREFIXES_BY_GROUP.get(group) ?? []);
-        if (prefix === undefined) break;
-        prefixed ??= new Map();
-        const keys = prefixed.get(prefix);
-        if (keys) keys.push(key);
-        else prefixed.set(prefix, [key]);
-        break;
-      }
+    if (groupedPrefix !== undefined) {
+      prefixed ??= new Map();
+      const keys = prefixed.get(groupedPrefix);
+      if (keys) keys.push(key);
+      else prefixed.set(groupedPrefix, [key]);
     }
   }
   return {
@@ -199,6 +263,7 @@ export function indexKeys(attributes: Attributes): KeyIndex {
     openInferenceEmbeddingTexts: openInferenceEmbeddingTexts ?? NO_KEYS,
     indexedPrompts: indexedPrompts ?? NO_KEYS,
     indexedCompletions: indexedCompletions ?? NO_KEYS,
+    usageKeys: usageKeys ?? NO_KEYS,
     prefixed,
     hasLlmConvention,
   };

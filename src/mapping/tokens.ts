@@ -31,7 +31,7 @@ import {
   ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
 } from './genai-names.js';
 import type { JsonObject } from '../schema/columns.js';
-import { KeyGroup, groupedKeys, type GroupedKey } from './key-index.js';
+import { KeyGroup } from './key-index.js';
 import type { SpanView } from './span-view.js';
 
 export type TokenName =
@@ -44,8 +44,8 @@ export type TokenName =
 
 export type TokenCounts = Partial<Record<TokenName, number>>;
 
-/** Where each count is read, first present wins. */
-const TOKEN_SOURCES: Readonly<Record<TokenName, readonly string[]>> = {
+/** Where each count is read, first present wins. Every key is in a usage key group (see key-index.ts). */
+export const TOKEN_SOURCES: Readonly<Record<TokenName, readonly string[]>> = {
   input_tokens: [
     ATTR_GEN_AI_USAGE_INPUT_TOKENS,
     ATTR_GEN_AI_USAGE_PROMPT_TOKENS,
@@ -84,27 +84,29 @@ const TOKEN_SOURCES: Readonly<Record<TokenName, readonly string[]>> = {
 };
 
 const TOKEN_NAMES = Object.keys(TOKEN_SOURCES) as TokenName[];
-const TOKEN_KEYS: readonly (readonly [TokenName, readonly GroupedKey[]])[] = TOKEN_NAMES.map((name) => [
-  name,
-  groupedKeys(TOKEN_SOURCES[name]),
-]);
+/** Each source key: the count it gives and its rank among that count's sources (0 is read first). */
+const SOURCE_OF_KEY = new Map<string, { readonly name: TokenName; readonly rank: number }>(
+  TOKEN_NAMES.flatMap((name) => TOKEN_SOURCES[name].map((key, rank) => [key, { name, rank }] as const)),
+);
 const AGGREGATE_NAMES: Readonly<Record<TokenName, string>> = Object.fromEntries(
   TOKEN_NAMES.map((name) => [name, `aggregate_${name}`]),
 ) as Record<TokenName, string>;
-const USAGE_GROUPS = KeyGroup.genAiUsage | KeyGroup.llmUsage | KeyGroup.aiSdkUsage | KeyGroup.langfuse;
 
-/** Token counts present on the span; total is input + output when the span gives both but no total. */
+/**
+ * Token counts present on the span; total is input + output when the span
+ * gives both but no total. Only the usage keys the span has are read: each
+ * count comes from its first source whose value is a count (>= 0).
+ */
 export function spanTokens(view: SpanView): TokenCounts {
   const tokens: TokenCounts = {};
-  if (!view.has(USAGE_GROUPS)) return tokens;
-  for (const [name, keys] of TOKEN_KEYS) {
-    for (const { key, group } of keys) {
-      if (!view.has(group)) continue;
-      const count = view.number(key);
-      if (count !== undefined && count >= 0) {
-        tokens[name] = count;
-        break;
-      }
+  const ranks: Partial<Record<TokenName, number>> = {};
+  for (const key of view.keys.usageKeys) {
+    const source = SOURCE_OF_KEY.get(key);
+    if (source === undefined || (ranks[source.name] ?? Infinity) < source.rank) continue;
+    const count = view.number(key);
+    if (count !== undefined && count >= 0) {
+      tokens[source.name] = count;
+      ranks[source.name] = source.rank;
     }
   }
   if (view.has(KeyGroup.langfuse)) {

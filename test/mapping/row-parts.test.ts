@@ -16,6 +16,7 @@ import { sessionIdFromAttributes } from '../../src/mapping/session-id.js';
 import type { SpanLike } from '../../src/mapping/span-like.js';
 import { measureText } from '../../src/mapping/text-metrics.js';
 import { toMetricEvent } from '../../src/mapping/to-metric-event.js';
+import { TOKEN_SOURCES, type TokenName } from '../../src/mapping/tokens.js';
 import type { MetricEvent } from '../../src/schema/columns.js';
 import { recordSpans } from '../fixtures/spans/record.js';
 
@@ -102,6 +103,28 @@ describe('operation type', () => {
   it('tells the processor at span start which spans are model calls', () => {
     expect(isModelCall('anthropic.messages.create', { 'gen_ai.operation.name': 'chat' })).toBe(true);
     expect(isModelCall('ai.generateText', { 'ai.operationId': 'ai.generateText' })).toBe(false);
+  });
+});
+
+describe('token counts', () => {
+  const sources = (Object.entries(TOKEN_SOURCES) as [TokenName, readonly string[]][]).flatMap(
+    ([name, keys]) => keys.map((key) => [key, name] as const),
+  );
+
+  it.each(sources)('reads %s as %s', (key, name) => {
+    expect(rowOf({ [key]: 7 }).text_custom_metrics).toMatchObject({ [name]: 7 });
+  });
+
+  it('takes each count from its first source that holds a count, whatever the order of the keys', () => {
+    const event = rowOf({
+      'gen_ai.usage.input_tokens': 9,
+      'gen_ai.usage.prompt_tokens': 5,
+      'ai.usage.inputTokens': 3,
+      'ai.usage.outputTokens': 2,
+      'gen_ai.usage.output_tokens': -1,
+      'llm.token_count.completion': 4,
+    });
+    expect(event.text_custom_metrics).toMatchObject({ input_tokens: 9, output_tokens: 4 });
   });
 });
 
