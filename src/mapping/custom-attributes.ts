@@ -38,7 +38,7 @@ import {
   ATTR_USER_ID,
 } from './genai-names.js';
 import type { SpanLike } from './span-like.js';
-import { KeyGroup, groupedKeys, type GroupedKey, type GroupedPrefix } from './key-index.js';
+import { KeyGroup, groupedKeys, keyGroupOf, type GroupedKey, type GroupedPrefix } from './key-index.js';
 import { isRecord, type SpanView } from './span-view.js';
 
 /** Longest kept string value (code points) in metadata, properties and identity fields. */
@@ -82,6 +82,8 @@ const METADATA_PREFIXES: readonly GroupedPrefix[] = [
   'langfuse.trace.metadata.',
   'langfuse.observation.metadata.',
 ];
+/** The key groups metadata is read from: a span with keys in none of them has none. */
+const METADATA_GROUPS = [...METADATA_PREFIXES, METADATA].reduce((groups, key) => groups | keyGroupOf(key), 0);
 
 export interface CapturedContent {
   readonly input: string | undefined;
@@ -112,8 +114,7 @@ export function customAttributes(
   if (properties) out['association_properties'] = properties;
   const metadata = metadataValues(view);
   if (metadata) out['metadata'] = metadata;
-  const own = groupedValues(view, 'llamonitor.attr.');
-  if (own) for (const [key, value] of Object.entries(own)) out[key] = value;
+  putGroupedValues(out, view, 'llamonitor.attr.');
 
   if (content) {
     addContent(out, 'prompt', content.input);
@@ -137,16 +138,25 @@ function setIfPresent(out: JsonObject, key: string, value: unknown): void {
 }
 
 function groupedValues(view: SpanView, prefix: GroupedPrefix): JsonObject | undefined {
-  const keys = view.grouped(prefix);
-  if (keys.length === 0) return undefined;
+  if (view.grouped(prefix).length === 0) return undefined;
   const out: JsonObject = {};
-  for (const key of keys.slice(0, MAX_KEYS_PER_GROUP))
-    setUserKey(out, bounded(key.slice(prefix.length)), boundedValue(view.get(key)));
+  putGroupedValues(out, view, prefix);
   return out;
+}
+
+/** The first MAX_KEYS_PER_GROUP keys under `prefix`, by the rest of their key. */
+function putGroupedValues(out: JsonObject, view: SpanView, prefix: GroupedPrefix): void {
+  const keys = view.grouped(prefix);
+  const count = Math.min(keys.length, MAX_KEYS_PER_GROUP);
+  for (let i = 0; i < count; i++) {
+    const key = keys[i]!;
+    setUserKey(out, bounded(key.slice(prefix.length)), boundedValue(view.get(key)));
+  }
 }
 
 /** Metadata from the AI SDK, Langfuse and OpenInference (a JSON object in `metadata`), in that order. */
 function metadataValues(view: SpanView): JsonObject | undefined {
+  if (!view.has(METADATA_GROUPS)) return undefined;
   const metadata = new BoundedGroup();
   for (const prefix of METADATA_PREFIXES) {
     for (const key of view.grouped(prefix)) metadata.put(key.slice(prefix.length), view.get(key));

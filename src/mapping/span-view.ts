@@ -11,11 +11,10 @@ export const MAX_JSON_ATTRIBUTE_LENGTH = 64 * 1024 * 1024;
 
 const NO_KEYS: readonly string[] = [];
 
-const NOT_PARSED = Symbol('not parsed');
-
 export class SpanView {
   readonly keys: KeyIndex;
-  private parsed: Map<string, unknown> | undefined;
+  private parsedKeys: string[] | undefined;
+  private parsedValues: unknown[] | undefined;
 
   constructor(
     readonly name: string,
@@ -47,11 +46,14 @@ export class SpanView {
 
   /** The attribute parsed as JSON, once per span; undefined when absent, too large or not JSON. */
   json(key: string): unknown {
-    this.parsed ??= new Map();
-    const cached = this.parsed.get(key);
-    if (cached !== undefined) return cached === NOT_PARSED ? undefined : cached;
+    // A span parses a few attributes at most: two short lists cost less than a Map per span.
+    const keys = (this.parsedKeys ??= []);
+    const values = (this.parsedValues ??= []);
+    const at = keys.indexOf(key);
+    if (at >= 0) return values[at];
     const value = parseJsonAttribute(this.attributes[key]);
-    this.parsed.set(key, value === undefined ? NOT_PARSED : value);
+    keys.push(key);
+    values.push(value);
     return value;
   }
 
