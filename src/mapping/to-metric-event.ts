@@ -64,9 +64,9 @@ export function toMetricEvent(span: SpanLike, options: MappingOptions = {}): Met
 
 function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefined {
   const name = typeof span.name === 'string' ? span.name : '';
-  const attributes = attempt('attributes', () => attributesOf(span.attributes), {});
-  const resourceAttributes = attempt('resource', () => attributesOf(span.resource?.attributes), {});
-  const view = attempt(
+  const attributes = attempt('attributes', spanAttributes, span, {});
+  const resourceAttributes = attempt('resource', resourceAttributesOf, span, {});
+  const view = attemptRun(
     'attribute index',
     () => new SpanView(name, attributes, resourceAttributes),
     undefined,
@@ -75,20 +75,16 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
   const safeView = view ?? new SpanView(name, {}, {});
 
   const { traceId, spanId } = identity(span);
-  const operationType = attempt(
-    'operation type',
-    () => operationTypeInView(safeView),
-    'other' as OperationType,
-  );
-  const input = attempt('input text', () => inputText(safeView), undefined);
-  const output = attempt('output text', () => outputText(safeView), undefined);
+  const operationType = attempt('operation type', operationTypeInView, safeView, 'other' as OperationType);
+  const input = attempt('input text', inputText, safeView, undefined);
+  const output = attempt('output text', outputText, safeView, undefined);
   const outputMetrics = output === undefined ? undefined : measureText(output);
-  const images = attempt('images', () => spanImages(safeView), NO_IMAGES);
+  const images = attempt('images', spanImages, safeView, NO_IMAGES);
   const aggregate = options.parentIsModelCall === true || isWrapperSpan(operationType, attributes);
   const sessionId =
-    attempt('session', () => sessionIdInView(safeView), undefined) ?? options.inheritedSessionId ?? traceId;
-  const parentSpanId = attempt('parent', () => parentSpanIdOf(span), null);
-  const { error, error_type } = attempt('error', () => spanError(span, attributes), NO_ERROR);
+    attempt('session', sessionIdInView, safeView, undefined) ?? options.inheritedSessionId ?? traceId;
+  const parentSpanId = attempt('parent', parentSpanIdOf, span, null);
+  const { error, error_type } = attemptRun('error', () => spanError(span, attributes), NO_ERROR);
 
   return {
     event_id: eventIdOf(traceId, spanId),
@@ -100,22 +96,26 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     operation_name: fitString(name, OPERATION_NAME_CHARS),
     operation_type: operationType,
     timestamp: timestampOf(span),
-    duration_ms: fitDouble(attempt('duration', () => durationMillis(span.duration), null)),
+    duration_ms: fitDouble(attempt('duration', durationMillis, span, null)),
     text_char_count: fitInt32(outputMetrics?.chars),
     text_word_count: fitInt32(outputMetrics?.words),
     text_byte_size: fitInt32(outputMetrics?.bytes),
     text_line_count: fitInt32(outputMetrics?.lines),
-    text_custom_metrics: attempt('text metrics', () => textCustomMetrics(safeView, input, aggregate), null),
+    text_custom_metrics: attemptRun(
+      'text metrics',
+      () => textCustomMetrics(safeView, input, aggregate),
+      null,
+    ),
     image_count: fitInt32(images.image_count),
     image_total_pixels: fitInt64(images.image_total_pixels),
     image_file_size_bytes: fitInt64(images.image_file_size_bytes),
     image_width: fitInt32(images.image_width),
     image_height: fitInt32(images.image_height),
     image_format: images.image_format,
-    image_custom_metrics: attempt('image metrics', () => imageCustomMetrics(safeView, images), null),
+    image_custom_metrics: attemptRun('image metrics', () => imageCustomMetrics(safeView, images), null),
     error: error === null ? null : fitString(error, ERROR_CHARS),
     error_type: error_type === null ? null : fitString(error_type, ERROR_TYPE_CHARS),
-    custom_attributes: attempt(
+    custom_attributes: attemptRun(
       'custom attributes',
       () => customAttributes(span, safeView, options.captureContent === true ? { input, output } : undefined),
       null,
@@ -123,32 +123,63 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
   };
 }
 
-/** Runs one part of the mapping; a failure is logged and yields `fallback`. */
-function attempt<T, F>(part: string, run: () => T, fallback: F): T | F {
+/**
+ * Runs one part of the mapping, `read(input)`; a failure is logged and yields
+ * `fallback`. The input is an argument rather than a closure's capture: the
+ * mapping of a span then makes no function per part.
+ */
+function attempt<I, T, F>(part: string, read: (input: I) => T, input: I, fallback: F): T | F {
+  try {
+    return read(input);
+  } catch (error) {
+    partFailed(part, error);
+    return fallback;
+  }
+}
+
+/** attempt for a part that needs more than one input. */
+function attemptRun<T, F>(part: string, run: () => T, fallback: F): T | F {
   try {
     return run();
   } catch (error) {
-    diag.debug(`llamonitor: could not map the ${part} of a span`, error);
+    partFailed(part, error);
     return fallback;
   }
+}
+
+function partFailed(part: string, error: unknown): void {
+  diag.debug(`llamonitor: could not map the ${part} of a span`, error);
+}
+
+function spanAttributes(span: SpanLike): Attributes {
+  return attributesOf(span.attributes);
+}
+
+function resourceAttributesOf(span: SpanLike): Attributes {
+  return attributesOf(span.resource?.attributes);
 }
 
 function attributesOf(value: unknown): Attributes {
   return isRecord(value) ? (value as Attributes) : {};
 }
 
-function identity(span: SpanLike): { traceId: string; spanId: string } {
-  return attempt(
-    'span context',
-    () => {
-      const context = span.spanContext();
-      return {
-        traceId: typeof context.traceId === 'string' ? context.traceId : ZERO_TRACE_ID,
-        spanId: typeof context.spanId === 'string' ? context.spanId : ZERO_SPAN_ID,
-      };
-    },
-    { traceId: ZERO_TRACE_ID, spanId: ZERO_SPAN_ID },
-  );
+interface SpanIdentity {
+  readonly traceId: string;
+  readonly spanId: string;
+}
+
+const ZERO_IDENTITY: SpanIdentity = { traceId: ZERO_TRACE_ID, spanId: ZERO_SPAN_ID };
+
+function identity(span: SpanLike): SpanIdentity {
+  return attempt('span context', spanContextIds, span, ZERO_IDENTITY);
+}
+
+function spanContextIds(span: SpanLike): SpanIdentity {
+  const context = span.spanContext();
+  return {
+    traceId: typeof context.traceId === 'string' ? context.traceId : ZERO_TRACE_ID,
+    spanId: typeof context.spanId === 'string' ? context.spanId : ZERO_SPAN_ID,
+  };
 }
 
 /** sdk-trace-base 2.x `parentSpanContext`, then 1.x `parentSpanId`. */
@@ -162,10 +193,18 @@ function parentSpanIdOf(span: SpanLike): string | null {
 /** Span start; a start that is no instant falls back to the end, then to now (the column is NOT NULL). */
 function timestampOf(span: SpanLike): string {
   return (
-    attempt('start time', () => hrTimeToIsoMicros(span.startTime), null) ??
-    attempt('end time', () => hrTimeToIsoMicros(span.endTime), null) ??
+    attempt('start time', startTimeText, span, null) ??
+    attempt('end time', endTimeText, span, null) ??
     hrTimeToIsoMicros(nowHrTime())!
   );
+}
+
+function startTimeText(span: SpanLike): string | null {
+  return hrTimeToIsoMicros(span.startTime);
+}
+
+function endTimeText(span: SpanLike): string | null {
+  return hrTimeToIsoMicros(span.endTime);
 }
 
 function nowHrTime(): HrTime {
@@ -173,7 +212,8 @@ function nowHrTime(): HrTime {
   return [Math.floor(millis / 1000), (millis % 1000) * 1e6];
 }
 
-function durationMillis(duration: HrTime): number | null {
+function durationMillis(span: SpanLike): number | null {
+  const duration = span.duration;
   const millis = duration[0] * 1000 + duration[1] / 1e6;
   return Number.isFinite(millis) && millis >= 0 ? millis : null;
 }
@@ -225,7 +265,7 @@ function fallbackRow(span: SpanLike): MetricEvent {
     trace_id: traceId,
     span_id: spanId,
     parent_span_id: null,
-    operation_name: attempt('name', () => (typeof span.name === 'string' ? span.name : ''), ''),
+    operation_name: attemptRun('name', () => (typeof span.name === 'string' ? span.name : ''), ''),
     operation_type: 'other',
     timestamp: hrTimeToIsoMicros(nowHrTime())!,
   });
