@@ -234,6 +234,7 @@ function addInputMetrics(metrics: JsonObject, input: TextMetrics): void {
 }
 
 function imageCustomMetrics(view: SpanView, images: ImageColumns): JsonObject | null {
+  if (images.images.length === 0 && !view.has(KeyGroup.llamonitor)) return null;
   const metrics: JsonObject = {};
   if (images.images.length > 0) {
     metrics['images'] = images.images.slice(0, MAX_LISTED_IMAGES).map((image) => ({ ...image }));

@@ -98,8 +98,8 @@ const AGGREGATE_NAMES: Readonly<Record<TokenName, string>> = Object.fromEntries(
  * count comes from its first source whose value is a count (>= 0).
  */
 export function spanTokens(view: SpanView): TokenCounts {
-  const tokens: TokenCounts = {};
-  const ranks: Partial<Record<TokenName, number>> = {};
+  const tokens = noCounts();
+  const ranks = noCounts();
   for (const key of view.keys.usageKeys) {
     const source = SOURCE_OF_KEY.get(key);
     if (source === undefined || (ranks[source.name] ?? Infinity) < source.rank) continue;
@@ -123,6 +123,18 @@ export function spanTokens(view: SpanView): TokenCounts {
     tokens.total_tokens = tokens.input_tokens + tokens.output_tokens;
   }
   return tokens;
+}
+
+/** Every count unset, all six fields present: counts objects then share one shape. */
+function noCounts(): TokenCounts {
+  return {
+    input_tokens: undefined,
+    output_tokens: undefined,
+    total_tokens: undefined,
+    cache_read_tokens: undefined,
+    cache_creation_tokens: undefined,
+    reasoning_tokens: undefined,
+  };
 }
 
 function setIfNonNegative(tokens: TokenCounts, name: TokenName, value: number | undefined): void {
