@@ -27,19 +27,25 @@ export function eventIdOf(traceId: string, spanId: string): string {
 /** The namespace bytes followed by the UTF-8 bytes of `traceId:spanId`. */
 function hashInput(traceId: string, spanId: string): Buffer {
   const length = NAMESPACE_BYTES + traceId.length + 1 + spanId.length;
-  if (length > input.length || !isAscii(traceId) || !isAscii(spanId)) {
-    return Buffer.concat([input.subarray(0, NAMESPACE_BYTES), Buffer.from(`${traceId}:${spanId}`, 'utf8')]);
+  if (length <= input.length) {
+    let at = writeAscii(traceId, NAMESPACE_BYTES);
+    if (at >= 0) {
+      input[at++] = COLON;
+      at = writeAscii(spanId, at);
+      if (at >= 0) return (inputViews[length] ??= input.subarray(0, length));
+    }
   }
-  let at = NAMESPACE_BYTES;
-  for (let i = 0; i < traceId.length; i++) input[at++] = traceId.charCodeAt(i);
-  input[at++] = COLON;
-  for (let i = 0; i < spanId.length; i++) input[at++] = spanId.charCodeAt(i);
-  return (inputViews[length] ??= input.subarray(0, length));
+  return Buffer.concat([input.subarray(0, NAMESPACE_BYTES), Buffer.from(`${traceId}:${spanId}`, 'utf8')]);
 }
 
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
-  return true;
+/** Writes `text` into `input` at `at` when it is ASCII (as ids are); returns where it ended, or -1. */
+function writeAscii(text: string, at: number): number {
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit > 0x7f) return -1;
+    input[at++] = unit;
+  }
+  return at;
 }
 
 function hexDigitValue(unit: number): number {
