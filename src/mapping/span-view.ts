@@ -46,12 +46,14 @@ export class SpanView {
 
   /** The attribute parsed as JSON, once per span; undefined when absent, too large or not JSON. */
   json(key: string): unknown {
+    const raw = this.attributes[key];
+    if (typeof raw !== 'string') return undefined;
     // A span parses a few attributes at most: two short lists cost less than a Map per span.
     const keys = (this.parsedKeys ??= []);
     const values = (this.parsedValues ??= []);
     const at = keys.indexOf(key);
     if (at >= 0) return values[at];
-    const value = parseJsonAttribute(this.attributes[key]);
+    const value = parseJsonAttribute(raw);
     keys.push(key);
     values.push(value);
     return value;
