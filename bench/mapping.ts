@@ -11,9 +11,10 @@
  * function wrapped in a naming helper, which would slow the mapping and not
  * the OTLP side. Only the fixtures go through tsx, once, before timing.
  *
- * Both sides are warmed up, rounds alternate which side runs first so that
- * load from other processes hits both alike, and the ratio is taken per round
- * (same moment, same load): its median is the result, its range the spread.
+ * Both sides are warmed up, then take turns every 5,120 spans (which one goes
+ * first alternating) so that load from other processes hits both alike; the
+ * ratio is taken per round (same moments, same load): its median is the
+ * result, its range the spread.
  * ratio = spans/s of the mapping ÷ spans/s of OTLP; >= 1 means not slower.
  */
 import { existsSync } from 'node:fs';
@@ -36,44 +37,56 @@ const { toMetricEvent } = (await import(builtEntry)) as typeof import('../src/in
 const pool = everyFixtureSpan();
 const spans = Array.from({ length: SPAN_COUNT }, (_, i) => pool[i % pool.length]!);
 
-function mapAll(): number {
+/** Both sides take turns over slices this long: load that comes and goes hits both alike. */
+const SLICE = BATCH * 10;
+
+function mapSlice(from: number, to: number): number {
   let rows = 0;
-  for (const span of spans) if (toMetricEvent(span) !== undefined) rows++;
+  for (let i = from; i < to; i++) if (toMetricEvent(spans[i]!) !== undefined) rows++;
   return rows;
 }
 
-function serializeAll(): number {
+function serializeSlice(from: number, to: number): number {
   let bytes = 0;
-  for (let i = 0; i < spans.length; i += BATCH) {
-    bytes += ProtobufTraceSerializer.serializeRequest(spans.slice(i, i + BATCH))?.byteLength ?? 0;
+  for (let i = from; i < to; i += BATCH) {
+    bytes +=
+      ProtobufTraceSerializer.serializeRequest(spans.slice(i, Math.min(i + BATCH, to)))?.byteLength ?? 0;
   }
   return bytes;
 }
 
-function time(run: () => number): number {
-  const start = performance.now();
-  run();
-  return performance.now() - start;
+/** One round: every span through both sides, slice by slice, the side that starts alternating. */
+function round(mappingFirst: boolean): { mappingMs: number; otlpMs: number } {
+  let mappingMs = 0;
+  let otlpMs = 0;
+  for (let from = 0; from < spans.length; from += SLICE) {
+    const to = Math.min(from + SLICE, spans.length);
+    const sides = mappingFirst ? ['mapping', 'otlp'] : ['otlp', 'mapping'];
+    for (const side of sides) {
+      const start = performance.now();
+      if (side === 'mapping') mapSlice(from, to);
+      else serializeSlice(from, to);
+      const elapsed = performance.now() - start;
+      if (side === 'mapping') mappingMs += elapsed;
+      else otlpMs += elapsed;
+    }
+    mappingFirst = !mappingFirst;
+  }
+  return { mappingMs, otlpMs };
 }
 
 const median = (values: readonly number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const perSecond = (millis: number) => ((SPAN_COUNT / millis) * 1000).toFixed(0);
 
-const rows = mapAll();
-for (let i = 0; i < 2; i++) {
-  mapAll();
-  serializeAll();
-}
+const rows = mapSlice(0, spans.length);
+for (let i = 0; i < 2; i++) round(i % 2 === 0); // warm-up
 
 const mapping: number[] = [];
 const otlp: number[] = [];
 const ratios: number[] = [];
-for (let round = 0; round < ROUNDS; round++) {
-  const mappingFirst = round % 2 === 0;
-  const first = time(mappingFirst ? mapAll : serializeAll);
-  const second = time(mappingFirst ? serializeAll : mapAll);
-  const [mappingMs, otlpMs] = mappingFirst ? [first, second] : [second, first];
+for (let i = 0; i < ROUNDS; i++) {
+  const { mappingMs, otlpMs } = round(i % 2 === 0);
   mapping.push(mappingMs);
   otlp.push(otlpMs);
   ratios.push(otlpMs / mappingMs);
@@ -82,7 +95,7 @@ for (let round = 0; round < ROUNDS; round++) {
 const mappingMs = median(mapping);
 const otlpMs = median(otlp);
 console.log(
-  `${SPAN_COUNT} spans (${pool.length} fixture shapes, ${rows} rows), ${ROUNDS} alternating rounds, medians`,
+  `${SPAN_COUNT} spans (${pool.length} fixture shapes, ${rows} rows), ${ROUNDS} rounds taking turns every ${SLICE} spans, medians`,
 );
 console.log(`toMetricEvent (dist):         ${mappingMs.toFixed(0)} ms (${perSecond(mappingMs)} spans/s)`);
 console.log(`OTLP transform + protobuf:    ${otlpMs.toFixed(0)} ms (${perSecond(otlpMs)} spans/s)`);
