@@ -38,7 +38,7 @@ import {
   ATTR_USER_ID,
 } from './genai-names.js';
 import type { SpanLike } from './span-like.js';
-import { KeyGroup, groupedKeys, keyGroupOf, type GroupedKey, type GroupedPrefix } from './key-index.js';
+import { groupedKeys, keyGroupOf, type GroupedKey, type GroupedPrefix } from './key-index.js';
 import { isRecord, type SpanView } from './span-view.js';
 
 /** Longest kept string value (code points) in metadata, properties and identity fields. */
@@ -75,6 +75,8 @@ const USER_SOURCES = groupedKeys([
   `${AI_SETTINGS_CONTEXT}user_id`,
 ]);
 const AGENT_SOURCES = groupedKeys([ATTR_GEN_AI_AGENT_NAME, AI_TELEMETRY_FUNCTION_ID, TRACELOOP_ENTITY_NAME]);
+const REQUEST_MODEL_GROUP = keyGroupOf(ATTR_GEN_AI_REQUEST_MODEL);
+const OPENINFERENCE_METADATA_GROUP = keyGroupOf(METADATA);
 const TOOL_SOURCES = groupedKeys([ATTR_GEN_AI_TOOL_NAME, TOOL_NAME, AI_TOOL_CALL_NAME]);
 const METADATA_PREFIXES: readonly GroupedPrefix[] = [
   'ai.telemetry.metadata.',
@@ -98,7 +100,7 @@ export function customAttributes(
   const out: JsonObject = {};
   const model = first(view, MODEL_SOURCES);
   setIfPresent(out, 'model', model);
-  const requestModel = view.has(KeyGroup.genAi) ? view.string(ATTR_GEN_AI_REQUEST_MODEL) : undefined;
+  const requestModel = view.has(REQUEST_MODEL_GROUP) ? view.string(ATTR_GEN_AI_REQUEST_MODEL) : undefined;
   if (requestModel !== undefined && requestModel !== model) out['request_model'] = bounded(requestModel);
   setIfPresent(out, 'provider', first(view, PROVIDER_SOURCES));
   setIfPresent(out, 'user_id', first(view, USER_SOURCES));
@@ -161,7 +163,7 @@ function metadataValues(view: SpanView): JsonObject | undefined {
   for (const prefix of METADATA_PREFIXES) {
     for (const key of view.grouped(prefix)) metadata.put(key.slice(prefix.length), view.get(key));
   }
-  const openInference = view.has(KeyGroup.openInference) ? view.json(METADATA) : undefined;
+  const openInference = view.has(OPENINFERENCE_METADATA_GROUP) ? view.json(METADATA) : undefined;
   if (isRecord(openInference)) for (const key in openInference) metadata.put(key, openInference[key]);
   return metadata.count > 0 ? metadata.values : undefined;
 }

@@ -12,63 +12,87 @@ import type { Attributes } from '@opentelemetry/api';
 /**
  * Groups of keys by prefix, one bit each. Which group a key is in only
  * decides what can be skipped, never what is read: a key's own group is
- * present whenever the key is.
+ * present whenever the key is. Groups are fine where a convention's keys are
+ * often absent from spans that have others of its keys (a chat span has
+ * `gen_ai.*` keys, but seldom `gen_ai.tool.*` ones).
  */
 export const KeyGroup = {
-  /** Keys under none of the prefixes below (`session.id`, `user.id`, `error.type`): always read. */
+  /** Keys under none of the prefixes below (`error.type`, `http.*`). */
   unprefixed: 1 << 0,
   genAi: 1 << 1,
   genAiUsage: 1 << 2,
+  /** `gen_ai.input.*`, `gen_ai.output.*`, `gen_ai.system_instructions`. */
+  genAiMessages: 1 << 3,
+  genAiTool: 1 << 4,
+  genAiResponse: 1 << 5,
+  /** `gen_ai.conversation.*`, `gen_ai.agent.*`. */
+  genAiContext: 1 << 6,
   /** `llm.*`: OpenInference, and the older OpenLLMetry's `llm.request.type`. */
-  llm: 1 << 3,
+  llm: 1 << 7,
   /** `llm.token_count.*` (OpenInference) and `llm.usage.*` (OpenLLMetry). */
-  llmUsage: 1 << 4,
-  aiSdk: 1 << 5,
-  aiSdkUsage: 1 << 6,
-  traceloop: 1 << 7,
-  langfuse: 1 << 8,
+  llmUsage: 1 << 8,
+  aiSdk: 1 << 9,
+  aiSdkUsage: 1 << 10,
+  /** `ai.prompt`, `ai.prompt.*`. */
+  aiSdkPrompt: 1 << 11,
+  aiSdkResponse: 1 << 12,
+  aiSdkToolCall: 1 << 13,
+  traceloop: 1 << 14,
+  langfuse: 1 << 15,
   /** OpenInference's unprefixed names: `openinference.*`, `input.*`, `output.*`, `embedding.*`, `tool.*`, `metadata`. */
-  openInference: 1 << 9,
-  llamonitor: 1 << 10,
+  openInference: 1 << 16,
+  llamonitor: 1 << 17,
+  session: 1 << 18,
+  user: 1 << 19,
 } as const;
+
+/** Prefixes and their groups, the more specific first: a key is in the group of the first prefix it has. */
+const GROUP_PREFIXES: readonly (readonly [prefix: string, group: number])[] = [
+  ['gen_ai.usage.', KeyGroup.genAiUsage],
+  ['gen_ai.input.', KeyGroup.genAiMessages],
+  ['gen_ai.output.', KeyGroup.genAiMessages],
+  ['gen_ai.system_instructions', KeyGroup.genAiMessages],
+  ['gen_ai.tool.', KeyGroup.genAiTool],
+  ['gen_ai.response.', KeyGroup.genAiResponse],
+  ['gen_ai.conversation.', KeyGroup.genAiContext],
+  ['gen_ai.agent.', KeyGroup.genAiContext],
+  ['gen_ai.', KeyGroup.genAi],
+  ['llm.token_count.', KeyGroup.llmUsage],
+  ['llm.usage.', KeyGroup.llmUsage],
+  ['llm.', KeyGroup.llm],
+  ['ai.usage.', KeyGroup.aiSdkUsage],
+  ['ai.prompt', KeyGroup.aiSdkPrompt],
+  ['ai.response.', KeyGroup.aiSdkResponse],
+  ['ai.toolCall.', KeyGroup.aiSdkToolCall],
+  ['ai.', KeyGroup.aiSdk],
+  ['traceloop.', KeyGroup.traceloop],
+  ['langfuse.', KeyGroup.langfuse],
+  ['llamonitor.', KeyGroup.llamonitor],
+  ['openinference.', KeyGroup.openInference],
+  ['input.', KeyGroup.openInference],
+  ['output.', KeyGroup.openInference],
+  ['embedding.', KeyGroup.openInference],
+  ['tool.', KeyGroup.openInference],
+  ['metadata', KeyGroup.openInference],
+  ['session.', KeyGroup.session],
+  ['user.', KeyGroup.user],
+];
 
 /** The group of a key, from its prefix. */
 export function keyGroupOf(key: string): number {
-  switch (key.charCodeAt(0)) {
-    case 0x67 /* g */:
-      if (key.startsWith('gen_ai.'))
-        return key.startsWith('usage.', 7) ? KeyGroup.genAiUsage : KeyGroup.genAi;
-      break;
-    case 0x6c /* l */:
-      if (key.startsWith('llm.')) {
-        return key.startsWith('token_count.', 4) || key.startsWith('usage.', 4)
-          ? KeyGroup.llmUsage
-          : KeyGroup.llm;
-      }
-      if (key.startsWith('langfuse.')) return KeyGroup.langfuse;
-      if (key.startsWith('llamonitor.')) return KeyGroup.llamonitor;
-      break;
-    case 0x61 /* a */:
-      if (key.startsWith('ai.')) return key.startsWith('usage.', 3) ? KeyGroup.aiSdkUsage : KeyGroup.aiSdk;
-      break;
-    case 0x74 /* t */:
-      if (key.startsWith('traceloop.')) return KeyGroup.traceloop;
-      if (key.startsWith('tool.')) return KeyGroup.openInference;
-      break;
-    case 0x6f /* o */:
-      if (key.startsWith('openinference.') || key.startsWith('output.')) return KeyGroup.openInference;
-      break;
-    case 0x69 /* i */:
-      if (key.startsWith('input.')) return KeyGroup.openInference;
-      break;
-    case 0x65 /* e */:
-      if (key.startsWith('embedding.')) return KeyGroup.openInference;
-      break;
-    case 0x6d /* m */:
-      if (key === 'metadata') return KeyGroup.openInference;
-      break;
-  }
+  return classOf(key).group;
+}
+
+function groupOfPrefix(key: string): number {
+  for (const [prefix, group] of GROUP_PREFIXES) if (key.startsWith(prefix)) return group;
   return KeyGroup.unprefixed;
+}
+
+/** The groups of all `keys`, for a part that reads them: it can be skipped when the span has none. */
+export function keyGroupsOf(...keys: readonly string[]): number {
+  let groups = 0;
+  for (const key of keys) groups |= keyGroupOf(key);
+  return groups;
 }
 
 /** An attribute key with its group, worked out once where the key is declared. */
@@ -129,20 +153,10 @@ const LLM_CONVENTION_PREFIXES = [
   'llamonitor.',
 ];
 
-/** Groups whose keys all start with one of LLM_CONVENTION_PREFIXES: no prefix need be tried. */
-const LLM_GROUPS =
-  KeyGroup.genAi |
-  KeyGroup.genAiUsage |
-  KeyGroup.llm |
-  KeyGroup.llmUsage |
-  KeyGroup.aiSdk |
-  KeyGroup.aiSdkUsage |
-  KeyGroup.llamonitor;
-
 /** The grouped prefixes by the key group their keys are in: a key is tried against its own group's only. */
 const GROUPED_PREFIXES_BY_GROUP = new Map<number, GroupedPrefix[]>();
 for (const prefix of GROUPED_PREFIXES) {
-  const group = keyGroupOf(prefix);
+  const group = groupOfPrefix(prefix);
   GROUPED_PREFIXES_BY_GROUP.set(group, [...(GROUPED_PREFIXES_BY_GROUP.get(group) ?? []), prefix]);
 }
 
@@ -166,12 +180,10 @@ interface KeyClass {
 }
 
 function classify(key: string): KeyClass {
-  const group = keyGroupOf(key);
+  const group = groupOfPrefix(key);
   return {
     group,
-    marksLlmConvention:
-      group !== KeyGroup.unprefixed &&
-      ((group & LLM_GROUPS) !== 0 || startsWithAny(key, LLM_CONVENTION_PREFIXES)),
+    marksLlmConvention: startsWithAny(key, LLM_CONVENTION_PREFIXES),
     list: listOf(key, group),
     groupedPrefix: groupedPrefixOf(key, GROUPED_PREFIXES_BY_GROUP.get(group) ?? []),
   };

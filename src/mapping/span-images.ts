@@ -21,7 +21,7 @@ import { sanitizeText } from '../schema/fit-row.js';
 import { imageFromDeclaredString, imageKey, imageSize, measureImage, type ImageData } from './image-data.js';
 import { findImagesInJson, findImagesInText } from './image-finder.js';
 import type { ImageFormat } from './image-header.js';
-import { KeyGroup, groupedKeys, type GroupedKey } from './key-index.js';
+import { groupedKeys, keyGroupOf, type GroupedKey } from './key-index.js';
 import type { SpanView } from './span-view.js';
 
 export type ImageSide = 'input' | 'output';
@@ -69,6 +69,8 @@ const OTHER_INPUT = groupedKeys([
   TRACELOOP_ENTITY_INPUT,
 ]);
 const GENAI_OUTPUT = groupedKeys(GENAI_IMAGE_ATTRIBUTES.output);
+const INPUT_VALUE_GROUP = keyGroupOf(INPUT_VALUE);
+const OUTPUT_VALUE_GROUP = keyGroupOf(OUTPUT_VALUE);
 const OTHER_OUTPUT = groupedKeys([...LANGFUSE_IMAGE_ATTRIBUTES.output, TRACELOOP_ENTITY_OUTPUT]);
 
 export function spanImages(view: SpanView): ImageColumns {
@@ -78,7 +80,7 @@ export function spanImages(view: SpanView): ImageColumns {
   collector.addIndexedContents(indexedPrompts, 'input');
   collector.addAttributes(OTHER_INPUT, 'input');
   const redacted = collector.addOpenInferenceUrls(openInferenceInput, 'input');
-  const inRequestBody = view.has(KeyGroup.openInference) ? collector.addAttribute(INPUT_VALUE, 'input') : 0;
+  const inRequestBody = view.has(INPUT_VALUE_GROUP) ? collector.addAttribute(INPUT_VALUE, 'input') : 0;
   // A redacted image is measured from input.value; with no image there, it still counts, unmeasured.
   if (inRequestBody === 0) {
     for (let i = 0; i < redacted; i++)
@@ -88,7 +90,7 @@ export function spanImages(view: SpanView): ImageColumns {
   collector.addIndexedContents(indexedCompletions, 'output');
   collector.addAttributes(OTHER_OUTPUT, 'output');
   collector.addOpenInferenceUrls(openInferenceOutput, 'output');
-  if (view.has(KeyGroup.openInference)) collector.addAttribute(OUTPUT_VALUE, 'output');
+  if (view.has(OUTPUT_VALUE_GROUP)) collector.addAttribute(OUTPUT_VALUE, 'output');
   return collector.columns();
 }
 

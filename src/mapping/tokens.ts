@@ -5,7 +5,7 @@
  * `aggregate_*`, so summing `input_tokens` counts each model call once.
  */
 import { AI_USAGE } from './conventions/ai-sdk.js';
-import { langfuseUsage } from './conventions/langfuse.js';
+import { LANGFUSE_OBSERVATION_USAGE, langfuseUsage } from './conventions/langfuse.js';
 import {
   LLM_TOKEN_COUNT_CACHE_READ,
   LLM_TOKEN_COUNT_CACHE_WRITE,
@@ -31,7 +31,7 @@ import {
   ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
 } from './genai-names.js';
 import type { JsonObject } from '../schema/columns.js';
-import { KeyGroup } from './key-index.js';
+import { keyGroupOf } from './key-index.js';
 import type { SpanView } from './span-view.js';
 
 export type TokenName =
@@ -88,6 +88,7 @@ const TOKEN_NAMES = Object.keys(TOKEN_SOURCES) as TokenName[];
 const SOURCE_OF_KEY = new Map<string, { readonly name: TokenName; readonly rank: number }>(
   TOKEN_NAMES.flatMap((name) => TOKEN_SOURCES[name].map((key, rank) => [key, { name, rank }] as const)),
 );
+const LANGFUSE_USAGE_GROUP = keyGroupOf(LANGFUSE_OBSERVATION_USAGE);
 const AGGREGATE_NAMES: Readonly<Record<TokenName, string>> = Object.fromEntries(
   TOKEN_NAMES.map((name) => [name, `aggregate_${name}`]),
 ) as Record<TokenName, string>;
@@ -109,7 +110,7 @@ export function spanTokens(view: SpanView): TokenCounts {
       ranks[source.name] = source.rank;
     }
   }
-  if (view.has(KeyGroup.langfuse)) {
+  if (view.has(LANGFUSE_USAGE_GROUP)) {
     const langfuse = langfuseUsage(view);
     if (tokens.input_tokens === undefined) setIfNonNegative(tokens, 'input_tokens', langfuse.input);
     if (tokens.output_tokens === undefined) setIfNonNegative(tokens, 'output_tokens', langfuse.output);
