@@ -8,7 +8,7 @@
 import { SpanKind, type AttributeValue } from '@opentelemetry/api';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { JsonObject, JsonValue } from '../schema/columns.js';
-import { sanitizeText, truncateCodePoints } from '../schema/fit-row.js';
+import { sanitizeText, setUserKey, truncateCodePoints } from '../schema/fit-row.js';
 import {
   AI_MODEL_ID,
   AI_MODEL_PROVIDER,
@@ -178,11 +178,6 @@ class BoundedGroup {
     if (!(key in this.values)) this.count++;
     setUserKey(this.values, bounded(key), boundedValue(value));
   }
-}
-
-/** Sets a key the user chose; `__proto__` is left out: assigning it would set the object's prototype. */
-export function setUserKey(out: JsonObject, key: string, value: JsonValue): void {
-  if (key !== '__proto__') out[key] = value;
 }
 
 function addContent(out: JsonObject, key: string, text: string | undefined): void {

@@ -1,7 +1,7 @@
 /**
  * The one pass over a span's attribute keys: which key groups (conventions,
  * by prefix) the span has, and the keys of the families the mapping lists
- * (indexed messages, user-keyed prefixes).
+ * (indexed messages, usage counts, user-keyed prefixes).
  *
  * A part reads a convention's attributes only when the span has keys of it:
  * most lookups would otherwise miss (a span carries one or two of the
@@ -153,13 +153,6 @@ const LLM_CONVENTION_PREFIXES = [
   'llamonitor.',
 ];
 
-/** The grouped prefixes by the key group their keys are in: a key is tried against its own group's only. */
-const GROUPED_PREFIXES_BY_GROUP = new Map<number, GroupedPrefix[]>();
-for (const prefix of GROUPED_PREFIXES) {
-  const group = groupOfPrefix(prefix);
-  GROUPED_PREFIXES_BY_GROUP.set(group, [...(GROUPED_PREFIXES_BY_GROUP.get(group) ?? []), prefix]);
-}
-
 const USAGE_GROUPS = KeyGroup.genAiUsage | KeyGroup.llmUsage | KeyGroup.aiSdkUsage;
 
 /** The lists of the index a key can join. */
@@ -185,7 +178,7 @@ function classify(key: string): KeyClass {
     group,
     marksLlmConvention: startsWithAny(key, LLM_CONVENTION_PREFIXES),
     list: listOf(key, group),
-    groupedPrefix: groupedPrefixOf(key, GROUPED_PREFIXES_BY_GROUP.get(group) ?? []),
+    groupedPrefix: groupedPrefixOf(key),
   };
 }
 
@@ -207,8 +200,9 @@ function listOf(key: string, group: number): KeyList | undefined {
 
 /**
  * Keys classified so far. Spans of one instrumentation repeat the same keys,
- * so a key is classified once and looked up after; the bound keeps keys made
- * up per span (a user's own names) from growing it without end.
+ * so a key is classified once and looked up after. Keys made up per span (a
+ * user's own names, ever longer message lists) would grow it without end: it
+ * starts over when full, and the keys in use come back at once.
  */
 const classified = new Map<string, KeyClass>();
 const MAX_CLASSIFIED_KEYS = 4096;
@@ -217,7 +211,8 @@ function classOf(key: string): KeyClass {
   let keyClass = classified.get(key);
   if (keyClass === undefined) {
     keyClass = classify(key);
-    if (classified.size < MAX_CLASSIFIED_KEYS) classified.set(key, keyClass);
+    if (classified.size >= MAX_CLASSIFIED_KEYS) classified.clear();
+    classified.set(key, keyClass);
   }
   return keyClass;
 }
@@ -291,8 +286,9 @@ function isIndexed(key: string, from: number): boolean {
   return unit >= 0x30 && unit <= 0x39;
 }
 
-/** The one of `prefixes` that `key` has, when the rest of the key is not empty. */
-function groupedPrefixOf(key: string, prefixes: readonly GroupedPrefix[]): GroupedPrefix | undefined {
-  for (const prefix of prefixes) if (key.startsWith(prefix) && key.length > prefix.length) return prefix;
+/** The grouped prefix `key` has, when the rest of the key is not empty. */
+function groupedPrefixOf(key: string): GroupedPrefix | undefined {
+  for (const prefix of GROUPED_PREFIXES)
+    if (key.startsWith(prefix) && key.length > prefix.length) return prefix;
   return undefined;
 }

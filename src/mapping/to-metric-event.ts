@@ -20,9 +20,10 @@ import {
   fitString,
   sanitizeJson,
   sanitizeText,
+  setUserKey,
 } from '../schema/fit-row.js';
 import { hrTimeToIsoMicros } from '../schema/timestamps.js';
-import { customAttributes, setUserKey } from './custom-attributes.js';
+import { customAttributes } from './custom-attributes.js';
 import { eventIdOf } from './event-id.js';
 import { isWrapperSpan, operationTypeInView, type OperationType } from './operation-type.js';
 import { sessionIdInView } from './session-id.js';

@@ -96,13 +96,18 @@ export function sanitizeJson(value: unknown, depth = 0): JsonValue {
       const out: JsonObject = {};
       for (const [key, item] of Object.entries(value)) {
         if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
-        out[sanitizeText(key)] = sanitizeJson(item, depth + 1);
+        setUserKey(out, sanitizeText(key), sanitizeJson(item, depth + 1));
       }
       return out;
     }
     default:
       return null;
   }
+}
+
+/** Sets a key the user chose; `__proto__` is left out: assigning it would set the object's prototype. */
+export function setUserKey(out: JsonObject, key: string, value: JsonValue): void {
+  if (key !== '__proto__') out[key] = value;
 }
 
 export class RowShapeError extends Error {
