@@ -69,9 +69,9 @@ const OTHER_INPUT = groupedKeys([
   TRACELOOP_ENTITY_INPUT,
 ]);
 const GENAI_OUTPUT = groupedKeys(GENAI_IMAGE_ATTRIBUTES.output);
+const OTHER_OUTPUT = groupedKeys([...LANGFUSE_IMAGE_ATTRIBUTES.output, TRACELOOP_ENTITY_OUTPUT]);
 const INPUT_VALUE_GROUP = keyGroupOf(INPUT_VALUE);
 const OUTPUT_VALUE_GROUP = keyGroupOf(OUTPUT_VALUE);
-const OTHER_OUTPUT = groupedKeys([...LANGFUSE_IMAGE_ATTRIBUTES.output, TRACELOOP_ENTITY_OUTPUT]);
 
 export function spanImages(view: SpanView): ImageColumns {
   const collector = new ImageCollector(view);

@@ -1,8 +1,9 @@
 /**
  * toMetricEvent: one finished span in, one metric_events row out (or undefined
- * when the span filter drops the span). Pure: no I/O, no state. It never
- * throws: a part that fails on a hostile span leaves nulls in its columns and
- * the row is still produced.
+ * when the span filter drops the span). Pure: no I/O, and no state that could
+ * change a row (key-index.ts only remembers how it classified each key). It
+ * never throws: a part that fails on a hostile span leaves nulls in its
+ * columns and the row is still produced.
  */
 import { diag, type Attributes, type HrTime } from '@opentelemetry/api';
 import {
