@@ -46,6 +46,9 @@ export const KeyGroup = {
   user: 1 << 19,
 } as const;
 
+/** Every group: what a reader must assume of a span whose keys were not indexed. */
+export const ALL_KEY_GROUPS: number = Object.values(KeyGroup).reduce((all, group) => all | group, 0);
+
 /** Prefixes and their groups, the more specific first: a key is in the group of the first prefix it has. */
 const GROUP_PREFIXES: readonly (readonly [prefix: string, group: number])[] = [
   ['gen_ai.usage.', KeyGroup.genAiUsage],
@@ -218,6 +221,23 @@ function classOf(key: string): KeyClass {
 }
 
 const NO_KEYS: readonly string[] = [];
+
+/**
+ * The index of a span whose keys cannot be listed (a hostile attributes
+ * object): any group may be present, so every attribute is read by its key;
+ * nothing is listed; and the span counts as carrying no LLM convention.
+ */
+export const UNINDEXED: KeyIndex = {
+  groups: ALL_KEY_GROUPS,
+  openInferenceInput: NO_KEYS,
+  openInferenceOutput: NO_KEYS,
+  openInferenceEmbeddingTexts: NO_KEYS,
+  indexedPrompts: NO_KEYS,
+  indexedCompletions: NO_KEYS,
+  usageKeys: NO_KEYS,
+  prefixed: undefined,
+  hasLlmConvention: false,
+};
 
 export function indexKeys(attributes: Attributes): KeyIndex {
   let groups: number = KeyGroup.unprefixed;

@@ -18,7 +18,7 @@ import {
   ATTR_GEN_AI_REQUEST_MODEL,
   ATTR_GEN_AI_RESPONSE_MODEL,
 } from './genai-names.js';
-import { KeyGroup, groupedKeys, keyGroupOf } from './key-index.js';
+import { ALL_KEY_GROUPS, groupedKeys, keyGroupOf } from './key-index.js';
 import type { SpanView } from './span-view.js';
 
 export const OPERATION_TYPES = [
@@ -154,8 +154,6 @@ const MODEL_ATTRIBUTES = groupedKeys([
   LANGFUSE_OBSERVATION_MODEL,
 ]);
 const EMBEDDING_MODEL = groupedKeys([EMBEDDING_MODEL_NAME])[0]!;
-/** Every KeyGroup bit set: at span start nothing is indexed, so nothing is skipped. */
-const ALL_GROUPS = Object.values(KeyGroup).reduce((all, group) => all | group, 0);
 
 /**
  * The span's operation type: the first source whose value the vocabulary
@@ -164,7 +162,8 @@ const ALL_GROUPS = Object.values(KeyGroup).reduce((all, group) => all | group, 0
  * future name-based rules; today only the attributes decide.
  */
 export function operationTypeOf(_name: string, attributes: Attributes): OperationType {
-  return operationTypeIn(attributes, ALL_GROUPS);
+  // At span start nothing is indexed, so nothing is skipped.
+  return operationTypeIn(attributes, ALL_KEY_GROUPS);
 }
 
 /** operationTypeOf for a finished span's view: reads only the key groups the span has. */

@@ -3,8 +3,8 @@
  * pass over their keys (key-index.ts), and each JSON attribute parsed at most
  * once.
  */
-import type { AttributeValue, Attributes } from '@opentelemetry/api';
-import { indexKeys, type GroupedPrefix, type KeyIndex } from './key-index.js';
+import { diag, type AttributeValue, type Attributes } from '@opentelemetry/api';
+import { UNINDEXED, indexKeys, type GroupedPrefix, type KeyIndex } from './key-index.js';
 
 /** Past this many UTF-16 units a JSON attribute is not parsed: its parts are left unmeasured. */
 export const MAX_JSON_ATTRIBUTE_LENGTH = 64 * 1024 * 1024;
@@ -21,7 +21,7 @@ export class SpanView {
     readonly attributes: Attributes,
     readonly resourceAttributes: Attributes,
   ) {
-    this.keys = indexKeys(attributes);
+    this.keys = indexOrUnindexed(attributes);
   }
 
   /** True when the span has a key in one of `groups` (KeyGroup bits). */
@@ -62,6 +62,15 @@ export class SpanView {
   /** Keys grouped under a prefix, in span order. */
   grouped(prefix: GroupedPrefix): readonly string[] {
     return this.keys.prefixed?.get(prefix) ?? NO_KEYS;
+  }
+}
+
+function indexOrUnindexed(attributes: Attributes): KeyIndex {
+  try {
+    return indexKeys(attributes);
+  } catch (error) {
+    diag.debug('llamonitor: could not list the attribute keys of a span; reading them by name', error);
+    return UNINDEXED;
   }
 }
 

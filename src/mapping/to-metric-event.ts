@@ -68,23 +68,18 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
   const name = typeof span.name === 'string' ? span.name : '';
   const attributes = attempt('attributes', spanAttributes, span, {});
   const resourceAttributes = attempt('resource', resourceAttributesOf, span, {});
-  const view = attemptRun(
-    'attribute index',
-    () => new SpanView(name, attributes, resourceAttributes),
-    undefined,
-  );
-  if ((options.spans ?? 'llm') === 'llm' && !view?.keys.hasLlmConvention) return undefined;
-  const safeView = view ?? new SpanView(name, {}, {});
+  const view = new SpanView(name, attributes, resourceAttributes);
+  if ((options.spans ?? 'llm') === 'llm' && !view.keys.hasLlmConvention) return undefined;
 
   const { traceId, spanId } = identity(span);
-  const operationType = attempt('operation type', operationTypeInView, safeView, 'other' as OperationType);
-  const input = attempt('input text', inputText, safeView, undefined);
-  const output = attempt('output text', outputText, safeView, undefined);
+  const operationType = attempt('operation type', operationTypeInView, view, 'other' as OperationType);
+  const input = attempt('input text', inputText, view, undefined);
+  const output = attempt('output text', outputText, view, undefined);
   const outputMetrics = output === undefined ? undefined : measureText(output);
-  const images = attempt('images', spanImages, safeView, NO_IMAGES);
+  const images = attempt('images', spanImages, view, NO_IMAGES);
   const aggregate = options.parentIsModelCall === true || isWrapperSpan(operationType, attributes);
   const sessionId =
-    attempt('session', sessionIdInView, safeView, undefined) ?? options.inheritedSessionId ?? traceId;
+    attempt('session', sessionIdInView, view, undefined) ?? options.inheritedSessionId ?? traceId;
   const parentSpanId = attempt('parent', parentSpanIdOf, span, null);
   const { error, error_type } = attemptRun('error', () => spanError(span, attributes), NO_ERROR);
 
@@ -103,23 +98,19 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     text_word_count: fitInt32(outputMetrics?.words),
     text_byte_size: fitInt32(outputMetrics?.bytes),
     text_line_count: fitInt32(outputMetrics?.lines),
-    text_custom_metrics: attemptRun(
-      'text metrics',
-      () => textCustomMetrics(safeView, input, aggregate),
-      null,
-    ),
+    text_custom_metrics: attemptRun('text metrics', () => textCustomMetrics(view, input, aggregate), null),
     image_count: fitInt32(images.image_count),
     image_total_pixels: fitInt64(images.image_total_pixels),
     image_file_size_bytes: fitInt64(images.image_file_size_bytes),
     image_width: fitInt32(images.image_width),
     image_height: fitInt32(images.image_height),
     image_format: images.image_format,
-    image_custom_metrics: attemptRun('image metrics', () => imageCustomMetrics(safeView, images), null),
+    image_custom_metrics: attemptRun('image metrics', () => imageCustomMetrics(view, images), null),
     error: error === null ? null : fitString(error, ERROR_CHARS),
     error_type: error_type === null ? null : fitString(error_type, ERROR_TYPE_CHARS),
     custom_attributes: attemptRun(
       'custom attributes',
-      () => customAttributes(span, safeView, options.captureContent === true ? { input, output } : undefined),
+      () => customAttributes(span, view, options.captureContent === true ? { input, output } : undefined),
       null,
     ),
   };
