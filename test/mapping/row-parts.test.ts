@@ -133,6 +133,19 @@ describe('text measures', () => {
     expect(measureText('héllo 🦙\n  wörld ')).toEqual({ chars: 16, words: 3, bytes: 21, lines: 2 });
   });
 
+  it('measures an all-ASCII text by the same rules', () => {
+    expect(measureText(' two\twords\r\nand\fmore \u000b')).toEqual({
+      chars: 22,
+      words: 4,
+      bytes: 22,
+      lines: 2,
+    });
+  });
+
+  it('counts a lone surrogate as one character of three bytes, the U+FFFD it is stored as', () => {
+    expect(measureText('a\ud800 b')).toEqual({ chars: 4, words: 2, bytes: 6, lines: 1 });
+  });
+
   it('counts an empty text as one line of nothing', () => {
     expect(measureText('')).toEqual({ chars: 0, words: 0, bytes: 0, lines: 1 });
   });
