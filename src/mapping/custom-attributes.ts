@@ -75,9 +75,9 @@ const USER_SOURCES = groupedKeys([
   `${AI_SETTINGS_CONTEXT}user_id`,
 ]);
 const AGENT_SOURCES = groupedKeys([ATTR_GEN_AI_AGENT_NAME, AI_TELEMETRY_FUNCTION_ID, TRACELOOP_ENTITY_NAME]);
+const TOOL_SOURCES = groupedKeys([ATTR_GEN_AI_TOOL_NAME, TOOL_NAME, AI_TOOL_CALL_NAME]);
 const REQUEST_MODEL_GROUP = keyGroupOf(ATTR_GEN_AI_REQUEST_MODEL);
 const OPENINFERENCE_METADATA_GROUP = keyGroupOf(METADATA);
-const TOOL_SOURCES = groupedKeys([ATTR_GEN_AI_TOOL_NAME, TOOL_NAME, AI_TOOL_CALL_NAME]);
 const METADATA_PREFIXES: readonly GroupedPrefix[] = [
   'ai.telemetry.metadata.',
   'ai.settings.context.',
