@@ -17,13 +17,7 @@ import {
 } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, type ReadableSpan, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { gif6x2, jpeg5x3 } from '../../test/fixtures/images.js';
-import * as aiSdk from '../../test/fixtures/spans/ai-sdk.js';
-import * as aiSdk7 from '../../test/fixtures/spans/ai-sdk-7.js';
-import * as openInference from '../../test/fixtures/spans/openinference.js';
-import * as openLlmetry from '../../test/fixtures/spans/openllmetry.js';
-import * as legacy from '../../test/fixtures/spans/openllmetry-legacy.js';
-import * as other from '../../test/fixtures/spans/other-instrumentations.js';
+import { everyFixtureSpan } from '../../test/fixtures/spans/all.js';
 import { listCapturedFixtures, loadCapturedSpans } from '../../test/support/captured-span.js';
 
 /** One span to replay: its shape, and where its parent is among its trace's spans. */
@@ -40,36 +34,6 @@ export interface TraceTemplate {
   readonly spans: readonly SpanTemplate[];
   /** Indexes into spans, parents before children. */
   readonly startOrder: readonly number[];
-}
-
-function fixtureBuilderSpans(): ReadableSpan[] {
-  const toolCall = openLlmetry.openLlmetryToolCall();
-  return [
-    ...openLlmetry.openLlmetryChatWithImage(),
-    toolCall.chat,
-    toolCall.tool,
-    openLlmetry.openLlmetryAnthropicError(),
-    ...openLlmetry.openLlmetryWorkflow(),
-    legacy.legacyChatWithImage(),
-    legacy.legacyToolCallCompletion(),
-    openInference.openInferenceChatWithImage(gif6x2(), 'image/gif'),
-    openInference.openInferenceChatWithImage(jpeg5x3(), 'image/jpeg', { redacted: true }),
-    openInference.openInferenceEmbedding(),
-    openInference.openInferenceError(),
-    ...openInference.openInferenceAgentTree(),
-    ...aiSdk.aiSdk6GenerateTextWithImage(),
-    aiSdk.aiSdk6ToolCall(),
-    ...aiSdk.aiSdk6Embed(),
-    aiSdk.aiSdk6Error(),
-    aiSdk.aiSdk4DoGenerate(),
-    ...aiSdk7.aiSdk7AgentRun(),
-    ...aiSdk7.aiSdk7Embedding(),
-    other.contribOpenAiChat(),
-    other.contribOpenAiError(),
-    ...other.anthropicSdkUnderInstrumentation(),
-    other.langfuseGeneration(),
-    other.plainHttpSpan(),
-  ];
 }
 
 const parentIdOf = (span: ReadableSpan): string | undefined =>
@@ -109,7 +73,7 @@ export function traceTemplates(): TraceTemplate[] {
   const captured = listCapturedFixtures().flatMap(([instrumentation, scenario]) =>
     loadCapturedSpans(instrumentation, scenario),
   );
-  return groupByTrace([...captured, ...fixtureBuilderSpans()]);
+  return groupByTrace([...captured, ...everyFixtureSpan()]);
 }
 
 const randomHex = (length: number): string => {
