@@ -66,6 +66,8 @@ export class MetricEventsSpanExporter implements SpanExporter {
   private readonly slots: WriteSlots;
   /** When each batch in flight stops retrying and goes to the spill; shutdown brings them forward. */
   private readonly retryDeadlines = new Set<Deadline>();
+  /** From shutdown on: when every batch's retries stop, so that its rows are spilled before shutdown's deadline. */
+  private retryCutoff = Infinity;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly spill: SpillStore;
   private readonly replayer: Replayer;
@@ -145,7 +147,9 @@ export class MetricEventsSpanExporter implements SpanExporter {
   private async doShutdown(): Promise<void> {
     const deadline = Date.now() + this.options.shutdownTimeoutMillis;
     const spillReserve = Math.min(2_000, this.options.shutdownTimeoutMillis * 0.3);
-    for (const retryDeadline of this.retryDeadlines) retryDeadline.lower(deadline - spillReserve);
+    // Batches still being mapped reach deliver() after this: they read the cutoff there.
+    this.retryCutoff = deadline - spillReserve;
+    for (const retryDeadline of this.retryDeadlines) retryDeadline.lower(this.retryCutoff);
     this.replayer.stop();
     await withDeadline(this.settlePending(), deadline - Date.now(), 'pending writes').catch(
       (error: unknown) => log.error(`shutdown: ${(error as Error).message}`),
@@ -214,7 +218,9 @@ export class MetricEventsSpanExporter implements SpanExporter {
       );
     }
     this.inflightBytes += bytes;
-    const retryDeadline = new Deadline(Date.now() + this.options.exportTimeoutMillis * RETRY_SHARE);
+    const retryDeadline = new Deadline(
+      Math.min(Date.now() + this.options.exportTimeoutMillis * RETRY_SHARE, this.retryCutoff),
+    );
     this.retryDeadlines.add(retryDeadline);
     try {
       const failure = await this.writeWithRetries(rows, retryDeadline);

@@ -122,6 +122,20 @@ describe('MetricEventsSpanExporter lifecycle', () => {
     expect((await readdir(spillDir)).filter((n) => n.endsWith('.ndjson'))).toHaveLength(1);
   });
 
+  it('holds a batch still being mapped when shutdown begins to the shutdown deadline, and spills it', async () => {
+    const sink = new MemorySink();
+    sink.hang = true;
+    sink.hangOnClose = true;
+    const exporter = exporterWith(sink, { shutdownTimeoutMillis: 1_000, exportTimeoutMillis: 60_000 });
+    const { first } = exportAll(exporter, finishedSpans(2));
+    const started = Date.now();
+    await exporter.shutdown(); // in the same turn as export: its rows are not yet handed to the sink
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect((await readdir(spillDir)).filter((n) => n.endsWith('.ndjson'))).toHaveLength(1);
+    const answered = await Promise.race([first, new Promise((r) => setTimeout(() => r('not yet'), 100))]);
+    expect(answered).toEqual({ code: ExportResultCode.SUCCESS });
+  });
+
   it('fails every export after shutdown at once, without touching the sink', async () => {
     const sink = new MemorySink();
     const exporter = exporterWith(sink);
