@@ -90,18 +90,23 @@ runGroup(async (settings, args) => {
         `longest ${flow.longestGcMillis.toFixed(1)} ms (reference ${reference.longestGcMillis.toFixed(1)}); ` +
         `${rows} of ${flow.rows} rows stored`,
     );
-    if (rows !== flow.rows) throw new Error(`${sink}: ${rows} of ${flow.rows} rows arrived`);
-    const note = `${flow.spans} spans (${flow.rows} rows) at ${settings.spansPerSecond}/s for ${settings.loopSeconds} s through BatchSpanProcessor (defaults) into the exporter; reference: the same flow into an exporter that does nothing`;
+    // Rows lost (BatchSpanProcessor drops spans when its queue is full) fail the row: a quiet loop bought with lost rows is no pass.
+    const arrived =
+      rows === flow.rows
+        ? `all ${rows} rows arrived`
+        : `ONLY ${rows} OF ${flow.rows} ROWS ARRIVED (fails the row)`;
+    const note = `${flow.spans} spans (${flow.rows} rows) at ${settings.spansPerSecond}/s for ${settings.loopSeconds} s through BatchSpanProcessor (defaults) into the exporter, ${arrived}; GC pauses over 5 ms: ${flow.gcPausesOver5Millis}; reference: the same flow into an exporter that does nothing`;
+    const p99 = row({
+      name: `event_loop_p99_ms_${sink}`,
+      value: flow.p99Millis,
+      unit: 'ms',
+      reference: reference.p99Millis,
+      ratio: null,
+      target: 'value <= 10',
+      note,
+    });
     return [
-      row({
-        name: `event_loop_p99_ms_${sink}`,
-        value: flow.p99Millis,
-        unit: 'ms',
-        reference: reference.p99Millis,
-        ratio: null,
-        target: 'value <= 10',
-        note,
-      }),
+      rows === flow.rows ? p99 : { ...p99, pass: false },
       row({
         name: `event_loop_max_ms_${sink}`,
         value: flow.maxMillis,

@@ -13,7 +13,7 @@ import { row, type BenchRow } from '../report.js';
 import { built, llamonitor } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
 import { exportInBatches, spansForRows, writeInBatches } from '../support/export-spans.js';
-import { median, rotated, roundRatios, spreadOf, timedMillis } from '../support/stats.js';
+import { cpuMicrosSince, median, rotated, roundRatios, spreadOf, timedMillis } from '../support/stats.js';
 
 const { createTableSql } = await built<typeof import('../../src/sinks/mysql/ddl.js')>('sinks/mysql/ddl.js');
 const { loadDataSql } = await built<typeof import('../../src/sinks/mysql/load-data-writer.js')>(
@@ -73,6 +73,8 @@ runGroup(async (settings) => {
       throw new Error(`${method} stored ${counted[0]?.n} of ${rows.length} rows`);
   };
 
+  /** This process's CPU (all threads) per row stored, in the exporter's runs. */
+  const exporterCpuMicrosPerRow: number[] = [];
   const methods: Record<Method, () => Promise<number>> = {
     'mariadb LOAD DATA': async () => {
       await freshTable();
@@ -84,10 +86,12 @@ runGroup(async (settings) => {
       await freshTable();
       const exporter = new llamonitor.MetricEventsSpanExporter({ url, table, createTable: false, spillDir });
       await exporter.ready();
+      const cpu = process.cpuUsage();
       const millis = await timedMillis(async () => {
         await exportInBatches(exporter, spans, settings.batch, settings.concurrency);
         await exporter.forceFlush();
       });
+      exporterCpuMicrosPerRow.push(cpuMicrosSince(cpu) / rows.length);
       await exporter.shutdown();
       if (readdirSync(folder).includes('spill') && readdirSync(spillDir).length > 0)
         throw new Error(
@@ -141,12 +145,13 @@ runGroup(async (settings) => {
       note,
     });
   };
+  const cpuNote = `this process's CPU per row in the exporter's runs (all threads, mapping included): median ${median(exporterCpuMicrosPerRow).toFixed(1)} µs`;
   const shape = `${rows.length} rows from ${spans.length} spans, ${settings.batch}-span exports, ${settings.concurrency} in flight`;
   return [
     result(
       'mysql_vs_load_data',
       'exporter',
-      `exporter end to end (mapping, LOAD DATA LOCAL, indexed InnoDB table) vs the mariadb client's LOAD DATA LOCAL INFILE of the same rows; ${shape}`,
+      `exporter end to end (mapping, LOAD DATA LOCAL, indexed InnoDB table) vs the mariadb client's LOAD DATA LOCAL INFILE of the same rows; ${shape}; ${cpuNote}`,
     ),
     ...(settings.detail
       ? [

@@ -15,7 +15,7 @@ import { built, llamonitor } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
 import { exportInBatches, spansForRows, writeInBatches } from '../support/export-spans.js';
 import { bareHyparquet, parquetjsLite } from '../support/parquet-references.js';
-import { median, rotated, roundRatios, spreadOf, timedMillis } from '../support/stats.js';
+import { cpuMicrosSince, median, rotated, roundRatios, spreadOf, timedMillis } from '../support/stats.js';
 import { visibleParquetFiles } from '../../test/support/parquet-readers.js';
 
 const { ParquetSink } =
@@ -41,6 +41,8 @@ runGroup(async (settings) => {
     const stored = storedRows(dataset);
     if (stored !== rows.length) throw new Error(`${method} stored ${stored} of ${rows.length} rows`);
   };
+  /** This process's CPU (all threads) per row stored, in the exporter's runs. */
+  const exporterCpuMicrosPerRow: number[] = [];
   const methods: Record<Method, () => Promise<number>> = {
     'hyparquet-writer': () => timedMillis(() => bareHyparquet(rows, join(folder, `bare-${++run}.parquet`))),
     'parquetjs-lite': () => timedMillis(() => parquetjsLite(rows, join(folder, `lite-${++run}.parquet`))),
@@ -51,10 +53,12 @@ runGroup(async (settings) => {
         spillDir: join(directory, 'spill'),
       });
       await exporter.ready();
+      const cpu = process.cpuUsage();
       const millis = await timedMillis(async () => {
         await exportInBatches(exporter, spans, settings.batch, settings.concurrency);
         await exporter.forceFlush(); // the rows visible, not only durable
       });
+      exporterCpuMicrosPerRow.push(cpuMicrosSince(cpu) / rows.length);
       await exporter.shutdown();
       assertStored(join(directory, 'metric_events'), 'exporter');
       rmSync(directory, { recursive: true, force: true });
@@ -116,6 +120,7 @@ runGroup(async (settings) => {
       note,
     });
   };
+  const cpuNote = `this process's CPU per row in the exporter's runs (all threads, mapping included): median ${median(exporterCpuMicrosPerRow).toFixed(1)} µs`;
   const shape = `${rows.length} rows from ${spans.length} spans, ${settings.batch}-span exports, ${settings.concurrency} in flight, then forceFlush`;
   return [
     result(
@@ -123,7 +128,7 @@ runGroup(async (settings) => {
       'exporter',
       'hyparquet-writer',
       'ratio >= 0.9',
-      `exporter end to end (mapping, WAL + fdatasync, worker encoding, file visible) vs bare hyparquet-writer (same schema, snappy, no fsync); ${shape}`,
+      `exporter end to end (mapping, WAL + fdatasync, worker encoding, file visible) vs bare hyparquet-writer (same schema, snappy, no fsync); ${shape}; ${cpuNote}`,
     ),
     result(
       'parquet_vs_parquetjs_lite',

@@ -13,7 +13,7 @@ import { row, type BenchRow } from '../report.js';
 import { built, llamonitor } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
 import { exportInBatches, spansForRows, writeInBatches } from '../support/export-spans.js';
-import { median, rotated, roundRatios, spreadOf, timedMillis } from '../support/stats.js';
+import { cpuMicrosSince, median, rotated, roundRatios, spreadOf, timedMillis } from '../support/stats.js';
 
 const ddl = await built<typeof import('../../src/sinks/postgres/ddl.js')>('sinks/postgres/ddl.js');
 const { PostgresSink } =
@@ -50,6 +50,8 @@ runGroup(async (settings) => {
   };
   const spillDir = join(folder, 'spill');
 
+  /** This process's CPU (all threads) per row stored, in the exporter's runs. */
+  const exporterCpuMicrosPerRow: number[] = [];
   const methods: Record<Method, () => Promise<number>> = {
     'psql \\copy': async () => {
       const name = await freshTable();
@@ -82,10 +84,12 @@ runGroup(async (settings) => {
       });
       await exporter.ready();
       await admin.query('CHECKPOINT').catch(() => undefined);
+      const cpu = process.cpuUsage();
       const millis = await timedMillis(async () => {
         await exportInBatches(exporter, spans, settings.batch, settings.concurrency);
         await exporter.forceFlush();
       });
+      exporterCpuMicrosPerRow.push(cpuMicrosSince(cpu) / rows.length);
       await exporter.shutdown();
       if (readdirSync(folder).includes('spill') && readdirSync(spillDir).length > 0)
         throw new Error(
@@ -140,12 +144,13 @@ runGroup(async (settings) => {
       note,
     });
   };
+  const cpuNote = `this process's CPU per row in the exporter's runs (all threads, mapping included): median ${median(exporterCpuMicrosPerRow).toFixed(1)} µs`;
   const shape = `${rows.length} rows from ${spans.length} spans, ${settings.batch}-span exports, ${settings.concurrency} in flight`;
   return [
     result(
       'postgres_vs_copy',
       'exporter',
-      `exporter end to end (mapping, COPY, indexed table) vs psql \\copy of the same rows from a file; ${shape}`,
+      `exporter end to end (mapping, COPY, indexed table) vs psql \\copy of the same rows from a file; ${shape}; ${cpuNote}`,
     ),
     ...(settings.detail
       ? [

@@ -34,3 +34,9 @@ export async function timedMillis(task: () => Promise<unknown> | unknown): Promi
 export function rotated<T>(names: readonly T[], round: number): T[] {
   return names.map((_, i) => names[(i + round) % names.length]!);
 }
+
+/** Microseconds of this process's CPU (all its threads) since `since` (a process.cpuUsage() reading). */
+export function cpuMicrosSince(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return used.user + used.system;
+}
