@@ -19,6 +19,7 @@ import pg from 'pg';
 import { row } from '../report.js';
 import { llamonitor } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
+import { DiagnosticLog, spilledRows } from '../support/diagnostics.js';
 import { NoopExporter, steadyFlow } from '../support/steady-flow.js';
 import { visibleParquetFiles } from '../../test/support/parquet-readers.js';
 
@@ -78,23 +79,27 @@ runGroup(async (settings, args) => {
       settings.loopReferenceSeconds,
       mapsToRow,
     );
-    const exporter = new llamonitor.MetricEventsSpanExporter({ url, table, spillDir: join(folder, 'spill') });
+    const log = new DiagnosticLog().install();
+    const spillDir = join(folder, 'spill');
+    const exporter = new llamonitor.MetricEventsSpanExporter({ url, table, spillDir });
     await exporter.ready(); // the table created before the flow, as in an application that has run before
     progress(`event loop, ${sink}: ${settings.spansPerSecond} spans/s for ${settings.loopSeconds} s`);
     const flow = await steadyFlow(exporter, settings.spansPerSecond, settings.loopSeconds, mapsToRow);
     const rows = await stored();
+    const spilled = spilledRows(spillDir);
+    for (const message of log.messages) progress(`event loop, ${sink}: ${message}`);
     progress(
       `event loop, ${sink}: p99 ${flow.p99Millis.toFixed(1)} ms, max ${flow.maxMillis.toFixed(1)} ms ` +
         `(reference p99 ${reference.p99Millis.toFixed(1)}, max ${reference.maxMillis.toFixed(1)}); ` +
         `GC pauses over 5 ms ${flow.gcPausesOver5Millis} (reference ${reference.gcPausesOver5Millis}), ` +
         `longest ${flow.longestGcMillis.toFixed(1)} ms (reference ${reference.longestGcMillis.toFixed(1)}); ` +
-        `${rows} of ${flow.rows} rows stored`,
+        `${rows} of ${flow.rows} rows stored, ${spilled.rows} spilled, ${log.droppedSpans} spans dropped by BatchSpanProcessor`,
     );
     // Rows lost (BatchSpanProcessor drops spans when its queue is full) fail the row: a quiet loop bought with lost rows is no pass.
     const arrived =
       rows === flow.rows
         ? `all ${rows} rows arrived`
-        : `ONLY ${rows} OF ${flow.rows} ROWS ARRIVED (fails the row)`;
+        : `ONLY ${rows} OF ${flow.rows} ROWS ARRIVED (fails the row: ${log.droppedSpans} spans dropped by BatchSpanProcessor's full queue, ${spilled.rows} rows spilled)`;
     const note = `${flow.spans} spans (${flow.rows} rows) at ${settings.spansPerSecond}/s for ${settings.loopSeconds} s through BatchSpanProcessor (defaults) into the exporter, ${arrived}; GC pauses over 5 ms: ${flow.gcPausesOver5Millis}; reference: the same flow into an exporter that does nothing`;
     const p99 = row({
       name: `event_loop_p99_ms_${sink}`,

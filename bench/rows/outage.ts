@@ -13,7 +13,7 @@
  * (bench/run.ts does), in a process of its own. Afterwards every row must be
  * in the table or in the spill.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExportResultCode } from '@opentelemetry/core';
@@ -22,6 +22,7 @@ import pg from 'pg';
 import { row } from '../report.js';
 import { llamonitor, type MetricEventsSpanExporter } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
+import { spilledRows } from '../support/diagnostics.js';
 import { OutageProxy } from '../support/outage-proxy.js';
 import { SpanReplayer } from '../support/span-templates.js';
 
@@ -62,17 +63,6 @@ class ImpatientBatcher implements SpanProcessor {
 function collectedRss(): number {
   (globalThis as { gc?: () => void }).gc?.();
   return process.memoryUsage().rss;
-}
-
-/** Rows in the spill folder's files, from their headers. */
-function spilledRows(spillDir: string): { files: number; rows: number } {
-  const files = readdirSync(spillDir).filter((name) => name.endsWith('.ndjson'));
-  let rows = 0;
-  for (const name of files) {
-    const text = readFileSync(join(spillDir, name), 'utf8');
-    rows += (JSON.parse(text.slice(0, text.indexOf('\n'))) as { rows: number }).rows;
-  }
-  return { files: files.length, rows };
 }
 
 /** Makes spans at `spansPerSecond` for `seconds`, calling `everySecond` once a second. */
