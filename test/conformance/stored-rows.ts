@@ -41,6 +41,8 @@ export interface StoredRow {
   readonly parent_span_id: string | null;
   readonly operation_name: string;
   readonly operation_type: string;
+  /** The span's start (the timestamp column) in microseconds since the epoch. */
+  readonly start_micros: number;
   readonly duration_ms: number | null;
   readonly text_char_count: number | null;
   readonly text_word_count: number | null;
@@ -62,7 +64,7 @@ export interface StoredRow {
 export interface ConformanceScenario extends ScenarioCapture {
   /** The application span the scenario ran in: the root of the scenario's trace. */
   readonly appSpan: SpanContext;
-  /** The scenario's rows as each sink stored them, ordered by start time. */
+  /** The scenario's rows as each sink stored them, in start order (parents first at the same instant). */
   readonly rows: Readonly<Record<SinkName, readonly StoredRow[]>>;
 }
 
@@ -85,6 +87,7 @@ const COLUMN_LIST = `event_id, session_id, trace_id, span_id, parent_span_id, op
 
 const JSON_COLUMNS = ['text_custom_metrics', 'image_custom_metrics', 'custom_attributes'] as const;
 const NUMBER_COLUMNS = [
+  'start_micros',
   'duration_ms',
   'text_char_count',
   'text_word_count',
@@ -109,6 +112,24 @@ function storedRow(raw: Record<string, unknown>): StoredRow {
     row[column] = value === null || value === undefined ? null : Number(value);
   }
   return row as unknown as StoredRow;
+}
+
+/** Start order; spans stamped with the same instant (AI SDKs use milliseconds) parent first. */
+function inStartOrder(rows: StoredRow[]): StoredRow[] {
+  const byId = new Map(rows.map((row) => [row.span_id, row]));
+  const depth = (row: StoredRow): number => {
+    let d = 0;
+    for (let p = row.parent_span_id; p !== null && byId.has(p) && d < rows.length; d++) {
+      p = byId.get(p)!.parent_span_id;
+    }
+    return d;
+  };
+  return rows.sort(
+    (a, b) =>
+      a.start_micros - b.start_micros ||
+      depth(a) - depth(b) ||
+      a.operation_name.localeCompare(b.operation_name),
+  );
 }
 
 function isAppSpan(span: ReadableSpan): boolean {
@@ -186,22 +207,23 @@ export function conformanceCapture(
       await client.connect();
     }
     const result = await client.query(
-      `SELECT ${COLUMN_LIST} FROM ${table} WHERE trace_id = $1 ORDER BY "timestamp", span_id`,
+      `SELECT ${COLUMN_LIST}, (extract(epoch FROM "timestamp") * 1000000)::bigint AS start_micros
+         FROM ${table} WHERE trace_id = $1`,
       [traceId],
     );
-    return result.rows.map(storedRow);
+    return inStartOrder(result.rows.map(storedRow));
   }
 
   async function parquetRows(traceId: string): Promise<StoredRow[]> {
     const rows = await queryDataset(
       dataset,
-      `SELECT ${COLUMN_LIST} FROM {dataset} WHERE trace_id = '${traceId}' ORDER BY "timestamp", span_id`,
+      `SELECT ${COLUMN_LIST}, epoch_us("timestamp") AS start_micros FROM {dataset} WHERE trace_id = '${traceId}'`,
     ).catch((error: Error) => {
       // No file yet (every span of the run dropped or never ended): DuckDB finds nothing to read.
       if (/No files found/i.test(error.message)) return [];
       throw error;
     });
-    return rows.map(storedRow);
+    return inStartOrder(rows.map(storedRow));
   }
 
   const runs = new Map<string, Promise<ConformanceScenario>>();
