@@ -106,6 +106,12 @@ describe.each(SINKS)('AI SDK 7 → %s', (sink: SinkName) => {
       });
     });
 
+    // Mapping gap, fixed once the mapping-speed rewrite is merged: the processor carries the session down, not the user.
+    it.fails('gives chat the user of its agent, so that its tokens count for that user', async () => {
+      const chat = rowNamed(await rows('chat'), CHAT);
+      expect(chat.custom_attributes).toMatchObject({ user_id: AI7_USER_ID });
+    });
+
     it('stores on chat the input, output, total and cache-read tokens the server reported', async () => {
       const chat = rowNamed(await rows('chat'), CHAT);
       expect(tokensOf(chat)).toEqual(recordedTokens(CHAT_ANSWER));
@@ -227,6 +233,16 @@ describe.each(SINKS)('AI SDK 7 → %s', (sink: SinkName) => {
           ['step 1', message, 'AI_APICallError'],
           [`chat ${scenario}`, message, 'AI_APICallError'],
         ]);
+      },
+    );
+
+    // Mapping gap, fixed once the mapping-speed rewrite is merged: http.response.status_code is not kept.
+    it.fails(
+      'keeps the HTTP status of a failed call, which tells a rate limit from a server error',
+      async () => {
+        const [limited, failed] = [await rows('error-429'), await rows('error-500')];
+        expect(limited.map((row) => row.custom_attributes?.http_status_code)).toEqual([429, 429, 429]);
+        expect(failed.map((row) => row.custom_attributes?.http_status_code)).toEqual([500, 500, 500]);
       },
     );
 
