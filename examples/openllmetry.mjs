@@ -20,8 +20,9 @@ const serviceName = exampleServiceName('openllmetry');
 
 // OpenLLMetry's session exists only through the Traceloop SDK's span processor: it writes the
 // association properties of the context on each span as it starts. Put the exporter inside it, as
-// `traceloop.initialize({ exporter })` does (here without initialize(), which would also start an
-// exporter to Traceloop's cloud). 'all' lets spans of other instrumentations through too.
+// `traceloop.initialize({ exporter })` does. initialize() is left out here: it also starts a NodeSDK
+// with every Traceloop instrumentation and, unless told otherwise (traceloopSyncEnabled: false), polls
+// Traceloop's servers for prompts. 'all' lets spans of other instrumentations through too.
 const provider = new NodeTracerProvider({
   resource: resourceFromAttributes({ 'service.name': serviceName }),
   spanProcessors: [
