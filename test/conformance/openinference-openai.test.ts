@@ -139,9 +139,13 @@ describe.each(SINKS)('OpenInference OpenAI → %s', (sink: SinkName) => {
       });
     });
 
-    it('stores the answer and tokens of the image call', async () => {
+    it('measures the answer to the image question', async () => {
       const [row] = await rows('chat-image');
       expect(textColumns(row!)).toEqual(textColumnsOf(answerText(IMAGE_ANSWER)));
+    });
+
+    it('stores the tokens the server reported for the image call', async () => {
+      const [row] = await rows('chat-image');
       expect(tokensOf(row!)).toEqual(reportedTokens(IMAGE_ANSWER));
     });
   });
@@ -150,12 +154,20 @@ describe.each(SINKS)('OpenInference OpenAI → %s', (sink: SinkName) => {
     it('measures the arguments of the tool call as the output of the first call', async () => {
       const [first] = await rows('tool-call');
       expect(textColumns(first!)).toEqual(textColumnsOf(TOOL_CALL_ANSWER.toolCalls[0]!.arguments));
+    });
+
+    it('stores the tokens the server reported for the call that asked for the tool', async () => {
+      const [first] = await rows('tool-call');
       expect(tokensOf(first!)).toEqual(reportedTokens(TOOL_CALL_ANSWER));
     });
 
     it('measures the answer from the tool result as the output of the second call', async () => {
       const [, second] = await rows('tool-call');
       expect(textColumns(second!)).toEqual(textColumnsOf(answerText(TOOL_ANSWER)));
+    });
+
+    it('stores the tokens the server reported for the call after the tool', async () => {
+      const [, second] = await rows('tool-call');
       expect(tokensOf(second!)).toEqual(reportedTokens(TOOL_ANSWER));
     });
   });
