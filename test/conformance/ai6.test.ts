@@ -23,8 +23,10 @@ import { SMALL_PNG } from '../support/png.js';
 import { CHAT_MODEL, EMBEDDING_INPUTS } from '../support/capture/prompts.js';
 import { AI6_SESSION_ID, AI6_USER_ID, ai6 } from '../support/capture/targets/ai6.js';
 import {
+  PROMPT_AFTER_TOOL,
   answerText,
   imageColumns,
+  inputColumnsOf,
   pngFacts,
   reportedTokens,
   textColumns,
@@ -167,6 +169,14 @@ describe.each(SINKS)('AI SDK 6 → %s', (sink: SinkName) => {
     it('stores the tokens the server reported for the call that asked for the tool', async () => {
       const inner = rowNamed(await rows('tool-call'), 'ai.generateText.doGenerate');
       expect(tokensOf(inner)).toEqual(reportedTokens(TOOL_CALL_ANSWER));
+    });
+
+    // Mapping gap, fixed once the mapping-speed rewrite is merged: ai.prompt.messages counts a tool result's output wrapper ({type, value}).
+    it.fails('measures the prompt of the call after the tool: question, tool call and result', async () => {
+      const calls = (await rows('agent-loop')).filter(
+        (row) => row.operation_name === 'ai.generateText.doGenerate',
+      );
+      expect(calls[1]!.text_custom_metrics).toMatchObject(inputColumnsOf(PROMPT_AFTER_TOOL));
     });
 
     it('counts each model call of a tool loop once in the sum of input tokens', async () => {

@@ -23,8 +23,10 @@ import { SMALL_PNG } from '../support/png.js';
 import { CHAT_MODEL, EMBEDDING_INPUTS, EMBEDDING_MODEL } from '../support/capture/prompts.js';
 import { AI7_SESSION_ID, AI7_USER_ID, ai7 } from '../support/capture/targets/ai7.js';
 import {
+  PROMPT_AFTER_TOOL,
   answerText,
   imageColumns,
+  inputColumnsOf,
   pngFacts,
   reportedTokens,
   textColumns,
@@ -192,6 +194,12 @@ describe.each(SINKS)('AI SDK 7 → %s', (sink: SinkName) => {
     it('stores the tokens the server reported for the call that asked for the tool', async () => {
       const chat = rowNamed(await rows('tool-call'), CHAT);
       expect(tokensOf(chat)).toEqual(recordedTokens(TOOL_CALL_ANSWER));
+    });
+
+    // Mapping gap, fixed once the mapping-speed rewrite is merged: GenAI input leaves out tool_call parts.
+    it.fails('measures the prompt of the call after the tool: question, tool call and result', async () => {
+      const calls = (await rows('agent-loop')).filter((row) => row.operation_name === CHAT);
+      expect(calls[1]!.text_custom_metrics).toMatchObject(inputColumnsOf(PROMPT_AFTER_TOOL));
     });
 
     it('counts each model call of a tool loop once in the sum of input tokens', async () => {

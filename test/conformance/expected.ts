@@ -2,7 +2,8 @@
  * What a row should hold, computed here from what the fake server returned and
  * the image that was sent, independently of the mapping's own code.
  */
-import type { FakeChatAnswer } from '../support/fake-llm-server.js';
+import { TOOL_CALL_ANSWER, WEATHER_TOOL_RESULT, type FakeChatAnswer } from '../support/fake-llm-server.js';
+import { WEATHER_QUESTION } from '../support/capture/prompts.js';
 import type { StoredRow } from './stored-rows.js';
 
 export interface TextColumns {
@@ -30,6 +31,27 @@ export function textColumns(row: StoredRow): Record<keyof TextColumns, number | 
     text_line_count: row.text_line_count,
   };
 }
+
+/** The input-side measures (text_custom_metrics) of a prompt text. */
+export function inputColumnsOf(text: string): Record<string, number> {
+  const counts = textColumnsOf(text);
+  return {
+    input_char_count: counts.text_char_count,
+    input_word_count: counts.text_word_count,
+    input_byte_size: counts.text_byte_size,
+    input_line_count: counts.text_line_count,
+  };
+}
+
+/**
+ * The prompt of the model call after a tool ran, as text: the question, the
+ * tool call the model made (its arguments) and the tool's result, one a line.
+ */
+export const PROMPT_AFTER_TOOL = [
+  WEATHER_QUESTION,
+  TOOL_CALL_ANSWER.toolCalls[0]!.arguments,
+  JSON.stringify(WEATHER_TOOL_RESULT),
+].join('\n');
 
 /** The answer's text, which the fake server sends as the completion. */
 export function answerText(answer: FakeChatAnswer): string {

@@ -20,8 +20,10 @@ import {
   openinferenceOpenAI,
 } from '../support/capture/targets/openinference-openai.js';
 import {
+  PROMPT_AFTER_TOOL,
   answerText,
   imageColumns,
+  inputColumnsOf,
   pngFacts,
   reportedTokens,
   textColumns,
@@ -32,16 +34,6 @@ import { SINKS, conformanceCapture, type SinkName } from './stored-rows.js';
 
 const pipeline = conformanceCapture(openinferenceOpenAI);
 const CHAT_SPAN = 'OpenAI Chat Completions';
-
-function inputColumnsOf(text: string) {
-  const counts = textColumnsOf(text);
-  return {
-    input_char_count: counts.text_char_count,
-    input_word_count: counts.text_word_count,
-    input_byte_size: counts.text_byte_size,
-    input_line_count: counts.text_line_count,
-  };
-}
 
 describe.each(SINKS)('OpenInference OpenAI → %s', (sink: SinkName) => {
   const rows = async (scenario: string) => (await pipeline.run(scenario)).rows[sink];
@@ -164,6 +156,11 @@ describe.each(SINKS)('OpenInference OpenAI → %s', (sink: SinkName) => {
     it('measures the answer from the tool result as the output of the second call', async () => {
       const [, second] = await rows('tool-call');
       expect(textColumns(second!)).toEqual(textColumnsOf(answerText(TOOL_ANSWER)));
+    });
+
+    it('measures the prompt of the call after the tool: question, tool call and result', async () => {
+      const [, second] = await rows('tool-call');
+      expect(second!.text_custom_metrics).toMatchObject(inputColumnsOf(PROMPT_AFTER_TOOL));
     });
 
     it('stores the tokens the server reported for the call after the tool', async () => {

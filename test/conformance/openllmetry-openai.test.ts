@@ -21,8 +21,10 @@ import {
   openllmetryOpenAI,
 } from '../support/capture/targets/openllmetry-openai.js';
 import {
+  PROMPT_AFTER_TOOL,
   answerText,
   imageColumns,
+  inputColumnsOf,
   pngFacts,
   reportedTokens,
   textColumns,
@@ -83,13 +85,7 @@ describe.each(SINKS)('OpenLLMetry OpenAI → %s', (sink: SinkName) => {
 
     it('measures the prompt: the system prompt and the question', async () => {
       const [row] = await rows('chat');
-      const prompt = textColumnsOf(`${SYSTEM_PROMPT}\n${CHAT_QUESTION}`);
-      expect(row!.text_custom_metrics).toMatchObject({
-        input_char_count: prompt.text_char_count,
-        input_word_count: prompt.text_word_count,
-        input_byte_size: prompt.text_byte_size,
-        input_line_count: prompt.text_line_count,
-      });
+      expect(row!.text_custom_metrics).toMatchObject(inputColumnsOf(`${SYSTEM_PROMPT}\n${CHAT_QUESTION}`));
     });
 
     it('stores no error for a completed call', async () => {
@@ -161,6 +157,12 @@ describe.each(SINKS)('OpenLLMetry OpenAI → %s', (sink: SinkName) => {
     it('measures the answer from the tool result as the output of the second call', async () => {
       const [, second] = await rows('tool-call');
       expect(textColumns(second!)).toEqual(textColumnsOf(answerText(TOOL_ANSWER)));
+    });
+
+    // Mapping gap, fixed once the mapping-speed rewrite is merged: GenAI input leaves out tool_call parts.
+    it.fails('measures the prompt of the call after the tool: question, tool call and result', async () => {
+      const [, second] = await rows('tool-call');
+      expect(second!.text_custom_metrics).toMatchObject(inputColumnsOf(PROMPT_AFTER_TOOL));
     });
 
     it('stores the tokens the server reported for the call after the tool', async () => {
