@@ -44,6 +44,9 @@ export const AI_USAGE = {
 
 export const AI_SDK_IMAGE_ATTRIBUTES = { input: [AI_PROMPT, AI_PROMPT_MESSAGES], output: [] } as const;
 
+/** The keys aiSdkInputText reads. */
+export const AI_SDK_INPUT_KEYS = [AI_PROMPT_MESSAGES, AI_PROMPT, ...EMBED_VALUES, ...TOOL_ARGS];
+
 export function aiSdkInputText(view: SpanView): string | undefined {
   const messages = view.json(AI_PROMPT_MESSAGES);
   if (messages !== undefined) return messagesText(messages) ?? '';
@@ -62,6 +65,14 @@ export function aiSdkInputText(view: SpanView): string | undefined {
   if (embedded !== undefined) return embedText(view, embedded);
   return looseFirst(view, TOOL_ARGS);
 }
+
+/** The keys aiSdkOutputText reads. */
+export const AI_SDK_OUTPUT_KEYS = [
+  AI_RESPONSE_TEXT,
+  AI_RESPONSE_OBJECT,
+  AI_RESPONSE_TOOL_CALLS,
+  ...TOOL_RESULT,
+];
 
 export function aiSdkOutputText(view: SpanView): string | undefined {
   const text = view.string(AI_RESPONSE_TEXT) ?? view.string(AI_RESPONSE_OBJECT);

@@ -43,8 +43,9 @@ export function openInferenceOutputText(view: SpanView): string | undefined {
   return messagesText(view, view.keys.openInferenceOutput);
 }
 
-export function openInferenceImageUrlKeys(keys: readonly string[]): string[] {
-  return keys.filter((key) => key.endsWith(IMAGE_URL_SUFFIX));
+/** A `llm.{input,output}_messages.*` key that holds an image URL. */
+export function isOpenInferenceImageUrl(key: string): boolean {
+  return key.endsWith(IMAGE_URL_SUFFIX);
 }
 
 function messagesText(view: SpanView, keys: readonly string[]): string | undefined {
