@@ -171,8 +171,7 @@ describe.each(SINKS)('AI SDK 6 → %s', (sink: SinkName) => {
       expect(tokensOf(inner)).toEqual(reportedTokens(TOOL_CALL_ANSWER));
     });
 
-    // Mapping gap, fixed once the mapping-speed rewrite is merged: ai.prompt.messages counts a tool result's output wrapper ({type, value}).
-    it.fails('measures the prompt of the call after the tool: question, tool call and result', async () => {
+    it('measures the prompt of the call after the tool: question, tool call and result', async () => {
       const calls = (await rows('agent-loop')).filter(
         (row) => row.operation_name === 'ai.generateText.doGenerate',
       );

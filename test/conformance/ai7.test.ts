@@ -108,8 +108,7 @@ describe.each(SINKS)('AI SDK 7 → %s', (sink: SinkName) => {
       });
     });
 
-    // Mapping gap, fixed once the mapping-speed rewrite is merged: the processor carries the session down, not the user.
-    it.fails('gives chat the user of its agent, so that its tokens count for that user', async () => {
+    it('gives chat the user of its agent, so that its tokens count for that user', async () => {
       const chat = rowNamed(await rows('chat'), CHAT);
       expect(chat.custom_attributes).toMatchObject({ user_id: AI7_USER_ID });
     });
@@ -196,8 +195,7 @@ describe.each(SINKS)('AI SDK 7 → %s', (sink: SinkName) => {
       expect(tokensOf(chat)).toEqual(recordedTokens(TOOL_CALL_ANSWER));
     });
 
-    // Mapping gap, fixed once the mapping-speed rewrite is merged: GenAI input leaves out tool_call parts.
-    it.fails('measures the prompt of the call after the tool: question, tool call and result', async () => {
+    it('measures the prompt of the call after the tool: question, tool call and result', async () => {
       const calls = (await rows('agent-loop')).filter((row) => row.operation_name === CHAT);
       expect(calls[1]!.text_custom_metrics).toMatchObject(inputColumnsOf(PROMPT_AFTER_TOOL));
     });
@@ -252,15 +250,11 @@ describe.each(SINKS)('AI SDK 7 → %s', (sink: SinkName) => {
       },
     );
 
-    // Mapping gap, fixed once the mapping-speed rewrite is merged: http.response.status_code is not kept.
-    it.fails(
-      'keeps the HTTP status of a failed call, which tells a rate limit from a server error',
-      async () => {
-        const [limited, failed] = [await rows('error-429'), await rows('error-500')];
-        expect(limited.map((row) => row.custom_attributes?.http_status_code)).toEqual([429, 429, 429]);
-        expect(failed.map((row) => row.custom_attributes?.http_status_code)).toEqual([500, 500, 500]);
-      },
-    );
+    it('keeps the HTTP status of a failed call, which tells a rate limit from a server error', async () => {
+      const [limited, failed] = [await rows('error-429'), await rows('error-500')];
+      expect(limited.map((row) => row.custom_attributes?.http_status_code)).toEqual([429, 429, 429]);
+      expect(failed.map((row) => row.custom_attributes?.http_status_code)).toEqual([500, 500, 500]);
+    });
 
     it('gives every row of a failed call the session', async () => {
       const stored = await rows('error-500');

@@ -60,14 +60,10 @@ describe.each(SINKS)('OpenInference OpenAI → %s', (sink: SinkName) => {
       });
     });
 
-    // Mapping gap, fixed once the mapping-speed rewrite is merged: llm.invocation_parameters is not read.
-    it.fails(
-      'keeps the request model, which the instrumentation records in llm.invocation_parameters',
-      async () => {
-        const [row] = await rows('chat');
-        expect(row!.custom_attributes).toMatchObject({ request_model: CHAT_MODEL });
-      },
-    );
+    it('keeps the request model, which the instrumentation records in llm.invocation_parameters', async () => {
+      const [row] = await rows('chat');
+      expect(row!.custom_attributes).toMatchObject({ request_model: CHAT_MODEL });
+    });
 
     it("links the row to the application's span as its parent", async () => {
       const { appSpan, rows: all } = await pipeline.run('chat');

@@ -159,8 +159,7 @@ describe.each(SINKS)('OpenLLMetry OpenAI → %s', (sink: SinkName) => {
       expect(textColumns(second!)).toEqual(textColumnsOf(answerText(TOOL_ANSWER)));
     });
 
-    // Mapping gap, fixed once the mapping-speed rewrite is merged: GenAI input leaves out tool_call parts.
-    it.fails('measures the prompt of the call after the tool: question, tool call and result', async () => {
+    it('measures the prompt of the call after the tool: question, tool call and result', async () => {
       const [, second] = await rows('tool-call');
       expect(second!.text_custom_metrics).toMatchObject(inputColumnsOf(PROMPT_AFTER_TOOL));
     });
