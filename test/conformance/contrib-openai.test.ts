@@ -4,7 +4,8 @@
  * MetricEventsSpanProcessor into Parquet and PostgreSQL, rows read back.
  * The instrumentation has no session of its own and puts no content on spans
  * (content goes to log records): the application's own span carries the
- * session, and the processor hands it down to the instrumentation's rows.
+ * session and the user, and the processor hands them down to the
+ * instrumentation's rows.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -23,7 +24,10 @@ import { imageColumns, reportedTokens, textColumns, tokensOf } from './expected.
 import { SINKS, conformanceCapture, type SinkName } from './stored-rows.js';
 
 const APP_SESSION_ID = 'session-contrib-app-0001';
-const pipeline = conformanceCapture(contribOpenAI, { appSpanAttributes: { 'session.id': APP_SESSION_ID } });
+const APP_USER_ID = 'user-contrib-app-0001';
+const pipeline = conformanceCapture(contribOpenAI, {
+  appSpanAttributes: { 'session.id': APP_SESSION_ID, 'user.id': APP_USER_ID },
+});
 
 /** Input, output and total: the tokens this instrumentation records (no cache, no reasoning). */
 function recordedTokens(answer: typeof CHAT_ANSWER) {
@@ -45,6 +49,11 @@ describe.each(SINKS)('contrib OpenAI → %s', (sink: SinkName) => {
     it("gives the row the session of the application's span, which the processor carries down", async () => {
       const [row] = await rows('chat');
       expect(row!.session_id).toBe(APP_SESSION_ID);
+    });
+
+    it("gives the row the user of the application's span, which the processor carries down too", async () => {
+      const [row] = await rows('chat');
+      expect(row!.custom_attributes).toMatchObject({ user_id: APP_USER_ID });
     });
 
     it("links the row to the application's span as its parent, in its trace", async () => {
