@@ -1,33 +1,33 @@
 /**
  * custom_attributes: who and what made the call (model, provider, user,
- * service, instrumentation scope, span kind), the user's association
+ * service, instrumentation scope, span kind, the HTTP status of a call that
+ * got one), the user's association
  * properties and metadata, the user's own `llamonitor.attr.*`, and, only when
  * content capture is on, the prompt and completion text. Every part is
  * bounded so one span cannot make a huge row.
  */
 import { SpanKind, type AttributeValue } from '@opentelemetry/api';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { JsonObject, JsonValue } from '../schema/columns.js';
 import { sanitizeText, setUserKey, truncateCodePoints } from '../schema/fit-row.js';
 import {
   AI_MODEL_ID,
   AI_MODEL_PROVIDER,
   AI_RESPONSE_MODEL,
-  AI_SETTINGS_CONTEXT,
   AI_TELEMETRY_FUNCTION_ID,
-  AI_TELEMETRY_METADATA,
   AI_TOOL_CALL_NAME,
 } from './conventions/ai-sdk.js';
-import { LANGFUSE_OBSERVATION_MODEL, LANGFUSE_USER_ID } from './conventions/langfuse.js';
+import { LANGFUSE_OBSERVATION_MODEL } from './conventions/langfuse.js';
 import {
   EMBEDDING_MODEL_NAME,
+  LLM_INVOCATION_PARAMETERS,
   LLM_MODEL_NAME,
   LLM_PROVIDER,
   LLM_SYSTEM,
   METADATA,
   TOOL_NAME,
 } from './conventions/openinference.js';
-import { TRACELOOP_ASSOCIATION_PROPERTIES, TRACELOOP_ENTITY_NAME } from './conventions/openllmetry.js';
+import { TRACELOOP_ENTITY_NAME } from './conventions/openllmetry.js';
 import {
   ATTR_GEN_AI_AGENT_NAME,
   ATTR_GEN_AI_PROVIDER_NAME,
@@ -35,11 +35,11 @@ import {
   ATTR_GEN_AI_RESPONSE_MODEL,
   ATTR_GEN_AI_SYSTEM,
   ATTR_GEN_AI_TOOL_NAME,
-  ATTR_USER_ID,
 } from './genai-names.js';
 import type { SpanLike } from './span-like.js';
 import { groupedKeys, keyGroupOf, type GroupedKey, type GroupedPrefix } from './key-index.js';
 import { isRecord, type SpanView } from './span-view.js';
+import { userIdInView } from './user-id.js';
 
 /** Longest kept string value (code points) in metadata, properties and identity fields. */
 export const MAX_ATTRIBUTE_VALUE_CHARS = 1024;
@@ -64,19 +64,11 @@ const PROVIDER_SOURCES = groupedKeys([
   LLM_SYSTEM,
   AI_MODEL_PROVIDER,
 ]);
-const USER_SOURCES = groupedKeys([
-  ATTR_USER_ID,
-  LANGFUSE_USER_ID,
-  `${TRACELOOP_ASSOCIATION_PROPERTIES}user_id`,
-  `${TRACELOOP_ASSOCIATION_PROPERTIES}userId`,
-  `${AI_TELEMETRY_METADATA}userId`,
-  `${AI_TELEMETRY_METADATA}user_id`,
-  `${AI_SETTINGS_CONTEXT}userId`,
-  `${AI_SETTINGS_CONTEXT}user_id`,
-]);
 const AGENT_SOURCES = groupedKeys([ATTR_GEN_AI_AGENT_NAME, AI_TELEMETRY_FUNCTION_ID, TRACELOOP_ENTITY_NAME]);
 const TOOL_SOURCES = groupedKeys([ATTR_GEN_AI_TOOL_NAME, TOOL_NAME, AI_TOOL_CALL_NAME]);
 const REQUEST_MODEL_GROUP = keyGroupOf(ATTR_GEN_AI_REQUEST_MODEL);
+const INVOCATION_PARAMETERS_GROUP = keyGroupOf(LLM_INVOCATION_PARAMETERS);
+const HTTP_STATUS_GROUP = keyGroupOf(ATTR_HTTP_RESPONSE_STATUS_CODE);
 const OPENINFERENCE_METADATA_GROUP = keyGroupOf(METADATA);
 const METADATA_PREFIXES: readonly GroupedPrefix[] = [
   'ai.telemetry.metadata.',
@@ -92,18 +84,23 @@ export interface CapturedContent {
   readonly output: string | undefined;
 }
 
+/**
+ * `inheritedUserId`: the user of the nearest ancestor that had one (noted by
+ * the span processor), for a span that names none itself.
+ */
 export function customAttributes(
   span: SpanLike,
   view: SpanView,
   content: CapturedContent | undefined,
+  inheritedUserId?: string,
 ): JsonObject {
   const out: JsonObject = {};
   const model = first(view, MODEL_SOURCES);
   setIfPresent(out, 'model', model);
-  const requestModel = view.has(REQUEST_MODEL_GROUP) ? view.string(ATTR_GEN_AI_REQUEST_MODEL) : undefined;
+  const requestModel = requestModelOf(view);
   if (requestModel !== undefined && requestModel !== model) out['request_model'] = bounded(requestModel);
   setIfPresent(out, 'provider', first(view, PROVIDER_SOURCES));
-  setIfPresent(out, 'user_id', first(view, USER_SOURCES));
+  setIfPresent(out, 'user_id', userIdInView(view) ?? inheritedUserId);
   setIfPresent(out, 'agent_name', first(view, AGENT_SOURCES));
   setIfPresent(out, 'tool_name', first(view, TOOL_SOURCES));
   setIfPresent(out, 'service_name', view.resourceAttributes[ATTR_SERVICE_NAME]);
@@ -111,6 +108,8 @@ export function customAttributes(
   setIfPresent(out, 'scope_name', scope?.name);
   setIfPresent(out, 'scope_version', scope?.version);
   setIfPresent(out, 'span_kind', spanKindName(span.kind));
+  const status = view.has(HTTP_STATUS_GROUP) ? view.get(ATTR_HTTP_RESPONSE_STATUS_CODE) : undefined;
+  if (typeof status === 'number' && Number.isInteger(status)) out['http_status_code'] = status;
 
   const properties = groupedValues(view, 'traceloop.association.properties.');
   if (properties) out['association_properties'] = properties;
@@ -123,6 +122,15 @@ export function customAttributes(
     addContent(out, 'completion', content.output);
   }
   return out;
+}
+
+/** `gen_ai.request.model`, else the `model` of OpenInference's `llm.invocation_parameters` (JSON). */
+function requestModelOf(view: SpanView): string | undefined {
+  const genAi = view.has(REQUEST_MODEL_GROUP) ? view.string(ATTR_GEN_AI_REQUEST_MODEL) : undefined;
+  if (genAi !== undefined) return genAi;
+  const parameters = view.has(INVOCATION_PARAMETERS_GROUP) ? view.json(LLM_INVOCATION_PARAMETERS) : undefined;
+  const model = isRecord(parameters) ? parameters['model'] : undefined;
+  return typeof model === 'string' && model.length > 0 ? model : undefined;
 }
 
 function first(view: SpanView, keys: readonly GroupedKey[]): AttributeValue | undefined {

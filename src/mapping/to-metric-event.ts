@@ -110,7 +110,13 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     error_type: error_type === null ? null : fitString(error_type, ERROR_TYPE_CHARS),
     custom_attributes: attemptRun(
       'custom attributes',
-      () => customAttributes(span, view, options.captureContent === true ? { input, output } : undefined),
+      () =>
+        customAttributes(
+          span,
+          view,
+          options.captureContent === true ? { input, output } : undefined,
+          options.inheritedUserId,
+        ),
       null,
     ),
   };

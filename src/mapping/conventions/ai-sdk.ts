@@ -105,10 +105,28 @@ function messagesText(messages: unknown): string | undefined {
       if (!isRecord(part)) continue;
       if (part['type'] === 'text' || part['type'] === 'reasoning') pieces.push(stringifyPart(part['text']));
       else if (part['type'] === 'tool-call') pieces.push(stringifyPart(part['input'] ?? part['args']));
-      else if (part['type'] === 'tool-result') pieces.push(stringifyPart(part['output'] ?? part['result']));
+      else if (part['type'] === 'tool-result') pieces.push(toolResultText(part['output'] ?? part['result']));
     }
   }
   return joinPieces(pieces);
+}
+
+/**
+ * A tool result in a prompt: AI SDK 5 and later wrap it as `{type, value}`
+ * (`json`, `text`, `error-json`, `error-text`, `content`); what the tool
+ * returned is the value, measured as the other conventions measure it.
+ */
+function toolResultText(output: unknown): string | undefined {
+  if (!isRecord(output) || typeof output['type'] !== 'string' || !('value' in output)) {
+    return stringifyPart(output);
+  }
+  const value = output['value'];
+  if (output['type'] !== 'content' || !Array.isArray(value)) return stringifyPart(value);
+  return joinPieces(
+    value.map((item) =>
+      isRecord(item) && item['type'] === 'text' ? stringifyPart(item['text']) : undefined,
+    ),
+  );
 }
 
 function toolCallsText(toolCalls: unknown): string | undefined {
