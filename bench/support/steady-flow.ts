@@ -17,6 +17,25 @@ export class NoopExporter implements SpanExporter {
   }
 }
 
+/** Passes exports through to `inner`, noting how long each took to answer: BatchSpanProcessor exports one batch at a time. */
+export class TimedExporter implements SpanExporter {
+  readonly millis: number[] = [];
+  constructor(private readonly inner: SpanExporter) {}
+  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+    const start = performance.now();
+    this.inner.export(spans, (result) => {
+      this.millis.push(performance.now() - start);
+      done(result);
+    });
+  }
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+}
+
 export interface Flow {
   readonly spans: number;
   readonly rows: number;
