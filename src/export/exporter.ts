@@ -27,6 +27,12 @@ const log = diag.createComponentLogger({ namespace: 'llamonitor-otel' });
 /** Share of an export's deadline spent on retries; the rest is kept for the spill. */
 const RETRY_SHARE = 0.8;
 
+/** @internal Settings no user needs, for tests that cannot wait for the defaults. */
+export interface ExporterInternals {
+  /** Wait before a background replay pass (default 5 s). */
+  readonly replayIntervalMillis?: number;
+}
+
 /** What MetricEventsSpanProcessor noted about a span at its start. */
 export type SpanHints = Pick<MappingOptions, 'inheritedSessionId' | 'parentIsModelCall'>;
 
@@ -40,8 +46,12 @@ export class MetricEventsSpanExporter implements SpanExporter {
   }
 
   /** @internal The exporter around a given sink (tests, the CLI). */
-  static withSink(sink: Sink, options: MetricEventsExporterOptions = {}): MetricEventsSpanExporter {
-    const exporter = new MetricEventsSpanExporter(options);
+  static withSink(
+    sink: Sink,
+    options: MetricEventsExporterOptions = {},
+    internals: ExporterInternals = {},
+  ): MetricEventsSpanExporter {
+    const exporter = new MetricEventsSpanExporter(options, {}, internals);
     exporter.sinkPromise = Promise.resolve(sink);
     return exporter;
   }
@@ -64,6 +74,8 @@ export class MetricEventsSpanExporter implements SpanExporter {
   constructor(
     options: MetricEventsExporterOptions = {},
     env: Readonly<Record<string, string | undefined>> = {},
+    /** @internal */
+    internals: ExporterInternals = {},
   ) {
     this.options = resolveOptions(options, env);
     this.slots = new WriteSlots(this.options.poolSize);
@@ -80,6 +92,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
       },
       checkHealth: async () => (await this.sink()).checkHealth(),
       timeoutMillis: this.options.exportTimeoutMillis,
+      intervalMillis: internals.replayIntervalMillis,
     });
   }
 
@@ -211,9 +224,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
   ): Promise<string | undefined> {
     let lastError = 'the deadline passed before a write could start';
     for (let attempt = 1; deadline.millisLeft > 0; attempt++) {
-      const release = await deadline
-        .race(this.slots.acquire(), 'waiting for a free write slot')
-        .catch(() => undefined);
+      const release = await this.slotBefore(deadline);
       if (!release) break;
       try {
         await deadline.race(this.writeOnce(rows), 'the write');
@@ -232,6 +243,18 @@ export class MetricEventsSpanExporter implements SpanExporter {
     }
     const sink = this.sinkPromise ? await this.sinkPromise.catch(() => undefined) : undefined;
     return `could not write ${rows.length} rows to ${sink?.target ?? this.options.target.kind} within the export deadline: ${lastError}`;
+  }
+
+  /** A write slot before the deadline, or undefined; a slot that comes after it is given straight back. */
+  private async slotBefore(deadline: Deadline): Promise<(() => void) | undefined> {
+    const acquiring = this.slots.acquire();
+    try {
+      return await deadline.race(acquiring, 'waiting for a free write slot');
+    } catch {
+      // Dropped, the late slot would be lost for good: after poolSize of them every export spills.
+      void acquiring.then((release) => release());
+      return undefined;
+    }
   }
 
   /** One attempt: the sink prepared, the rows written, with tracing suppressed so drivers do not trace us. */

@@ -10,7 +10,8 @@ import { withDeadline } from './deadline.js';
 
 const log = diag.createComponentLogger({ namespace: 'llamonitor-otel/replay' });
 
-const INTERVAL_MILLIS = 5_000;
+/** How long after a spill, or after a pass that left files, the next background pass runs. */
+export const REPLAY_INTERVAL_MILLIS = 5_000;
 
 export interface ReplayTarget {
   /** Only files meant for this table are replayed; undefined takes every file. */
@@ -18,6 +19,8 @@ export interface ReplayTarget {
   readonly write: (rows: readonly MetricEvent[]) => Promise<void>;
   readonly checkHealth: () => Promise<void>;
   readonly timeoutMillis: number;
+  /** Wait before a background pass; REPLAY_INTERVAL_MILLIS unless a test wants it shorter. */
+  readonly intervalMillis?: number;
 }
 
 export interface ReplayReport {
@@ -50,7 +53,7 @@ export class Replayer {
       void this.replayOnce().then((report) => {
         if (report.stoppedBecause !== undefined || report.files > 0) this.wake();
       });
-    }, INTERVAL_MILLIS);
+    }, this.target.intervalMillis ?? REPLAY_INTERVAL_MILLIS);
     this.timer.unref();
   }
 
