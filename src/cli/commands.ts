@@ -176,8 +176,8 @@ export async function replay(env: Env, out: Out): Promise<number> {
     const store = new SpillStore(options.spillDir, options.spillMaxBytes);
     const report = await new Replayer(store, {
       destination: undefined,
-      write: (rows) => opened.write(rows),
-      checkHealth: () => opened.checkHealth(),
+      write: (rows, signal) => opened.write(rows, signal),
+      checkHealth: (signal) => opened.checkHealth(signal),
       timeoutMillis: options.exportTimeoutMillis,
     }).replayOnce();
     await opened.flush();

@@ -82,15 +82,15 @@ export class MetricEventsSpanExporter implements SpanExporter {
     this.spill = new SpillStore(this.options.spillDir, this.options.spillMaxBytes);
     this.replayer = new Replayer(this.spill, {
       destination: { table: this.options.table, schema: this.options.schema },
-      write: async (rows) => {
+      write: async (rows, signal) => {
         const release = await this.slots.acquire();
         try {
-          await this.writeOnce(rows);
+          await this.writeOnce(rows, signal);
         } finally {
           release();
         }
       },
-      checkHealth: async () => (await this.sink()).checkHealth(),
+      checkHealth: (signal) => this.checkHealth(signal),
       timeoutMillis: this.options.exportTimeoutMillis,
       intervalMillis: internals.replayIntervalMillis,
     });
@@ -226,11 +226,14 @@ export class MetricEventsSpanExporter implements SpanExporter {
     for (let attempt = 1; deadline.millisLeft > 0; attempt++) {
       const release = await this.slotBefore(deadline);
       if (!release) break;
+      const attemptAbort = new AbortController();
       try {
-        await deadline.race(this.writeOnce(rows), 'the write');
+        await deadline.race(this.writeOnce(rows, attemptAbort.signal), 'the write');
         if (attempt > 1) log.info(`wrote ${rows.length} rows after ${attempt} attempts`);
         return undefined;
       } catch (error) {
+        // A write still running past the deadline gives up its connection rather than hold it until TCP gives up.
+        attemptAbort.abort(error);
         lastError = (error as Error).message;
         // The first failure is news; the retries after it are not, until the deadline says what became of the rows.
         const message = `write of ${rows.length} rows failed (attempt ${attempt}): ${lastError}`;
@@ -258,10 +261,17 @@ export class MetricEventsSpanExporter implements SpanExporter {
   }
 
   /** One attempt: the sink prepared, the rows written, with tracing suppressed so drivers do not trace us. */
-  private writeOnce(rows: readonly MetricEvent[]): Promise<void> {
+  private writeOnce(rows: readonly MetricEvent[], signal?: AbortSignal): Promise<void> {
     return context.with(suppressTracing(context.active()), async () => {
       await this.prepared();
-      await (await this.sink()).write(rows);
+      await (await this.sink()).write(rows, signal);
+    });
+  }
+
+  /** The replay's health check. */
+  private checkHealth(signal?: AbortSignal): Promise<void> {
+    return context.with(suppressTracing(context.active()), async () => {
+      await (await this.sink()).checkHealth(signal);
     });
   }
 

@@ -16,8 +16,9 @@ export const REPLAY_INTERVAL_MILLIS = 5_000;
 export interface ReplayTarget {
   /** Only files meant for this table are replayed; undefined takes every file. */
   readonly destination: SpillDestination | undefined;
-  readonly write: (rows: readonly MetricEvent[]) => Promise<void>;
-  readonly checkHealth: () => Promise<void>;
+  /** Stores rows; gives up when `signal` aborts (the replay's deadline passed). */
+  readonly write: (rows: readonly MetricEvent[], signal: AbortSignal) => Promise<void>;
+  readonly checkHealth: (signal: AbortSignal) => Promise<void>;
   readonly timeoutMillis: number;
   /** Wait before a background pass; REPLAY_INTERVAL_MILLIS unless a test wants it shorter. */
   readonly intervalMillis?: number;
@@ -69,6 +70,17 @@ export class Replayer {
     return this.running;
   }
 
+  /** Runs `work` until the replay's timeout, then aborts it: a hung write must not hold its connection. */
+  private async withinTimeout(work: (signal: AbortSignal) => Promise<void>, what: string): Promise<void> {
+    const abort = new AbortController();
+    try {
+      await withDeadline(work(abort.signal), this.target.timeoutMillis, what);
+    } catch (error) {
+      abort.abort(error);
+      throw error;
+    }
+  }
+
   private async pass(): Promise<ReplayReport> {
     let files = 0;
     let rows = 0;
@@ -77,7 +89,7 @@ export class Replayer {
       const names = await this.store.list();
       if (names.length === 0) return { files, rows, setAside };
       try {
-        await withDeadline(this.target.checkHealth(), this.target.timeoutMillis, 'the health check');
+        await this.withinTimeout((signal) => this.target.checkHealth(signal), 'the health check');
       } catch (error) {
         return {
           files,
@@ -104,7 +116,7 @@ export class Replayer {
           continue;
         }
         try {
-          await withDeadline(this.target.write(batch.rows), this.target.timeoutMillis, `replaying ${name}`);
+          await this.withinTimeout((signal) => this.target.write(batch.rows, signal), `replaying ${name}`);
         } catch (error) {
           await this.store.release(claimed);
           return { files, rows, setAside, stoppedBecause: (error as Error).message };
