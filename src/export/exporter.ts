@@ -268,9 +268,10 @@ export class MetricEventsSpanExporter implements SpanExporter {
     });
   }
 
-  /** The replay's health check. */
+  /** The replay's health check: the sink prepared first, since a table missing until then is no sign of ill health. */
   private checkHealth(signal?: AbortSignal): Promise<void> {
     return context.with(suppressTracing(context.active()), async () => {
+      await this.prepared();
       await (await this.sink()).checkHealth(signal);
     });
   }

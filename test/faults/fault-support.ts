@@ -137,7 +137,8 @@ export async function tempSpillDir(): Promise<{
   const dir = await mkdtemp(join(tmpdir(), 'llamonitor-faults-'));
   return {
     dir,
-    files: async () => (await readdir(dir).catch(() => [] as string[])).filter((n) => n.endsWith('.ndjson')),
+    // Claimed files (being replayed) count too: they leave the folder only once the sink took them.
+    files: async () => (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith('spill-')),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
 }
