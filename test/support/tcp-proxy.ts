@@ -32,6 +32,8 @@ export class TcpProxy {
   /** Armed by cutAfterClientBytes: the first link to carry this many more client bytes is cut. */
   private cutAt: { readonly bytes: number; readonly done: (cut: CutReport) => void } | undefined;
   private baseline = new WeakMap<Link, number>();
+  /** Armed by cutBeforeReplyTo; `link` is set once the client sent the text on it. */
+  private replyCut: { readonly needle: Buffer; readonly done: () => void; link?: Link } | undefined;
   /** Connections accepted (whatever became of them). */
   accepted = 0;
   /** Connections cut by the proxy while open. */
@@ -144,6 +146,16 @@ export class TcpProxy {
     return new Promise((done) => (this.cutAt = { bytes, done }));
   }
 
+  /**
+   * Cuts the first connection on which the client sends `clientText` (matched
+   * byte for byte in one chunk: a COMMIT statement, PostgreSQL's CopyDone) at
+   * the moment the server answers it: the server has done the work, the client
+   * never hears so. Resolves when the cut happened.
+   */
+  cutBeforeReplyTo(clientText: string): Promise<void> {
+    return new Promise((done) => (this.replyCut = { needle: Buffer.from(clientText, 'latin1'), done }));
+  }
+
   /** Stops listening and cuts everything. */
   async stop(): Promise<void> {
     await this.close();
@@ -204,9 +216,20 @@ export class TcpProxy {
         }
       }
       link.clientBytes += chunk.length;
+      const replyCut = this.replyCut;
+      if (replyCut && !replyCut.link && chunk.includes(replyCut.needle)) replyCut.link = link;
       this.forward(server, chunk);
     });
-    server.on('data', (chunk: Buffer) => this.forward(client, chunk));
+    server.on('data', (chunk: Buffer) => {
+      const replyCut = this.replyCut;
+      if (replyCut?.link === link) {
+        this.replyCut = undefined;
+        this.cut(link);
+        replyCut.done();
+        return;
+      }
+      this.forward(client, chunk);
+    });
   }
 
   private forward(to: net.Socket, chunk: Buffer, then?: () => void): void {
