@@ -67,6 +67,8 @@ export class MetricEventsSpanExporter implements SpanExporter {
   private readonly replayer: Replayer;
   private inflightBytes = 0;
   private shutdownPromise: Promise<void> | undefined;
+  /** When shutdown must be done by, once it began: retries end in time to spill and close before it. */
+  private shutdownDeadline: number | undefined;
   /** @internal Set by MetricEventsSpanProcessor. */
   spanHints: ((span: ReadableSpan) => SpanHints | undefined) | undefined;
 
@@ -146,11 +148,29 @@ export class MetricEventsSpanExporter implements SpanExporter {
     return this.shutdownPromise;
   }
 
-  private async doShutdown(): Promise<void> {
-    const deadline = Date.now() + this.options.shutdownTimeoutMillis;
-    const spillReserve = Math.min(2_000, this.options.shutdownTimeoutMillis * 0.3);
-    for (const retryDeadline of this.retryDeadlines) retryDeadline.lower(deadline - spillReserve);
+  /**
+   * @internal Starts shutdown's clock while exports are still taken:
+   * MetricEventsSpanProcessor calls it before its BatchSpanProcessor's last
+   * flush, which calls shutdown() only once that flush is done; during an
+   * outage, that flush would otherwise retry for the whole export deadline.
+   */
+  beginShutdown(): void {
+    if (this.shutdownDeadline !== undefined) return;
+    this.shutdownDeadline = Date.now() + this.options.shutdownTimeoutMillis;
     this.replayer.stop();
+    const retriesEnd = this.retriesEndBy();
+    for (const retryDeadline of this.retryDeadlines) retryDeadline.lower(retriesEnd);
+  }
+
+  /** When retries must stop so that their rows can still be spilled before shutdown's deadline. */
+  private retriesEndBy(): number {
+    if (this.shutdownDeadline === undefined) return Infinity;
+    return this.shutdownDeadline - Math.min(2_000, this.options.shutdownTimeoutMillis * 0.3);
+  }
+
+  private async doShutdown(): Promise<void> {
+    this.beginShutdown();
+    const deadline = this.shutdownDeadline as number;
     await withDeadline(this.settlePending(), deadline - Date.now(), 'pending writes').catch(
       (error: unknown) => log.error(`shutdown: ${(error as Error).message}`),
     );
@@ -204,7 +224,9 @@ export class MetricEventsSpanExporter implements SpanExporter {
       );
     }
     this.inflightBytes += bytes;
-    const retryDeadline = new Deadline(Date.now() + this.options.exportTimeoutMillis * RETRY_SHARE);
+    const retryDeadline = new Deadline(
+      Math.min(Date.now() + this.options.exportTimeoutMillis * RETRY_SHARE, this.retriesEndBy()),
+    );
     this.retryDeadlines.add(retryDeadline);
     try {
       const failure = await this.writeWithRetries(rows, retryDeadline);
