@@ -110,7 +110,7 @@ describe.runIf(databases.length > 0).each(databases)('an outage of $name', (data
       await sleep(2_000);
       stream.stop();
       await stream.forceFlush();
-      const spilledSinceMark = logs.logs.slice(mark).filter((l) => /^spilled/.test(l.message));
+      const spilledSinceMark = logs.logs.slice(mark).filter((l) => /spilled \d+ rows/.test(l.message));
       await waitFor('the spill folder to empty', async () => (await spill.files()).length === 0, 10_000);
       const started = Date.now();
       await stream.shutdown();
