@@ -1,18 +1,18 @@
 // npm run demo: an application's LLM calls become metric_events rows in Parquet files, no server needed.
 //
-// A tracer provider with a BatchSpanProcessor around the exporter, all defaults: rows go to
+// A tracer provider with MetricEventsSpanProcessor (a BatchSpanProcessor around the exporter, which
+// also carries a session down its trace), all defaults: rows go to
 // ./llamonitor-data/metric_events/date=YYYY-MM-DD/*.parquet. The spans carry the attributes the
 // OpenTelemetry GenAI conventions define (what OpenLLMetry, the contrib OpenAI instrumentation and
 // the Vercel AI SDK 7 emit); no network call is made. Then the files are read back with DuckDB.
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { MetricEventsSpanExporter } from 'llamonitor-otel';
+import { MetricEventsSpanProcessor } from 'llamonitor-otel';
 import { solidPng } from './support/png.mjs';
 
-const exporter = new MetricEventsSpanExporter(); // url ./llamonitor-data, table metric_events
-const provider = new NodeTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter)] });
+// url ./llamonitor-data, table metric_events; `new BatchSpanProcessor(new MetricEventsSpanExporter())` works too.
+const provider = new NodeTracerProvider({ spanProcessors: [new MetricEventsSpanProcessor()] });
 provider.register();
 const tracer = trace.getTracer('demo-app', '1.0.0');
 
@@ -23,7 +23,7 @@ const traceIds = [];
 const messages = (role, text) => JSON.stringify([{ role, parts: [{ type: 'text', content: text }] }]);
 
 /** One model call, shaped as the OpenTelemetry GenAI conventions say. */
-async function chat(parent, { prompt, answer, inputTokens, outputTokens, extra = {}, fail }) {
+async function chat(parent, { prompt, answer, toolCall, inputTokens, outputTokens, extra = {}, fail }) {
   const ctx = parent ? trace.setSpan(context.active(), parent) : context.active();
   const span = tracer.startSpan(
     'chat gpt-4o-mini',
@@ -49,11 +49,15 @@ async function chat(parent, { prompt, answer, inputTokens, outputTokens, extra =
   } else {
     span.setAttributes({
       'gen_ai.response.model': 'gpt-4o-mini-2024-07-18',
-      'gen_ai.response.finish_reasons': ['stop'],
+      'gen_ai.response.finish_reasons': [toolCall ? 'tool_calls' : 'stop'],
       'gen_ai.usage.input_tokens': inputTokens,
       'gen_ai.usage.output_tokens': outputTokens,
       'gen_ai.output.messages': JSON.stringify([
-        { role: 'assistant', parts: [{ type: 'text', content: answer }], finish_reason: 'stop' },
+        {
+          role: 'assistant',
+          parts: [toolCall ? { type: 'tool_call', ...toolCall } : { type: 'text', content: answer }],
+          finish_reason: toolCall ? 'tool_calls' : 'stop',
+        },
       ]),
     });
   }
@@ -98,7 +102,7 @@ await chat(undefined, {
   outputTokens: 8,
 });
 
-// 3. A tool call under an agent span.
+// 3. A tool call under an agent span. Only the agent span names the session: its children inherit it.
 const agent = tracer.startSpan('invoke_agent weather-agent', {
   kind: SpanKind.INTERNAL,
   attributes: {
@@ -110,10 +114,9 @@ const agent = tracer.startSpan('invoke_agent weather-agent', {
 traceIds.push(agent.spanContext().traceId);
 await chat(agent, {
   prompt: 'What is the weather in Lisbon?',
-  answer: '',
+  toolCall: { id: 'call_1', name: 'get_weather', arguments: { city: 'Lisbon' } },
   inputTokens: 52,
   outputTokens: 18,
-  extra: { 'gen_ai.conversation.id': `weather-${run}` },
 });
 const tool = tracer.startSpan(
   'execute_tool get_weather',

@@ -39,7 +39,13 @@ export async function createSink(options: ResolvedOptions): Promise<Sink> {
       const { createMySqlSink } = await load('mysql', () => import('../sinks/mysql/index.js'));
       return createMySqlSink(target.url, sinkOptions);
     }
-    case 'parquet':
-      throw new Error(`no ${target.kind} sink yet`);
+    case 'parquet': {
+      const { ParquetSink } = await load('parquet', () => import('../sinks/parquet/index.js'));
+      return new ParquetSink(target.directory, {
+        ...sinkOptions,
+        fileRows: options.parquetFileRows,
+        fileAgeMillis: options.parquetFileAgeMillis,
+      });
+    }
   }
 }

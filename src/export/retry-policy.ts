@@ -1,4 +1,4 @@
-/** Exponential backoff with full jitter: retries of many processes spread out instead of arriving together. */
+/** Exponential backoff with jitter: retries of many processes spread out instead of arriving together. */
 export interface RetryPolicy {
   readonly initialDelayMillis: number;
   readonly maxDelayMillis: number;

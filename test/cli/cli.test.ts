@@ -70,7 +70,7 @@ describe('llamonitor doctor', () => {
   });
 
   it('refuses a bad option value, naming the variable', async () => {
-    const run = await runCli(['doctor', '--pool-size', '-3']);
+    const run = await runCli(['doctor', '--pool-size=-3']);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/\[fail\] configuration: LLAMONITOR_POOL_SIZE=-3 is not allowed/);
   });

@@ -219,11 +219,19 @@ describe.runIf(available)('PostgresSink', () => {
     expect(present.rows[0].oid).not.toBeNull();
   });
 
-  it('reports health on a writable table, and the reason once the table is gone', async () => {
-    const { sink, tableSql } = await newSink();
+  it('reports health while the server answers, leaving a missing table to prepare, which names it', async () => {
+    const { sink, table, tableSql } = await newSink();
     await expect(sink.checkHealth()).resolves.toBeUndefined();
     await db.admin.query(`DROP TABLE ${tableSql}`);
-    await expect(sink.checkHealth()).rejects.toThrow(/table .* does not exist/);
+    await expect(sink.checkHealth()).resolves.toBeUndefined();
+    const noCreate = new PostgresSink(POSTGRES_URL, {
+      table,
+      schema: db.schema,
+      poolSize: 1,
+      createTable: false,
+    });
+    db.sinks.push(noCreate);
+    await expect(noCreate.prepare()).rejects.toThrow(/table .* does not exist/);
   });
 
   it('fails a write into a dropped table with an error that names the table', async () => {

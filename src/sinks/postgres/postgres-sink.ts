@@ -150,11 +150,12 @@ export class PostgresSink implements Sink {
     });
   }
 
+  /** The server answers. The table and the permission to insert are prepare()'s checks. */
   async checkHealth(signal?: AbortSignal): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    await this.#withClient('write rows', signal, async (client) =>
-      this.#assertCanInsert(await this.#readShape(client)),
-    );
+    await this.#withClient('connect', signal, async (client) => {
+      await client.query('SELECT 1');
+    });
   }
 
   async readBack(eventIds: readonly string[]): Promise<MetricEvent[]> {

@@ -1,0 +1,127 @@
+/**
+ * Appends batches to one write-ahead log segment on the application's
+ * thread. The work per call stays small whatever the batch size: rows are
+ * serialised in slices of a few milliseconds, each handed to the file system
+ * (off the thread) before the next is built, and one fdatasync makes the
+ * batch durable. A failed append is cut back off the file.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MetricEvent } from '../../schema/columns.js';
+import { segmentFileName, type SegmentName } from './dataset-layout.js';
+import { fsyncFolder } from './durable-fs.js';
+import { batchHeaderLine, encodeRowLine, segmentHeaderLine } from './wal-format.js';
+
+/** Time one slice of serialisation may take before the thread is given back. */
+const SLICE_MILLIS = 4;
+/** Rows serialised between two looks at the clock. */
+const ROWS_PER_CLOCK_CHECK = 32;
+
+/**
+ * The bytes of one slice, in a buffer reused from slice to slice: no new
+ * Buffer, and no long string to flatten, per slice.
+ */
+class SliceBuffer {
+  private bytes = Buffer.allocUnsafe(1024 * 1024);
+  length = 0;
+
+  append(text: string): void {
+    const most = this.length + text.length * 3; // UTF-8 needs at most 3 bytes per UTF-16 unit
+    if (most > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(most, this.bytes.length * 2));
+      this.bytes.copy(grown, 0, 0, this.length);
+      this.bytes = grown;
+    }
+    this.length += this.bytes.write(text, this.length);
+  }
+
+  /** The slice's bytes; valid until the next append. */
+  take(): Buffer {
+    const view = this.bytes.subarray(0, this.length);
+    this.length = 0;
+    return view;
+  }
+}
+
+export class SegmentWriter {
+  /** Rows in acknowledged batches. */
+  rows = 0;
+  /** Bytes holding the header and acknowledged batches. */
+  committedBytes: number;
+  /** False once an append failed: the segment takes no more batches. */
+  usable = true;
+  private readonly slice = new SliceBuffer();
+
+  private constructor(
+    readonly path: string,
+    readonly name: SegmentName,
+    private readonly handle: FileHandle,
+    headerBytes: number,
+  ) {
+    this.committedBytes = headerBytes;
+  }
+
+  /** Creates the segment file with its header, durably (file and folder entry). */
+  static async create(walFolder: string, name: SegmentName, fileRows: number): Promise<SegmentWriter> {
+    const path = join(walFolder, segmentFileName(name));
+    const handle = await open(path, 'wx');
+    try {
+      const header = Buffer.from(segmentHeaderLine(fileRows));
+      await writeFully(handle, header, 0);
+      await handle.sync();
+      await fsyncFolder(walFolder);
+      return new SegmentWriter(path, name, handle, header.length);
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /**
+   * Appends one batch and resolves once it is on disk. `onProgress` hears the
+   * size after each slice, so the converter can read ahead.
+   */
+  async append(
+    rows: readonly MetricEvent[],
+    createdAt: string,
+    onProgress: (size: number) => void,
+  ): Promise<void> {
+    if (!this.usable) throw new Error(`segment ${this.path} is closed after a failed write`);
+    const start = this.committedBytes;
+    let position = start;
+    try {
+      this.slice.append(batchHeaderLine({ rows: rows.length, createdAt }));
+      let next = 0;
+      while (next < rows.length) {
+        const began = performance.now();
+        do {
+          const end = Math.min(next + ROWS_PER_CLOCK_CHECK, rows.length);
+          for (; next < end; next++) this.slice.append(encodeRowLine(rows[next] as MetricEvent));
+        } while (next < rows.length && performance.now() - began < SLICE_MILLIS);
+        const bytes = this.slice.take();
+        await writeFully(this.handle, bytes, position);
+        position += bytes.length;
+        onProgress(position);
+      }
+      await this.handle.datasync();
+    } catch (error) {
+      this.usable = false;
+      await this.handle.truncate(start).catch(() => undefined); // the reader ignores an unfinished batch anyway
+      throw error;
+    }
+    this.committedBytes = position;
+    this.rows += rows.length;
+  }
+
+  async close(): Promise<void> {
+    this.usable = false;
+    await this.handle.close();
+  }
+}
+
+async function writeFully(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {
+  for (let written = 0; written < bytes.length;) {
+    const { bytesWritten } = await handle.write(bytes, written, bytes.length - written, position + written);
+    written += bytesWritten;
+  }
+}

@@ -1,0 +1,33 @@
+/** Messages between a ParquetSink and its conversion worker. */
+import type { Owner } from './dataset-layout.js';
+import type { ConversionResult } from './segment-conversion.js';
+
+/** The segment has grown to `size` bytes (an append may still be in progress): read ahead. */
+export interface FollowMessage {
+  readonly type: 'follow';
+  readonly segmentPath: string;
+  readonly size: number;
+}
+
+/** The segment was deleted without rows (its only append failed): drop what was read of it. */
+export interface ForgetMessage {
+  readonly type: 'forget';
+  readonly segmentPath: string;
+}
+
+/** The segment is closed: write its rows as Parquet files, then delete it. */
+export interface ConvertMessage {
+  readonly type: 'convert';
+  readonly id: number;
+  readonly dataset: string;
+  readonly segmentPath: string;
+  /** Bytes holding acknowledged batches; absent for a segment left by a crash (read it all). */
+  readonly size: number | undefined;
+  readonly owner: Owner;
+}
+
+export type ToWorker = FollowMessage | ForgetMessage | ConvertMessage;
+
+export type FromWorker =
+  | { readonly type: 'converted'; readonly id: number; readonly result: ConversionResult }
+  | { readonly type: 'failed'; readonly id: number; readonly message: string; readonly code?: string };

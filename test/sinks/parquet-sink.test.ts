@@ -1,0 +1,502 @@
+/**
+ * The Parquet sink end to end, from the built package (its conversion runs in
+ * a worker thread, which needs dist/*.js: `npm test` builds first). Every file
+ * is opened by DuckDB or hyparquet, never by the code that wrote it.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import {
+  copyFileSync,
+  cpSync,
+  symlinkSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import os, { hostname, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { COLUMNS, type MetricEvent } from '../../src/schema/columns.js';
+import { isoMicrosToEpochMicros } from '../../src/schema/timestamps.js';
+import { compactTime, hostLabel, segmentFileName } from '../../src/sinks/parquet/dataset-layout.js';
+import { batchHeaderLine, encodeRowLine, segmentHeaderLine } from '../../src/sinks/parquet/wal-format.js';
+import { builtModulePath, importBuilt } from '../support/built-package.js';
+import { queryDataset, readWithHyparquet, visibleParquetFiles } from '../support/parquet-readers.js';
+import { sampleRows } from '../support/sample-rows.js';
+
+type ParquetModule = typeof import('../../src/sinks/parquet/index.js');
+type ParquetSinkType = InstanceType<ParquetModule['ParquetSink']>;
+const { ParquetSink } = await importBuilt<ParquetModule>('sinks/parquet/index.js');
+
+const CHILD = fileURLToPath(new URL('../support/parquet-child.ts', import.meta.url));
+const folders: string[] = [];
+const sinks: ParquetSinkType[] = [];
+
+function tempFolder(): string {
+  const folder = mkdtempSync(join(tmpdir(), 'llamonitor-parquet-'));
+  folders.push(folder);
+  return folder;
+}
+
+function openSink(
+  folder: string,
+  options: { fileRows?: number; fileAgeMillis?: number } = {},
+): ParquetSinkType {
+  const sink = new ParquetSink(folder, {
+    table: 'metric_events',
+    poolSize: 1,
+    createTable: true,
+    fileRows: options.fileRows ?? 100_000,
+    fileAgeMillis: options.fileAgeMillis ?? 600_000,
+  });
+  sinks.push(sink);
+  return sink;
+}
+
+afterEach(async () => {
+  await Promise.allSettled(sinks.splice(0).map((sink) => sink.close()));
+  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+});
+
+async function count(dataset: string, where = 'true'): Promise<number> {
+  const [row] = await queryDataset(dataset, `SELECT count(*)::INTEGER AS n FROM {dataset} WHERE ${where}`);
+  return (row as { n: number }).n;
+}
+
+async function distinctEvents(dataset: string): Promise<number> {
+  const [row] = await queryDataset(dataset, 'SELECT count(DISTINCT event_id)::INTEGER AS n FROM {dataset}');
+  return (row as { n: number }).n;
+}
+
+function segments(dataset: string): string[] {
+  return readdirSync(join(dataset, '_wal')).filter((name) => name.endsWith('.wal'));
+}
+
+interface ChildRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs test/support/parquet-child.ts, optionally under a file-size limit (prlimit). */
+function runChild(args: string[], options: { fileSizeLimit?: number; stdin?: 'ignore' | 'pipe' } = {}) {
+  const node = [process.execPath, '--import', 'tsx', CHILD, ...args];
+  const command = options.fileSizeLimit ? ['prlimit', `--fsize=${options.fileSizeLimit}`, ...node] : node;
+  const child = spawn(command[0] as string, command.slice(1), {
+    stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = once(child, 'exit').then(([code, signal]) => ({ code, signal, stdout, stderr }) as ChildRun);
+  return { child, exited, output: () => stdout };
+}
+
+async function untilTrue(check: () => boolean, timeoutMillis: number): Promise<boolean> {
+  const end = Date.now() + timeoutMillis;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return check();
+}
+
+/** The built package loaded a second time, as when an application ends up with two copies of it. */
+async function importSecondCopy(): Promise<ParquetModule> {
+  const root = tempFolder();
+  const dist = dirname(dirname(dirname(builtModulePath('sinks/parquet/index.js'))));
+  cpSync(dist, join(root, 'dist'), { recursive: true });
+  symlinkSync(join(dirname(dist), 'node_modules'), join(root, 'node_modules'));
+  return (await import(
+    pathToFileURL(join(root, 'dist', 'sinks', 'parquet', 'index.js')).href
+  )) as ParquetModule;
+}
+
+const prlimitAvailable = process.platform === 'linux' && existsSync('/usr/bin/prlimit');
+
+describe('ParquetSink: what DuckDB and hyparquet read back', () => {
+  const HUGE = 2n ** 62n + 7n;
+  const UNICODE = 'héllo 🦙 世界 مرحبا e\u0301 \u{1F468}\u200D\u{1F469}\u200D\u{1F467}';
+  let folder: string;
+  let dataset: string;
+  let rows: MetricEvent[];
+  let before: number;
+  let after: number;
+
+  beforeAll(async () => {
+    folder = mkdtempSync(join(tmpdir(), 'llamonitor-parquet-roundtrip-'));
+    // 300 rows across a UTC midnight, one with an int64 beyond 2^53, one with unicode everywhere
+    rows = sampleRows(300, {
+      startMicros: isoMicrosToEpochMicros('2026-03-01T23:59:50.000001Z'),
+      stepMicros: 60_123n,
+    });
+    rows[7] = { ...rows[7], image_total_pixels: HUGE, image_file_size_bytes: -HUGE } as MetricEvent;
+    rows[8] = {
+      ...rows[8],
+      session_id: UNICODE,
+      error: UNICODE,
+      custom_attributes: { text: UNICODE },
+    } as MetricEvent;
+    const sink = new ParquetSink(folder, {
+      table: 'metric_events',
+      poolSize: 1,
+      createTable: true,
+      fileRows: 100_000,
+      fileAgeMillis: 600_000,
+    });
+    before = Date.now();
+    await sink.write(rows);
+    await sink.close();
+    after = Date.now();
+    dataset = sink.target;
+  });
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+  it('reads every row exactly once', async () => {
+    expect(await count(dataset)).toBe(rows.length);
+    expect(await distinctEvents(dataset)).toBe(rows.length);
+  });
+
+  it('sees timestamps as TIMESTAMP WITH TIME ZONE and JSON columns as JSON', async () => {
+    const described = await queryDataset(dataset, 'DESCRIBE SELECT * FROM {dataset}');
+    const types = Object.fromEntries(
+      described.map((row) => [row.column_name as string, row.column_type as string]),
+    );
+    expect(types.timestamp).toBe('TIMESTAMP WITH TIME ZONE');
+    expect(types.created_at).toBe('TIMESTAMP WITH TIME ZONE');
+    for (const spec of COLUMNS.filter((c) => c.kind === 'json'))
+      expect(types[spec.name], spec.name).toBe('JSON');
+    expect(types.image_total_pixels).toBe('BIGINT');
+    expect(types.text_char_count).toBe('INTEGER');
+    expect(types.duration_ms).toBe('DOUBLE');
+  });
+
+  it('keeps the microseconds of every timestamp', async () => {
+    const stored = await queryDataset(
+      dataset,
+      'SELECT event_id, epoch_us(timestamp) AS micros FROM {dataset}',
+    );
+    const byId = new Map(stored.map((row) => [row.event_id as string, row.micros as bigint]));
+    for (const row of rows) expect(byId.get(row.event_id)).toBe(isoMicrosToEpochMicros(row.timestamp));
+  });
+
+  it('keeps integers beyond 2^53 exact, positive and negative', async () => {
+    const [row] = await queryDataset(
+      dataset,
+      `SELECT image_total_pixels::VARCHAR AS pixels, image_file_size_bytes::VARCHAR AS bytes FROM {dataset} WHERE event_id = '${rows[7]?.event_id}'`,
+    );
+    expect(row).toEqual({ pixels: HUGE.toString(), bytes: (-HUGE).toString() });
+  });
+
+  it('keeps unicode text intact in string and JSON columns', async () => {
+    const [row] = await queryDataset(
+      dataset,
+      `SELECT session_id, error, custom_attributes->>'text' AS text FROM {dataset} WHERE event_id = '${rows[8]?.event_id}'`,
+    );
+    expect(row).toEqual({ session_id: UNICODE, error: UNICODE, text: UNICODE });
+  });
+
+  it('puts each row in the Hive partition of its UTC date', async () => {
+    const partitions = await queryDataset(
+      dataset,
+      "SELECT DISTINCT date::VARCHAR AS date, strftime(timestamp AT TIME ZONE 'UTC', '%Y-%m-%d') AS day FROM {dataset} ORDER BY 1",
+    );
+    expect(partitions.map((row) => row.date)).toEqual(['2026-03-01', '2026-03-02']);
+    for (const row of partitions) expect(row.date).toBe(row.day);
+  });
+
+  it('fills created_at with the time the rows were written', async () => {
+    const [row] = await queryDataset(
+      dataset,
+      'SELECT min(epoch_ms(created_at)) AS first, max(epoch_ms(created_at)) AS last, count(created_at)::INTEGER AS n FROM {dataset}',
+    );
+    expect(Number(row?.first)).toBeGreaterThanOrEqual(before);
+    expect(Number(row?.last)).toBeLessThanOrEqual(after);
+    expect(row?.n).toBe(rows.length);
+  });
+
+  it('gives hyparquet, a second reader, the same values as were written', async () => {
+    const stored = new Map((await readWithHyparquet(dataset)).map((row) => [row.event_id as string, row]));
+    expect(stored.size).toBe(rows.length);
+    for (const row of rows) {
+      const read = stored.get(row.event_id) as Record<string, unknown>;
+      for (const spec of COLUMNS) {
+        if (spec.name === 'created_at') continue;
+        const written = (row as Record<string, unknown>)[spec.name];
+        const value = read[spec.name];
+        if (written === null) expect(value ?? null, spec.name).toBeNull();
+        else if (spec.kind === 'timestamp')
+          expect((value as Date).getTime(), spec.name).toBe(Date.parse(written as string));
+        else if (spec.kind === 'int64') expect(value, spec.name).toBe(BigInt(written as number | bigint));
+        else if (spec.kind === 'json')
+          expect(typeof value === 'string' ? JSON.parse(value) : value, spec.name).toEqual(written);
+        else expect(value, spec.name).toEqual(written);
+      }
+    }
+  });
+});
+
+describe('ParquetSink: files', () => {
+  it('keeps rows out of sight until flush, then shows them', async () => {
+    const sink = openSink(tempFolder());
+    await sink.write(sampleRows(50));
+    expect(visibleParquetFiles(sink.target)).toEqual([]);
+    await sink.flush();
+    expect(await count(sink.target)).toBe(50);
+  });
+
+  it('gathers many small writes into one file instead of one file per write', async () => {
+    const sink = openSink(tempFolder());
+    for (let batch = 0; batch < 100; batch++) await sink.write(sampleRows(20, { seed: `batch-${batch}` }));
+    await sink.flush();
+    expect(visibleParquetFiles(sink.target)).toHaveLength(1);
+    expect(await count(sink.target)).toBe(2000);
+  });
+
+  it('closes a file at fileRows rows', async () => {
+    const sink = openSink(tempFolder(), { fileRows: 1000 });
+    for (let batch = 0; batch < 10; batch++) await sink.write(sampleRows(250, { seed: `batch-${batch}` }));
+    await sink.flush();
+    const files = await queryDataset(
+      sink.target,
+      'SELECT count(*)::INTEGER AS n FROM {dataset} GROUP BY filename ORDER BY n DESC',
+    );
+    const perFile = files.map((row) => row.n);
+    expect(perFile).toEqual([1000, 1000, 500]);
+  });
+
+  it('splits one batch larger than fileRows into files of at most fileRows rows', async () => {
+    const sink = openSink(tempFolder(), { fileRows: 400 });
+    await sink.write(sampleRows(1000));
+    await sink.flush();
+    expect(visibleParquetFiles(sink.target)).toHaveLength(3);
+    expect(await count(sink.target)).toBe(1000);
+  });
+
+  it('closes a file once it is fileAgeMillis old, without a flush', async () => {
+    const sink = openSink(tempFolder(), { fileAgeMillis: 200 });
+    await sink.write(sampleRows(30));
+    expect(await untilTrue(() => visibleParquetFiles(sink.target).length === 1, 10_000)).toBe(true);
+    expect(await count(sink.target)).toBe(30);
+  });
+
+  it('stores a batch written twice (a retry) once', async () => {
+    const sink = openSink(tempFolder());
+    const rows = sampleRows(40);
+    await sink.write(rows);
+    await sink.write(rows);
+    await sink.flush();
+    expect(await count(sink.target)).toBe(40);
+  });
+
+  it('leaves no segment behind once closed', async () => {
+    const sink = openSink(tempFolder());
+    await sink.write(sampleRows(10));
+    await sink.close();
+    expect(readdirSync(join(sink.target, '_wal'))).toEqual([]);
+  });
+});
+
+describe('ParquetSink: durability', () => {
+  it('loses no row of a write that resolved before the process was killed', async () => {
+    const folder = tempFolder();
+    const run = runChild(['write-then-crash', folder, '3000']);
+    const { signal, stdout } = await run.exited;
+    expect(stdout).toContain('written');
+    expect(signal).toBe('SIGKILL');
+    const sink = openSink(folder);
+    expect(visibleParquetFiles(sink.target)).toEqual([]);
+    await sink.prepare();
+    expect(await count(sink.target)).toBe(3000);
+    expect(segments(sink.target)).toEqual([]);
+  });
+
+  it('lets a process end without close(), and the next start shows its rows', async () => {
+    const folder = tempFolder();
+    const run = runChild(['write-then-exit', folder, '500']);
+    const { code, stdout, stderr } = await run.exited;
+    expect({ code, stdout: stdout.trim() }, stderr).toEqual({ code: 0, stdout: 'written' });
+    const sink = openSink(folder);
+    await sink.prepare();
+    expect(await count(sink.target)).toBe(500);
+  });
+
+  it('writes no row twice when a crash came between a file rename and the segment deletion', async () => {
+    const folder = tempFolder();
+    await runChild(['write-then-crash', folder, '800']).exited;
+    const dataset = join(folder, 'metric_events');
+    const [segment] = segments(dataset);
+    copyFileSync(join(dataset, '_wal', segment as string), join(folder, 'segment.copy'));
+    await openSink(folder).prepare();
+    const files = visibleParquetFiles(dataset);
+    const modified = files.map((file) => statSync(join(dataset, file)).mtimeMs);
+    renameSync(join(folder, 'segment.copy'), join(dataset, '_wal', segment as string)); // as if never deleted
+    await openSink(folder).prepare();
+    expect(visibleParquetFiles(dataset)).toEqual(files);
+    expect(files.map((file) => statSync(join(dataset, file)).mtimeMs)).toEqual(modified);
+    expect(await count(dataset)).toBe(800);
+    expect(segments(dataset)).toEqual([]);
+  });
+
+  it('cuts files by the rows per file a segment was written with, not by the setting at recovery', async () => {
+    const folder = tempFolder();
+    const wal = join(folder, 'metric_events', '_wal');
+    mkdirSync(wal, { recursive: true });
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const owner = { host: hostLabel(hostname()), pid: Number(gone.stdout.toString()), token: 'f00d' };
+    const name = segmentFileName({ time: compactTime(Date.now()), uuid: randomUUID(), owner });
+    const rows = sampleRows(1000);
+    const batch = batchHeaderLine({ rows: rows.length, createdAt: '2026-03-01T10:00:00.000000Z' });
+    writeFileSync(join(wal, name), segmentHeaderLine(300) + batch + rows.map(encodeRowLine).join(''));
+    const sink = openSink(folder, { fileRows: 100_000 });
+    await sink.prepare();
+    const files = await queryDataset(
+      sink.target,
+      'SELECT count(*)::INTEGER AS n FROM {dataset} GROUP BY filename ORDER BY n DESC',
+    );
+    expect(files.map((file) => file.n)).toEqual([300, 300, 300, 100]);
+  });
+
+  it("leaves the segment of a live process alone, and that process's close() shows its rows", async () => {
+    const folder = tempFolder();
+    const run = runChild(['write-then-wait', folder, '600'], { stdin: 'pipe' });
+    expect(await untilTrue(() => run.output().includes('written'), 30_000)).toBe(true);
+    const sink = openSink(folder);
+    await sink.prepare();
+    expect(segments(sink.target)).toHaveLength(1);
+    expect(visibleParquetFiles(sink.target)).toEqual([]);
+    run.child.stdin?.end();
+    expect((await run.exited).code).toBe(0);
+    expect(await count(sink.target)).toBe(600);
+  });
+
+  it.runIf(prlimitAvailable)(
+    'stores none of the rows of a write that failed part way (file size limit)',
+    async () => {
+      const folder = tempFolder();
+      // the 5,000-row batch outgrows a 1 MB file limit half way; the batches around it fit
+      const run = runChild(['write-three', folder, '5000', 'limited'], { fileSizeLimit: 1_000_000 });
+      const { stdout, stderr } = await run.exited;
+      expect(JSON.parse(stdout), stderr).toEqual(['ok', 'EFBIG', 'ok']);
+      const dataset = join(folder, 'metric_events');
+      const written = [
+        ...sampleRows(500, { seed: 'limited-first' }),
+        ...sampleRows(500, { seed: 'limited-last' }),
+      ];
+      expect(await count(dataset)).toBe(1000);
+      expect(await distinctEvents(dataset)).toBe(1000);
+      const ids = written.map((row) => `'${row.event_id}'`).join(',');
+      expect(await count(dataset, `event_id IN (${ids})`)).toBe(1000);
+    },
+  );
+
+  it.runIf(prlimitAvailable)(
+    'shows no file when writing Parquet fails half way, and converts the rows completely later',
+    async () => {
+      const folder = tempFolder();
+      await runChild(['write-then-crash', folder, '20000']).exited;
+      const dataset = join(folder, 'metric_events');
+      const limited = await runChild(['recover', folder], { fileSizeLimit: 500_000 }).exited;
+      expect(JSON.parse(limited.stdout), limited.stderr).toEqual({ flushError: 'EFBIG' });
+      expect(visibleParquetFiles(dataset)).toEqual([]);
+      expect(segments(dataset)).toHaveLength(1);
+      await openSink(folder).prepare();
+      expect(await count(dataset)).toBe(20_000);
+      expect(await distinctEvents(dataset)).toBe(20_000);
+      expect(readdirSync(join(dataset, '_wal'))).toEqual([]);
+    },
+  );
+});
+
+describe('ParquetSink: lifecycle', () => {
+  it('names the path when the dataset folder cannot be created', async () => {
+    const folder = tempFolder();
+    writeFileSync(join(folder, 'a-file'), '');
+    const sink = openSink(join(folder, 'a-file', 'data'));
+    await expect(sink.prepare()).rejects.toThrow(join(folder, 'a-file', 'data', 'metric_events'));
+    await expect(sink.checkHealth()).rejects.toThrow(/a-file/);
+  });
+
+  it('reports a writable dataset folder as healthy', async () => {
+    await expect(openSink(tempFolder()).checkHealth()).resolves.toBeUndefined();
+  });
+
+  it('leaves the open segment of another copy of the package in this process alone', async () => {
+    const folder = tempFolder();
+    const first = openSink(folder);
+    await first.write(sampleRows(20));
+    const copy = await importSecondCopy();
+    const second = new copy.ParquetSink(folder, {
+      table: 'metric_events',
+      poolSize: 1,
+      createTable: true,
+      fileRows: 100_000,
+      fileAgeMillis: 600_000,
+    });
+    sinks.push(second);
+    await second.prepare();
+    expect(segments(first.target)).toHaveLength(1);
+    await first.write(sampleRows(20, { seed: 'more' }));
+    await first.flush();
+    expect(await count(first.target)).toBe(40);
+  });
+
+  it('refuses writes after close', async () => {
+    const sink = openSink(tempFolder());
+    await sink.close();
+    await expect(sink.write(sampleRows(1))).rejects.toThrow(/closed/);
+  });
+
+  it('refuses a table name that is not an identifier', () => {
+    expect(
+      () =>
+        new ParquetSink(tempFolder(), {
+          table: '../x',
+          poolSize: 1,
+          createTable: true,
+          fileRows: 1,
+          fileAgeMillis: 1,
+        }),
+    ).toThrow(/table/);
+  });
+
+  it.runIf(process.platform === 'linux')(
+    'runs its conversion thread at a lower priority than the application thread',
+    async () => {
+      const niceValues = () =>
+        readdirSync('/proc/self/task').map((task) => {
+          const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]); // field 19: nice
+        });
+      const sink = openSink(tempFolder());
+      await sink.write(sampleRows(10)); // starts the worker
+      const application = os.getPriority(); // this thread's nice value
+      expect(await untilTrue(() => niceValues().includes(Math.min(19, application + 10)), 10_000)).toBe(true);
+      expect(os.getPriority()).toBe(application);
+    },
+  );
+
+  it('keeps the event loop responsive while one call writes 100,000 rows', async () => {
+    const sink = openSink(tempFolder());
+    const rows = sampleRows(100_000);
+    const histogram = monitorEventLoopDelay({ resolution: 1 });
+    histogram.enable();
+    const start = performance.now();
+    await sink.write(rows);
+    const millis = performance.now() - start;
+    histogram.disable();
+    // Serialising in one go would block for about the whole write; slices keep each stall a small part of it.
+    expect(histogram.max / 1e6).toBeLessThan(millis / 4);
+  });
+});
