@@ -48,10 +48,10 @@ export interface FaultDatabase {
 export interface Inspector {
   /** Span ids stored in `table`, one entry per row (a row stored twice would show twice). */
   storedSpanIds(table: string): Promise<string[]>;
+  /** Event ids stored in `table`, one entry per row. */
+  storedEventIds(table: string): Promise<string[]>;
   /** Ends, from the server side, the connections that come from these client ports (the proxy's upstream side). */
   killConnectionsFrom(ports: readonly number[]): Promise<number>;
-  /** Statements running on connections from these ports, for waiting until a bulk write is under way. */
-  runningStatements(ports: readonly number[]): Promise<string[]>;
   dropTable(table: string): Promise<void>;
   end(): Promise<void>;
 }
@@ -68,6 +68,10 @@ export const POSTGRES: FaultDatabase = {
         const result = await client.query<{ span_id: string }>(`SELECT span_id FROM ${table}`);
         return result.rows.map((r) => r.span_id);
       },
+      async storedEventIds(table) {
+        const result = await client.query<{ id: string }>(`SELECT event_id::text AS id FROM ${table}`);
+        return result.rows.map((r) => r.id);
+      },
       async killConnectionsFrom(ports) {
         if (ports.length === 0) return 0;
         const result = await client.query(
@@ -76,15 +80,6 @@ export const POSTGRES: FaultDatabase = {
           [ports],
         );
         return result.rowCount ?? 0;
-      },
-      async runningStatements(ports) {
-        if (ports.length === 0) return [];
-        const result = await client.query<{ query: string }>(
-          `SELECT query FROM pg_stat_activity
-            WHERE client_port = ANY($1::int[]) AND state = 'active' AND pid <> pg_backend_pid()`,
-          [ports],
-        );
-        return result.rows.map((r) => r.query);
       },
       async dropTable(table) {
         await client.query(`DROP TABLE IF EXISTS ${table}`);
@@ -102,7 +97,7 @@ export const MYSQL: FaultDatabase = {
     const connection = await mysql.createConnection({ uri: MYSQL_URL });
     const fromPorts = async (ports: readonly number[]) => {
       const [rows] = await connection.query<mysql.RowDataPacket[]>(
-        'SELECT ID AS id, HOST AS host, INFO AS info FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()',
+        'SELECT ID AS id, HOST AS host FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID()',
       );
       const wanted = new Set(ports.map((p) => `127.0.0.1:${p}`));
       return rows.filter((r) => wanted.has(String(r.host)));
@@ -112,13 +107,14 @@ export const MYSQL: FaultDatabase = {
         const [rows] = await connection.query<mysql.RowDataPacket[]>(`SELECT span_id FROM \`${table}\``);
         return rows.map((r) => String(r.span_id));
       },
+      async storedEventIds(table) {
+        const [rows] = await connection.query<mysql.RowDataPacket[]>(`SELECT event_id FROM \`${table}\``);
+        return rows.map((r) => String(r.event_id));
+      },
       async killConnectionsFrom(ports) {
         const mine = await fromPorts(ports);
         for (const row of mine) await connection.query(`KILL CONNECTION ${Number(row.id)}`).catch(() => {});
         return mine.length;
-      },
-      async runningStatements(ports) {
-        return (await fromPorts(ports)).flatMap((r) => (r.info ? [String(r.info)] : []));
       },
       async dropTable(table) {
         await connection.query(`DROP TABLE IF EXISTS \`${table}\``);
