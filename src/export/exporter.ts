@@ -67,6 +67,14 @@ export class MetricEventsSpanExporter implements SpanExporter {
   private readonly replayer: Replayer;
   private inflightBytes = 0;
   private shutdownPromise: Promise<void> | undefined;
+  /**
+   * Set when an export ran out of retries for want of the sink: later exports
+   * go straight to the spill, so that the BatchSpanProcessor (one export at a
+   * time) is not held for a whole export deadline per batch and made to drop
+   * spans. Cleared by the next write that succeeds or health check that passes
+   * (the background replay's, every few seconds while spill files exist).
+   */
+  private sinkDown: { readonly since: string; readonly reason: string } | undefined;
   /** When shutdown must be done by, once it began: retries end in time to spill and close before it. */
   private shutdownDeadline: number | undefined;
   /** @internal Set by MetricEventsSpanProcessor. */
@@ -223,6 +231,13 @@ export class MetricEventsSpanExporter implements SpanExporter {
         `rows in flight would pass maxInflightBytes (${this.options.maxInflightBytes})`,
       );
     }
+    if (this.sinkDown) {
+      const { since, reason } = this.sinkDown;
+      return this.spillRows(
+        rows,
+        `the sink has failed since ${since} (${reason}); rows go to the spill until it answers again`,
+      );
+    }
     this.inflightBytes += bytes;
     const retryDeadline = new Deadline(
       Math.min(Date.now() + this.options.exportTimeoutMillis * RETRY_SHARE, this.retriesEndBy()),
@@ -231,6 +246,10 @@ export class MetricEventsSpanExporter implements SpanExporter {
     try {
       const failure = await this.writeWithRetries(rows, retryDeadline);
       if (failure === undefined) return { code: ExportResultCode.SUCCESS };
+      if (!this.sinkDown && this.shutdownDeadline === undefined) {
+        this.sinkDown = { since: new Date().toISOString(), reason: failure };
+        log.warn(`the sink is failing: later exports go straight to the spill until it answers again`);
+      }
       return await this.spillRows(rows, failure);
     } finally {
       this.retryDeadlines.delete(retryDeadline);
@@ -287,7 +306,14 @@ export class MetricEventsSpanExporter implements SpanExporter {
     return context.with(suppressTracing(context.active()), async () => {
       await this.prepared();
       await (await this.sink()).write(rows, signal);
+      this.sinkAnswered();
     });
+  }
+
+  private sinkAnswered(): void {
+    if (!this.sinkDown) return;
+    log.info(`the sink answers again (failing since ${this.sinkDown.since}): exports write to it again`);
+    this.sinkDown = undefined;
   }
 
   /** The replay's health check: the sink prepared first, since a table missing until then is no sign of ill health. */
@@ -295,6 +321,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
     return context.with(suppressTracing(context.active()), async () => {
       await this.prepared();
       await (await this.sink()).checkHealth(signal);
+      this.sinkAnswered();
     });
   }
 

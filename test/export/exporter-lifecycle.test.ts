@@ -175,6 +175,25 @@ describe('MetricEventsSpanExporter lifecycle', () => {
     await exporter.shutdown();
   });
 
+  it('spills later exports at once after one ran out of retries, until the sink answers again', async () => {
+    const sink = new MemorySink();
+    sink.failuresLeft = Infinity;
+    const exporter = exporterWith(sink, { exportTimeoutMillis: 400 }, { replayIntervalMillis: 100 });
+    await exportAll(exporter, finishedSpans(2)).first; // retried for 320 ms, then spilled
+    const writes = sink.writes;
+    const started = Date.now();
+    expect((await exportAll(exporter, finishedSpans(2)).first).code).toBe(ExportResultCode.SUCCESS);
+    expect(Date.now() - started).toBeLessThan(100);
+    expect(sink.writes).toBe(writes);
+    expect(await spillFiles()).toHaveLength(2);
+    sink.failuresLeft = 0; // the replay's health check finds it back, and replays
+    while ((await spillFiles()).length > 0) await sleep(20);
+    expect((await exportAll(exporter, finishedSpans(2)).first).code).toBe(ExportResultCode.SUCCESS);
+    expect(sink.rows).toHaveLength(6);
+    expect(await spillFiles()).toHaveLength(0);
+    await exporter.shutdown();
+  });
+
   it('applies enrich to each row, and keeps the mapped row when enrich throws', async () => {
     const sink = new MemorySink();
     let calls = 0;

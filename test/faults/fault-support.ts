@@ -8,7 +8,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SpanKind } from '@opentelemetry/api';
-import { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, type BufferConfig } from '@opentelemetry/sdk-trace-base';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { MetricEventsExporterOptions } from '../../src/config/options.js';
@@ -167,7 +167,8 @@ export class SpanStream {
   private readonly provider: BasicTracerProvider;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(exporter: MetricEventsSpanExporter) {
+  /** `batch`: the BatchSpanProcessor's settings; by default a queue large enough never to drop a span. */
+  constructor(exporter: MetricEventsSpanExporter, batch: BufferConfig = {}) {
     this.processor = new MetricEventsSpanProcessor({
       exporter,
       batch: {
@@ -175,6 +176,7 @@ export class SpanStream {
         maxExportBatchSize: 256,
         maxQueueSize: 100_000,
         exportTimeoutMillis: 60_000,
+        ...batch,
       },
     });
     this.provider = new BasicTracerProvider({ spanProcessors: [this.processor] });

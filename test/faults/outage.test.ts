@@ -87,6 +87,37 @@ describe.runIf(databases.length > 0).each(databases)('an outage of $name', (data
     },
   );
 
+  it('longer than a few export deadlines under a stream faster than one batch per deadline: the BatchSpanProcessor drops nothing', async () => {
+    // With OpenTelemetry's defaults (queue 2,048, batches of 512) and one export at a time, an export that
+    // waits out its whole retry deadline lets the queue overflow: at 400 spans a second and a 4 s retry
+    // deadline, within seconds.
+    const { exporter, table } = faultExporter(database, proxy, {
+      spillDir: spill.dir,
+      exportTimeoutMillis: 5_000,
+    });
+    tables.push(table);
+    await exporter.ready();
+    const stream = new SpanStream(exporter, { maxQueueSize: 2_048, maxExportBatchSize: 512 });
+    stream.start(4);
+    await sleep(1_000);
+    proxy.refuse();
+    await sleep(10_000);
+    await proxy.pass();
+    await sleep(1_000);
+    stream.stop();
+    await stream.forceFlush();
+    await waitFor('the spill folder to empty', async () => (await spill.files()).length === 0);
+    const result = compareStored(stream.ended, await inspector.storedSpanIds(table));
+    await stream.shutdown();
+    expect(result).toEqual({
+      ended: stream.ended.length,
+      stored: stream.ended.length,
+      missing: 0,
+      unexpected: 0,
+      twice: 0,
+    });
+  });
+
   it('that leaves open connections silent for good writes again once new connections work, without waiting for TCP to give up', async () => {
     // Connections opened during the outage hang until their connect timeout: 2 s here, 15 s (PostgreSQL) or 10 s by default.
     const { exporter, table } = faultExporter(
