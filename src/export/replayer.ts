@@ -28,6 +28,8 @@ export interface ReplayReport {
   readonly files: number;
   readonly rows: number;
   readonly setAside: number;
+  /** Files the sink refused although it was healthy (a batch it cannot take), and why: kept for the next replay. */
+  readonly refused: readonly { readonly file: string; readonly reason: string }[];
   /** Why the replay stopped early, when it did: the files left wait for the next one. */
   readonly stoppedBecause?: string;
 }
@@ -52,7 +54,7 @@ export class Replayer {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.replayOnce().then((report) => {
-        if (report.stoppedBecause !== undefined || report.files > 0) this.wake();
+        if (report.stoppedBecause !== undefined || report.files > 0 || report.refused.length > 0) this.wake();
       });
     }, this.target.intervalMillis ?? REPLAY_INTERVAL_MILLIS);
     this.timer.unref();
@@ -85,9 +87,10 @@ export class Replayer {
     let files = 0;
     let rows = 0;
     let setAside = 0;
+    const refused: { file: string; reason: string }[] = [];
     try {
       const names = await this.store.list();
-      if (names.length === 0) return { files, rows, setAside };
+      if (names.length === 0) return { files, rows, setAside, refused };
       try {
         await this.withinTimeout((signal) => this.target.checkHealth(signal), 'the health check');
       } catch (error) {
@@ -95,11 +98,13 @@ export class Replayer {
           files,
           rows,
           setAside,
+          refused,
           stoppedBecause: `the sink is not healthy: ${(error as Error).message}`,
         };
       }
       for (const name of names) {
-        if (this.stopped) return { files, rows, setAside, stoppedBecause: 'the exporter is shutting down' };
+        if (this.stopped)
+          return { files, rows, setAside, refused, stoppedBecause: 'the exporter is shutting down' };
         const claimed = await this.store.claim(name);
         if (!claimed) continue;
         let batch;
@@ -119,17 +124,34 @@ export class Replayer {
           await this.withinTimeout((signal) => this.target.write(batch.rows, signal), `replaying ${name}`);
         } catch (error) {
           await this.store.release(claimed);
-          return { files, rows, setAside, stoppedBecause: (error as Error).message };
+          // A sink still healthy refused this batch itself: the files after it must not wait behind it.
+          if (await this.healthy()) {
+            refused.push({ file: name, reason: (error as Error).message });
+            log.warn(
+              `the sink refused the rows of ${name}; kept for the next replay: ${(error as Error).message}`,
+            );
+            continue;
+          }
+          return { files, rows, setAside, refused, stoppedBecause: (error as Error).message };
         }
         await this.store.remove(claimed);
         files++;
         rows += batch.rows.length;
         log.info(`replayed ${batch.rows.length} rows from ${name}`);
       }
-      return { files, rows, setAside };
+      return { files, rows, setAside, refused };
     } catch (error) {
       log.error(`replay of ${this.store.directory} failed: ${(error as Error).message}`);
-      return { files, rows, setAside, stoppedBecause: (error as Error).message };
+      return { files, rows, setAside, refused, stoppedBecause: (error as Error).message };
+    }
+  }
+
+  private async healthy(): Promise<boolean> {
+    try {
+      await this.withinTimeout((signal) => this.target.checkHealth(signal), 'the health check');
+      return true;
+    } catch {
+      return false;
     }
   }
 }

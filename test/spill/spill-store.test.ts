@@ -120,14 +120,48 @@ describe('Replayer', () => {
     expect(await store.list()).toHaveLength(1);
   });
 
-  it('keeps a file whose write fails, for the next replay', async () => {
+  it('keeps a file whose write fails, and stops while the sink is unhealthy', async () => {
     const store = new SpillStore(dir, 1 << 30);
     await store.store([row(1)], destination, 'x');
+    await store.store([row(2)], destination, 'x');
     const sink = new MemorySink();
-    const target = { ...sinkTarget(sink), write: async () => Promise.reject(new Error('connection reset')) };
+    const target = {
+      ...sinkTarget(sink),
+      write: async () => {
+        sink.failuresLeft = Infinity; // the connection went with the write
+        throw new Error('connection reset');
+      },
+    };
     const report = await new Replayer(store, target).replayOnce();
     expect(report.stoppedBecause).toBe('connection reset');
-    expect(await store.list()).toHaveLength(1);
+    expect(report.refused).toEqual([]);
+    expect(await store.list()).toHaveLength(2);
+  });
+
+  it('goes past a file that a healthy sink refuses, keeping it for the next replay', async () => {
+    const store = new SpillStore(dir, 1 << 30);
+    await store.store([row(1)], destination, 'x');
+    await new Promise((r) => setTimeout(r, 5));
+    const refusedFile = await store.store([row(2)], destination, 'x');
+    await new Promise((r) => setTimeout(r, 5));
+    await store.store([row(3)], destination, 'x');
+    const sink = new MemorySink();
+    const target = {
+      ...sinkTarget(sink),
+      write: async (rows: readonly MetricEvent[]) => {
+        if (rows.some((r) => r.session_id === 'session-2')) throw new Error('Data too long for column');
+        await sink.write(rows);
+      },
+    };
+    const report = await new Replayer(store, target).replayOnce();
+    expect(report).toMatchObject({
+      files: 2,
+      rows: 2,
+      refused: [{ file: refusedFile, reason: 'Data too long for column' }],
+    });
+    expect(report.stoppedBecause).toBeUndefined();
+    expect(sink.rows.map((r) => r.session_id)).toEqual(['session-1', 'session-3']);
+    expect(await store.list()).toEqual([refusedFile]);
   });
 
   it('sets a corrupt file and a foreign file aside with warnings, and replays the rest', async () => {
