@@ -36,6 +36,8 @@ export class TcpProxy {
   private replyCut: { readonly needle: Buffer; readonly done: () => void; link?: Link } | undefined;
   /** Connections accepted (whatever became of them). */
   accepted = 0;
+  /** The first bytes each accepted connection sent (up to 1 KiB), in the order connections came: what the client said first. */
+  readonly clientHeads: Buffer[] = [];
   /** Connections cut by the proxy while open. */
   cuts = 0;
   port = 0;
@@ -177,6 +179,12 @@ export class TcpProxy {
   private accept(client: net.Socket): void {
     this.accepted++;
     client.on('error', () => {});
+    const head = this.clientHeads.push(Buffer.alloc(0)) - 1;
+    const record = (chunk: Buffer) => {
+      const seen = this.clientHeads[head] as Buffer;
+      if (seen.length < 1024) this.clientHeads[head] = Buffer.concat([seen, chunk]).subarray(0, 1024);
+    };
+    client.on('data', record);
     if (this.mode === 'refuse' || this.mode === 'closed') {
       client.destroy();
       return;
