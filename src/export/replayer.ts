@@ -111,8 +111,12 @@ export class Replayer {
         try {
           batch = await this.store.read(claimed);
         } catch (error) {
-          if (!(error instanceof CorruptSpillError)) throw error;
-          await this.store.setAside(name, error.message, claimed.path);
+          // Whatever cannot be read (damaged, not a spill, a folder by that name) must not stop the replay.
+          const problem =
+            error instanceof CorruptSpillError
+              ? error.message
+              : `${name} cannot be read: ${(error as Error).message}`;
+          await this.store.setAside(name, problem, claimed.path);
           setAside++;
           continue;
         }
