@@ -74,7 +74,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
    * spans. Cleared by the next write that succeeds or health check that passes
    * (the background replay's, every few seconds while spill files exist).
    */
-  private sinkDown: { readonly since: string; readonly reason: string } | undefined;
+  private sinkDownSince: string | undefined;
   /** When shutdown must be done by, once it began: retries end in time to spill and close before it. */
   private shutdownDeadline: number | undefined;
   /** @internal Set by MetricEventsSpanProcessor. */
@@ -231,11 +231,10 @@ export class MetricEventsSpanExporter implements SpanExporter {
         `rows in flight would pass maxInflightBytes (${this.options.maxInflightBytes})`,
       );
     }
-    if (this.sinkDown) {
-      const { since, reason } = this.sinkDown;
+    if (this.sinkDownSince !== undefined) {
       return this.spillRows(
         rows,
-        `the sink has failed since ${since} (${reason}); rows go to the spill until it answers again`,
+        `the sink has been failing since ${this.sinkDownSince}; batches go straight to the spill until it answers again`,
       );
     }
     this.inflightBytes += bytes;
@@ -246,9 +245,11 @@ export class MetricEventsSpanExporter implements SpanExporter {
     try {
       const failure = await this.writeWithRetries(rows, retryDeadline);
       if (failure === undefined) return { code: ExportResultCode.SUCCESS };
-      if (!this.sinkDown && this.shutdownDeadline === undefined) {
-        this.sinkDown = { since: new Date().toISOString(), reason: failure };
-        log.warn(`the sink is failing: later exports go straight to the spill until it answers again`);
+      if (this.sinkDownSince === undefined && this.shutdownDeadline === undefined) {
+        this.sinkDownSince = new Date().toISOString();
+        log.warn(
+          `the sink is failing (${failure}): later exports go straight to the spill until it answers again`,
+        );
       }
       return await this.spillRows(rows, failure);
     } finally {
@@ -311,9 +312,9 @@ export class MetricEventsSpanExporter implements SpanExporter {
   }
 
   private sinkAnswered(): void {
-    if (!this.sinkDown) return;
-    log.info(`the sink answers again (failing since ${this.sinkDown.since}): exports write to it again`);
-    this.sinkDown = undefined;
+    if (this.sinkDownSince === undefined) return;
+    log.info(`the sink answers again (failing since ${this.sinkDownSince}): exports write to it again`);
+    this.sinkDownSince = undefined;
   }
 
   /** The replay's health check: the sink prepared first, since a table missing until then is no sign of ill health. */

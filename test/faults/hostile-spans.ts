@@ -39,7 +39,7 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
     arbitrary: fc
       .tuple(
         fc.string({ unit: hostileUnit, minLength: 1, maxLength: 8 }),
-        fc.integer({ min: 10_000, max: 250_000 }),
+        fc.integer({ min: 10_000, max: 125_000 }),
       )
       .map(([piece, times]) => piece.repeat(times)),
   },
