@@ -87,6 +87,35 @@ describe.runIf(databases.length > 0).each(databases)('an outage of $name', (data
     },
   );
 
+  it('of a network slower than the export deadline spills, then stores every span once when it is fast again', async () => {
+    const { exporter, table } = faultExporter(database, proxy, {
+      spillDir: spill.dir,
+      exportTimeoutMillis: 1_000,
+    });
+    tables.push(table);
+    await exporter.ready();
+    const stream = new SpanStream(exporter);
+    stream.start(2);
+    await sleep(500);
+    proxy.delay(700); // each way: a statement and its answer take 1.4 s, the retries end at 0.8 s
+    await sleep(2_500);
+    expect((await spill.files()).length).toBeGreaterThan(0);
+    proxy.delay(0);
+    await sleep(500);
+    stream.stop();
+    await stream.forceFlush();
+    await waitFor('the spill folder to empty', async () => (await spill.files()).length === 0);
+    const result = compareStored(stream.ended, await inspector.storedSpanIds(table));
+    await stream.shutdown();
+    expect(result).toEqual({
+      ended: stream.ended.length,
+      stored: stream.ended.length,
+      missing: 0,
+      unexpected: 0,
+      twice: 0,
+    });
+  });
+
   it('longer than a few export deadlines under a stream faster than one batch per deadline: the BatchSpanProcessor drops nothing', async () => {
     // The BatchSpanProcessor sends one export at a time. Were each export to wait out its retry deadline
     // (2 s here), it would send 256 spans per 2 s while 400 a second arrive, and its queue of 1,200 would

@@ -240,12 +240,18 @@ export class TcpProxy {
     });
   }
 
+  /** When the last chunk scheduled for each socket goes out: bytes never overtake each other, as on TCP. */
+  private readonly sendsAt = new WeakMap<net.Socket, number>();
+
   private forward(to: net.Socket, chunk: Buffer, then?: () => void): void {
     const send = () => {
       if (!to.destroyed && chunk.length > 0) to.write(chunk);
       then?.();
     };
-    if (this.delayMillis > 0) setTimeout(send, this.delayMillis);
+    const now = Date.now();
+    const at = Math.max(now + this.delayMillis, this.sendsAt.get(to) ?? 0);
+    this.sendsAt.set(to, at);
+    if (at > now) setTimeout(send, at - now);
     else send();
   }
 
