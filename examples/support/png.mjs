@@ -22,19 +22,36 @@ function chunk(type, data) {
   return Buffer.concat([length, body, crc]);
 }
 
-/** A width × height RGB PNG of one colour. */
-export function solidPng(width, height, [r, g, b] = [90, 140, 200]) {
+function png(width, height, pixel) {
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
   header.set([8, 2, 0, 0, 0], 8);
-  const row = Buffer.alloc(1 + width * 3);
-  for (let x = 0; x < width; x++) row.set([r, g, b], 1 + x * 3);
-  const pixels = Buffer.concat(Array.from({ length: height }, () => row));
+  const rows = Buffer.alloc(height * (1 + width * 3));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) rows.set(pixel(x, y), y * (1 + width * 3) + 1 + x * 3);
+  }
   return Buffer.concat([
     Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]),
     chunk('IHDR', header),
-    chunk('IDAT', deflateSync(pixels)),
+    chunk('IDAT', deflateSync(rows)),
     chunk('IEND', Buffer.alloc(0)),
   ]);
+}
+
+/** A width × height RGB PNG of one colour. */
+export function solidPng(width, height, [r, g, b] = [90, 140, 200]) {
+  return png(width, height, () => [r, g, b]);
+}
+
+/** A width × height RGB PNG of deterministic noise: it does not compress, like a photo. */
+export function noisyPng(width, height) {
+  let state = 0x2545f491;
+  const next = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return state & 0xff;
+  };
+  return png(width, height, () => [next(), next(), next()]);
 }

@@ -34,7 +34,7 @@ export interface ExporterInternals {
 }
 
 /** What MetricEventsSpanProcessor noted about a span at its start. */
-export type SpanHints = Pick<MappingOptions, 'inheritedSessionId' | 'parentIsModelCall'>;
+export type SpanHints = Pick<MappingOptions, 'inheritedSessionId' | 'inheritedUserId' | 'parentIsModelCall'>;
 
 export class MetricEventsSpanExporter implements SpanExporter {
   /** Options from LLAMONITOR_* environment variables; options given here win. Throws ConfigError on a bad value. */

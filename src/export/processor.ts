@@ -1,10 +1,10 @@
 /**
  * The BatchSpanProcessor with the exporter inside, plus what a plain processor
- * cannot do: carry a session down its trace. Instrumentations often set the
- * session on some spans only (the Vercel AI SDK 7 on `invoke_agent` and `step`,
- * not on their `chat` and `execute_tool` children); at each span's start this
- * notes the session it inherits, and the exporter puts it in the row of a child
- * that has none, without changing the spans other processors see.
+ * cannot do: carry a session and a user down its trace. Instrumentations often
+ * set them on some spans only (the Vercel AI SDK 7 on `invoke_agent` and
+ * `step`, not on their `chat` and `execute_tool` children); at each span's
+ * start this notes what it inherits, and the exporter puts it in the row of a
+ * child that has none, without changing the spans other processors see.
  */
 import type { Context } from '@opentelemetry/api';
 import {
@@ -17,10 +17,18 @@ import {
 import type { MetricEventsExporterOptions } from '../config/options.js';
 import { isModelCall } from '../mapping/operation-type.js';
 import { sessionIdFromAttributes } from '../mapping/session-id.js';
+import { userIdFromAttributes } from '../mapping/user-id.js';
 import { MetricEventsSpanExporter, type SpanHints } from './exporter.js';
-import { SpanNotes, type NotedSpan, type SpanNote } from './span-notes.js';
+import {
+  NO_IDENTITY,
+  SpanNotes,
+  eitherIdentity,
+  type NotedSpan,
+  type SpanIdentity,
+  type SpanNote,
+} from './span-notes.js';
 
-/** Spans whose notes are kept at most; about 200 bytes each. */
+/** Spans whose notes are kept at most; about 250 bytes each. */
 const MAX_NOTES = 100_000;
 
 export interface MetricEventsSpanProcessorOptions extends MetricEventsExporterOptions {
@@ -28,6 +36,13 @@ export interface MetricEventsSpanProcessorOptions extends MetricEventsExporterOp
   exporter?: MetricEventsSpanExporter;
   /** BatchSpanProcessor settings; unset ones come from OTEL_BSP_* variables, then OpenTelemetry's defaults. */
   batch?: BufferConfig;
+}
+
+/** The session and the user a span names itself. */
+function identityOf(span: NotedSpan): SpanIdentity {
+  const session = sessionIdFromAttributes(span.attributes, span.resource?.attributes);
+  const user = userIdFromAttributes(span.attributes);
+  return session === undefined && user === undefined ? NO_IDENTITY : { session, user };
 }
 
 function parentSpanIdOf(span: Span | ReadableSpan): string | undefined {
@@ -53,8 +68,8 @@ export class MetricEventsSpanProcessor implements SpanProcessor {
     const parentSpan = parent?.span.deref();
     this.notes.set(span.spanContext().spanId, {
       span: new WeakRef(span),
-      inherited: parent ? this.sessionOf(parent) : undefined,
-      own: sessionIdFromAttributes(span.attributes, span.resource?.attributes),
+      inherited: parent ? this.identityOfNoted(parent) : NO_IDENTITY,
+      own: identityOf(span),
       parentIsModelCall: parentSpan !== undefined && isModelCall(parentSpan.name, parentSpan.attributes),
     });
     this.batch.onStart(span, parentContext);
@@ -62,7 +77,7 @@ export class MetricEventsSpanProcessor implements SpanProcessor {
 
   onEnd(span: ReadableSpan): void {
     const note = this.notes.get(span.spanContext().spanId);
-    if (note) note.own = sessionIdFromAttributes(span.attributes, span.resource?.attributes) ?? note.own;
+    if (note) note.own = eitherIdentity(identityOf(span), note.own);
     this.batch.onEnd(span);
   }
 
@@ -78,15 +93,20 @@ export class MetricEventsSpanProcessor implements SpanProcessor {
     return this.batch.shutdown();
   }
 
-  private sessionOf(note: SpanNote): string | undefined {
+  /** What a noted span hands down: its own session and user as they are now, else what it inherited. */
+  private identityOfNoted(note: SpanNote): SpanIdentity {
     const live: NotedSpan | undefined = note.span.deref();
-    const own = live ? sessionIdFromAttributes(live.attributes, live.resource?.attributes) : note.own;
-    return own ?? note.own ?? note.inherited;
+    const own = live ? eitherIdentity(identityOf(live), note.own) : note.own;
+    return eitherIdentity(own, note.inherited);
   }
 
   private hintsFor(span: ReadableSpan): SpanHints | undefined {
     const note = this.notes.get(span.spanContext().spanId);
     if (!note) return undefined;
-    return { inheritedSessionId: note.inherited, parentIsModelCall: note.parentIsModelCall };
+    return {
+      inheritedSessionId: note.inherited.session,
+      inheritedUserId: note.inherited.user,
+      parentIsModelCall: note.parentIsModelCall,
+    };
   }
 }

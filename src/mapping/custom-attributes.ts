@@ -1,33 +1,33 @@
 /**
  * custom_attributes: who and what made the call (model, provider, user,
- * service, instrumentation scope, span kind), the user's association
+ * service, instrumentation scope, span kind, the HTTP status of a call that
+ * got one), the user's association
  * properties and metadata, the user's own `llamonitor.attr.*`, and, only when
  * content capture is on, the prompt and completion text. Every part is
  * bounded so one span cannot make a huge row.
  */
 import { SpanKind, type AttributeValue } from '@opentelemetry/api';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { JsonObject, JsonValue } from '../schema/columns.js';
-import { truncateCodePoints } from '../schema/fit-row.js';
+import { sanitizeText, setUserKey, truncateCodePoints } from '../schema/fit-row.js';
 import {
   AI_MODEL_ID,
   AI_MODEL_PROVIDER,
   AI_RESPONSE_MODEL,
-  AI_SETTINGS_CONTEXT,
   AI_TELEMETRY_FUNCTION_ID,
-  AI_TELEMETRY_METADATA,
   AI_TOOL_CALL_NAME,
 } from './conventions/ai-sdk.js';
-import { LANGFUSE_OBSERVATION_MODEL, LANGFUSE_USER_ID } from './conventions/langfuse.js';
+import { LANGFUSE_OBSERVATION_MODEL } from './conventions/langfuse.js';
 import {
   EMBEDDING_MODEL_NAME,
+  LLM_INVOCATION_PARAMETERS,
   LLM_MODEL_NAME,
   LLM_PROVIDER,
   LLM_SYSTEM,
   METADATA,
   TOOL_NAME,
 } from './conventions/openinference.js';
-import { TRACELOOP_ASSOCIATION_PROPERTIES, TRACELOOP_ENTITY_NAME } from './conventions/openllmetry.js';
+import { TRACELOOP_ENTITY_NAME } from './conventions/openllmetry.js';
 import {
   ATTR_GEN_AI_AGENT_NAME,
   ATTR_GEN_AI_PROVIDER_NAME,
@@ -35,10 +35,11 @@ import {
   ATTR_GEN_AI_RESPONSE_MODEL,
   ATTR_GEN_AI_SYSTEM,
   ATTR_GEN_AI_TOOL_NAME,
-  ATTR_USER_ID,
 } from './genai-names.js';
 import type { SpanLike } from './span-like.js';
-import { isRecord, type GroupedPrefix, type SpanView } from './span-view.js';
+import { groupedKeys, keyGroupOf, type GroupedKey, type GroupedPrefix } from './key-index.js';
+import { isRecord, type SpanView } from './span-view.js';
+import { userIdInView } from './user-id.js';
 
 /** Longest kept string value (code points) in metadata, properties and identity fields. */
 export const MAX_ATTRIBUTE_VALUE_CHARS = 1024;
@@ -47,7 +48,7 @@ export const MAX_KEYS_PER_GROUP = 64;
 /** Longest prompt or completion kept (code points) when content capture is on. */
 export const MAX_CONTENT_CHARS = 8192;
 
-const MODEL_SOURCES = [
+const MODEL_SOURCES = groupedKeys([
   ATTR_GEN_AI_RESPONSE_MODEL,
   ATTR_GEN_AI_REQUEST_MODEL,
   LLM_MODEL_NAME,
@@ -55,50 +56,51 @@ const MODEL_SOURCES = [
   AI_RESPONSE_MODEL,
   AI_MODEL_ID,
   LANGFUSE_OBSERVATION_MODEL,
-];
-const PROVIDER_SOURCES = [
+]);
+const PROVIDER_SOURCES = groupedKeys([
   ATTR_GEN_AI_PROVIDER_NAME,
   ATTR_GEN_AI_SYSTEM,
   LLM_PROVIDER,
   LLM_SYSTEM,
   AI_MODEL_PROVIDER,
-];
-const USER_SOURCES = [
-  ATTR_USER_ID,
-  LANGFUSE_USER_ID,
-  `${TRACELOOP_ASSOCIATION_PROPERTIES}user_id`,
-  `${TRACELOOP_ASSOCIATION_PROPERTIES}userId`,
-  `${AI_TELEMETRY_METADATA}userId`,
-  `${AI_TELEMETRY_METADATA}user_id`,
-  `${AI_SETTINGS_CONTEXT}userId`,
-  `${AI_SETTINGS_CONTEXT}user_id`,
-];
-const AGENT_SOURCES = [ATTR_GEN_AI_AGENT_NAME, AI_TELEMETRY_FUNCTION_ID, TRACELOOP_ENTITY_NAME];
-const TOOL_SOURCES = [ATTR_GEN_AI_TOOL_NAME, TOOL_NAME, AI_TOOL_CALL_NAME];
+]);
+const AGENT_SOURCES = groupedKeys([ATTR_GEN_AI_AGENT_NAME, AI_TELEMETRY_FUNCTION_ID, TRACELOOP_ENTITY_NAME]);
+const TOOL_SOURCES = groupedKeys([ATTR_GEN_AI_TOOL_NAME, TOOL_NAME, AI_TOOL_CALL_NAME]);
+const REQUEST_MODEL_GROUP = keyGroupOf(ATTR_GEN_AI_REQUEST_MODEL);
+const INVOCATION_PARAMETERS_GROUP = keyGroupOf(LLM_INVOCATION_PARAMETERS);
+const HTTP_STATUS_GROUP = keyGroupOf(ATTR_HTTP_RESPONSE_STATUS_CODE);
+const OPENINFERENCE_METADATA_GROUP = keyGroupOf(METADATA);
 const METADATA_PREFIXES: readonly GroupedPrefix[] = [
   'ai.telemetry.metadata.',
   'ai.settings.context.',
   'langfuse.trace.metadata.',
   'langfuse.observation.metadata.',
 ];
+/** The key groups metadata is read from: a span with keys in none of them has none. */
+const METADATA_GROUPS = [...METADATA_PREFIXES, METADATA].reduce((groups, key) => groups | keyGroupOf(key), 0);
 
 export interface CapturedContent {
   readonly input: string | undefined;
   readonly output: string | undefined;
 }
 
+/**
+ * `inheritedUserId`: the user of the nearest ancestor that had one (noted by
+ * the span processor), for a span that names none itself.
+ */
 export function customAttributes(
   span: SpanLike,
   view: SpanView,
   content: CapturedContent | undefined,
+  inheritedUserId?: string,
 ): JsonObject {
   const out: JsonObject = {};
-  setIfPresent(out, 'model', first(view, MODEL_SOURCES));
-  const requestModel = view.string(ATTR_GEN_AI_REQUEST_MODEL);
-  if (requestModel !== undefined && requestModel !== out['model'])
-    out['request_model'] = bounded(requestModel);
+  const model = first(view, MODEL_SOURCES);
+  setIfPresent(out, 'model', model);
+  const requestModel = requestModelOf(view);
+  if (requestModel !== undefined && requestModel !== model) out['request_model'] = bounded(requestModel);
   setIfPresent(out, 'provider', first(view, PROVIDER_SOURCES));
-  setIfPresent(out, 'user_id', first(view, USER_SOURCES));
+  setIfPresent(out, 'user_id', userIdInView(view) ?? inheritedUserId);
   setIfPresent(out, 'agent_name', first(view, AGENT_SOURCES));
   setIfPresent(out, 'tool_name', first(view, TOOL_SOURCES));
   setIfPresent(out, 'service_name', view.resourceAttributes[ATTR_SERVICE_NAME]);
@@ -106,13 +108,14 @@ export function customAttributes(
   setIfPresent(out, 'scope_name', scope?.name);
   setIfPresent(out, 'scope_version', scope?.version);
   setIfPresent(out, 'span_kind', spanKindName(span.kind));
+  const status = view.has(HTTP_STATUS_GROUP) ? view.get(ATTR_HTTP_RESPONSE_STATUS_CODE) : undefined;
+  if (typeof status === 'number' && Number.isInteger(status)) out['http_status_code'] = status;
 
   const properties = groupedValues(view, 'traceloop.association.properties.');
   if (properties) out['association_properties'] = properties;
   const metadata = metadataValues(view);
   if (metadata) out['metadata'] = metadata;
-  const own = groupedValues(view, 'llamonitor.attr.');
-  if (own) for (const [key, value] of Object.entries(own)) out[key] = value;
+  putGroupedValues(out, view, 'llamonitor.attr.');
 
   if (content) {
     addContent(out, 'prompt', content.input);
@@ -121,8 +124,18 @@ export function customAttributes(
   return out;
 }
 
-function first(view: SpanView, keys: readonly string[]): AttributeValue | undefined {
-  for (const key of keys) {
+/** `gen_ai.request.model`, else the `model` of OpenInference's `llm.invocation_parameters` (JSON). */
+function requestModelOf(view: SpanView): string | undefined {
+  const genAi = view.has(REQUEST_MODEL_GROUP) ? view.string(ATTR_GEN_AI_REQUEST_MODEL) : undefined;
+  if (genAi !== undefined) return genAi;
+  const parameters = view.has(INVOCATION_PARAMETERS_GROUP) ? view.json(LLM_INVOCATION_PARAMETERS) : undefined;
+  const model = isRecord(parameters) ? parameters['model'] : undefined;
+  return typeof model === 'string' && model.length > 0 ? model : undefined;
+}
+
+function first(view: SpanView, keys: readonly GroupedKey[]): AttributeValue | undefined {
+  for (const { key, group } of keys) {
+    if (!view.has(group)) continue;
     const value = view.get(key);
     if ((typeof value === 'string' && value.length > 0) || typeof value === 'number') return value;
   }
@@ -135,40 +148,56 @@ function setIfPresent(out: JsonObject, key: string, value: unknown): void {
 }
 
 function groupedValues(view: SpanView, prefix: GroupedPrefix): JsonObject | undefined {
-  const keys = view.grouped(prefix);
-  if (keys.length === 0) return undefined;
+  if (view.grouped(prefix).length === 0) return undefined;
   const out: JsonObject = {};
-  for (const key of keys.slice(0, MAX_KEYS_PER_GROUP))
-    out[bounded(key.slice(prefix.length))] = boundedValue(view.get(key));
+  putGroupedValues(out, view, prefix);
   return out;
+}
+
+/** The first MAX_KEYS_PER_GROUP keys under `prefix`, by the rest of their key. */
+function putGroupedValues(out: JsonObject, view: SpanView, prefix: GroupedPrefix): void {
+  const keys = view.grouped(prefix);
+  const count = Math.min(keys.length, MAX_KEYS_PER_GROUP);
+  for (let i = 0; i < count; i++) {
+    const key = keys[i]!;
+    setUserKey(out, bounded(key.slice(prefix.length)), boundedValue(view.get(key)));
+  }
 }
 
 /** Metadata from the AI SDK, Langfuse and OpenInference (a JSON object in `metadata`), in that order. */
 function metadataValues(view: SpanView): JsonObject | undefined {
-  const out: JsonObject = {};
-  let count = 0;
-  const put = (key: string, value: unknown) => {
-    if (count >= MAX_KEYS_PER_GROUP) return;
-    if (!(key in out)) count++;
-    out[bounded(key)] = boundedValue(value);
-  };
+  if (!view.has(METADATA_GROUPS)) return undefined;
+  const metadata = new BoundedGroup();
   for (const prefix of METADATA_PREFIXES) {
-    for (const key of view.grouped(prefix)) put(key.slice(prefix.length), view.get(key));
+    for (const key of view.grouped(prefix)) metadata.put(key.slice(prefix.length), view.get(key));
   }
-  const openInference = view.json(METADATA);
-  if (isRecord(openInference)) for (const [key, value] of Object.entries(openInference)) put(key, value);
-  return count > 0 ? out : undefined;
+  const openInference = view.has(OPENINFERENCE_METADATA_GROUP) ? view.json(METADATA) : undefined;
+  if (isRecord(openInference)) for (const key in openInference) metadata.put(key, openInference[key]);
+  return metadata.count > 0 ? metadata.values : undefined;
+}
+
+/** At most MAX_KEYS_PER_GROUP keys, each key and value bounded; a repeated key overwrites. */
+class BoundedGroup {
+  readonly values: JsonObject = {};
+  count = 0;
+
+  put(key: string, value: unknown): void {
+    if (this.count >= MAX_KEYS_PER_GROUP) return;
+    if (!(key in this.values)) this.count++;
+    setUserKey(this.values, bounded(key), boundedValue(value));
+  }
 }
 
 function addContent(out: JsonObject, key: string, text: string | undefined): void {
   if (text === undefined) return;
   const kept = truncateCodePoints(text, MAX_CONTENT_CHARS);
-  out[key] = kept;
+  out[key] = sanitizeText(kept);
   if (kept.length < text.length) out[`${key}_truncated`] = true;
 }
 
+/** Cut to the bound, then made storable (the row fits by construction: nothing sanitises it later). */
 function bounded(text: string): string {
-  return truncateCodePoints(text, MAX_ATTRIBUTE_VALUE_CHARS);
+  return sanitizeText(truncateCodePoints(text, MAX_ATTRIBUTE_VALUE_CHARS));
 }
 
 /** A JSON value no longer than the bounds: long strings cut, long arrays cut, deep objects as cut JSON text. */

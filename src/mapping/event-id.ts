@@ -12,16 +12,42 @@ const NAMESPACE_BYTES = 16;
 /** Namespace, then `traceId:spanId` (ids are hex, so one byte a character); reused: the mapping is synchronous. */
 const input = Buffer.alloc(NAMESPACE_BYTES + 256);
 Buffer.from(EVENT_ID_NAMESPACE.replaceAll('-', ''), 'hex').copy(input);
+/** Views of `input` by length, made once: every span of an SDK has ids of the same lengths. */
+const inputViews: Buffer[] = [];
+const COLON = 0x3a;
+const VARIANT_DIGITS = '89ab';
 
 export function eventIdOf(traceId: string, spanId: string): string {
-  const name = `${traceId}:${spanId}`;
-  const nameBytes = Buffer.byteLength(name, 'utf8');
-  const data =
-    nameBytes <= input.length - NAMESPACE_BYTES
-      ? input.subarray(0, NAMESPACE_BYTES + input.write(name, NAMESPACE_BYTES, 'utf8'))
-      : Buffer.concat([input.subarray(0, NAMESPACE_BYTES), Buffer.from(name, 'utf8')]);
-  const hex = hash('sha1', data, 'hex');
+  const hex = hash('sha1', hashInput(traceId, spanId), 'hex');
   // Version 5 in the 13th hex digit, the RFC 9562 variant (10xx) in the 17th.
-  const variant = (0x8 | (parseInt(hex[16]!, 16) & 0x3)).toString(16);
+  const variant = VARIANT_DIGITS[hexDigitValue(hex.charCodeAt(16)) & 0x3]!;
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The namespace bytes followed by the UTF-8 bytes of `traceId:spanId`. */
+function hashInput(traceId: string, spanId: string): Buffer {
+  const length = NAMESPACE_BYTES + traceId.length + 1 + spanId.length;
+  if (length <= input.length) {
+    let at = writeAscii(traceId, NAMESPACE_BYTES);
+    if (at >= 0) {
+      input[at++] = COLON;
+      at = writeAscii(spanId, at);
+      if (at >= 0) return (inputViews[length] ??= input.subarray(0, length));
+    }
+  }
+  return Buffer.concat([input.subarray(0, NAMESPACE_BYTES), Buffer.from(`${traceId}:${spanId}`, 'utf8')]);
+}
+
+/** Writes `text` into `input` at `at` when it is ASCII (as ids are); returns where it ended, or -1. */
+function writeAscii(text: string, at: number): number {
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit > 0x7f) return -1;
+    input[at++] = unit;
+  }
+  return at;
+}
+
+function hexDigitValue(unit: number): number {
+  return unit <= 0x39 ? unit - 0x30 : unit - 0x57;
 }

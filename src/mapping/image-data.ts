@@ -2,9 +2,10 @@
  * One image as a span carries it (base64 text, a byte array, a URI or only a
  * placeholder) and what can be measured of it without decoding it: the format
  * and size from the header in its first bytes, its byte count from the length
- * of the base64 text, and a key that is the same wherever the span repeats it.
+ * of the base64 text, and a key that is the same wherever the span repeats it
+ * (made only when another image of the span has the same size).
  */
-import { readImageHeader, sniffFormat, type ImageFormat } from './image-header.js';
+import { readImageHeader, sniffFormat, type ImageFormat, type ImageHeader } from './image-header.js';
 
 export type ImageData =
   | { readonly kind: 'base64'; readonly base64: string; readonly mimeType?: string | undefined }
@@ -18,84 +19,144 @@ export interface ImageMeasure {
   readonly width: number | null;
   readonly height: number | null;
   readonly bytes: number | null;
-  /** Same for the same image in base64 or as bytes; undefined for placeholders (never deduplicated). */
-  readonly key: string | undefined;
 }
 
+/** Base64 characters decoded first: 48 bytes hold every header but a JPEG's, which may lie further in. */
+const FIRST_HEADER_BASE64_CHARS = 64;
+const FIRST_HEADER_BYTES = 48;
 /** Base64 characters decoded to read a header: 3 KiB of image. */
 const HEADER_BASE64_CHARS = 4096;
 /** How far a JPEG's metadata (EXIF, ICC) may push its frame header before the size is left unknown. */
 const JPEG_SEARCH_BASE64_CHARS = 262_144;
-/** The dedupe key samples the image's head, middle and tail (in 3-byte groups, the same in base64 and in bytes). */
-const KEY_HEAD_BYTES = 48;
-const KEY_SAMPLE_BYTES = 24;
+/** The dedupe key samples the image's head, middle and tail, in 3-byte groups (4 base64 characters). */
+const KEY_HEAD_GROUPS = 16;
+const KEY_SAMPLE_GROUPS = 8;
+
+const UNMEASURED: ImageMeasure = { format: null, width: null, height: null, bytes: null };
 
 export function measureImage(image: ImageData): ImageMeasure {
   switch (image.kind) {
-    case 'base64':
-      return measureBase64(image.base64);
-    case 'bytes':
-      return measureBytes(image.bytes);
-    case 'uri':
+    case 'base64': {
+      const length = unpaddedLength(image.base64);
+      const header = base64Header(image.base64, length);
       return {
-        format: null,
-        width: null,
-        height: null,
-        bytes: null,
-        key: `uri:${image.uri.length}:${image.uri.slice(0, 512)}`,
+        format: header.format,
+        width: header.width,
+        height: header.height,
+        bytes: base64Bytes(length),
       };
+    }
+    case 'bytes': {
+      const header = bytesHeader(image.bytes);
+      return { format: header.format, width: header.width, height: header.height, bytes: image.bytes.length };
+    }
+    case 'uri':
     case 'placeholder':
-      return { format: null, width: null, height: null, bytes: null, key: undefined };
+      return UNMEASURED;
   }
 }
 
-function measureBase64(base64: string): ImageMeasure {
+/**
+ * A number that two copies of an image share (its byte count, a URI's
+ * length): images that differ in it differ, so only images that share it
+ * need their keys. Undefined for placeholders, which are never deduplicated.
+ */
+export function imageSize(image: ImageData): number | undefined {
+  switch (image.kind) {
+    case 'base64':
+      return base64Bytes(unpaddedLength(image.base64));
+    case 'bytes':
+      return image.bytes.length;
+    case 'uri':
+      return image.uri.length;
+    case 'placeholder':
+      return undefined;
+  }
+}
+
+/** The same for the same image in base64 or as bytes (and for the same URI); undefined for placeholders. */
+export function imageKey(image: ImageData): string | undefined {
+  switch (image.kind) {
+    case 'base64':
+      return base64Key(image.base64);
+    case 'bytes':
+      return bytesKey(image.bytes);
+    case 'uri':
+      return `uri:${image.uri.length}:${image.uri.slice(0, 512)}`;
+    case 'placeholder':
+      return undefined;
+  }
+}
+
+function base64Bytes(unpaddedLength: number): number {
+  return Math.floor((unpaddedLength * 3) / 4);
+}
+
+function base64Key(base64: string): string {
   const length = unpaddedLength(base64);
-  let header = readImageHeader(decodeBase64(base64, 0, Math.min(length, HEADER_BASE64_CHARS)));
+  const groups = Math.floor(length / 4);
+  const middle = Math.floor(groups / 2);
+  const tail = Math.max(0, groups - KEY_SAMPLE_GROUPS);
+  const head = base64Sample(base64, 0, KEY_HEAD_GROUPS, groups);
+  return `img:${base64Bytes(length)}:${head}:${base64Sample(base64, middle, KEY_SAMPLE_GROUPS, groups)}:${base64Sample(base64, tail, KEY_SAMPLE_GROUPS, groups)}`;
+}
+
+/** The header from as little of the text as it takes: most formats need only the first 48 bytes. */
+function base64Header(base64: string, length: number): ImageHeader {
+  const first = decodeBase64(base64, 0, Math.min(length, FIRST_HEADER_BASE64_CHARS));
+  let header = readImageHeader(first);
+  // Fewer bytes than asked for means the text holds line breaks or other non-base64 characters.
+  const needsMore = header.needsMoreBytes === true || first.length < FIRST_HEADER_BYTES;
+  if (!needsMore || length <= FIRST_HEADER_BASE64_CHARS) return header;
+  header = readImageHeader(decodeBase64(base64, 0, Math.min(length, HEADER_BASE64_CHARS)));
   if (header.needsMoreBytes && length > HEADER_BASE64_CHARS) {
     header = readImageHeader(decodeBase64(base64, 0, Math.min(length, JPEG_SEARCH_BASE64_CHARS)));
   }
-  const byteLength = Math.floor((length * 3) / 4);
-  const groups = Math.floor(length / 4);
-  const sample = (fromGroup: number, bytes: number) =>
-    hex(decodeBase64(base64, fromGroup * 4, Math.min(groups, fromGroup + bytes / 3) * 4));
-  const key = [
-    byteLength,
-    sample(0, KEY_HEAD_BYTES),
-    sample(Math.floor(groups / 2), KEY_SAMPLE_BYTES),
-    sample(Math.max(0, groups - KEY_SAMPLE_BYTES / 3), KEY_SAMPLE_BYTES),
-  ].join(':');
-  return {
-    format: header.format,
-    width: header.width,
-    height: header.height,
-    bytes: byteLength,
-    key: `img:${key}`,
-  };
+  return header;
 }
 
-function measureBytes(values: ArrayLike<unknown>): ImageMeasure {
-  const length = values.length;
-  let header = readImageHeader(toBytes(values, 0, Math.min(length, (HEADER_BASE64_CHARS / 4) * 3)));
-  if (header.needsMoreBytes && length > (HEADER_BASE64_CHARS / 4) * 3) {
-    header = readImageHeader(toBytes(values, 0, Math.min(length, (JPEG_SEARCH_BASE64_CHARS / 4) * 3)));
+/** `count` groups from `fromGroup`, as canonical base64: the same text as the same bytes given as a byte array. */
+function base64Sample(base64: string, fromGroup: number, count: number, groups: number): string {
+  const start = fromGroup * 4;
+  const end = Math.min(groups, fromGroup + count) * 4;
+  if (end <= start) return '';
+  const text = base64.slice(start, end);
+  return isCanonicalBase64(text) ? text : Buffer.from(text, 'base64').toString('base64');
+}
+
+function isCanonicalBase64(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    const alphabet =
+      (unit >= 0x41 && unit <= 0x5a) || // A-Z
+      (unit >= 0x61 && unit <= 0x7a) || // a-z
+      (unit >= 0x30 && unit <= 0x39) || // 0-9
+      unit === 0x2b || // +
+      unit === 0x2f; // /
+    if (!alphabet) return false;
   }
+  return true;
+}
+
+function bytesHeader(values: ArrayLike<unknown>): ImageHeader {
+  const length = values.length;
+  const header = readImageHeader(toBytes(values, 0, Math.min(length, (HEADER_BASE64_CHARS / 4) * 3)));
+  if (!header.needsMoreBytes || length <= (HEADER_BASE64_CHARS / 4) * 3) return header;
+  return readImageHeader(toBytes(values, 0, Math.min(length, (JPEG_SEARCH_BASE64_CHARS / 4) * 3)));
+}
+
+function bytesKey(values: ArrayLike<unknown>): string {
+  const length = values.length;
   const groups = Math.floor(length / 3);
-  const sample = (fromGroup: number, bytes: number) =>
-    hex(toBytes(values, fromGroup * 3, Math.min(groups, fromGroup + bytes / 3) * 3));
-  const key = [
-    length,
-    sample(0, KEY_HEAD_BYTES),
-    sample(Math.floor(groups / 2), KEY_SAMPLE_BYTES),
-    sample(Math.max(0, groups - KEY_SAMPLE_BYTES / 3), KEY_SAMPLE_BYTES),
-  ].join(':');
-  return {
-    format: header.format,
-    width: header.width,
-    height: header.height,
-    bytes: length,
-    key: `img:${key}`,
-  };
+  const middle = Math.floor(groups / 2);
+  const tail = Math.max(0, groups - KEY_SAMPLE_GROUPS);
+  const head = bytesSample(values, 0, KEY_HEAD_GROUPS, groups);
+  return `img:${length}:${head}:${bytesSample(values, middle, KEY_SAMPLE_GROUPS, groups)}:${bytesSample(values, tail, KEY_SAMPLE_GROUPS, groups)}`;
+}
+
+function bytesSample(values: ArrayLike<unknown>, fromGroup: number, count: number, groups: number): string {
+  const bytes = toBytes(values, fromGroup * 3, Math.min(groups, fromGroup + count) * 3);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 }
 
 /** Length without trailing padding or whitespace: what the decoded byte count follows from. */
@@ -121,10 +182,6 @@ function toBytes(values: ArrayLike<unknown>, start: number, end: number): Uint8A
     out[i - start] = typeof value === 'number' ? value : 0;
   }
   return out;
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
 const BASE64_HEAD = /^[A-Za-z0-9+/]{16}/;

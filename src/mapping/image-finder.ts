@@ -17,6 +17,17 @@ import { isRecord } from './span-view.js';
 /** Images kept from one attribute; more are ignored. */
 export const MAX_IMAGES_PER_ATTRIBUTE = 256;
 const MAX_DEPTH = 48;
+/** The part types imagePart handles; any other part (text, tool calls) is walked like any object. */
+const IMAGE_PART_TYPES = new Set([
+  'Buffer',
+  'blob',
+  'uri',
+  'file',
+  'image_url',
+  'input_image',
+  'image',
+  'anthropic_image',
+]);
 const MAX_NODES = 200_000;
 
 export function findImagesInJson(document: unknown): ImageData[] {
@@ -51,7 +62,7 @@ class ImageWalk {
   /** Records the image `part` is, if it is one; true when it was handled. */
   private imagePart(part: Record<string, unknown>): boolean {
     const type = part['type'];
-    if (typeof type !== 'string') return false;
+    if (typeof type !== 'string' || !IMAGE_PART_TYPES.has(type)) return false;
     const mimeType =
       stringField(part, 'mime_type') ?? stringField(part, 'mediaType') ?? stringField(part, 'mimeType');
     const declaredImage = part['modality'] === 'image' || (mimeType?.startsWith('image/') ?? false);

@@ -60,7 +60,11 @@ export function stringifyPart(value: unknown): string | undefined {
   }
 }
 
+/** The pieces present, one a line; undefined when none is. */
 export function joinPieces(pieces: readonly (string | undefined)[]): string | undefined {
-  const present = pieces.filter((piece): piece is string => piece !== undefined);
-  return present.length > 0 ? present.join('\n') : undefined;
+  let joined: string | undefined;
+  for (const piece of pieces) {
+    if (piece !== undefined) joined = joined === undefined ? piece : `${joined}\n${piece}`;
+  }
+  return joined;
 }

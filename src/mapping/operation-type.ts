@@ -18,6 +18,8 @@ import {
   ATTR_GEN_AI_REQUEST_MODEL,
   ATTR_GEN_AI_RESPONSE_MODEL,
 } from './genai-names.js';
+import { ALL_KEY_GROUPS, groupedKeys, keyGroupOf } from './key-index.js';
+import type { SpanView } from './span-view.js';
 
 export const OPERATION_TYPES = [
   'llm_call',
@@ -121,22 +123,37 @@ const LANGFUSE_TYPES: Vocabulary = {
   guardrail: 'guardrail',
 };
 
-const SOURCES: readonly (readonly [string, Vocabulary])[] = [
-  [OPENINFERENCE_SPAN_KIND, OPENINFERENCE_KINDS],
-  [ATTR_GEN_AI_OPERATION_NAME, GENAI_OPERATIONS],
-  [TRACELOOP_SPAN_KIND, TRACELOOP_KINDS],
-  [LLM_REQUEST_TYPE, LLM_REQUEST_TYPES],
-  [AI_OPERATION_ID, AI_SDK_OPERATIONS],
-  [LANGFUSE_OBSERVATION_TYPE, LANGFUSE_TYPES],
+interface TypeSource {
+  readonly key: string;
+  /** The key's KeyGroup: the source is skipped for a span without keys in it. */
+  readonly group: number;
+  /** A Map, not the object: a value such as `constructor` must not find Object.prototype's. */
+  readonly vocabulary: ReadonlyMap<string, OperationType>;
+}
+
+const typeSource = (key: string, vocabulary: Vocabulary): TypeSource => ({
+  key,
+  group: keyGroupOf(key),
+  vocabulary: new Map(Object.entries(vocabulary)),
+});
+
+const SOURCES: readonly TypeSource[] = [
+  typeSource(OPENINFERENCE_SPAN_KIND, OPENINFERENCE_KINDS),
+  typeSource(ATTR_GEN_AI_OPERATION_NAME, GENAI_OPERATIONS),
+  typeSource(TRACELOOP_SPAN_KIND, TRACELOOP_KINDS),
+  typeSource(LLM_REQUEST_TYPE, LLM_REQUEST_TYPES),
+  typeSource(AI_OPERATION_ID, AI_SDK_OPERATIONS),
+  typeSource(LANGFUSE_OBSERVATION_TYPE, LANGFUSE_TYPES),
 ];
 
-const MODEL_ATTRIBUTES = [
+const MODEL_ATTRIBUTES = groupedKeys([
   ATTR_GEN_AI_REQUEST_MODEL,
   ATTR_GEN_AI_RESPONSE_MODEL,
   LLM_MODEL_NAME,
   AI_MODEL_ID,
   LANGFUSE_OBSERVATION_MODEL,
-];
+]);
+const EMBEDDING_MODEL = groupedKeys([EMBEDDING_MODEL_NAME])[0]!;
 
 /**
  * The span's operation type: the first source whose value the vocabulary
@@ -145,15 +162,30 @@ const MODEL_ATTRIBUTES = [
  * future name-based rules; today only the attributes decide.
  */
 export function operationTypeOf(_name: string, attributes: Attributes): OperationType {
-  for (const [key, vocabulary] of SOURCES) {
+  // At span start nothing is indexed, so nothing is skipped.
+  return operationTypeIn(attributes, ALL_KEY_GROUPS);
+}
+
+/** operationTypeOf for a finished span's view: reads only the key groups the span has. */
+export function operationTypeInView(view: SpanView): OperationType {
+  return operationTypeIn(view.attributes, view.keys.groups);
+}
+
+function operationTypeIn(attributes: Attributes, groups: number): OperationType {
+  for (const { key, group, vocabulary } of SOURCES) {
+    if ((groups & group) === 0) continue;
     const value = attributes[key];
     if (typeof value === 'string') {
-      const type = vocabulary[value] ?? vocabulary[value.toLowerCase()] ?? vocabulary[value.toUpperCase()];
+      const type =
+        vocabulary.get(value) ?? vocabulary.get(value.toLowerCase()) ?? vocabulary.get(value.toUpperCase());
       if (type !== undefined) return type;
     }
   }
-  if (MODEL_ATTRIBUTES.some((key) => isPresent(attributes[key]))) return 'llm_call';
-  if (isPresent(attributes[EMBEDDING_MODEL_NAME])) return 'embedding';
+  for (const { key, group } of MODEL_ATTRIBUTES) {
+    if ((groups & group) !== 0 && isPresent(attributes[key])) return 'llm_call';
+  }
+  if ((groups & EMBEDDING_MODEL.group) !== 0 && isPresent(attributes[EMBEDDING_MODEL.key]))
+    return 'embedding';
   return 'other';
 }
 

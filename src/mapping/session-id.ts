@@ -9,29 +9,41 @@ import { AI_SETTINGS_CONTEXT, AI_TELEMETRY_METADATA } from './conventions/ai-sdk
 import { LANGFUSE_SESSION_ID } from './conventions/langfuse.js';
 import { TRACELOOP_ASSOCIATION_PROPERTIES } from './conventions/openllmetry.js';
 import { ATTR_GEN_AI_CONVERSATION_ID, ATTR_SESSION_ID } from './genai-names.js';
+import { groupedKeys } from './key-index.js';
+import type { SpanView } from './span-view.js';
 
 /** The session key under a user-keyed prefix is the user's choice: both spellings are read. */
 const USER_KEYED = ['session_id', 'sessionId'];
 
-const SPAN_SOURCES: readonly string[] = [
+const SPAN_SOURCES = groupedKeys([
   ATTR_SESSION_ID,
   ATTR_GEN_AI_CONVERSATION_ID,
   LANGFUSE_SESSION_ID,
   ...USER_KEYED.map((key) => TRACELOOP_ASSOCIATION_PROPERTIES + key),
   ...USER_KEYED.map((key) => AI_TELEMETRY_METADATA + key),
   ...USER_KEYED.map((key) => AI_SETTINGS_CONTEXT + key),
-];
+]);
 
 /** The span's own session, else its resource's `session.id`; undefined when neither has one. */
 export function sessionIdFromAttributes(
   attributes: Attributes,
   resourceAttributes?: Attributes,
 ): string | undefined {
-  for (const key of SPAN_SOURCES) {
+  for (const { key } of SPAN_SOURCES) {
     const session = sessionValue(attributes[key]);
     if (session !== undefined) return session;
   }
   return resourceAttributes === undefined ? undefined : sessionValue(resourceAttributes[ATTR_SESSION_ID]);
+}
+
+/** sessionIdFromAttributes for a finished span's view: reads only the key groups the span has. */
+export function sessionIdInView(view: SpanView): string | undefined {
+  for (const { key, group } of SPAN_SOURCES) {
+    if (!view.has(group)) continue;
+    const session = sessionValue(view.get(key));
+    if (session !== undefined) return session;
+  }
+  return sessionValue(view.resourceAttributes[ATTR_SESSION_ID]);
 }
 
 function sessionValue(value: unknown): string | undefined {

@@ -22,9 +22,9 @@ const EXCEPTION_EVENT = 'exception';
 
 /** `attributes` are the span's, already read safely; status and events are read here, each on its own. */
 export function spanError(span: SpanLike, attributes: Attributes): SpanError {
-  const status = readSafely(() => span.status);
+  const status = statusOf(span);
   const failed = status?.code === SpanStatusCode.ERROR;
-  const exception = lastException(readSafely(() => span.events));
+  const exception = lastException(eventsOf(span));
   const statusMessage = failed ? nonEmpty(status.message) : undefined;
   const exceptionMessage = nonEmpty(exception?.attributes?.[ATTR_EXCEPTION_MESSAGE]);
   const errorType =
@@ -35,9 +35,17 @@ export function spanError(span: SpanLike, attributes: Attributes): SpanError {
   return { error: null, error_type: null };
 }
 
-function readSafely<T>(read: () => T): T | undefined {
+function statusOf(span: SpanLike): SpanLike['status'] | undefined {
   try {
-    return read();
+    return span.status;
+  } catch {
+    return undefined;
+  }
+}
+
+function eventsOf(span: SpanLike): SpanLike['events'] | undefined {
+  try {
+    return span.events;
   } catch {
     return undefined;
   }

@@ -10,16 +10,18 @@ import {
   INPUT_VALUE,
   OUTPUT_VALUE,
   REDACTED_VALUE,
-  openInferenceImageUrlKeys,
+  isOpenInferenceImageUrl,
 } from './conventions/openinference.js';
 import {
   TRACELOOP_ENTITY_INPUT,
   TRACELOOP_ENTITY_OUTPUT,
-  indexedContentKeys,
+  isIndexedContent,
 } from './conventions/openllmetry.js';
-import { imageFromDeclaredString, measureImage, type ImageData } from './image-data.js';
+import { sanitizeText } from '../schema/fit-row.js';
+import { imageFromDeclaredString, imageKey, imageSize, measureImage, type ImageData } from './image-data.js';
 import { findImagesInJson, findImagesInText } from './image-finder.js';
 import type { ImageFormat } from './image-header.js';
+import { groupedKeys, keyGroupOf, type GroupedKey } from './key-index.js';
 import type { SpanView } from './span-view.js';
 
 export type ImageSide = 'input' | 'output';
@@ -59,37 +61,36 @@ export const NO_IMAGES: ImageColumns = {
   images: [],
 };
 
+/** Attributes that may hold images, by side, in the order they are read (the first sighting is kept). */
+const GENAI_INPUT = groupedKeys(GENAI_IMAGE_ATTRIBUTES.input);
+const OTHER_INPUT = groupedKeys([
+  ...AI_SDK_IMAGE_ATTRIBUTES.input,
+  ...LANGFUSE_IMAGE_ATTRIBUTES.input,
+  TRACELOOP_ENTITY_INPUT,
+]);
+const GENAI_OUTPUT = groupedKeys(GENAI_IMAGE_ATTRIBUTES.output);
+const OTHER_OUTPUT = groupedKeys([...LANGFUSE_IMAGE_ATTRIBUTES.output, TRACELOOP_ENTITY_OUTPUT]);
+const INPUT_VALUE_GROUP = keyGroupOf(INPUT_VALUE);
+const OUTPUT_VALUE_GROUP = keyGroupOf(OUTPUT_VALUE);
+
 export function spanImages(view: SpanView): ImageColumns {
-  const collector = new ImageCollector();
+  const collector = new ImageCollector(view);
   const { openInferenceInput, openInferenceOutput, indexedPrompts, indexedCompletions } = view.keys;
-  const inputKeys = [
-    ...GENAI_IMAGE_ATTRIBUTES.input,
-    ...indexedContentKeys(indexedPrompts),
-    ...AI_SDK_IMAGE_ATTRIBUTES.input,
-    ...LANGFUSE_IMAGE_ATTRIBUTES.input,
-    TRACELOOP_ENTITY_INPUT,
-  ];
-  const outputKeys = [
-    ...GENAI_IMAGE_ATTRIBUTES.output,
-    ...indexedContentKeys(indexedCompletions),
-    ...LANGFUSE_IMAGE_ATTRIBUTES.output,
-    TRACELOOP_ENTITY_OUTPUT,
-  ];
-  for (const key of inputKeys) collector.addAttribute(view, key, 'input');
-  const redacted = collector.addOpenInferenceUrls(
-    view,
-    openInferenceImageUrlKeys(openInferenceInput),
-    'input',
-  );
-  const inRequestBody = collector.addAttribute(view, INPUT_VALUE, 'input');
+  collector.addAttributes(GENAI_INPUT, 'input');
+  collector.addIndexedContents(indexedPrompts, 'input');
+  collector.addAttributes(OTHER_INPUT, 'input');
+  const redacted = collector.addOpenInferenceUrls(openInferenceInput, 'input');
+  const inRequestBody = view.has(INPUT_VALUE_GROUP) ? collector.addAttribute(INPUT_VALUE, 'input') : 0;
   // A redacted image is measured from input.value; with no image there, it still counts, unmeasured.
   if (inRequestBody === 0) {
     for (let i = 0; i < redacted; i++)
       collector.add({ kind: 'placeholder', label: REDACTED_VALUE }, 'input', INPUT_VALUE);
   }
-  for (const key of outputKeys) collector.addAttribute(view, key, 'output');
-  collector.addOpenInferenceUrls(view, openInferenceImageUrlKeys(openInferenceOutput), 'output');
-  collector.addAttribute(view, OUTPUT_VALUE, 'output');
+  collector.addAttributes(GENAI_OUTPUT, 'output');
+  collector.addIndexedContents(indexedCompletions, 'output');
+  collector.addAttributes(OTHER_OUTPUT, 'output');
+  collector.addOpenInferenceUrls(openInferenceOutput, 'output');
+  if (view.has(OUTPUT_VALUE_GROUP)) collector.addAttribute(OUTPUT_VALUE, 'output');
   return collector.columns();
 }
 
@@ -101,28 +102,42 @@ export function spanImages(view: SpanView): ImageColumns {
 const IMAGE_MARKERS = ['image', 'blob', 'uri', 'file', 'Buffer'];
 
 function mayHoldImage(raw: string): boolean {
-  return IMAGE_MARKERS.some((marker) => raw.includes(marker));
+  for (const marker of IMAGE_MARKERS) if (raw.includes(marker)) return true;
+  return false;
 }
 
 class ImageCollector {
-  private readonly seen = new Set<string>();
   private readonly measured: MeasuredImage[] = [];
+  private copies: ImageCopies | undefined;
+
+  constructor(private readonly view: SpanView) {}
+
+  /** Adds the images of the attributes whose key group the span has. */
+  addAttributes(keys: readonly GroupedKey[], side: ImageSide): void {
+    for (const { key, group } of keys) if (this.view.has(group)) this.addAttribute(key, side);
+  }
+
+  /** The indexed form's `gen_ai.prompt.N.content` / `gen_ai.completion.N.content`. */
+  addIndexedContents(keys: readonly string[], side: ImageSide): void {
+    for (const key of keys) if (isIndexedContent(key)) this.addAttribute(key, side);
+  }
 
   /** Adds the images of one attribute; returns how many it held (before deduplication). */
-  addAttribute(view: SpanView, key: string, side: ImageSide): number {
-    const raw = view.get(key);
+  addAttribute(key: string, side: ImageSide): number {
+    const raw = this.view.get(key);
     if (typeof raw !== 'string' || raw.length < 16 || !mayHoldImage(raw)) return 0;
-    const parsed = view.json(key);
+    const parsed = this.view.json(key);
     const images = parsed === undefined ? findImagesInText(raw) : findImagesInJson(parsed);
     for (const image of images) this.add(image, side, key);
     return images.length;
   }
 
-  /** OpenInference image URLs; returns the number of redacted ones. */
-  addOpenInferenceUrls(view: SpanView, keys: readonly string[], side: ImageSide): number {
+  /** OpenInference image URLs among `llm.input_messages.*` or `llm.output_messages.*`; returns the number of redacted ones. */
+  addOpenInferenceUrls(keys: readonly string[], side: ImageSide): number {
     let redacted = 0;
     for (const key of keys) {
-      const url = view.string(key);
+      if (!isOpenInferenceImageUrl(key)) continue;
+      const url = this.view.string(key);
       if (url === undefined) continue;
       if (url === REDACTED_VALUE) {
         redacted++;
@@ -136,20 +151,23 @@ class ImageCollector {
 
   add(image: ImageData, side: ImageSide, source: string): void {
     if (this.measured.length >= MAX_IMAGES_PER_SPAN) return;
-    const measure = measureImage(image);
-    if (measure.key !== undefined) {
-      if (this.seen.has(measure.key)) return;
-      this.seen.add(measure.key);
-    }
-    const entry: MeasuredImage = {
-      side,
-      format: measure.format,
-      width: measure.width,
-      height: measure.height,
-      bytes: measure.bytes,
-      source,
-    };
-    this.measured.push(image.mimeType ? { ...entry, mime_type: image.mimeType } : entry);
+    if ((this.copies ??= new ImageCopies()).seenBefore(image)) return;
+    const { format, width, height, bytes } = measureImage(image);
+    // Source and MIME type come from the span: made storable here, as the image_custom_metrics entry is built.
+    const storableSource = sanitizeText(source);
+    this.measured.push(
+      image.mimeType
+        ? {
+            side,
+            format,
+            width,
+            height,
+            bytes,
+            source: storableSource,
+            mime_type: sanitizeText(image.mimeType),
+          }
+        : { side, format, width, height, bytes, source: storableSource },
+    );
   }
 
   columns(): ImageColumns {
@@ -171,5 +189,39 @@ class ImageCollector {
       image_format: first.format,
       images,
     };
+  }
+}
+
+/**
+ * Which images a span already showed. An image's key is made only once
+ * another image of the same size turns up: most spans hold one image, or
+ * images of different sizes, and never need one.
+ */
+class ImageCopies {
+  /** Sizes seen, each with its first image while that image's key is not yet made. */
+  private readonly sizes = new Map<number, ImageData | undefined>();
+  private readonly keys = new Set<string>();
+
+  seenBefore(image: ImageData): boolean {
+    const size = imageSize(image);
+    if (size === undefined) return false;
+    if (!this.sizes.has(size)) {
+      this.sizes.set(size, image);
+      return false;
+    }
+    const first = this.sizes.get(size);
+    if (first !== undefined) {
+      this.remember(first);
+      this.sizes.set(size, undefined);
+    }
+    return !this.remember(image);
+  }
+
+  /** Adds the image's key; false when it was there already. */
+  private remember(image: ImageData): boolean {
+    const key = imageKey(image);
+    if (key === undefined || this.keys.has(key)) return false;
+    this.keys.add(key);
+    return true;
   }
 }

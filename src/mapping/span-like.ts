@@ -48,6 +48,11 @@ export interface MappingOptions {
    */
   readonly inheritedSessionId?: string | undefined;
   /**
+   * The user of the nearest ancestor that had one, noted at span start by
+   * MetricEventsSpanProcessor; used when the span names none of its own.
+   */
+  readonly inheritedUserId?: string | undefined;
+  /**
    * The parent span is a model call of the same call (an instrumentation's span
    * around the Anthropic SDK's own span): its usage is kept as aggregate_* keys.
    */

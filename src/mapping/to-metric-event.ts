@@ -1,28 +1,59 @@
 /**
  * toMetricEvent: one finished span in, one metric_events row out (or undefined
- * when the span filter drops the span). Pure: no I/O, no state. It never
- * throws: a part that fails on a hostile span leaves nulls in its columns and
- * the row is still produced.
+ * when the span filter drops the span). Pure: no I/O, and no state that could
+ * change a row (key-index.ts only remembers how it classified each key). It
+ * never throws: a part that fails on a hostile span leaves nulls in its
+ * columns and the row is still produced.
  */
 import { diag, type Attributes, type HrTime } from '@opentelemetry/api';
-import { SCHEMA_VERSION, type JsonObject, type JsonValue, type MetricEvent } from '../schema/columns.js';
-import { fitRow } from '../schema/fit-row.js';
+import {
+  SCHEMA_VERSION,
+  columnSpec,
+  type ColumnName,
+  type JsonObject,
+  type MetricEvent,
+} from '../schema/columns.js';
+import {
+  fitDouble,
+  fitInt32,
+  fitInt64,
+  fitRow,
+  fitString,
+  sanitizeJson,
+  sanitizeText,
+  setUserKey,
+} from '../schema/fit-row.js';
 import { hrTimeToIsoMicros } from '../schema/timestamps.js';
 import { customAttributes } from './custom-attributes.js';
 import { eventIdOf } from './event-id.js';
-import { isWrapperSpan, operationTypeOf, type OperationType } from './operation-type.js';
-import { sessionIdFromAttributes } from './session-id.js';
+import { isWrapperSpan, operationTypeInView, type OperationType } from './operation-type.js';
+import { sessionIdInView } from './session-id.js';
 import type { MappingOptions, SpanLike } from './span-like.js';
 import { MAX_LISTED_IMAGES, NO_IMAGES, spanImages, type ImageColumns } from './span-images.js';
 import { spanError, type SpanError } from './span-error.js';
 import { inputText, outputText } from './span-text.js';
-import { SpanView, isRecord, type GroupedPrefix } from './span-view.js';
+import { KeyGroup, type GroupedPrefix } from './key-index.js';
+import { SpanView, isRecord } from './span-view.js';
 import { measureText, type TextMetrics } from './text-metrics.js';
-import { spanTokens, tokenMetrics } from './tokens.js';
+import { addTokenMetrics, spanTokens } from './tokens.js';
 
 const ZERO_TRACE_ID = '00000000000000000000000000000000';
 const ZERO_SPAN_ID = '0000000000000000';
 const NO_ERROR: SpanError = { error: null, error_type: null };
+
+/**
+ * The row is built to fit its columns (strings made storable and cut where
+ * they are set, JSON built from storable values), so it skips fitRow's copy
+ * and deep walk; the lengths come from the column table.
+ */
+const maxChars = (column: ColumnName) => columnSpec(column).maxLength;
+const SESSION_ID_CHARS = maxChars('session_id');
+const TRACE_ID_CHARS = maxChars('trace_id');
+const SPAN_ID_CHARS = maxChars('span_id');
+const PARENT_SPAN_ID_CHARS = maxChars('parent_span_id');
+const OPERATION_NAME_CHARS = maxChars('operation_name');
+const ERROR_CHARS = maxChars('error');
+const ERROR_TYPE_CHARS = maxChars('error_type');
 
 export function toMetricEvent(span: SpanLike, options: MappingOptions = {}): MetricEvent | undefined {
   try {
@@ -35,93 +66,123 @@ export function toMetricEvent(span: SpanLike, options: MappingOptions = {}): Met
 
 function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefined {
   const name = typeof span.name === 'string' ? span.name : '';
-  const attributes = attempt('attributes', () => attributesOf(span.attributes), {});
-  const resourceAttributes = attempt('resource', () => attributesOf(span.resource?.attributes), {});
-  const view = attempt(
-    'attribute index',
-    () => new SpanView(name, attributes, resourceAttributes),
-    undefined,
-  );
-  if ((options.spans ?? 'llm') === 'llm' && !view?.keys.hasLlmConvention) return undefined;
-  const safeView = view ?? new SpanView(name, {}, {});
+  const attributes = attempt('attributes', spanAttributes, span, {});
+  const resourceAttributes = attempt('resource', resourceAttributesOf, span, {});
+  const view = new SpanView(name, attributes, resourceAttributes);
+  if ((options.spans ?? 'llm') === 'llm' && !view.keys.hasLlmConvention) return undefined;
 
   const { traceId, spanId } = identity(span);
-  const operationType = attempt(
-    'operation type',
-    () => operationTypeOf(name, attributes),
-    'other' as OperationType,
-  );
-  const input = attempt('input text', () => inputText(safeView), undefined);
-  const output = attempt('output text', () => outputText(safeView), undefined);
+  const operationType = attempt('operation type', operationTypeInView, view, 'other' as OperationType);
+  const input = attempt('input text', inputText, view, undefined);
+  const output = attempt('output text', outputText, view, undefined);
   const outputMetrics = output === undefined ? undefined : measureText(output);
-  const images = attempt('images', () => spanImages(safeView), NO_IMAGES);
+  const images = attempt('images', spanImages, view, NO_IMAGES);
   const aggregate = options.parentIsModelCall === true || isWrapperSpan(operationType, attributes);
+  const sessionId =
+    attempt('session', sessionIdInView, view, undefined) ?? options.inheritedSessionId ?? traceId;
+  const parentSpanId = attempt('parent', parentSpanIdOf, span, null);
+  const { error, error_type } = attemptRun('error', () => spanError(span, attributes), NO_ERROR);
 
-  return fitRow({
+  return {
     event_id: eventIdOf(traceId, spanId),
     schema_version: SCHEMA_VERSION,
-    session_id:
-      attempt('session', () => sessionIdFromAttributes(attributes, resourceAttributes), undefined) ??
-      options.inheritedSessionId ??
-      traceId,
-    trace_id: traceId,
-    span_id: spanId,
-    parent_span_id: attempt('parent', () => parentSpanId(span), null),
-    operation_name: name,
+    session_id: fitString(sessionId, SESSION_ID_CHARS),
+    trace_id: fitString(traceId, TRACE_ID_CHARS),
+    span_id: fitString(spanId, SPAN_ID_CHARS),
+    parent_span_id: parentSpanId === null ? null : fitString(parentSpanId, PARENT_SPAN_ID_CHARS),
+    operation_name: fitString(name, OPERATION_NAME_CHARS),
     operation_type: operationType,
     timestamp: timestampOf(span),
-    duration_ms: attempt('duration', () => durationMillis(span.duration), null),
-    text_char_count: outputMetrics?.chars ?? null,
-    text_word_count: outputMetrics?.words ?? null,
-    text_byte_size: outputMetrics?.bytes ?? null,
-    text_line_count: outputMetrics?.lines ?? null,
-    text_custom_metrics: attempt('text metrics', () => textCustomMetrics(safeView, input, aggregate), null),
-    image_count: images.image_count,
-    image_total_pixels: images.image_total_pixels,
-    image_file_size_bytes: images.image_file_size_bytes,
-    image_width: images.image_width,
-    image_height: images.image_height,
+    duration_ms: fitDouble(attempt('duration', durationMillis, span, null)),
+    text_char_count: fitInt32(outputMetrics?.chars),
+    text_word_count: fitInt32(outputMetrics?.words),
+    text_byte_size: fitInt32(outputMetrics?.bytes),
+    text_line_count: fitInt32(outputMetrics?.lines),
+    text_custom_metrics: attemptRun('text metrics', () => textCustomMetrics(view, input, aggregate), null),
+    image_count: fitInt32(images.image_count),
+    image_total_pixels: fitInt64(images.image_total_pixels),
+    image_file_size_bytes: fitInt64(images.image_file_size_bytes),
+    image_width: fitInt32(images.image_width),
+    image_height: fitInt32(images.image_height),
     image_format: images.image_format,
-    image_custom_metrics: attempt('image metrics', () => imageCustomMetrics(safeView, images), null),
-    ...attempt('error', () => spanError(span, attributes), NO_ERROR),
-    custom_attributes: attempt(
+    image_custom_metrics: attemptRun('image metrics', () => imageCustomMetrics(view, images), null),
+    error: error === null ? null : fitString(error, ERROR_CHARS),
+    error_type: error_type === null ? null : fitString(error_type, ERROR_TYPE_CHARS),
+    custom_attributes: attemptRun(
       'custom attributes',
-      () => customAttributes(span, safeView, options.captureContent === true ? { input, output } : undefined),
+      () =>
+        customAttributes(
+          span,
+          view,
+          options.captureContent === true ? { input, output } : undefined,
+          options.inheritedUserId,
+        ),
       null,
     ),
-  });
+  };
 }
 
-/** Runs one part of the mapping; a failure is logged and yields `fallback`. */
-function attempt<T, F>(part: string, run: () => T, fallback: F): T | F {
+/**
+ * Runs one part of the mapping, `read(input)`; a failure is logged and yields
+ * `fallback`. The input is an argument rather than a closure's capture: the
+ * mapping of a span then makes no function per part.
+ */
+function attempt<I, T, F>(part: string, read: (input: I) => T, input: I, fallback: F): T | F {
+  try {
+    return read(input);
+  } catch (error) {
+    partFailed(part, error);
+    return fallback;
+  }
+}
+
+/** attempt for a part that needs more than one input. */
+function attemptRun<T, F>(part: string, run: () => T, fallback: F): T | F {
   try {
     return run();
   } catch (error) {
-    diag.debug(`llamonitor: could not map the ${part} of a span`, error);
+    partFailed(part, error);
     return fallback;
   }
+}
+
+function partFailed(part: string, error: unknown): void {
+  diag.debug(`llamonitor: could not map the ${part} of a span`, error);
+}
+
+function spanAttributes(span: SpanLike): Attributes {
+  return attributesOf(span.attributes);
+}
+
+function resourceAttributesOf(span: SpanLike): Attributes {
+  return attributesOf(span.resource?.attributes);
 }
 
 function attributesOf(value: unknown): Attributes {
   return isRecord(value) ? (value as Attributes) : {};
 }
 
-function identity(span: SpanLike): { traceId: string; spanId: string } {
-  return attempt(
-    'span context',
-    () => {
-      const context = span.spanContext();
-      return {
-        traceId: typeof context.traceId === 'string' ? context.traceId : ZERO_TRACE_ID,
-        spanId: typeof context.spanId === 'string' ? context.spanId : ZERO_SPAN_ID,
-      };
-    },
-    { traceId: ZERO_TRACE_ID, spanId: ZERO_SPAN_ID },
-  );
+interface SpanIdentity {
+  readonly traceId: string;
+  readonly spanId: string;
+}
+
+const ZERO_IDENTITY: SpanIdentity = { traceId: ZERO_TRACE_ID, spanId: ZERO_SPAN_ID };
+
+function identity(span: SpanLike): SpanIdentity {
+  return attempt('span context', spanContextIds, span, ZERO_IDENTITY);
+}
+
+function spanContextIds(span: SpanLike): SpanIdentity {
+  const context = span.spanContext();
+  return {
+    traceId: typeof context.traceId === 'string' ? context.traceId : ZERO_TRACE_ID,
+    spanId: typeof context.spanId === 'string' ? context.spanId : ZERO_SPAN_ID,
+  };
 }
 
 /** sdk-trace-base 2.x `parentSpanContext`, then 1.x `parentSpanId`. */
-function parentSpanId(span: SpanLike): string | null {
+function parentSpanIdOf(span: SpanLike): string | null {
   const fromContext = span.parentSpanContext?.spanId;
   if (typeof fromContext === 'string' && fromContext.length > 0) return fromContext;
   const fromId = span.parentSpanId;
@@ -131,10 +192,18 @@ function parentSpanId(span: SpanLike): string | null {
 /** Span start; a start that is no instant falls back to the end, then to now (the column is NOT NULL). */
 function timestampOf(span: SpanLike): string {
   return (
-    attempt('start time', () => hrTimeToIsoMicros(span.startTime), null) ??
-    attempt('end time', () => hrTimeToIsoMicros(span.endTime), null) ??
+    attempt('start time', startTimeText, span, null) ??
+    attempt('end time', endTimeText, span, null) ??
     hrTimeToIsoMicros(nowHrTime())!
   );
+}
+
+function startTimeText(span: SpanLike): string | null {
+  return hrTimeToIsoMicros(span.startTime);
+}
+
+function endTimeText(span: SpanLike): string | null {
+  return hrTimeToIsoMicros(span.endTime);
 }
 
 function nowHrTime(): HrTime {
@@ -142,43 +211,48 @@ function nowHrTime(): HrTime {
   return [Math.floor(millis / 1000), (millis % 1000) * 1e6];
 }
 
-function durationMillis(duration: HrTime): number | null {
+function durationMillis(span: SpanLike): number | null {
+  const duration = span.duration;
   const millis = duration[0] * 1000 + duration[1] / 1e6;
   return Number.isFinite(millis) && millis >= 0 ? millis : null;
 }
 
 function textCustomMetrics(view: SpanView, input: string | undefined, aggregate: boolean): JsonObject | null {
   const metrics: JsonObject = {};
-  if (input !== undefined) Object.assign(metrics, inputMetrics(measureText(input)));
-  Object.assign(metrics, tokenMetrics(spanTokens(view), aggregate));
-  Object.assign(metrics, userMetrics(view, 'llamonitor.text.'));
-  return Object.keys(metrics).length > 0 ? metrics : null;
+  if (input !== undefined) addInputMetrics(metrics, measureText(input));
+  addTokenMetrics(metrics, spanTokens(view), aggregate);
+  addUserMetrics(metrics, view, 'llamonitor.text.');
+  return isEmpty(metrics) ? null : metrics;
 }
 
-function inputMetrics(metrics: TextMetrics): JsonObject {
-  return {
-    input_char_count: metrics.chars,
-    input_word_count: metrics.words,
-    input_byte_size: metrics.bytes,
-    input_line_count: metrics.lines,
-  };
+function addInputMetrics(metrics: JsonObject, input: TextMetrics): void {
+  metrics['input_char_count'] = input.chars;
+  metrics['input_word_count'] = input.words;
+  metrics['input_byte_size'] = input.bytes;
+  metrics['input_line_count'] = input.lines;
 }
 
 function imageCustomMetrics(view: SpanView, images: ImageColumns): JsonObject | null {
+  if (images.images.length === 0 && !view.has(KeyGroup.llamonitor)) return null;
   const metrics: JsonObject = {};
   if (images.images.length > 0) {
     metrics['images'] = images.images.slice(0, MAX_LISTED_IMAGES).map((image) => ({ ...image }));
   }
-  Object.assign(metrics, userMetrics(view, 'llamonitor.image.'));
-  return Object.keys(metrics).length > 0 ? metrics : null;
+  addUserMetrics(metrics, view, 'llamonitor.image.');
+  return isEmpty(metrics) ? null : metrics;
 }
 
 /** The user's own `llamonitor.text.<name>` / `llamonitor.image.<name>` attributes, keyed by name. */
-function userMetrics(view: SpanView, prefix: GroupedPrefix): JsonObject {
-  const metrics: JsonObject = {};
-  for (const key of view.grouped(prefix))
-    metrics[key.slice(prefix.length)] = (view.get(key) ?? null) as JsonValue;
-  return metrics;
+function addUserMetrics(metrics: JsonObject, view: SpanView, prefix: GroupedPrefix): void {
+  if (!view.has(KeyGroup.llamonitor)) return;
+  for (const key of view.grouped(prefix)) {
+    setUserKey(metrics, sanitizeText(key.slice(prefix.length)), sanitizeJson(view.get(key)));
+  }
+}
+
+function isEmpty(object: JsonObject): boolean {
+  for (const _key in object) return false;
+  return true;
 }
 
 /** The row of a span nothing else could be read from: its ids, its name, now. */
@@ -191,7 +265,7 @@ function fallbackRow(span: SpanLike): MetricEvent {
     trace_id: traceId,
     span_id: spanId,
     parent_span_id: null,
-    operation_name: attempt('name', () => (typeof span.name === 'string' ? span.name : ''), ''),
+    operation_name: attemptRun('name', () => (typeof span.name === 'string' ? span.name : ''), ''),
     operation_type: 'other',
     timestamp: hrTimeToIsoMicros(nowHrTime())!,
   });

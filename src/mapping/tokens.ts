@@ -5,7 +5,7 @@
  * `aggregate_*`, so summing `input_tokens` counts each model call once.
  */
 import { AI_USAGE } from './conventions/ai-sdk.js';
-import { langfuseUsage } from './conventions/langfuse.js';
+import { LANGFUSE_OBSERVATION_USAGE, langfuseUsage } from './conventions/langfuse.js';
 import {
   LLM_TOKEN_COUNT_CACHE_READ,
   LLM_TOKEN_COUNT_CACHE_WRITE,
@@ -30,6 +30,8 @@ import {
   ATTR_GEN_AI_USAGE_PROMPT_TOKENS,
   ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
 } from './genai-names.js';
+import type { JsonObject } from '../schema/columns.js';
+import { keyGroupOf } from './key-index.js';
 import type { SpanView } from './span-view.js';
 
 export type TokenName =
@@ -40,8 +42,10 @@ export type TokenName =
   | 'cache_creation_tokens'
   | 'reasoning_tokens';
 
-/** Where each count is read, first present wins. */
-const TOKEN_SOURCES: Readonly<Record<TokenName, readonly string[]>> = {
+export type TokenCounts = Partial<Record<TokenName, number>>;
+
+/** Where each count is read, first present wins. Every key is in a usage key group (see key-index.ts). */
+export const TOKEN_SOURCES: Readonly<Record<TokenName, readonly string[]>> = {
   input_tokens: [
     ATTR_GEN_AI_USAGE_INPUT_TOKENS,
     ATTR_GEN_AI_USAGE_PROMPT_TOKENS,
@@ -80,23 +84,38 @@ const TOKEN_SOURCES: Readonly<Record<TokenName, readonly string[]>> = {
 };
 
 const TOKEN_NAMES = Object.keys(TOKEN_SOURCES) as TokenName[];
+/** Each source key: the count it gives and its rank among that count's sources (0 is read first). */
+const SOURCE_OF_KEY = new Map<string, { readonly name: TokenName; readonly rank: number }>(
+  TOKEN_NAMES.flatMap((name) => TOKEN_SOURCES[name].map((key, rank) => [key, { name, rank }] as const)),
+);
+const LANGFUSE_USAGE_GROUP = keyGroupOf(LANGFUSE_OBSERVATION_USAGE);
+const AGGREGATE_NAMES: Readonly<Record<TokenName, string>> = Object.fromEntries(
+  TOKEN_NAMES.map((name) => [name, `aggregate_${name}`]),
+) as Record<TokenName, string>;
 
-/** Token counts present on the span; total is input + output when the span gives both but no total. */
-export function spanTokens(view: SpanView): Partial<Record<TokenName, number>> {
-  const tokens: Partial<Record<TokenName, number>> = {};
-  for (const name of TOKEN_NAMES) {
-    for (const key of TOKEN_SOURCES[name]) {
-      const count = view.number(key);
-      if (count !== undefined && count >= 0) {
-        tokens[name] = count;
-        break;
-      }
+/**
+ * Token counts present on the span; total is input + output when the span
+ * gives both but no total. Only the usage keys the span has are read: each
+ * count comes from its first source whose value is a count (>= 0).
+ */
+export function spanTokens(view: SpanView): TokenCounts {
+  const tokens = noCounts();
+  const ranks = noCounts();
+  for (const key of view.keys.usageKeys) {
+    const source = SOURCE_OF_KEY.get(key);
+    if (source === undefined || (ranks[source.name] ?? Infinity) < source.rank) continue;
+    const count = view.number(key);
+    if (count !== undefined && count >= 0) {
+      tokens[source.name] = count;
+      ranks[source.name] = source.rank;
     }
   }
-  const langfuse = langfuseUsage(view);
-  tokens.input_tokens ??= nonNegative(langfuse.input);
-  tokens.output_tokens ??= nonNegative(langfuse.output);
-  tokens.total_tokens ??= nonNegative(langfuse.total);
+  if (view.has(LANGFUSE_USAGE_GROUP)) {
+    const langfuse = langfuseUsage(view);
+    if (tokens.input_tokens === undefined) setIfNonNegative(tokens, 'input_tokens', langfuse.input);
+    if (tokens.output_tokens === undefined) setIfNonNegative(tokens, 'output_tokens', langfuse.output);
+    if (tokens.total_tokens === undefined) setIfNonNegative(tokens, 'total_tokens', langfuse.total);
+  }
   if (
     tokens.total_tokens === undefined &&
     tokens.input_tokens !== undefined &&
@@ -104,23 +123,31 @@ export function spanTokens(view: SpanView): Partial<Record<TokenName, number>> {
   ) {
     tokens.total_tokens = tokens.input_tokens + tokens.output_tokens;
   }
-  for (const name of TOKEN_NAMES) if (tokens[name] === undefined) delete tokens[name];
   return tokens;
 }
 
-function nonNegative(value: number | undefined): number | undefined {
-  return value !== undefined && value >= 0 ? value : undefined;
+/** Every count unset, all six fields present: counts objects then share one shape. */
+function noCounts(): TokenCounts {
+  return {
+    input_tokens: undefined,
+    output_tokens: undefined,
+    total_tokens: undefined,
+    cache_read_tokens: undefined,
+    cache_creation_tokens: undefined,
+    reasoning_tokens: undefined,
+  };
 }
 
-/** The keys under which a span's counts are stored: `aggregate_*` for a span that repeats its children's usage. */
-export function tokenMetrics(
-  tokens: Partial<Record<TokenName, number>>,
-  aggregate: boolean,
-): Record<string, number> {
-  const out: Record<string, number> = {};
+function setIfNonNegative(tokens: TokenCounts, name: TokenName, value: number | undefined): void {
+  if (value !== undefined && value >= 0) tokens[name] = value;
+}
+
+/** Adds the counts to `metrics`, as `aggregate_*` for a span that repeats its children's usage. */
+export function addTokenMetrics(metrics: JsonObject, tokens: TokenCounts, aggregate: boolean): void {
   for (const name of TOKEN_NAMES) {
     const count = tokens[name];
-    if (count !== undefined) out[aggregate ? `aggregate_${name}` : name] = count;
+    // A total summed from two huge counts can overflow: JSON has no Infinity.
+    if (count !== undefined)
+      metrics[aggregate ? AGGREGATE_NAMES[name] : name] = Number.isFinite(count) ? count : null;
   }
-  return out;
 }

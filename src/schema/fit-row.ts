@@ -1,6 +1,7 @@
 /**
  * Makes a row fit its columns: the one place that knows what each column can
- * hold. The mapping's rows already fit; the exporter runs this again after a
+ * hold. The mapping builds its rows to fit with the helpers here (a test holds
+ * it to that: fitRow changes none of them); the exporter runs fitRow after a
  * user's `enrich` hook, so no sink ever sees a value its database would refuse.
  */
 import { COLUMNS, type ColumnSpec, type JsonObject, type JsonValue, type MetricEvent } from './columns.js';
@@ -28,6 +29,31 @@ const TIMESTAMP_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 export function sanitizeText(value: string): string {
   const clean = value.isWellFormed() ? value : value.toWellFormed();
   return clean.includes('\0') ? clean.replaceAll('\0', '') : clean;
+}
+
+/** What a string column stores: the value as text, made storable, then cut to `maxLength` code points. */
+export function fitString(value: unknown, maxLength: number | undefined): string {
+  const text = sanitizeText(typeof value === 'string' ? value : String(value));
+  return maxLength === undefined ? text : truncateCodePoints(text, maxLength);
+}
+
+/** What an INTEGER column stores: the value when it is a 32-bit integer, else null. */
+export function fitInt32(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX
+    ? value
+    : null;
+}
+
+/** What a BIGINT column stores: a safe integer, or a bigint in range; else null. */
+export function fitInt64(value: unknown): number | bigint | null {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : null;
+  if (typeof value === 'bigint') return value >= INT64_MIN && value <= INT64_MAX ? value : null;
+  return null;
+}
+
+/** What a DOUBLE column stores: a finite number, else null. */
+export function fitDouble(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) ? value : null;
 }
 
 /** The first `max` code points of `value`, never splitting a surrogate pair. */
@@ -70,13 +96,18 @@ export function sanitizeJson(value: unknown, depth = 0): JsonValue {
       const out: JsonObject = {};
       for (const [key, item] of Object.entries(value)) {
         if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
-        out[sanitizeText(key)] = sanitizeJson(item, depth + 1);
+        setUserKey(out, sanitizeText(key), sanitizeJson(item, depth + 1));
       }
       return out;
     }
     default:
       return null;
   }
+}
+
+/** Sets a key the user chose; `__proto__` is left out: assigning it would set the object's prototype. */
+export function setUserKey(out: JsonObject, key: string, value: JsonValue): void {
+  if (key !== '__proto__') out[key] = value;
 }
 
 export class RowShapeError extends Error {
@@ -94,10 +125,8 @@ function fitValue(spec: ColumnSpec, value: unknown): unknown {
   switch (spec.kind) {
     case 'uuid':
     case 'string':
-    case 'text': {
-      const text = sanitizeText(typeof value === 'string' ? value : String(value));
-      return spec.maxLength === undefined ? text : truncateCodePoints(text, spec.maxLength);
-    }
+    case 'text':
+      return fitString(value, spec.maxLength);
     case 'timestamp':
       if (typeof value !== 'string' || !TIMESTAMP_PATTERN.test(value)) {
         throw new RowShapeError(
@@ -107,15 +136,11 @@ function fitValue(spec: ColumnSpec, value: unknown): unknown {
       }
       return value;
     case 'double':
-      return typeof value === 'number' && Number.isFinite(value) ? value : null;
+      return fitDouble(value);
     case 'int32':
-      return typeof value === 'number' && Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX
-        ? value
-        : null;
+      return fitInt32(value);
     case 'int64':
-      if (typeof value === 'number') return Number.isSafeInteger(value) ? value : null;
-      if (typeof value === 'bigint') return value >= INT64_MIN && value <= INT64_MAX ? value : null;
-      return null;
+      return fitInt64(value);
     case 'json': {
       const json = sanitizeJson(value);
       return json !== null && typeof json === 'object' && !Array.isArray(json) ? json : { value: json };

@@ -11,7 +11,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MetricEventsSpanExporter } from '../../src/export/exporter.js';
 import { MetricEventsSpanProcessor } from '../../src/export/processor.js';
-import { SpanNotes } from '../../src/export/span-notes.js';
+import { NO_IDENTITY, SpanNotes } from '../../src/export/span-notes.js';
 import { MemorySink } from '../support/memory-sink.js';
 
 let spillDir: string;
@@ -91,6 +91,43 @@ describe('MetricEventsSpanProcessor', () => {
     expect(sink.rows.find((r) => r.operation_name === 'chat')?.session_id).toBe('own');
   });
 
+  it('gives a child without a user its ancestor’s, as it does a session', async () => {
+    const { sink, processor, tracer } = setup();
+    const agent = tracer.startSpan('invoke_agent weather', {
+      attributes: { 'gen_ai.operation.name': 'invoke_agent', 'ai.settings.context.userId': 'user-9' },
+    });
+    const step = child(tracer, agent, 'step 1', { 'gen_ai.operation.name': 'agent_step' });
+    child(tracer, step, 'chat gpt-4o', { 'gen_ai.request.model': 'gpt-4o' }).end();
+    step.end();
+    agent.end();
+    await processor.forceFlush();
+    const chatRow = sink.rows.find((r) => r.operation_name === 'chat gpt-4o');
+    expect(chatRow?.custom_attributes).toMatchObject({ user_id: 'user-9' });
+  });
+
+  it('keeps a child’s own user over its parent’s', async () => {
+    const { sink, processor, tracer } = setup();
+    const agent = tracer.startSpan('invoke_agent', { attributes: { 'user.id': 'parent' } });
+    child(tracer, agent, 'chat', { 'gen_ai.request.model': 'gpt-4o', 'user.id': 'own' }).end();
+    agent.end();
+    await processor.forceFlush();
+    expect(sink.rows.find((r) => r.operation_name === 'chat')?.custom_attributes).toMatchObject({
+      user_id: 'own',
+    });
+  });
+
+  it('hands down the session of one ancestor and the user of another', async () => {
+    const { sink, processor, tracer } = setup();
+    const request = tracer.startSpan('POST /chat', { attributes: { 'session.id': 'sess-7' } });
+    const agent = child(tracer, request, 'invoke_agent', { 'user.id': 'user-7' });
+    child(tracer, agent, 'chat', { 'gen_ai.request.model': 'gpt-4o' }).end();
+    agent.end();
+    request.end();
+    await processor.forceFlush();
+    const chatRow = sink.rows.find((r) => r.operation_name === 'chat');
+    expect([chatRow?.session_id, chatRow?.custom_attributes?.user_id]).toEqual(['sess-7', 'user-7']);
+  });
+
   it('shutdown flushes the batch and shuts the exporter down', async () => {
     const { sink, processor, tracer } = setup();
     tracer.startSpan('chat', { attributes: { 'gen_ai.request.model': 'gpt-4o' } }).end();
@@ -105,8 +142,8 @@ describe('SpanNotes', () => {
     const notes = new SpanNotes(3);
     const note = {
       span: new WeakRef({ name: 'x', attributes: {} }),
-      inherited: undefined,
-      own: undefined,
+      inherited: NO_IDENTITY,
+      own: NO_IDENTITY,
       parentIsModelCall: false,
     };
     for (const id of ['a', 'b', 'c', 'd']) notes.set(id, { ...note });

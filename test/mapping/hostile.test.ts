@@ -144,6 +144,23 @@ describe('hostile values', () => {
     });
   });
 
+  it('reads by name the attributes of a span whose attribute keys cannot be listed', () => {
+    const [span] = recordSpans({ scope: { name: 'test' } }, (tracer) => tracer.startSpan('chat').end());
+    const attributes = new Proxy(
+      { 'gen_ai.operation.name': 'chat', 'session.id': 'session-1' },
+      {
+        ownKeys() {
+          throw new Error('boom');
+        },
+      },
+    );
+    const hostile = Object.assign(Object.create(span!) as SpanLike, { attributes });
+    expect(toMetricEvent(hostile, { spans: 'all' })).toMatchObject({
+      operation_type: 'llm_call',
+      session_id: 'session-1',
+    });
+  });
+
   it('never throws on a span that is not a span at all', () => {
     expect(() => toMetricEvent({} as SpanLike, { spans: 'all' })).not.toThrow();
     expect(toMetricEvent({} as SpanLike, { spans: 'all' })?.operation_type).toBe('other');

@@ -113,6 +113,14 @@ describe('where images are found', () => {
     });
   });
 
+  it('reads the size of base64 broken by line breaks, whose first characters hold few bytes', () => {
+    const wrapped = base64(png(40, 30)).replace(/(.)/g, '$1\r\n');
+    const event = chatRow({
+      'gen_ai.input.messages': userMessage({ type: 'blob', mime_type: 'image/png', content: wrapped }),
+    });
+    expect([event.image_format, event.image_width, event.image_height]).toEqual(['png', 40, 30]);
+  });
+
   it('counts an image only once when the span carries it in two attributes', () => {
     const image = png(5, 5);
     const event = chatRow({

@@ -16,6 +16,7 @@ import { sessionIdFromAttributes } from '../../src/mapping/session-id.js';
 import type { SpanLike } from '../../src/mapping/span-like.js';
 import { measureText } from '../../src/mapping/text-metrics.js';
 import { toMetricEvent } from '../../src/mapping/to-metric-event.js';
+import { TOKEN_SOURCES, type TokenName } from '../../src/mapping/tokens.js';
 import type { MetricEvent } from '../../src/schema/columns.js';
 import { recordSpans } from '../fixtures/spans/record.js';
 
@@ -92,15 +93,57 @@ describe('operation type', () => {
     expect(operationTypeOf('span', attributes)).toBe(expected);
   });
 
+  it('knows no type for a value that names an Object.prototype member', () => {
+    expect(operationTypeOf('span', { 'gen_ai.operation.name': 'constructor' })).toBe('other');
+    expect(operationTypeOf('span', { 'ai.operationId': '__proto__', 'llm.model_name': 'm' })).toBe(
+      'llm_call',
+    );
+  });
+
   it('tells the processor at span start which spans are model calls', () => {
     expect(isModelCall('anthropic.messages.create', { 'gen_ai.operation.name': 'chat' })).toBe(true);
     expect(isModelCall('ai.generateText', { 'ai.operationId': 'ai.generateText' })).toBe(false);
   });
 });
 
+describe('token counts', () => {
+  const sources = (Object.entries(TOKEN_SOURCES) as [TokenName, readonly string[]][]).flatMap(
+    ([name, keys]) => keys.map((key) => [key, name] as const),
+  );
+
+  it.each(sources)('reads %s as %s', (key, name) => {
+    expect(rowOf({ [key]: 7 }).text_custom_metrics).toMatchObject({ [name]: 7 });
+  });
+
+  it('takes each count from its first source that holds a count, whatever the order of the keys', () => {
+    const event = rowOf({
+      'gen_ai.usage.input_tokens': 9,
+      'gen_ai.usage.prompt_tokens': 5,
+      'ai.usage.inputTokens': 3,
+      'ai.usage.outputTokens': 2,
+      'gen_ai.usage.output_tokens': -1,
+      'llm.token_count.completion': 4,
+    });
+    expect(event.text_custom_metrics).toMatchObject({ input_tokens: 9, output_tokens: 4 });
+  });
+});
+
 describe('text measures', () => {
   it('counts code points, whitespace-separated words, UTF-8 bytes and newlines + 1', () => {
     expect(measureText('héllo 🦙\n  wörld ')).toEqual({ chars: 16, words: 3, bytes: 21, lines: 2 });
+  });
+
+  it('measures an all-ASCII text by the same rules', () => {
+    expect(measureText(' two\twords\r\nand\fmore \u000b')).toEqual({
+      chars: 22,
+      words: 4,
+      bytes: 22,
+      lines: 2,
+    });
+  });
+
+  it('counts a lone surrogate as one character of three bytes, the U+FFFD it is stored as', () => {
+    expect(measureText('a\ud800 b')).toEqual({ chars: 4, words: 2, bytes: 6, lines: 1 });
   });
 
   it('counts an empty text as one line of nothing', () => {
@@ -120,6 +163,13 @@ describe('ids and parents', () => {
     const id = eventIdOf('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331');
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(eventIdOf('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203332')).not.toBe(id);
+  });
+
+  it('keeps the event ids of earlier releases, so a batch replayed after an upgrade is stored once', () => {
+    expect(eventIdOf('0af7651916cd43dd8448eb211c80319c', 'b7ad6b7169203331')).toBe(
+      '86ecb931-21e4-5aa2-bad1-3352d0f2131b',
+    );
+    expect(eventIdOf('é\ud800', 'x')).toBe('7449fc25-1eea-5aa1-900c-ace2e9090111');
   });
 
   it('reads the parent span id of sdk-trace-base 1.x spans (parentSpanId)', () => {

@@ -31,6 +31,16 @@ describe('fitRow', () => {
     expect(row.custom_attributes).toEqual({ k: 'a\ufffdbc', nested: ['\ufffd'] });
   });
 
+  it('leaves out a JSON key named __proto__ rather than letting it set the object’s prototype', () => {
+    const attributes = JSON.parse('{"__proto__": {"polluted": true}, "team": "search"}') as Record<
+      string,
+      unknown
+    >;
+    const row = fitRow({ ...base, custom_attributes: attributes });
+    expect(row.custom_attributes).toEqual({ team: 'search' });
+    expect('polluted' in row.custom_attributes!).toBe(false);
+  });
+
   it('turns NaN, Infinity and out-of-range integers into null', () => {
     const row = fitRow({ ...base, duration_ms: NaN, text_char_count: 2 ** 31, image_total_pixels: Infinity });
     expect([row.duration_ms, row.text_char_count, row.image_total_pixels]).toEqual([null, null, null]);

@@ -44,6 +44,9 @@ export const AI_USAGE = {
 
 export const AI_SDK_IMAGE_ATTRIBUTES = { input: [AI_PROMPT, AI_PROMPT_MESSAGES], output: [] } as const;
 
+/** The keys aiSdkInputText reads. */
+export const AI_SDK_INPUT_KEYS = [AI_PROMPT_MESSAGES, AI_PROMPT, ...EMBED_VALUES, ...TOOL_ARGS];
+
 export function aiSdkInputText(view: SpanView): string | undefined {
   const messages = view.json(AI_PROMPT_MESSAGES);
   if (messages !== undefined) return messagesText(messages) ?? '';
@@ -62,6 +65,14 @@ export function aiSdkInputText(view: SpanView): string | undefined {
   if (embedded !== undefined) return embedText(view, embedded);
   return looseFirst(view, TOOL_ARGS);
 }
+
+/** The keys aiSdkOutputText reads. */
+export const AI_SDK_OUTPUT_KEYS = [
+  AI_RESPONSE_TEXT,
+  AI_RESPONSE_OBJECT,
+  AI_RESPONSE_TOOL_CALLS,
+  ...TOOL_RESULT,
+];
 
 export function aiSdkOutputText(view: SpanView): string | undefined {
   const text = view.string(AI_RESPONSE_TEXT) ?? view.string(AI_RESPONSE_OBJECT);
@@ -94,10 +105,28 @@ function messagesText(messages: unknown): string | undefined {
       if (!isRecord(part)) continue;
       if (part['type'] === 'text' || part['type'] === 'reasoning') pieces.push(stringifyPart(part['text']));
       else if (part['type'] === 'tool-call') pieces.push(stringifyPart(part['input'] ?? part['args']));
-      else if (part['type'] === 'tool-result') pieces.push(stringifyPart(part['output'] ?? part['result']));
+      else if (part['type'] === 'tool-result') pieces.push(toolResultText(part['output'] ?? part['result']));
     }
   }
   return joinPieces(pieces);
+}
+
+/**
+ * A tool result in a prompt: AI SDK 5 and later wrap it as `{type, value}`
+ * (`json`, `text`, `error-json`, `error-text`, `content`); what the tool
+ * returned is the value, measured as the other conventions measure it.
+ */
+function toolResultText(output: unknown): string | undefined {
+  if (!isRecord(output) || typeof output['type'] !== 'string' || !('value' in output)) {
+    return stringifyPart(output);
+  }
+  const value = output['value'];
+  if (output['type'] !== 'content' || !Array.isArray(value)) return stringifyPart(value);
+  return joinPieces(
+    value.map((item) =>
+      isRecord(item) && item['type'] === 'text' ? stringifyPart(item['text']) : undefined,
+    ),
+  );
 }
 
 function toolCallsText(toolCalls: unknown): string | undefined {

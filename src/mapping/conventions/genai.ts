@@ -58,8 +58,10 @@ function messagesText(messages: unknown, side: 'input' | 'output'): string | und
 }
 
 /**
- * Input: text parts and tool results fed to the model. Output: text parts and
- * the tool-call arguments the model wrote. Reasoning, blobs and URIs are not text.
+ * Input: text parts, the tool calls of earlier turns (their arguments) and the
+ * tool results fed to the model, as the other conventions count a prompt.
+ * Output: text parts and the tool-call arguments the model wrote. Reasoning,
+ * blobs and URIs are not text.
  */
 function partsText(parts: unknown, side: 'input' | 'output'): string | undefined {
   if (!Array.isArray(parts)) return undefined;
@@ -71,7 +73,7 @@ function partsText(parts: unknown, side: 'input' | 'output'): string | undefined
         pieces.push(stringifyPart(part['content']));
         break;
       case 'tool_call':
-        if (side === 'output') pieces.push(stringifyPart(part['arguments']));
+        pieces.push(stringifyPart(part['arguments']));
         break;
       case 'tool_call_response':
         if (side === 'input') pieces.push(stringifyPart(part['response'] ?? part['result']));

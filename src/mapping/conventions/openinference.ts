@@ -18,6 +18,8 @@ export const INPUT_MIME_TYPE = 'input.mime_type';
 export const OUTPUT_VALUE = 'output.value';
 export const OUTPUT_MIME_TYPE = 'output.mime_type';
 export const LLM_MODEL_NAME = 'llm.model_name';
+/** The request's settings as JSON, the request model among them (`model`). */
+export const LLM_INVOCATION_PARAMETERS = 'llm.invocation_parameters';
 export const LLM_PROVIDER = 'llm.provider';
 export const LLM_SYSTEM = 'llm.system';
 export const EMBEDDING_MODEL_NAME = 'embedding.model_name';
@@ -43,8 +45,9 @@ export function openInferenceOutputText(view: SpanView): string | undefined {
   return messagesText(view, view.keys.openInferenceOutput);
 }
 
-export function openInferenceImageUrlKeys(keys: readonly string[]): string[] {
-  return keys.filter((key) => key.endsWith(IMAGE_URL_SUFFIX));
+/** A `llm.{input,output}_messages.*` key that holds an image URL. */
+export function isOpenInferenceImageUrl(key: string): boolean {
+  return key.endsWith(IMAGE_URL_SUFFIX);
 }
 
 function messagesText(view: SpanView, keys: readonly string[]): string | undefined {

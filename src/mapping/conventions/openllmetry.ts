@@ -34,9 +34,9 @@ export function indexedCompletionText(view: SpanView): string | undefined {
   return indexedText(view, view.keys.indexedCompletions);
 }
 
-/** The keys of the indexed form that may carry images: every `.content`. */
-export function indexedContentKeys(keys: readonly string[]): string[] {
-  return keys.filter((key) => key.endsWith('.content'));
+/** A key of the indexed form that may carry images: every `.content`. */
+export function isIndexedContent(key: string): boolean {
+  return key.endsWith('.content');
 }
 
 function indexedText(view: SpanView, keys: readonly string[]): string | undefined {

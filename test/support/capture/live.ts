@@ -8,6 +8,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { afterAll, beforeAll } from 'vitest';
 import { startFakeLlmServer, type FakeLlmServer, type RecordedRequest } from '../fake-llm-server.js';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { CaptureTarget, RunningCapture } from './target.js';
 import type { CapturedSpans } from './tracing.js';
 
@@ -24,7 +25,14 @@ export interface LiveCapture {
   readonly outgoingOrigins: readonly string[];
 }
 
-export function liveCapture(target: CaptureTarget): LiveCapture {
+export interface LiveCaptureOptions {
+  /** Processors added to the capture's provider, built before the target starts (after the server). */
+  readonly spanProcessors?: () => Promise<readonly SpanProcessor[]>;
+  /** Runs each scenario inside this, e.g. within an application's own span. */
+  readonly around?: (scenario: string, run: () => Promise<CapturedSpans>) => Promise<CapturedSpans>;
+}
+
+export function liveCapture(target: CaptureTarget, options: LiveCaptureOptions = {}): LiveCapture {
   let server: FakeLlmServer | undefined;
   let running: RunningCapture | undefined;
   const captures = new Map<string, Promise<ScenarioCapture>>();
@@ -42,7 +50,8 @@ export function liveCapture(target: CaptureTarget): LiveCapture {
     subscribe('undici:request:create', onFetch);
     subscribe('http.client.request.start', onHttp);
     server = await startFakeLlmServer();
-    running = await target.start(server);
+    const spanProcessors = (await options.spanProcessors?.()) ?? [];
+    running = await target.start(server, { spanProcessors });
   });
 
   afterAll(async () => {
@@ -60,7 +69,10 @@ export function liveCapture(target: CaptureTarget): LiveCapture {
         capture = queue.then(async () => {
           if (!server || !running) throw new Error('liveCapture: run() before the file started');
           const before = server.requests.length;
-          const spans = await running.run(scenario);
+          const target = running;
+          const spans = await (options.around
+            ? options.around(scenario, () => target.run(scenario))
+            : target.run(scenario));
           return { ...spans, requests: server.requests.slice(before) };
         });
         queue = capture.catch(() => undefined);

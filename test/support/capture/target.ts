@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { FakeLlmServer } from '../fake-llm-server.js';
 import type { CapturedSpans } from './tracing.js';
 
@@ -14,6 +15,11 @@ export interface RunningCapture {
   /** Runs one scenario and returns the spans recorded during it. */
   run(scenario: string): Promise<CapturedSpans>;
   stop(): Promise<void>;
+}
+
+export interface CaptureStartOptions {
+  /** More processors on the capture's provider, after its own: what an application adds beside them. */
+  readonly spanProcessors?: readonly SpanProcessor[];
 }
 
 export interface CaptureTarget {
@@ -26,7 +32,7 @@ export interface CaptureTarget {
   /** Scenario name → what it does. */
   readonly scenarios: Readonly<Record<string, string>>;
   /** Patches the SDK, builds the client against the server. Call once per process. */
-  start(server: FakeLlmServer): Promise<RunningCapture>;
+  start(server: FakeLlmServer, options?: CaptureStartOptions): Promise<RunningCapture>;
 }
 
 export const REPOSITORY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');

@@ -49,6 +49,8 @@ export interface CaptureTracing {
 export interface CaptureTracingOptions {
   /** The processor that hands finished spans to the exporter; default SimpleSpanProcessor. */
   readonly exportingProcessor?: (exporter: SpanExporter) => SpanProcessor;
+  /** More processors, after the capture's own (each sees a span start after the exporting one did). */
+  readonly spanProcessors?: readonly SpanProcessor[];
 }
 
 /**
@@ -83,7 +85,7 @@ export function startCaptureTracing(options: CaptureTracingOptions = {}): Captur
   const exporting = options.exportingProcessor?.(exporter) ?? new SimpleSpanProcessor(exporter);
   const provider = new NodeTracerProvider({
     resource: defaultResource().merge(resourceFromAttributes({ 'service.name': CAPTURE_SERVICE_NAME })),
-    spanProcessors: [started, exporting],
+    spanProcessors: [started, exporting, ...(options.spanProcessors ?? [])],
   });
   provider.register();
   return {

@@ -179,8 +179,8 @@ export const ai6: CaptureTarget = {
   name: 'ai6',
   packages: ['ai', '@ai-sdk/openai'],
   scenarios: Object.fromEntries(Object.entries(SCENARIOS).map(([name, s]) => [name, s.description])),
-  async start(server) {
-    const tracing = startCaptureTracing();
+  async start(server, options = {}) {
+    const tracing = startCaptureTracing(options);
     const openai = createOpenAI({ baseURL: server.baseURL, apiKey: FAKE_API_KEY });
     return {
       async run(scenario) {

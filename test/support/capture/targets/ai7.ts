@@ -226,8 +226,8 @@ function ai7Target(name: string, integration: () => Telemetry): CaptureTarget {
         .filter(([name]) => name !== 'chat-default-integration')
         .map(([name, s]) => [name, s.description]),
     ),
-    async start(server) {
-      const tracing = startCaptureTracing();
+    async start(server, options = {}) {
+      const tracing = startCaptureTracing(options);
       registerTelemetry(integration());
       const openai = createOpenAI({ baseURL: server.baseURL, apiKey: FAKE_API_KEY });
       return {

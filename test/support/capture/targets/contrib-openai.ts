@@ -13,8 +13,8 @@ export const contribOpenAI: CaptureTarget = {
   name: 'contrib-openai',
   packages: ['@opentelemetry/instrumentation-openai', 'openai'],
   scenarios: OPENAI_FIXTURE_SCENARIOS,
-  async start(server) {
-    const tracing = startCaptureTracing();
+  async start(server, options = {}) {
+    const tracing = startCaptureTracing(options);
     const instrumentation = new OpenAIInstrumentation({ captureMessageContent: true });
     // registerInstrumentations also hands over the meter provider: without it this version's metric
     // instruments stay undefined and reading a stream throws.

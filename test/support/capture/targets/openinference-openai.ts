@@ -23,8 +23,8 @@ export const openinferenceOpenAI: CaptureTarget = {
     'openai',
   ],
   scenarios: OPENAI_FIXTURE_SCENARIOS,
-  async start(server) {
-    const tracing = startCaptureTracing();
+  async start(server, options = {}) {
+    const tracing = startCaptureTracing(options);
     const instrumentation = new OpenAIInstrumentation();
     registerInstrumentations({ tracerProvider: tracing.provider, instrumentations: [instrumentation] });
     const client = openAIClient(server);

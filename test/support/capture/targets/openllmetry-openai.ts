@@ -28,12 +28,13 @@ function openllmetryTarget(name: string, withSdkProcessor: boolean): CaptureTarg
       ...OPENAI_FIXTURE_SCENARIOS,
       'chat-conversation': 'the chat scenario inside the Traceloop SDK withConversation(id, fn)',
     },
-    async start(server) {
-      const tracing = startCaptureTracing(
-        withSdkProcessor
+    async start(server, options = {}) {
+      const tracing = startCaptureTracing({
+        ...options,
+        ...(withSdkProcessor
           ? { exportingProcessor: (exporter) => createSpanProcessor({ exporter, disableBatch: true }) }
-          : {},
-      );
+          : {}),
+      });
       const instrumentation = new OpenAIInstrumentation();
       registerInstrumentations({ tracerProvider: tracing.provider, instrumentations: [instrumentation] });
       const client = openAIClient(server);

@@ -1,0 +1,118 @@
+/**
+ * What a row should hold, computed here from what the fake server returned and
+ * the image that was sent, independently of the mapping's own code.
+ */
+import { TOOL_CALL_ANSWER, WEATHER_TOOL_RESULT, type FakeChatAnswer } from '../support/fake-llm-server.js';
+import { WEATHER_QUESTION } from '../support/capture/prompts.js';
+import type { StoredRow } from './stored-rows.js';
+
+export interface TextColumns {
+  readonly text_char_count: number;
+  readonly text_word_count: number;
+  readonly text_byte_size: number;
+  readonly text_line_count: number;
+}
+
+/** Code points, whitespace-separated words, UTF-8 bytes, newlines + 1. */
+export function textColumnsOf(text: string): TextColumns {
+  return {
+    text_char_count: Array.from(text).length,
+    text_word_count: text.split(/\s+/).filter((word) => word !== '').length,
+    text_byte_size: new TextEncoder().encode(text).length,
+    text_line_count: text.split('\n').length,
+  };
+}
+
+export function textColumns(row: StoredRow): Record<keyof TextColumns, number | null> {
+  return {
+    text_char_count: row.text_char_count,
+    text_word_count: row.text_word_count,
+    text_byte_size: row.text_byte_size,
+    text_line_count: row.text_line_count,
+  };
+}
+
+/** The input-side measures (text_custom_metrics) of a prompt text. */
+export function inputColumnsOf(text: string): Record<string, number> {
+  const counts = textColumnsOf(text);
+  return {
+    input_char_count: counts.text_char_count,
+    input_word_count: counts.text_word_count,
+    input_byte_size: counts.text_byte_size,
+    input_line_count: counts.text_line_count,
+  };
+}
+
+/**
+ * The prompt of the model call after a tool ran, as text: the question, the
+ * tool call the model made (its arguments) and the tool's result, one a line.
+ */
+export const PROMPT_AFTER_TOOL = [
+  WEATHER_QUESTION,
+  TOOL_CALL_ANSWER.toolCalls[0]!.arguments,
+  JSON.stringify(WEATHER_TOOL_RESULT),
+].join('\n');
+
+/** The answer's text, which the fake server sends as the completion. */
+export function answerText(answer: FakeChatAnswer): string {
+  if (answer.text === null) throw new Error('this answer is a tool call, it has no text');
+  return answer.text;
+}
+
+/** The token counts the fake server reported for an answer, under the row's keys. */
+export function reportedTokens(answer: FakeChatAnswer): {
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+  cache_read_tokens: number;
+  reasoning_tokens: number;
+} {
+  return {
+    input_tokens: answer.usage.prompt_tokens,
+    output_tokens: answer.usage.completion_tokens,
+    total_tokens: answer.usage.total_tokens,
+    cache_read_tokens: answer.usage.prompt_tokens_details.cached_tokens,
+    reasoning_tokens: answer.usage.completion_tokens_details.reasoning_tokens,
+  };
+}
+
+export const TOKEN_KEYS = [
+  'input_tokens',
+  'output_tokens',
+  'total_tokens',
+  'cache_read_tokens',
+  'cache_creation_tokens',
+  'reasoning_tokens',
+] as const;
+
+/** The token keys a row holds (text_custom_metrics), with their values. */
+export function tokensOf(row: StoredRow): Record<string, unknown> {
+  const metrics = row.text_custom_metrics ?? {};
+  return Object.fromEntries(TOKEN_KEYS.filter((key) => key in metrics).map((key) => [key, metrics[key]]));
+}
+
+/** The image columns of a row. */
+export function imageColumns(row: StoredRow): Record<string, unknown> {
+  return {
+    image_count: row.image_count,
+    image_width: row.image_width,
+    image_height: row.image_height,
+    image_format: row.image_format,
+    image_file_size_bytes: row.image_file_size_bytes,
+    image_total_pixels: row.image_total_pixels,
+  };
+}
+
+/** A PNG's own header: width and height from IHDR (bytes 16 to 23), and its byte size. */
+export function pngFacts(png: Buffer): Record<string, unknown> {
+  const width = png.readUInt32BE(16);
+  const height = png.readUInt32BE(20);
+  return {
+    image_count: 1,
+    image_width: width,
+    image_height: height,
+    image_format: 'png',
+    image_file_size_bytes: png.length,
+    image_total_pixels: width * height,
+  };
+}

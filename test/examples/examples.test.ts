@@ -1,0 +1,106 @@
+/**
+ * The examples as a smoke test: each runs as `npm run example:<name>` would
+ * (node on examples/<name>.mjs, against the built package), in a folder of
+ * its own for the Parquet files, and must print the rows it stored.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { builtModulePath } from '../support/built-package.js';
+import { REPO } from '../support/child-process.js';
+import { mysqlAvailable, postgresAvailable } from '../support/databases.js';
+
+const { scripts } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+  scripts: Record<string, string>;
+};
+
+interface Expected {
+  /** How many rows the example stores. */
+  readonly rows: number;
+  /** Texts its output must hold: the session it sets, a measured image, an error... */
+  readonly shows: readonly string[];
+  readonly needs?: 'postgres' | 'mysql';
+}
+
+const EXAMPLES: Readonly<Record<string, Expected>> = {
+  openllmetry: { rows: 3, shows: ["'support-chat-0042'", '64x48 png'] },
+  openinference: { rows: 4, shows: ["'support-chat-0043'", '160x120 png', "'embedding'"] },
+  'contrib-openai': { rows: 4, shows: ["'support-chat-0044'", 'RateLimitError: 429'] },
+  'ai-sdk-6': { rows: 12, shows: ["'support-chat-0045'", "'ai.toolCall'", 'AI_APICallError'] },
+  'ai-sdk-7': { rows: 17, shows: ["'support-chat-0046'", "'execute_tool get_weather'", '64x48 png'] },
+  nodesdk: { rows: 2, shows: ["'support-chat-0047'"] },
+  register: { rows: 2, shows: ["'support-chat-0048'", 'app: What is the capital of France?'] },
+  parquet: { rows: 6, shows: ["'support-chat-0049'", '800x600 png', '158'] },
+  postgres: { rows: 6, shows: ["'support-chat-0049'", 'PostgreSQL table', '158'], needs: 'postgres' },
+  mysql: { rows: 6, shows: ["'support-chat-0049'", 'MySQL/MariaDB table', '158'], needs: 'mysql' },
+};
+
+const available = { postgres: await postgresAvailable(), mysql: await mysqlAvailable() };
+
+let folder: string;
+beforeAll(() => {
+  builtModulePath('index.js'); // the examples import the built package: refuse a stale one
+  folder = mkdtempSync(join(tmpdir(), 'llamonitor-examples-'));
+});
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+interface Run {
+  readonly code: number | null;
+  readonly output: string;
+}
+
+function runExample(name: string): Promise<Run> {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !key.startsWith('LLAMONITOR_')),
+  );
+  const child = spawn(process.execPath, [join(REPO, 'examples', `${name}.mjs`)], {
+    cwd: folder,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (data: Buffer) => (output += data.toString()));
+  child.stderr.on('data', (data: Buffer) => (output += data.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  return new Promise((resolve) =>
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    }),
+  );
+}
+
+describe('examples', () => {
+  it('has an example:<name> script for every examples/<name>.mjs, and the reverse', () => {
+    const files = readdirSync(join(REPO, 'examples'))
+      .filter((file) => file.endsWith('.mjs') && !['demo.mjs', 'run-all.mjs'].includes(file))
+      .map((file) => file.slice(0, -'.mjs'.length));
+    const named = Object.keys(scripts)
+      .filter((script) => script.startsWith('example:'))
+      .map((script) => script.slice('example:'.length));
+    expect(named.sort()).toEqual(files.sort());
+    expect(Object.keys(EXAMPLES).sort()).toEqual(files.sort());
+  });
+
+  it('builds the package before each example and once before all of them', () => {
+    for (const [script, command] of Object.entries(scripts).filter(([s]) => s.startsWith('example'))) {
+      expect(command, script).toMatch(/^npm run build && node examples\/[\w-]+\.mjs$/);
+    }
+    expect(existsSync(join(REPO, 'examples', 'run-all.mjs'))).toBe(true);
+  });
+
+  for (const [name, expected] of Object.entries(EXAMPLES)) {
+    const skip = expected.needs !== undefined && !available[expected.needs];
+    it.skipIf(skip)(
+      `example:${name} runs against the fake server and prints the rows it stored`,
+      async () => {
+        const { code, output } = await runExample(name);
+        expect(code, output).toBe(0);
+        expect(output).toMatch(new RegExp(`^stored ${expected.rows} rows in `, 'm'));
+        for (const text of expected.shows) expect(output, text).toContain(text);
+      },
+    );
+  }
+});

@@ -1,0 +1,128 @@
+/**
+ * What the conformance tests (test/conformance/) found the mapping did not do
+ * with the spans real instrumentations emit, each pinned here on the recorded
+ * spans (test/fixtures/captured/) or on the smallest span of the same shape.
+ */
+import type { Attributes } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { describe, expect, it } from 'vitest';
+import { toMetricEvent } from '../../src/mapping/to-metric-event.js';
+import type { MappingOptions } from '../../src/mapping/span-like.js';
+import type { MetricEvent } from '../../src/schema/columns.js';
+import { inputColumnsOf, PROMPT_AFTER_TOOL } from '../conformance/expected.js';
+import { loadCapturedSpans } from '../support/captured-span.js';
+import { finishedSpans } from '../support/spans.js';
+
+function row(span: ReadableSpan, options: MappingOptions = {}): MetricEvent {
+  const event = toMetricEvent(span, options);
+  if (!event) throw new Error(`span ${span.name} was filtered out`);
+  return event;
+}
+
+/** The n-th captured span of that name (0: the first). */
+function captured(target: string, scenario: string, name: string, n = 0): ReadableSpan {
+  const span = loadCapturedSpans(target, scenario).filter((s) => s.name === name)[n];
+  if (!span) throw new Error(`no span ${name} #${n} in ${target}/${scenario}`);
+  return span;
+}
+
+function spanWith(attributes: Attributes, name = 'chat'): ReadableSpan {
+  return finishedSpans(1, attributes, name)[0]!;
+}
+
+describe('the prompt of a model call after a tool', () => {
+  it.each([
+    ['OpenLLMetry 0.27', () => captured('openllmetry-openai', 'tool-call', 'chat gpt-4o-mini', 1)],
+    ['OpenInference 4.2', () => captured('openinference-openai', 'tool-call', 'OpenAI Chat Completions', 1)],
+    ['AI SDK 6', () => captured('ai6', 'agent-loop', 'ai.generateText.doGenerate', 1)],
+    ['AI SDK 7', () => captured('ai7', 'agent-loop', 'chat gpt-4o-mini', 1)],
+    ['AI SDK 7 legacy', () => captured('ai7-legacy', 'agent-loop', 'ai.generateText.doGenerate', 1)],
+  ])('measures the same for %s: question, tool call arguments, tool result', (_name, span) => {
+    expect(row(span()).text_custom_metrics).toMatchObject(inputColumnsOf(PROMPT_AFTER_TOOL));
+  });
+
+  it('counts the arguments of a GenAI tool_call part of an earlier turn as input', () => {
+    const messages = [
+      { role: 'assistant', parts: [{ type: 'tool_call', id: 'c1', name: 'f', arguments: { a: 1 } }] },
+    ];
+    const span = spanWith({ 'gen_ai.input.messages': JSON.stringify(messages) });
+    expect(row(span).text_custom_metrics).toMatchObject(inputColumnsOf('{"a":1}'));
+  });
+
+  it.each([
+    ['json', { type: 'json', value: { a: 1 } }, '{"a":1}'],
+    ['text', { type: 'text', value: 'sunny' }, 'sunny'],
+    ['error-text', { type: 'error-text', value: 'no such city' }, 'no such city'],
+    [
+      'content',
+      {
+        type: 'content',
+        value: [
+          { type: 'text', text: 'sunny' },
+          { type: 'media', data: 'AA==' },
+        ],
+      },
+      'sunny',
+    ],
+  ])('measures an AI SDK tool-result output of type %s by what the tool returned', (_type, output, text) => {
+    const messages = [{ role: 'tool', content: [{ type: 'tool-result', toolCallId: 'c1', output }] }];
+    const span = spanWith({ 'ai.prompt.messages': JSON.stringify(messages) }, 'ai.generateText.doGenerate');
+    expect(row(span).text_custom_metrics).toMatchObject(inputColumnsOf(text));
+  });
+
+  it('measures an AI SDK 4 tool result (a bare result) as it is', () => {
+    const messages = [{ role: 'tool', content: [{ type: 'tool-result', result: { a: 1 } }] }];
+    const span = spanWith({ 'ai.prompt.messages': JSON.stringify(messages) }, 'ai.generateText.doGenerate');
+    expect(row(span).text_custom_metrics).toMatchObject(inputColumnsOf('{"a":1}'));
+  });
+});
+
+describe('the request model', () => {
+  it('reads OpenInference’s request model from llm.invocation_parameters', () => {
+    const span = captured('openinference-openai', 'chat', 'OpenAI Chat Completions');
+    expect(row(span).custom_attributes).toMatchObject({
+      model: 'gpt-4o-mini-2024-07-18',
+      request_model: 'gpt-4o-mini',
+    });
+  });
+
+  it.each([
+    ['not JSON', '{model: gpt-4o'],
+    ['without a model', '{"temperature":0.2}'],
+    ['a model that is no string', '{"model":4}'],
+  ])('leaves the request model out when llm.invocation_parameters is %s', (_case, parameters) => {
+    const span = spanWith({ 'llm.model_name': 'gpt-4o-2024-08-06', 'llm.invocation_parameters': parameters });
+    expect(row(span).custom_attributes).not.toHaveProperty('request_model');
+  });
+});
+
+describe('the HTTP status of a failed call', () => {
+  it.each([
+    ['error-429', 429],
+    ['error-500', 500],
+  ])('keeps http.response.status_code of the AI SDK 7 (%s) as http_status_code', (scenario, status) => {
+    const span = captured('ai7', scenario, `chat ${scenario}`);
+    expect(row(span).custom_attributes).toMatchObject({ http_status_code: status });
+  });
+
+  it('leaves out a status that is not an integer', () => {
+    const span = spanWith({ 'gen_ai.request.model': 'gpt-4o', 'http.response.status_code': '429' });
+    expect(row(span).custom_attributes).not.toHaveProperty('http_status_code');
+  });
+});
+
+describe('the user of a span that names none', () => {
+  it('takes the user the span processor noted on an ancestor', () => {
+    const span = captured('ai7', 'chat', 'chat gpt-4o-mini');
+    expect(row(span, { inheritedUserId: 'user-ai7-0001' }).custom_attributes).toMatchObject({
+      user_id: 'user-ai7-0001',
+    });
+  });
+
+  it('keeps the span’s own user over an inherited one', () => {
+    const span = captured('ai7', 'chat', 'invoke_agent gpt-4o-mini');
+    expect(row(span, { inheritedUserId: 'someone-else' }).custom_attributes).toMatchObject({
+      user_id: 'user-ai7-0001',
+    });
+  });
+});
