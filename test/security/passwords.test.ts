@@ -183,7 +183,9 @@ describe.runIf(SERVERS.length > 0).each(SERVERS)('the password of $name under fa
 
   it('keeps it out of a failed export whose spill failed too', async () => {
     await proxy.close();
-    const blocker = join((await tempSpillDir()).dir, 'a-file');
+    const holder = await tempSpillDir();
+    spills.push(holder);
+    const blocker = join(holder.dir, 'a-file');
     writeFileSync(blocker, '');
     const result = await exportThrough(PASSWORD, { spillDir: join(blocker, 'spill') });
     expect(result.error?.message).toMatch(/spilling them to .* failed too/);
