@@ -2,7 +2,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '**/llamonitor-data/', '**/llamonitor-spill/'] },
+  {
+    ignores: ['dist/', 'node_modules/', 'coverage/', '**/llamonitor-data/', '**/llamonitor-spill/', '.tmp/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -176,8 +176,8 @@ export async function replay(env: Env, out: Out): Promise<number> {
     const store = new SpillStore(options.spillDir, options.spillMaxBytes);
     const report = await new Replayer(store, {
       destination: undefined,
-      write: (rows) => opened.write(rows),
-      checkHealth: () => opened.checkHealth(),
+      write: (rows, signal) => opened.write(rows, signal),
+      checkHealth: (signal) => opened.checkHealth(signal),
       timeoutMillis: options.exportTimeoutMillis,
     }).replayOnce();
     await opened.flush();
@@ -187,13 +187,18 @@ export async function replay(env: Env, out: Out): Promise<number> {
           ? `; set ${report.setAside} unusable files aside in ${options.spillDir}/set-aside`
           : ''),
     );
+    for (const { file, reason } of report.refused) {
+      out(
+        `[fail] the sink refused ${file}, kept for the next replay: ${safeMessage(new Error(reason), options)}`,
+      );
+    }
     if (report.stoppedBecause !== undefined) {
       out(
         `[fail] stopped early: ${safeMessage(new Error(report.stoppedBecause), options)}; the files left stay for the next replay`,
       );
       return 1;
     }
-    return 0;
+    return report.refused.length > 0 ? 1 : 0;
   } catch (error) {
     out(`[fail] replay into ${describeTarget(options)}: ${safeMessage(error, options)}`);
     return 1;

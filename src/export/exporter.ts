@@ -41,6 +41,12 @@ interface MappedBatch {
   readonly bytes: number;
 }
 
+/** @internal Settings no user needs, for tests that cannot wait for the defaults. */
+export interface ExporterInternals {
+  /** Wait before a background replay pass (default 5 s). */
+  readonly replayIntervalMillis?: number;
+}
+
 /** What MetricEventsSpanProcessor noted about a span at its start. */
 export type SpanHints = Pick<MappingOptions, 'inheritedSessionId' | 'inheritedUserId' | 'parentIsModelCall'>;
 
@@ -54,8 +60,12 @@ export class MetricEventsSpanExporter implements SpanExporter {
   }
 
   /** @internal The exporter around a given sink (tests, the CLI). */
-  static withSink(sink: Sink, options: MetricEventsExporterOptions = {}): MetricEventsSpanExporter {
-    const exporter = new MetricEventsSpanExporter(options);
+  static withSink(
+    sink: Sink,
+    options: MetricEventsExporterOptions = {},
+    internals: ExporterInternals = {},
+  ): MetricEventsSpanExporter {
+    const exporter = new MetricEventsSpanExporter(options, {}, internals);
     exporter.sinkPromise = Promise.resolve(sink);
     return exporter;
   }
@@ -66,13 +76,21 @@ export class MetricEventsSpanExporter implements SpanExporter {
   private readonly slots: WriteSlots;
   /** When each batch in flight stops retrying and goes to the spill; shutdown brings them forward. */
   private readonly retryDeadlines = new Set<Deadline>();
-  /** From shutdown on: when every batch's retries stop, so that its rows are spilled before shutdown's deadline. */
-  private retryCutoff = Infinity;
   private readonly pending = new Set<Promise<unknown>>();
   private readonly spill: SpillStore;
   private readonly replayer: Replayer;
   private inflightBytes = 0;
   private shutdownPromise: Promise<void> | undefined;
+  /**
+   * Set when an export ran out of retries for want of the sink: later exports
+   * go straight to the spill, so that the BatchSpanProcessor (one export at a
+   * time) is not held for a whole export deadline per batch and made to drop
+   * spans. Cleared by the next write that succeeds or health check that passes
+   * (the background replay's, every few seconds while spill files exist).
+   */
+  private sinkDownSince: string | undefined;
+  /** When shutdown must be done by, once it began: retries end in time to spill and close before it. */
+  private shutdownDeadline: number | undefined;
   /** @internal Set by MetricEventsSpanProcessor. */
   spanHints: ((span: ReadableSpan) => SpanHints | undefined) | undefined;
 
@@ -80,22 +98,25 @@ export class MetricEventsSpanExporter implements SpanExporter {
   constructor(
     options: MetricEventsExporterOptions = {},
     env: Readonly<Record<string, string | undefined>> = {},
+    /** @internal */
+    internals: ExporterInternals = {},
   ) {
     this.options = resolveOptions(options, env);
     this.slots = new WriteSlots(this.options.poolSize);
     this.spill = new SpillStore(this.options.spillDir, this.options.spillMaxBytes);
     this.replayer = new Replayer(this.spill, {
       destination: { table: this.options.table, schema: this.options.schema },
-      write: async (rows) => {
+      write: async (rows, signal) => {
         const release = await this.slots.acquire();
         try {
-          await this.writeOnce(rows);
+          await this.writeOnce(rows, signal);
         } finally {
           release();
         }
       },
-      checkHealth: async () => (await this.sink()).checkHealth(),
+      checkHealth: (signal) => this.checkHealth(signal),
       timeoutMillis: this.options.exportTimeoutMillis,
+      intervalMillis: internals.replayIntervalMillis,
     });
   }
 
@@ -144,13 +165,29 @@ export class MetricEventsSpanExporter implements SpanExporter {
     return this.shutdownPromise;
   }
 
-  private async doShutdown(): Promise<void> {
-    const deadline = Date.now() + this.options.shutdownTimeoutMillis;
-    const spillReserve = Math.min(2_000, this.options.shutdownTimeoutMillis * 0.3);
-    // Batches still being mapped reach deliver() after this: they read the cutoff there.
-    this.retryCutoff = deadline - spillReserve;
-    for (const retryDeadline of this.retryDeadlines) retryDeadline.lower(this.retryCutoff);
+  /**
+   * @internal Starts shutdown's clock while exports are still taken:
+   * MetricEventsSpanProcessor calls it before its BatchSpanProcessor's last
+   * flush, which calls shutdown() only once that flush is done; during an
+   * outage, that flush would otherwise retry for the whole export deadline.
+   */
+  beginShutdown(): void {
+    if (this.shutdownDeadline !== undefined) return;
+    this.shutdownDeadline = Date.now() + this.options.shutdownTimeoutMillis;
     this.replayer.stop();
+    const retriesEnd = this.retriesEndBy();
+    for (const retryDeadline of this.retryDeadlines) retryDeadline.lower(retriesEnd);
+  }
+
+  /** When retries must stop so that their rows can still be spilled before shutdown's deadline. */
+  private retriesEndBy(): number {
+    if (this.shutdownDeadline === undefined) return Infinity;
+    return this.shutdownDeadline - Math.min(2_000, this.options.shutdownTimeoutMillis * 0.3);
+  }
+
+  private async doShutdown(): Promise<void> {
+    this.beginShutdown();
+    const deadline = this.shutdownDeadline as number;
     await withDeadline(this.settlePending(), deadline - Date.now(), 'pending writes').catch(
       (error: unknown) => log.error(`shutdown: ${(error as Error).message}`),
     );
@@ -217,14 +254,26 @@ export class MetricEventsSpanExporter implements SpanExporter {
         `rows in flight would pass maxInflightBytes (${this.options.maxInflightBytes})`,
       );
     }
+    if (this.sinkDownSince !== undefined) {
+      return this.spillRows(
+        rows,
+        `the sink has been failing since ${this.sinkDownSince}; batches go straight to the spill until it answers again`,
+      );
+    }
     this.inflightBytes += bytes;
     const retryDeadline = new Deadline(
-      Math.min(Date.now() + this.options.exportTimeoutMillis * RETRY_SHARE, this.retryCutoff),
+      Math.min(Date.now() + this.options.exportTimeoutMillis * RETRY_SHARE, this.retriesEndBy()),
     );
     this.retryDeadlines.add(retryDeadline);
     try {
       const failure = await this.writeWithRetries(rows, retryDeadline);
       if (failure === undefined) return { code: ExportResultCode.SUCCESS };
+      if (this.sinkDownSince === undefined && this.shutdownDeadline === undefined) {
+        this.sinkDownSince = new Date().toISOString();
+        log.warn(
+          `the sink is failing (${failure}): later exports go straight to the spill until it answers again`,
+        );
+      }
       return await this.spillRows(rows, failure);
     } finally {
       this.retryDeadlines.delete(retryDeadline);
@@ -240,15 +289,16 @@ export class MetricEventsSpanExporter implements SpanExporter {
   ): Promise<string | undefined> {
     let lastError = 'the deadline passed before a write could start';
     for (let attempt = 1; deadline.millisLeft > 0; attempt++) {
-      const release = await deadline
-        .race(this.slots.acquire(), 'waiting for a free write slot')
-        .catch(() => undefined);
+      const release = await this.slotBefore(deadline);
       if (!release) break;
+      const attemptAbort = new AbortController();
       try {
-        await deadline.race(this.writeOnce(rows), 'the write');
+        await deadline.race(this.writeOnce(rows, attemptAbort.signal), 'the write');
         if (attempt > 1) log.info(`wrote ${rows.length} rows after ${attempt} attempts`);
         return undefined;
       } catch (error) {
+        // A write still running past the deadline gives up its connection rather than hold it until TCP gives up.
+        attemptAbort.abort(error);
         lastError = (error as Error).message;
         // The first failure is news; the retries after it are not, until the deadline says what became of the rows.
         const message = `write of ${rows.length} rows failed (attempt ${attempt}): ${lastError}`;
@@ -263,11 +313,39 @@ export class MetricEventsSpanExporter implements SpanExporter {
     return `could not write ${rows.length} rows to ${sink?.target ?? this.options.target.kind} within the export deadline: ${lastError}`;
   }
 
+  /** A write slot before the deadline, or undefined; a slot that comes after it is given straight back. */
+  private async slotBefore(deadline: Deadline): Promise<(() => void) | undefined> {
+    const acquiring = this.slots.acquire();
+    try {
+      return await deadline.race(acquiring, 'waiting for a free write slot');
+    } catch {
+      // Dropped, the late slot would be lost for good: after poolSize of them every export spills.
+      void acquiring.then((release) => release());
+      return undefined;
+    }
+  }
+
   /** One attempt: the sink prepared, the rows written, with tracing suppressed so drivers do not trace us. */
-  private writeOnce(rows: readonly MetricEvent[]): Promise<void> {
+  private writeOnce(rows: readonly MetricEvent[], signal?: AbortSignal): Promise<void> {
     return context.with(suppressTracing(context.active()), async () => {
       await this.prepared();
-      await (await this.sink()).write(rows);
+      await (await this.sink()).write(rows, signal);
+      this.sinkAnswered();
+    });
+  }
+
+  private sinkAnswered(): void {
+    if (this.sinkDownSince === undefined) return;
+    log.info(`the sink answers again (failing since ${this.sinkDownSince}): exports write to it again`);
+    this.sinkDownSince = undefined;
+  }
+
+  /** The replay's health check: the sink prepared first, since a table missing until then is no sign of ill health. */
+  private checkHealth(signal?: AbortSignal): Promise<void> {
+    return context.with(suppressTracing(context.active()), async () => {
+      await this.prepared();
+      await (await this.sink()).checkHealth(signal);
+      this.sinkAnswered();
     });
   }
 

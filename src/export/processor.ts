@@ -87,8 +87,9 @@ export class MetricEventsSpanProcessor implements SpanProcessor {
     await this.exporter.forceFlush();
   }
 
-  /** Flushes, then shuts the exporter down within its deadline. */
+  /** Flushes, then shuts the exporter down, all within the exporter's shutdown deadline counted from now. */
   shutdown(): Promise<void> {
+    this.exporter.beginShutdown();
     return this.batch.shutdown();
   }
 

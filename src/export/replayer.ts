@@ -10,20 +10,26 @@ import { withDeadline } from './deadline.js';
 
 const log = diag.createComponentLogger({ namespace: 'llamonitor-otel/replay' });
 
-const INTERVAL_MILLIS = 5_000;
+/** How long after a spill, or after a pass that left files, the next background pass runs. */
+export const REPLAY_INTERVAL_MILLIS = 5_000;
 
 export interface ReplayTarget {
   /** Only files meant for this table are replayed; undefined takes every file. */
   readonly destination: SpillDestination | undefined;
-  readonly write: (rows: readonly MetricEvent[]) => Promise<void>;
-  readonly checkHealth: () => Promise<void>;
+  /** Stores rows; gives up when `signal` aborts (the replay's deadline passed). */
+  readonly write: (rows: readonly MetricEvent[], signal: AbortSignal) => Promise<void>;
+  readonly checkHealth: (signal: AbortSignal) => Promise<void>;
   readonly timeoutMillis: number;
+  /** Wait before a background pass; REPLAY_INTERVAL_MILLIS unless a test wants it shorter. */
+  readonly intervalMillis?: number;
 }
 
 export interface ReplayReport {
   readonly files: number;
   readonly rows: number;
   readonly setAside: number;
+  /** Files the sink refused although it was healthy (a batch it cannot take), and why: kept for the next replay. */
+  readonly refused: readonly { readonly file: string; readonly reason: string }[];
   /** Why the replay stopped early, when it did: the files left wait for the next one. */
   readonly stoppedBecause?: string;
 }
@@ -48,9 +54,9 @@ export class Replayer {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.replayOnce().then((report) => {
-        if (report.stoppedBecause !== undefined || report.files > 0) this.wake();
+        if (report.stoppedBecause !== undefined || report.files > 0 || report.refused.length > 0) this.wake();
       });
-    }, INTERVAL_MILLIS);
+    }, this.target.intervalMillis ?? REPLAY_INTERVAL_MILLIS);
     this.timer.unref();
   }
 
@@ -66,33 +72,51 @@ export class Replayer {
     return this.running;
   }
 
+  /** Runs `work` until the replay's timeout, then aborts it: a hung write must not hold its connection. */
+  private async withinTimeout(work: (signal: AbortSignal) => Promise<void>, what: string): Promise<void> {
+    const abort = new AbortController();
+    try {
+      await withDeadline(work(abort.signal), this.target.timeoutMillis, what);
+    } catch (error) {
+      abort.abort(error);
+      throw error;
+    }
+  }
+
   private async pass(): Promise<ReplayReport> {
     let files = 0;
     let rows = 0;
     let setAside = 0;
+    const refused: { file: string; reason: string }[] = [];
     try {
       const names = await this.store.list();
-      if (names.length === 0) return { files, rows, setAside };
+      if (names.length === 0) return { files, rows, setAside, refused };
       try {
-        await withDeadline(this.target.checkHealth(), this.target.timeoutMillis, 'the health check');
+        await this.withinTimeout((signal) => this.target.checkHealth(signal), 'the health check');
       } catch (error) {
         return {
           files,
           rows,
           setAside,
+          refused,
           stoppedBecause: `the sink is not healthy: ${(error as Error).message}`,
         };
       }
       for (const name of names) {
-        if (this.stopped) return { files, rows, setAside, stoppedBecause: 'the exporter is shutting down' };
+        if (this.stopped)
+          return { files, rows, setAside, refused, stoppedBecause: 'the exporter is shutting down' };
         const claimed = await this.store.claim(name);
         if (!claimed) continue;
         let batch;
         try {
           batch = await this.store.read(claimed);
         } catch (error) {
-          if (!(error instanceof CorruptSpillError)) throw error;
-          await this.store.setAside(name, error.message, claimed.path);
+          // Whatever cannot be read (damaged, not a spill, a folder by that name) must not stop the replay.
+          const problem =
+            error instanceof CorruptSpillError
+              ? error.message
+              : `${name} cannot be read: ${(error as Error).message}`;
+          await this.store.setAside(name, problem, claimed.path);
           setAside++;
           continue;
         }
@@ -101,20 +125,37 @@ export class Replayer {
           continue;
         }
         try {
-          await withDeadline(this.target.write(batch.rows), this.target.timeoutMillis, `replaying ${name}`);
+          await this.withinTimeout((signal) => this.target.write(batch.rows, signal), `replaying ${name}`);
         } catch (error) {
           await this.store.release(claimed);
-          return { files, rows, setAside, stoppedBecause: (error as Error).message };
+          // A sink still healthy refused this batch itself: the files after it must not wait behind it.
+          if (await this.healthy()) {
+            refused.push({ file: name, reason: (error as Error).message });
+            log.warn(
+              `the sink refused the rows of ${name}; kept for the next replay: ${(error as Error).message}`,
+            );
+            continue;
+          }
+          return { files, rows, setAside, refused, stoppedBecause: (error as Error).message };
         }
         await this.store.remove(claimed);
         files++;
         rows += batch.rows.length;
         log.info(`replayed ${batch.rows.length} rows from ${name}`);
       }
-      return { files, rows, setAside };
+      return { files, rows, setAside, refused };
     } catch (error) {
       log.error(`replay of ${this.store.directory} failed: ${(error as Error).message}`);
-      return { files, rows, setAside, stoppedBecause: (error as Error).message };
+      return { files, rows, setAside, refused, stoppedBecause: (error as Error).message };
+    }
+  }
+
+  private async healthy(): Promise<boolean> {
+    try {
+      await this.withinTimeout((signal) => this.target.checkHealth(signal), 'the health check');
+      return true;
+    } catch {
+      return false;
     }
   }
 }

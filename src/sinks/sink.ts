@@ -18,10 +18,15 @@ export interface Sink {
   /**
    * Stores rows and resolves once they are durable. Writing a row again (a
    * retry, a replay) stores it once: rows are keyed by event_id.
+   *
+   * When `signal` aborts (the caller's deadline passed), the write gives up at
+   * once and destroys the connections it holds: a connection the network left
+   * silent would otherwise stay busy until TCP gives up, hours later. The rows
+   * may or may not be stored then; written again, each is stored once.
    */
-  write(rows: readonly MetricEvent[]): Promise<void>;
-  /** Resolves when the sink can take writes; rejects with the reason when it cannot. */
-  checkHealth(): Promise<void>;
+  write(rows: readonly MetricEvent[], signal?: AbortSignal): Promise<void>;
+  /** Resolves when the sink can take writes; rejects with the reason when it cannot. `signal` as for write. */
+  checkHealth(signal?: AbortSignal): Promise<void>;
   /** The stored rows with these event ids (the doctor's probe reads its row back). */
   readBack(eventIds: readonly string[]): Promise<MetricEvent[]>;
   /** Deletes the rows with these event ids (the doctor removes its probe row). */

@@ -21,6 +21,9 @@ const CLAIMED = /^(spill-\d{13}-\d+-[0-9a-f-]{36}\.ndjson)\.claim-(\d+)$/;
 const TEMPORARY = /^\.tmp-(\d+)-/;
 export const SET_ASIDE_FOLDER = 'set-aside';
 const ROWS_PER_CHUNK = 2_000;
+const REASON_MAX_CHARS = 2_000;
+/** The longest header line: its fields, and a reason of REASON_MAX_CHARS characters of 6 bytes each. */
+const HEADER_MAX_BYTES = 16 * 1024;
 const INT64_COLUMNS = COLUMNS.filter((c) => c.kind === 'int64').map((c) => c.name);
 
 export interface SpillDestination {
@@ -96,7 +99,7 @@ export class SpillStore {
       schema: destination.schema ?? null,
       rows: rows.length,
       created: new Date().toISOString(),
-      reason: reason.slice(0, 2_000),
+      reason: reason.slice(0, REASON_MAX_CHARS),
       sha256: hash.digest('hex'),
     };
     const file = await open(temporary, 'wx');
@@ -176,12 +179,15 @@ export class SpillStore {
     const text = await readFile(claimed.path, 'utf8');
     const newline = text.indexOf('\n');
     if (newline < 0) throw new CorruptSpillError(claimed.name, 'no header line');
-    let header: SpillHeader;
+    let parsed: unknown;
     try {
-      header = JSON.parse(text.slice(0, newline)) as SpillHeader;
+      parsed = JSON.parse(text.slice(0, newline));
     } catch {
       throw new CorruptSpillError(claimed.name, 'the header is not JSON');
     }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new CorruptSpillError(claimed.name, 'the header is not a JSON object');
+    const header = parsed as SpillHeader;
     if (header.format !== FORMAT)
       throw new CorruptSpillError(claimed.name, `unknown format ${String(header.format)}`);
     const body = text.slice(newline + 1);
@@ -191,11 +197,19 @@ export class SpillStore {
     const rows: MetricEvent[] = [];
     for (const line of body.split('\n')) {
       if (line === '') continue;
-      const row = JSON.parse(line) as Record<string, unknown>;
-      for (const column of INT64_COLUMNS) {
-        if (typeof row[column] === 'string') row[column] = BigInt(row[column]);
+      try {
+        const row = JSON.parse(line) as Record<string, unknown>;
+        for (const column of INT64_COLUMNS) {
+          if (typeof row[column] === 'string') row[column] = BigInt(row[column]);
+        }
+        rows.push(row as unknown as MetricEvent);
+      } catch (error) {
+        // The checksum matched: a file made to look like a spill, not one damaged on disk.
+        throw new CorruptSpillError(
+          claimed.name,
+          `row ${rows.length + 1} is unreadable: ${(error as Error).message}`,
+        );
       }
-      rows.push(row as unknown as MetricEvent);
     }
     if (rows.length !== header.rows) {
       throw new CorruptSpillError(
@@ -224,7 +238,11 @@ export class SpillStore {
     try {
       const file = await open(join(this.directory, name), 'r');
       try {
-        const { buffer, bytesRead } = await file.read({ buffer: Buffer.alloc(4096), position: 0 });
+        // The header's reason is at most 2,000 characters, which JSON may write as 6 bytes each.
+        const { buffer, bytesRead } = await file.read({
+          buffer: Buffer.alloc(HEADER_MAX_BYTES),
+          position: 0,
+        });
         const text = buffer.subarray(0, bytesRead).toString('utf8');
         return (JSON.parse(text.slice(0, text.indexOf('\n'))) as SpillHeader).rows;
       } finally {

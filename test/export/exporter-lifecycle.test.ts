@@ -6,7 +6,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MetricEventsSpanExporter } from '../../src/export/exporter.js';
+import { MetricEventsSpanExporter, type ExporterInternals } from '../../src/export/exporter.js';
 import type { MetricEventsExporterOptions } from '../../src/config/options.js';
 import { MemorySink } from '../support/memory-sink.js';
 import { finishedSpans } from '../support/spans.js';
@@ -19,9 +19,16 @@ afterEach(async () => {
   await rm(spillDir, { recursive: true, force: true });
 });
 
-function exporterWith(sink: MemorySink, options: MetricEventsExporterOptions = {}): MetricEventsSpanExporter {
-  return MetricEventsSpanExporter.withSink(sink, { spillDir, ...options });
+function exporterWith(
+  sink: MemorySink,
+  options: MetricEventsExporterOptions = {},
+  internals: ExporterInternals = {},
+): MetricEventsSpanExporter {
+  return MetricEventsSpanExporter.withSink(sink, { spillDir, ...options }, internals);
 }
+
+const spillFiles = async () => (await readdir(spillDir)).filter((n) => n.endsWith('.ndjson'));
+const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis));
 
 /** Calls export and collects every callback it makes, resolving at the first. */
 function exportAll(exporter: MetricEventsSpanExporter, spans: ReadableSpan[]) {
@@ -156,6 +163,49 @@ describe('MetricEventsSpanExporter lifecycle', () => {
     expect(results.map((r) => r.code)).toEqual([ExportResultCode.SUCCESS, ExportResultCode.SUCCESS]);
     expect(sink.rows.length).toBeLessThan(800);
     expect((await readdir(spillDir)).filter((n) => n.endsWith('.ndjson')).length).toBeGreaterThan(0);
+  });
+
+  it('gets its write slot back from an export that gave up waiting for it', async () => {
+    const sink = new MemorySink();
+    sink.failuresLeft = Infinity;
+    const exporter = exporterWith(
+      sink,
+      { poolSize: 1, exportTimeoutMillis: 500 },
+      { replayIntervalMillis: 20 },
+    );
+    await exportAll(exporter, finishedSpans(1)).first; // spilled
+    // The replay of that spill holds the only slot for longer than the next export waits for it.
+    sink.failuresLeft = 0;
+    sink.delayMillis = 480;
+    while (sink.concurrent === 0) await sleep(5);
+    expect((await exportAll(exporter, finishedSpans(1)).first).code).toBe(ExportResultCode.SUCCESS);
+    while ((await spillFiles()).length > 1 || sink.concurrent > 0) await sleep(10);
+    sink.delayMillis = 0;
+    const writes = sink.writes;
+    const started = Date.now();
+    expect((await exportAll(exporter, finishedSpans(1)).first).code).toBe(ExportResultCode.SUCCESS);
+    expect(Date.now() - started).toBeLessThan(200);
+    expect(sink.writes).toBe(writes + 1);
+    await exporter.shutdown();
+  });
+
+  it('spills later exports at once after one ran out of retries, until the sink answers again', async () => {
+    const sink = new MemorySink();
+    sink.failuresLeft = Infinity;
+    const exporter = exporterWith(sink, { exportTimeoutMillis: 400 }, { replayIntervalMillis: 100 });
+    await exportAll(exporter, finishedSpans(2)).first; // retried for 320 ms, then spilled
+    const writes = sink.writes;
+    const started = Date.now();
+    expect((await exportAll(exporter, finishedSpans(2)).first).code).toBe(ExportResultCode.SUCCESS);
+    expect(Date.now() - started).toBeLessThan(100);
+    expect(sink.writes).toBe(writes);
+    expect(await spillFiles()).toHaveLength(2);
+    sink.failuresLeft = 0; // the replay's health check finds it back, and replays
+    while ((await spillFiles()).length > 0) await sleep(20);
+    expect((await exportAll(exporter, finishedSpans(2)).first).code).toBe(ExportResultCode.SUCCESS);
+    expect(sink.rows).toHaveLength(6);
+    expect(await spillFiles()).toHaveLength(0);
+    await exporter.shutdown();
   });
 
   it('applies enrich to each row, and keeps the mapped row when enrich throws', async () => {

@@ -53,7 +53,7 @@ describe('MySQL statements', () => {
     const rows = Array.from({ length: 200 }, (_, i) => chatRow({ error: 'é'.repeat(i * 37) }));
     const prefix = insertPrefix('metric_events');
     const maxBytes = 20_000;
-    const statements = [...planInsertStatements(rows, prefix, encodeTuple, maxBytes)];
+    const statements = [...planInsertStatements(rows, prefix, encodeTuple, maxBytes, maxBytes)];
     expect(statements.length).toBeGreaterThan(10);
     for (const statement of statements)
       expect(Buffer.byteLength(statement.sql)).toBeLessThanOrEqual(maxBytes);
@@ -64,8 +64,15 @@ describe('MySQL statements', () => {
 
   it('refuses a row too large for any statement, naming it and max_allowed_packet', () => {
     const big: MetricEvent = chatRow({ error: 'x'.repeat(5000) });
-    const plan = () => [...planInsertStatements([big], insertPrefix('t'), encodeTuple, 4000)];
+    const plan = () => [...planInsertStatements([big], insertPrefix('t'), encodeTuple, 4000, 4000)];
     expect(plan).toThrow(new RegExp(`row ${big.event_id} needs \\d+ bytes.*max_allowed_packet`));
+  });
+
+  it('gives a row larger than the statement budget but within max_allowed_packet a statement of its own', () => {
+    const rows = [chatRow(), chatRow({ custom_attributes: { big: 'x'.repeat(50_000) } }), chatRow()];
+    const statements = [...planInsertStatements(rows, insertPrefix('t'), encodeTuple, 20_000, 100_000)];
+    expect(statements.map((s) => s.rows)).toEqual([1, 1, 1]);
+    expect(Buffer.byteLength(statements[1]!.sql)).toBeGreaterThan(50_000);
   });
 
   it('uses LOAD DATA only where both the URL and the server allow local_infile', () => {

@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -120,14 +121,48 @@ describe('Replayer', () => {
     expect(await store.list()).toHaveLength(1);
   });
 
-  it('keeps a file whose write fails, for the next replay', async () => {
+  it('keeps a file whose write fails, and stops while the sink is unhealthy', async () => {
     const store = new SpillStore(dir, 1 << 30);
     await store.store([row(1)], destination, 'x');
+    await store.store([row(2)], destination, 'x');
     const sink = new MemorySink();
-    const target = { ...sinkTarget(sink), write: async () => Promise.reject(new Error('connection reset')) };
+    const target = {
+      ...sinkTarget(sink),
+      write: async () => {
+        sink.failuresLeft = Infinity; // the connection went with the write
+        throw new Error('connection reset');
+      },
+    };
     const report = await new Replayer(store, target).replayOnce();
     expect(report.stoppedBecause).toBe('connection reset');
-    expect(await store.list()).toHaveLength(1);
+    expect(report.refused).toEqual([]);
+    expect(await store.list()).toHaveLength(2);
+  });
+
+  it('goes past a file that a healthy sink refuses, keeping it for the next replay', async () => {
+    const store = new SpillStore(dir, 1 << 30);
+    await store.store([row(1)], destination, 'x');
+    await new Promise((r) => setTimeout(r, 5));
+    const refusedFile = await store.store([row(2)], destination, 'x');
+    await new Promise((r) => setTimeout(r, 5));
+    await store.store([row(3)], destination, 'x');
+    const sink = new MemorySink();
+    const target = {
+      ...sinkTarget(sink),
+      write: async (rows: readonly MetricEvent[]) => {
+        if (rows.some((r) => r.session_id === 'session-2')) throw new Error('Data too long for column');
+        await sink.write(rows);
+      },
+    };
+    const report = await new Replayer(store, target).replayOnce();
+    expect(report).toMatchObject({
+      files: 2,
+      rows: 2,
+      refused: [{ file: refusedFile, reason: 'Data too long for column' }],
+    });
+    expect(report.stoppedBecause).toBeUndefined();
+    expect(sink.rows.map((r) => r.session_id)).toEqual(['session-1', 'session-3']);
+    expect(await store.list()).toEqual([refusedFile]);
   });
 
   it('sets a corrupt file and a foreign file aside with warnings, and replays the rest', async () => {
@@ -149,6 +184,53 @@ describe('Replayer', () => {
           .join('\n'),
       ).toMatch(/notes\.txt/);
       expect(good).not.toBe(bad);
+    } finally {
+      captured.stop();
+    }
+  });
+
+  it('sets aside files named like spill files that hold no spill: a JSON header that is no object, rows that are not JSON, a folder', async () => {
+    const captured = captureDiag();
+    try {
+      const store = new SpillStore(dir, 1 << 30);
+      const good = await store.store([row(1)], destination, 'x');
+      const fake = (i: number) =>
+        `spill-${1700000000000 + i}-1-00000000-0000-4000-8000-00000000000${i}.ndjson`;
+      await writeFile(join(dir, fake(1)), 'null\n');
+      await writeFile(join(dir, fake(2)), '[1,2]\n{}\n');
+      const body = '{"event_id": not json}\n';
+      const sha256 = createHash('sha256').update(body).digest('hex');
+      await writeFile(
+        join(dir, fake(3)),
+        `${JSON.stringify({ format: 'llamonitor-spill/1', table: 'metric_events', schema: null, rows: 1, sha256 })}\n${body}`,
+      );
+      await mkdir(join(dir, fake(4)));
+      const sink = new MemorySink();
+      const report = await new Replayer(store, sinkTarget(sink)).replayOnce();
+      expect(report).toMatchObject({ files: 1, rows: 1, setAside: 4 });
+      expect(report.stoppedBecause).toBeUndefined();
+      expect((await readdir(join(dir, 'set-aside'))).sort()).toEqual([fake(1), fake(2), fake(3), fake(4)]);
+      expect(await readdir(dir)).toEqual(['set-aside']);
+      expect(good).toMatch(/^spill-/);
+    } finally {
+      captured.stop();
+    }
+  });
+
+  it('counts the rows of a file dropped by the cap whose header is long', async () => {
+    const captured = captureDiag();
+    try {
+      const store = new SpillStore(dir, 65_536);
+      const many = Array.from({ length: 150 }, (_, i) => row(i));
+      // JSON escapes each control character as six bytes: a header of some 12 KB.
+      const first = await store.store(many, destination, '\u0001'.repeat(2_000));
+      await new Promise((r) => setTimeout(r, 5));
+      await store.store(many, destination, 'x');
+      expect(
+        captured.logs.some(
+          (l) => l.level === 'warn' && l.message.includes(`dropped ${first} and its 150 rows`),
+        ),
+      ).toBe(true);
     } finally {
       captured.stop();
     }

@@ -37,11 +37,14 @@ const UNREACHABLE = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'ETIMEDOUT',
-  'ECONNRESET',
   'ENOENT',
   'EACCES',
-  'PROTOCOL_CONNECTION_LOST',
 ]);
+
+/** The server or the network closed a connection in use: a restart, KILL CONNECTION, a failover. */
+const LOST = new Set(['ECONNRESET', 'EPIPE', 'PROTOCOL_CONNECTION_LOST']);
+/** MariaDB's ER_CONNECTION_KILLED, which mysql2 has no name for. */
+const CONNECTION_KILLED = 1927;
 
 const TLS_VERIFY = new Set([
   // mysql2 reports a failed TLS handshake under its own code, with Node's reason as the message.
@@ -112,6 +115,9 @@ function adviceFor(
     case 'HANDSHAKE_NO_SSL_SUPPORT':
       return `the server offers no TLS, but ssl-mode=${config.tlsMode} requires it: enable TLS on the server, or use ssl-mode=preferred or ssl-mode=disabled`;
     default:
+      if ((code !== undefined && LOST.has(code)) || serverErrno === CONNECTION_KILLED) {
+        return `lost the connection to the server at ${config.address} (${code ?? serverErrno}: ${serverMessage}): the server or the network closed it (a restart, KILL CONNECTION, a failover). Writing the batch again is safe: rows stored already are skipped`;
+      }
       if (code !== undefined && UNREACHABLE.has(code)) {
         return `cannot reach the server at ${config.address} (${code}): check that MySQL or MariaDB runs there and that the host and port in the URL are right`;
       }

@@ -58,13 +58,16 @@ export interface InsertStatement {
 
 /**
  * Groups `rows` into statements of at most `maxBytes` UTF-8 bytes each. A row
- * that cannot fit a statement by itself is an error naming it.
+ * larger than that by itself gets a statement of its own, up to `packetBytes`
+ * (what the server's max_allowed_packet admits); a row larger still is an
+ * error naming it.
  */
 export function* planInsertStatements(
   rows: readonly MetricEvent[],
   prefix: string,
   encodeTuple: (row: MetricEvent) => string,
   maxBytes: number,
+  packetBytes: number,
 ): Generator<InsertStatement> {
   const prefixBytes = Buffer.byteLength(prefix);
   let tuples: string[] = [];
@@ -72,13 +75,13 @@ export function* planInsertStatements(
   for (const row of rows) {
     const tuple = encodeTuple(row);
     const tupleBytes = Buffer.byteLength(tuple) + 1;
-    if (prefixBytes + tupleBytes > maxBytes) {
+    if (prefixBytes + tupleBytes > packetBytes) {
       throw new MySqlSinkError(
-        `row ${row.event_id} needs ${prefixBytes + tupleBytes} bytes as an INSERT statement, more than the ${maxBytes} allowed below the server's max_allowed_packet: ` +
+        `row ${row.event_id} needs ${prefixBytes + tupleBytes} bytes as an INSERT statement, more than the ${packetBytes} the server's max_allowed_packet allows: ` +
           'raise max_allowed_packet, or enable local_infile so that LOAD DATA streams it',
       );
     }
-    if (bytes + tupleBytes > maxBytes) {
+    if (tuples.length > 0 && bytes + tupleBytes > maxBytes) {
       yield { sql: prefix + tuples.join(','), rows: tuples.length };
       tuples = [];
       bytes = prefixBytes;

@@ -25,6 +25,8 @@ export class InsertWriter {
   private readonly prefix: string;
   private readonly encodeTuple: (row: MetricEvent) => string;
   readonly maxStatementBytes: number;
+  /** The largest statement the server takes: a row larger than maxStatementBytes goes alone, up to this. */
+  readonly maxPacketBytes: number;
 
   constructor(
     private readonly table: string,
@@ -33,12 +35,19 @@ export class InsertWriter {
   ) {
     this.prefix = insertPrefix(table);
     this.encodeTuple = createTupleEncoder(escape);
-    this.maxStatementBytes = Math.min(STATEMENT_BYTES_CAP, maxAllowedPacket - PACKET_MARGIN);
+    this.maxPacketBytes = maxAllowedPacket - PACKET_MARGIN;
+    this.maxStatementBytes = Math.min(STATEMENT_BYTES_CAP, this.maxPacketBytes);
   }
 
   /** Writes `rows` on `connection` (inside the caller's transaction) in as many statements as their size needs. */
   async write(connection: PoolConnection, rows: readonly MetricEvent[]): Promise<void> {
-    const plan = planInsertStatements(rows, this.prefix, this.encodeTuple, this.maxStatementBytes);
+    const plan = planInsertStatements(
+      rows,
+      this.prefix,
+      this.encodeTuple,
+      this.maxStatementBytes,
+      this.maxPacketBytes,
+    );
     let current = plan.next();
     while (!current.done) {
       const statement = current.value;

@@ -65,15 +65,15 @@ export class MySqlSink implements Sink {
     return this.prepared;
   }
 
-  async write(rows: readonly MetricEvent[]): Promise<void> {
+  async write(rows: readonly MetricEvent[], signal?: AbortSignal): Promise<void> {
     if (rows.length === 0) return;
-    await this.track(this.writeRows(rows));
+    await this.track(this.writeRows(rows, signal));
   }
 
-  async checkHealth(): Promise<void> {
+  async checkHealth(signal?: AbortSignal): Promise<void> {
     const { pool } = await this.connect();
     try {
-      await pool.query('SELECT 1');
+      await withConnection(pool, (connection) => connection.query('SELECT 1'), signal);
     } catch (error) {
       throw describeMySqlError(error, 'query', this.config);
     }
@@ -187,12 +187,12 @@ export class MySqlSink implements Sink {
     }
   }
 
-  private async writeRows(rows: readonly MetricEvent[]): Promise<void> {
+  private async writeRows(rows: readonly MetricEvent[], signal: AbortSignal | undefined): Promise<void> {
     const { pool, loadData, insert } = await this.connect();
     try {
       if (this.bulkPath === 'load-data') {
         try {
-          await inTransaction(pool, (connection) => loadData.write(connection, rows));
+          await inTransaction(pool, (connection) => loadData.write(connection, rows), signal);
           return;
         } catch (error) {
           if (!isLocalInfileRefused(error)) throw error;
@@ -203,7 +203,7 @@ export class MySqlSink implements Sink {
           );
         }
       }
-      await inTransaction(pool, (connection) => insert.write(connection, rows));
+      await inTransaction(pool, (connection) => insert.write(connection, rows), signal);
     } catch (error) {
       throw describeMySqlError(
         error,

@@ -2,9 +2,11 @@
  * The mysql2 promise pool: the one module that loads the driver. mysql2 is an
  * optional peer dependency, imported here only when a mysql:// URL is used.
  */
+import { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import type { Pool, PoolConnection, PoolOptions } from 'mysql2/promise';
 import type { MySqlConnectionConfig } from './connection-config.js';
+import { destroyOnAbort, unlessAborted } from '../abort.js';
 import { describeMySqlError, MySqlSinkError } from './errors.js';
 
 export type MySqlDriver = typeof import('mysql2/promise');
@@ -109,36 +111,44 @@ interface CoreConnection {
   query(sql: string, callback: (error: Error | null) => void): void;
 }
 
-/** Runs `work` on one connection of the pool and gives it back. */
+/** Runs `work` on one connection of the pool and gives it back; `signal` as for Sink.write. */
 export async function withConnection<T>(
   pool: Pool,
   work: (connection: PoolConnection) => Promise<T>,
+  signal?: AbortSignal,
 ): Promise<T> {
-  const connection = await pool.getConnection();
+  const connection = await unlessAborted(pool.getConnection(), signal, (late) => late.release());
   try {
-    return await work(connection);
+    return await destroyOnAbort(coreSocketOf(connection), signal, () => work(connection));
   } finally {
-    connection.release();
+    if (signal?.aborted) connection.destroy();
+    else connection.release();
   }
 }
 
 /**
  * Runs `work` in one transaction on one connection: committed when it resolves,
- * rolled back when it throws. A connection whose rollback fails is destroyed, not reused.
+ * rolled back when it throws. A connection whose rollback fails is destroyed, not
+ * reused; so is one whose work `signal` aborted (see Sink.write).
  */
 export async function inTransaction<T>(
   pool: Pool,
   work: (connection: PoolConnection) => Promise<T>,
+  signal?: AbortSignal,
 ): Promise<T> {
-  const connection = await pool.getConnection();
+  const connection = await unlessAborted(pool.getConnection(), signal, (late) => late.release());
   try {
-    await connection.query('START TRANSACTION');
-    const result = await work(connection);
-    await connection.query('COMMIT');
+    const result = await destroyOnAbort(coreSocketOf(connection), signal, async () => {
+      await connection.query('START TRANSACTION');
+      const done = await work(connection);
+      await connection.query('COMMIT');
+      return done;
+    });
     connection.release();
     return result;
   } catch (error) {
     try {
+      if (signal?.aborted) throw error;
       await connection.query('ROLLBACK');
       connection.release();
     } catch {
@@ -146,4 +156,10 @@ export async function inTransaction<T>(
     }
     throw error;
   }
+}
+
+/** The socket under a promise pool connection; undefined if the driver hides it. */
+function coreSocketOf(connection: PoolConnection): Socket | undefined {
+  const stream = (connection as unknown as { connection?: { stream?: unknown } }).connection?.stream;
+  return stream instanceof Socket ? stream : undefined;
 }

@@ -3,11 +3,13 @@
  * table; a batch that meets rows stored before goes again through the
  * conflict path, so each row is stored once.
  */
+import { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import type pg from 'pg';
 import { INSERT_COLUMNS, type MetricEvent } from '../../schema/columns.js';
 import { createDelimitedEncoder } from '../delimited-text.js';
 import { redactSecrets } from '../../config/connection-url.js';
+import { destroyOnAbort, unlessAborted } from '../abort.js';
 import type { Sink, SinkOptions } from '../sink.js';
 import { postgresConnectionConfig, type PostgresConnectionConfig } from './connection-config.js';
 import { openPool } from './connect.js';
@@ -79,7 +81,7 @@ export class PostgresSink implements Sink {
 
   async prepare(): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    await this.#withClient('create the table', async (client, step) => {
+    await this.#withClient('create the table', undefined, async (client, step) => {
       if (this.#createTable) await this.#createTableIfMissing(client);
       step.action = 'check the table';
       const shape = await this.#readShape(client);
@@ -109,10 +111,10 @@ export class PostgresSink implements Sink {
    * the server maintains the indexes on more than one core. A failed write may
    * have stored some parts; written again, each row is still stored once.
    */
-  async write(rows: readonly MetricEvent[]): Promise<void> {
+  async write(rows: readonly MetricEvent[], signal?: AbortSignal): Promise<void> {
     if (rows.length === 0) return;
     if (this.#closed) throw this.#closedError();
-    const writing = this.#writeInParts(rows);
+    const writing = this.#writeInParts(rows, signal);
     this.#inFlight.add(writing);
     try {
       await writing;
@@ -121,19 +123,19 @@ export class PostgresSink implements Sink {
     }
   }
 
-  async #writeInParts(rows: readonly MetricEvent[]): Promise<void> {
+  async #writeInParts(rows: readonly MetricEvent[], signal: AbortSignal | undefined): Promise<void> {
     const parts = Math.max(1, Math.min(this.#poolSize, Math.floor(rows.length / MIN_ROWS_PER_PART)));
-    if (parts === 1) return this.#writePart(rows);
+    if (parts === 1) return this.#writePart(rows, signal);
     const size = Math.ceil(rows.length / parts);
     const results = await Promise.allSettled(
-      Array.from({ length: parts }, (_, i) => this.#writePart(rows.slice(i * size, (i + 1) * size))),
+      Array.from({ length: parts }, (_, i) => this.#writePart(rows.slice(i * size, (i + 1) * size), signal)),
     );
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
   }
 
-  async #writePart(rows: readonly MetricEvent[]): Promise<void> {
-    await this.#withClient('write rows', async (client) => {
+  async #writePart(rows: readonly MetricEvent[], signal: AbortSignal | undefined): Promise<void> {
+    await this.#withClient('write rows', signal, async (client) => {
       try {
         await copyRows(client, this.#copySql, rows, this.#encode);
         return;
@@ -149,23 +151,25 @@ export class PostgresSink implements Sink {
   }
 
   /** The server answers. The table and the permission to insert are prepare()'s checks. */
-  async checkHealth(): Promise<void> {
+  async checkHealth(signal?: AbortSignal): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    await this.#withClient('connect', async (client) => {
+    await this.#withClient('connect', signal, async (client) => {
       await client.query('SELECT 1');
     });
   }
 
   async readBack(eventIds: readonly string[]): Promise<MetricEvent[]> {
     if (this.#closed) throw this.#closedError();
-    return this.#withClient('read rows', async (client) =>
+    return this.#withClient('read rows', undefined, async (client) =>
       readRowsById(client, this.#name, this.#columnTypes ?? (await this.#readColumnTypes(client)), eventIds),
     );
   }
 
   async remove(eventIds: readonly string[]): Promise<void> {
     if (this.#closed) throw this.#closedError();
-    await this.#withClient('delete rows', (client) => deleteRowsById(client, this.#name, eventIds));
+    await this.#withClient('delete rows', undefined, (client) =>
+      deleteRowsById(client, this.#name, eventIds),
+    );
   }
 
   /** Rows are durable once write resolves: nothing to flush. */
@@ -188,9 +192,16 @@ export class PostgresSink implements Sink {
    */
   async #withClient<T>(
     action: SinkAction,
+    signal: AbortSignal | undefined,
     work: (client: pg.PoolClient, step: { action: SinkAction }) => Promise<T>,
   ): Promise<T> {
-    const client = await this.#connect();
+    const step = { action };
+    let client: pg.PoolClient;
+    try {
+      client = await unlessAborted(this.#connect(), signal, (late) => late.release());
+    } catch (error) {
+      throw describePostgresError(error, 'connect', this.#context);
+    }
     // pg-pool listens for errors only on idle connections; a connection lost while in use emits one too.
     const onError = (error: Error) =>
       diag.warn(
@@ -198,10 +209,9 @@ export class PostgresSink implements Sink {
           redactSecrets(error.message, this.#config.secrets),
       );
     client.on('error', onError);
-    const step = { action };
     let failure: Error | undefined;
     try {
-      return await work(client, step);
+      return await destroyOnAbort(socketOf(client), signal, () => work(client, step));
     } catch (error) {
       failure = describePostgresError(error, step.action, this.#context);
       throw failure;
@@ -212,15 +222,11 @@ export class PostgresSink implements Sink {
   }
 
   async #connect(): Promise<pg.PoolClient> {
-    try {
-      this.#pool ??= openPool(this.#config).catch((error: unknown) => {
-        this.#pool = undefined; // the next call tries again: the server may be back
-        throw error;
-      });
-      return await (await this.#pool).connect();
-    } catch (error) {
-      throw describePostgresError(error, 'connect', this.#context);
-    }
+    this.#pool ??= openPool(this.#config).catch((error: unknown) => {
+      this.#pool = undefined; // the next call tries again: the server may be back
+      throw error;
+    });
+    return (await this.#pool).connect();
   }
 
   #closedError(): PostgresSinkError {
@@ -264,6 +270,12 @@ export class PostgresSink implements Sink {
   #assertCanInsert(shape: TableShape): void {
     if (!shape.canInsert) throw withCode('42501', `permission denied for table ${this.#name.sql}`);
   }
+}
+
+/** The socket under a pooled client: pg keeps it on `connection.stream`. */
+function socketOf(client: pg.PoolClient): Socket | undefined {
+  const stream = (client as unknown as { connection?: { stream?: unknown } }).connection?.stream;
+  return stream instanceof Socket ? stream : undefined;
 }
 
 /** An error shaped like the server's, for conditions the sink finds itself. */

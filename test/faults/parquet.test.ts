@@ -1,0 +1,199 @@
+/**
+ * Faults of the Parquet sink and of the spill, on the file system: a folder
+ * that cannot be written (a path that runs through a regular file: the tests
+ * run as root, so permissions would not stop them), and a process killed
+ * between writing a file and renaming it into place.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Replayer } from '../../src/export/replayer.js';
+import { SpillStore } from '../../src/spill/spill-store.js';
+import { importBuilt } from '../support/built-package.js';
+import { captureDiag } from '../support/diag-capture.js';
+import { queryDataset, visibleParquetFiles } from '../support/parquet-readers.js';
+import { finishedSpans } from '../support/spans.js';
+import { runCli } from '../support/child-process.js';
+
+type PackageModule = typeof import('../../src/index.js');
+type ParquetModule = typeof import('../../src/sinks/parquet/index.js');
+// The Parquet sink converts in a worker thread, which runs compiled JavaScript: use the built package.
+const { MetricEventsSpanExporter } = await importBuilt<PackageModule>('index.js');
+const { ParquetSink } = await importBuilt<ParquetModule>('sinks/parquet/index.js');
+
+const CHILD = fileURLToPath(new URL('./crash-child.ts', import.meta.url));
+const folders: string[] = [];
+
+function tempFolder(): string {
+  const folder = mkdtempSync(join(tmpdir(), 'llamonitor-faults-files-'));
+  folders.push(folder);
+  return folder;
+}
+
+/** A path under a regular file: nothing can be created there, whoever runs the test. */
+function unwritable(): string {
+  const file = join(tempFolder(), 'a-regular-file');
+  writeFileSync(file, 'not a folder');
+  return join(file, 'below');
+}
+
+afterEach(() => {
+  for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
+});
+
+function exportOnce(exporter: { export: (spans: ReadableSpan[], done: (r: ExportResult) => void) => void }) {
+  const spans = finishedSpans(25);
+  return {
+    spans,
+    result: new Promise<ExportResult>((resolve) => exporter.export(spans, resolve)),
+  };
+}
+
+async function countRows(dataset: string): Promise<number> {
+  const [row] = await queryDataset(
+    dataset,
+    'SELECT count(DISTINCT event_id)::INTEGER AS d, count(*)::INTEGER AS n FROM {dataset}',
+  );
+  expect(row?.d).toBe(row?.n);
+  return Number(row?.n);
+}
+
+describe('a Parquet dataset folder that cannot be written', () => {
+  it('spills the rows elsewhere with a warning naming the folder, and llamonitor replay restores them', async () => {
+    const logs = captureDiag();
+    const spillDir = join(tempFolder(), 'spill');
+    const dataset = unwritable();
+    try {
+      const exporter = new MetricEventsSpanExporter({ url: dataset, spillDir, exportTimeoutMillis: 500 });
+      const { spans, result } = exportOnce(exporter);
+      expect((await result).code).toBe(ExportResultCode.SUCCESS);
+      await exporter.shutdown();
+      const warnings = logs.logs.filter((l) => l.level === 'warn').map((l) => l.message);
+      expect(warnings.join('\n')).toMatch(
+        /cannot create the Parquet dataset folder .*a-regular-file\/below.*a part of that path is a file/,
+      );
+      expect(warnings.join('\n')).toMatch(new RegExp(`spilled 25 rows to ${spillDir}/spill-`));
+      const target = tempFolder();
+      const run = await runCli(['replay', '--url', target, '--spill-dir', spillDir]);
+      expect(run.stdout).toMatch(/replayed 25 rows from 1 files/);
+      expect(await countRows(join(target, 'metric_events'))).toBe(spans.length);
+    } finally {
+      logs.stop();
+    }
+  });
+
+  it('and a spill folder that cannot be written either: the export fails, naming both folders and why', async () => {
+    const exporter = new MetricEventsSpanExporter({
+      url: unwritable(),
+      spillDir: unwritable(),
+      exportTimeoutMillis: 500,
+    });
+    const { result } = exportOnce(exporter);
+    const outcome = await result;
+    await exporter.shutdown();
+    expect(outcome.code).toBe(ExportResultCode.FAILED);
+    expect(outcome.error?.message).toMatch(
+      /cannot create the Parquet dataset folder .*a-regular-file\/below/,
+    );
+    expect(outcome.error?.message).toMatch(/spilling them to .*a-regular-file\/below failed too: .*ENOTDIR/);
+  });
+});
+
+/** Starts the crash child; resolves once it printed `line`. */
+async function startChild(args: string[], line: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      output += d.toString();
+      if (output.includes(line)) resolve();
+    });
+    child.on('exit', () => reject(new Error(`the child ended before printing ${line}: ${output}`)));
+  });
+  return child;
+}
+
+/**
+ * Polls every millisecond until `also` holds and then a name in `folder`
+ * matches (in that order: a name seen before `also` held may be gone already),
+ * then kills `child` with SIGKILL; returns that name.
+ */
+async function killWhenSeen(
+  child: ChildProcess,
+  folder: string,
+  pattern: RegExp,
+  also: () => boolean = () => true,
+): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const seen = also() ? (readdirSync(folder) as string[]).find((name) => pattern.test(name)) : undefined;
+    if (seen) {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+      return seen;
+    }
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`never saw ${pattern} in ${folder}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+describe('a process killed between writing a file and renaming it', () => {
+  it('leaves readers of the Parquet dataset no partial file, and the next start stores every row once', async () => {
+    const folder = tempFolder();
+    const dataset = join(folder, 'metric_events');
+    const child = await startChild(['parquet', folder, '60000', '20000'], 'written');
+    // Killed while the second of three files is being written, the first one renamed into place.
+    const temporary = await killWhenSeen(
+      child,
+      join(dataset, '_wal'),
+      /^\.\d{4}-\d{2}-\d{2}-part-.*\.tmp$/,
+      () => visibleParquetFiles(dataset).length === 1,
+    );
+    // The premise: a Parquet file was being written when the process died.
+    expect(readdirSync(join(dataset, '_wal')).filter((name) => name.endsWith('.tmp'))).toContain(temporary);
+    // A reader sees the whole first file only (DuckDB reads it to the end), not the one being written.
+    expect(visibleParquetFiles(dataset)).toHaveLength(1);
+    expect(await countRows(dataset)).toBe(20_000);
+    const sink = new ParquetSink(folder, {
+      table: 'metric_events',
+      poolSize: 1,
+      createTable: true,
+      fileRows: 20_000,
+      fileAgeMillis: 600_000,
+    });
+    await sink.prepare();
+    await sink.close();
+    expect(readdirSync(join(dataset, '_wal'))).toEqual([]);
+    expect(await countRows(dataset)).toBe(60_000);
+  });
+
+  it('leaves the replay of the spill folder no partial file: it replays the whole ones and removes the rest', async () => {
+    const folder = tempFolder();
+    const child = await startChild(['spill', folder, '20000'], 'spilling');
+    await killWhenSeen(child, folder, /^\.tmp-/);
+    // The premise: a spill file was being written when the process died (the next one, if that one was done).
+    expect(readdirSync(folder).filter((name) => name.startsWith('.tmp-'))).toHaveLength(1);
+    const store = new SpillStore(folder, Number.MAX_SAFE_INTEGER);
+    const whole = (await store.list()).length;
+    const written: number[] = [];
+    const report = await new Replayer(store, {
+      destination: undefined,
+      write: async (rows) => void written.push(rows.length),
+      checkHealth: async () => {},
+      timeoutMillis: 10_000,
+    }).replayOnce();
+    expect(report).toMatchObject({ files: whole, rows: whole * 20_000, setAside: 0 });
+    expect(written.every((n) => n === 20_000)).toBe(true);
+    expect(readdirSync(folder)).toEqual([]);
+  });
+});
