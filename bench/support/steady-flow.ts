@@ -4,7 +4,12 @@
  */
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { BatchSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import {
+  BatchSpanProcessor,
+  type BufferConfig,
+  type ReadableSpan,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace-base';
 import { SpanReplayer } from './span-templates.js';
 
 /** What BatchSpanProcessor costs the application with an exporter that does nothing. */
@@ -57,8 +62,9 @@ export async function steadyFlow(
   spansPerSecond: number,
   seconds: number,
   mapsToRow: (span: ReadableSpan) => boolean,
+  batch: BufferConfig = {},
 ): Promise<Flow> {
-  const processor = new BatchSpanProcessor(exporter);
+  const processor = new BatchSpanProcessor(exporter, batch);
   const replayer = new SpanReplayer(processor, mapsToRow);
   let spans = 0;
   let rows = 0;

@@ -152,3 +152,27 @@ describe('SpanNotes', () => {
     expect(notes.get('d')).toBeDefined();
   });
 });
+
+describe('MetricEventsSpanProcessor queue', () => {
+  async function storedAfterBurst(batch?: { maxQueueSize: number }) {
+    const sink = new MemorySink();
+    sink.delayMillis = 300; // one slow write, as a busy database gives now and then
+    const processor = new MetricEventsSpanProcessor({
+      exporter: MetricEventsSpanExporter.withSink(sink, { spillDir }),
+      batch: { scheduledDelayMillis: 10, ...batch },
+    });
+    const tracer = new BasicTracerProvider({ spanProcessors: [processor] }).getTracer('burst');
+    for (let i = 0; i < 6_000; i++)
+      tracer.startSpan('chat', { attributes: { 'gen_ai.request.model': 'gpt-4o' } }).end();
+    await processor.shutdown();
+    return sink.rows.length;
+  }
+
+  it('holds 8,192 spans by default, so a slow write does not make it drop a burst', async () => {
+    expect(await storedAfterBurst()).toBe(6_000);
+  });
+
+  it('keeps a queue size given in code', async () => {
+    expect(await storedAfterBurst({ maxQueueSize: 2_048 })).toBeLessThan(6_000);
+  });
+});
