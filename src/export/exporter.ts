@@ -20,7 +20,7 @@ import { backoffDelayMillis } from './retry-policy.js';
 import { estimateRowBytes } from './row-bytes.js';
 import { Replayer } from './replayer.js';
 import { WriteSlots } from './write-slots.js';
-import { Deadline, withDeadline } from './deadline.js';
+import { Deadline, DeadlineError, withDeadline } from './deadline.js';
 
 const log = diag.createComponentLogger({ namespace: 'llamonitor-otel' });
 
@@ -288,6 +288,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
     deadline: Deadline,
   ): Promise<string | undefined> {
     let lastError = 'the deadline passed before a write could start';
+    let lastFailure: string | undefined;
     for (let attempt = 1; deadline.millisLeft > 0; attempt++) {
       const release = await this.slotBefore(deadline);
       if (!release) break;
@@ -299,7 +300,11 @@ export class MetricEventsSpanExporter implements SpanExporter {
       } catch (error) {
         // A write still running past the deadline gives up its connection rather than hold it until TCP gives up.
         attemptAbort.abort(error);
-        lastError = (error as Error).message;
+        const reason = (error as Error).message;
+        // A deadline that cuts a retry short says less than the failure that made the retry needed.
+        const cutShort = error instanceof DeadlineError && lastFailure !== undefined;
+        lastError = cutShort ? `${lastFailure} (then ${reason})` : reason;
+        if (!(error instanceof DeadlineError)) lastFailure = reason;
         // The first failure is news; the retries after it are not, until the deadline says what became of the rows.
         const message = `write of ${rows.length} rows failed (attempt ${attempt}): ${lastError}`;
         if (attempt === 1) log.warn(message);

@@ -115,6 +115,20 @@ describe('MetricEventsSpanExporter lifecycle', () => {
     expect(result.error?.message).toMatch(/spilling them to .*a-file\/spill failed too/);
   });
 
+  it('names the failure that made a retry needed when the deadline then cuts the retry short', async () => {
+    const sink = new MemorySink();
+    sink.failuresLeft = 1;
+    sink.onWrite = () => {
+      if (sink.writes > 1) sink.hang = true;
+    };
+    const blocker = join(spillDir, 'b-file');
+    await writeFile(blocker, 'not a folder');
+    const exporter = exporterWith(sink, { exportTimeoutMillis: 400, spillDir: join(blocker, 'spill') });
+    const result = await exportAll(exporter, finishedSpans(1)).first;
+    expect(result.code).toBe(ExportResultCode.FAILED);
+    expect(result.error?.message).toMatch(/connection refused \(test\) \(then the write did not finish within \d+ ms\)/);
+  });
+
   it('shutdown returns within its deadline while the sink hangs, with the pending rows spilled', async () => {
     const sink = new MemorySink();
     sink.hang = true;
