@@ -126,7 +126,9 @@ describe('MetricEventsSpanExporter lifecycle', () => {
     const exporter = exporterWith(sink, { exportTimeoutMillis: 400, spillDir: join(blocker, 'spill') });
     const result = await exportAll(exporter, finishedSpans(1)).first;
     expect(result.code).toBe(ExportResultCode.FAILED);
-    expect(result.error?.message).toMatch(/connection refused \(test\) \(then the write did not finish within \d+ ms\)/);
+    expect(result.error?.message).toMatch(
+      /connection refused \(test\) \(then the write did not finish within \d+ ms\)/,
+    );
   });
 
   it('shutdown returns within its deadline while the sink hangs, with the pending rows spilled', async () => {
