@@ -308,6 +308,74 @@ describe('ParquetSink: files', () => {
   });
 });
 
+/** Temporary Parquet files in the WAL folder: files the worker has begun and not yet renamed. */
+function temporaryFiles(dataset: string): string[] {
+  return readdirSync(join(dataset, '_wal')).filter((name) => name.startsWith('.') && name.endsWith('.tmp'));
+}
+
+async function rowGroupsPerFile(dataset: string): Promise<number[]> {
+  const files = visibleParquetFiles(dataset).map((file) => `'${join(dataset, file)}'`);
+  const rows = await queryDataset(
+    dataset,
+    `SELECT file_name, count(DISTINCT row_group_id)::INTEGER AS n FROM parquet_metadata([${files.join(', ')}]) GROUP BY file_name ORDER BY file_name`,
+  );
+  return rows.map((row) => row.n as number);
+}
+
+describe('ParquetSink: encoding while the segment fills', () => {
+  it('encodes acknowledged rows as row groups before the flush, and the flush shows each row once', async () => {
+    const sink = openSink(tempFolder());
+    const written: MetricEvent[] = [];
+    for (let batch = 0; batch < 24; batch++) {
+      const rows = sampleRows(1000, { seed: `batch-${batch}` });
+      written.push(...rows);
+      await sink.write(rows);
+    }
+    expect(await untilTrue(() => temporaryFiles(sink.target).length > 0, 10_000)).toBe(true);
+    expect(visibleParquetFiles(sink.target)).toEqual([]);
+    await sink.flush();
+    expect(temporaryFiles(sink.target)).toEqual([]);
+    expect(visibleParquetFiles(sink.target)).toHaveLength(1);
+    expect((await rowGroupsPerFile(sink.target))[0]).toBeGreaterThan(1);
+    const [stored] = await queryDataset(
+      sink.target,
+      'SELECT count(*)::INTEGER AS n, count(DISTINCT event_id)::INTEGER AS events, sum(text_char_count)::BIGINT AS chars FROM {dataset}',
+    );
+    const chars = written.reduce((sum, row) => sum + BigInt(row.text_char_count ?? 0), 0n);
+    expect(stored).toEqual({ n: 24_000, events: 24_000, chars });
+  });
+
+  it('stores once a batch retried after its first copy was already encoded', async () => {
+    const sink = openSink(tempFolder());
+    const first = sampleRows(1000, { seed: 'retried' });
+    await sink.write(first);
+    for (let batch = 0; batch < 9; batch++) await sink.write(sampleRows(1000, { seed: `batch-${batch}` }));
+    expect(await untilTrue(() => temporaryFiles(sink.target).length > 0, 10_000)).toBe(true);
+    await sink.write(first);
+    await sink.flush();
+    expect(await count(sink.target)).toBe(10_000);
+    expect(await distinctEvents(sink.target)).toBe(10_000);
+  });
+
+  it('cuts one large batch into files of at most fileRows rows, one UTC date per file', async () => {
+    const sink = openSink(tempFolder(), { fileRows: 5000 });
+    // 12,000 rows a second apart from 23:00 UTC: 3,600 on the first date, 8,400 on the next
+    const rows = sampleRows(12_000, { startMicros: 1_772_406_000_000_000n, stepMicros: 1_000_000n });
+    await sink.write(rows);
+    await sink.flush();
+    const files = await queryDataset(
+      sink.target,
+      'SELECT date::VARCHAR AS date, count(*)::INTEGER AS n, count(DISTINCT CAST(timestamp AS DATE))::INTEGER AS days FROM {dataset} GROUP BY filename, date ORDER BY date, n DESC',
+    );
+    expect(files).toEqual([
+      { date: '2026-03-01', n: 3600, days: 1 },
+      { date: '2026-03-02', n: 5000, days: 1 },
+      { date: '2026-03-02', n: 3400, days: 1 },
+    ]);
+    expect(temporaryFiles(sink.target)).toEqual([]);
+  });
+});
+
 describe('ParquetSink: durability', () => {
   it('loses no row of a write that resolved before the process was killed', async () => {
     const folder = tempFolder();
@@ -319,6 +387,20 @@ describe('ParquetSink: durability', () => {
     expect(visibleParquetFiles(sink.target)).toEqual([]);
     await sink.prepare();
     expect(await count(sink.target)).toBe(3000);
+    expect(segments(sink.target)).toEqual([]);
+  });
+
+  it('loses no row, and leaves no temporary file, when killed while encoding ahead', async () => {
+    const folder = tempFolder();
+    const { signal, stdout } = await runChild(['encode-then-crash', folder, '20000']).exited;
+    expect(stdout).toContain('encoding');
+    expect(signal).toBe('SIGKILL');
+    const sink = openSink(folder);
+    expect(temporaryFiles(sink.target).length).toBeGreaterThan(0);
+    await sink.prepare();
+    expect(temporaryFiles(sink.target)).toEqual([]);
+    expect(await count(sink.target)).toBe(20_000);
+    expect(await distinctEvents(sink.target)).toBe(20_000);
     expect(segments(sink.target)).toEqual([]);
   });
 

@@ -7,11 +7,14 @@
  * Commands:
  *   write-then-crash   write the rows, print "written", then die by SIGKILL
  *   write-then-exit    write the rows, print "written", and just return (no close)
+ *   encode-then-crash  write the rows, wait until the worker has begun their Parquet file, print "encoding", die by SIGKILL
  *   write-then-wait    write the rows, print "written", close when stdin ends
  *   write-three        write batches of [rows/10, rows, rows/10] rows; print the outcome of each as JSON
  *   recover            prepare() then flush(); print {"flushError": code or null}
  */
 import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { MetricEvent } from '../../src/schema/columns.js';
 import { importBuilt } from './built-package.js';
 import { sampleRows } from './sample-rows.js';
@@ -45,6 +48,17 @@ switch (command) {
     process.stdout.write('written\n');
     process.kill(process.pid, 'SIGKILL');
     break;
+  case 'encode-then-crash': {
+    await sink.prepare();
+    await sink.write(sampleRows(count, { seed }));
+    const wal = join(sink.target, '_wal');
+    while (!readdirSync(wal).some((name) => name.startsWith('.') && name.endsWith('.tmp'))) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    process.stdout.write('encoding\n');
+    process.kill(process.pid, 'SIGKILL');
+    break;
+  }
   case 'write-then-exit':
     await sink.prepare();
     await sink.write(sampleRows(count, { seed }));

@@ -1,6 +1,6 @@
 /**
- * Writes one Parquet file so that a reader never sees half of it: the bytes
- * go to a temporary name in the WAL folder, are fsynced, and are renamed into
+ * Writes Parquet files so that a reader never sees half of one: the bytes go
+ * to a temporary name in the WAL folder, are fsynced, and are renamed into
  * their partition, whose folder is then fsynced. Runs in the worker thread.
  */
 import {
@@ -14,13 +14,15 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
-import { ByteWriter, ParquetWriter, type ColumnSource } from 'hyparquet-writer';
+import { ByteWriter, ParquetWriter, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
 import { COLUMNS, SCHEMA_VERSION } from '../../schema/columns.js';
 import { fsyncFolderSync } from './durable-fs.js';
 import { keepsStatistics, parquetSchema } from './parquet-schema.js';
 import type { ColumnArrays } from './wal-format.js';
 
 const FLUSH_BYTES = 1024 * 1024;
+/** hyparquet-writer's own default: a small first row group (quick to peek at), then up to 100,000 rows. */
+const DEFAULT_ROW_GROUPS = [1000, 100_000];
 
 export interface ParquetFileJob {
   /** `<dataset>/date=D/part-....parquet` */
@@ -57,54 +59,104 @@ class FileDescriptorWriter extends ByteWriter {
   }
 }
 
-function encode(fd: number, columns: ColumnArrays): void {
-  const schema = parquetSchema();
-  // hyparquet-writer serialises the values of a JSON-annotated column itself; ours are
-  // JSON text already, so the annotation goes on after the pages are written.
-  const jsonElements = schema.filter((element) => element.converted_type === 'JSON');
-  for (const element of jsonElements) delete element.converted_type;
-  const writer = new ParquetWriter({
-    writer: new FileDescriptorWriter(fd),
-    schema,
-    codec: 'SNAPPY',
-    createdBy: 'llamonitor-otel',
-    kvMetadata: [{ key: 'llamonitor.schema_version', value: SCHEMA_VERSION }],
-  });
-  const columnData: ColumnSource[] = COLUMNS.map((spec, index) => ({
-    name: spec.name,
-    data: columns[index] as ColumnSource['data'],
-    // never for JSON: the writer would compute them before the JSON annotation is back on
-    statistics: keepsStatistics(spec),
-  }));
-  void writer.write({ columnData });
-  for (const element of jsonElements) element.converted_type = 'JSON';
-  void writer.finish();
+/**
+ * One Parquet file written under its temporary name, a row group per append,
+ * so that a segment's rows can be encoded while the segment still fills.
+ */
+export class TemporaryParquetFile {
+  rows = 0;
+  private readonly fd: number;
+  private readonly writer: ParquetWriter;
+  private readonly jsonElements: SchemaElement[];
+  private open = true;
+
+  constructor(readonly tempPath: string) {
+    const schema = parquetSchema();
+    // hyparquet-writer serialises the values of a JSON-annotated column itself; ours are
+    // JSON text already, so the annotation goes back on only for the footer.
+    this.jsonElements = schema.filter((element) => element.converted_type === 'JSON');
+    for (const element of this.jsonElements) delete element.converted_type;
+    this.fd = openSync(tempPath, 'w');
+    try {
+      this.writer = new ParquetWriter({
+        writer: new FileDescriptorWriter(this.fd),
+        schema,
+        codec: 'SNAPPY',
+        createdBy: 'llamonitor-otel',
+        kvMetadata: [{ key: 'llamonitor.schema_version', value: SCHEMA_VERSION }],
+      });
+    } catch (error) {
+      this.discard();
+      throw error;
+    }
+  }
+
+  /** Writes `columns` (one array per column of COLUMNS) as row groups of at most `rowGroupRows`. */
+  append(columns: ColumnArrays, rowGroupRows: number | number[] = DEFAULT_ROW_GROUPS): void {
+    const rows = (columns[0] as unknown[]).length;
+    if (rows === 0) return;
+    const columnData: ColumnSource[] = COLUMNS.map((spec, index) => ({
+      name: spec.name,
+      data: columns[index] as ColumnSource['data'],
+      // never for JSON: the writer would compute them before the JSON annotation is back on
+      statistics: keepsStatistics(spec),
+    }));
+    void this.writer.write({ columnData, rowGroupSize: rowGroupRows });
+    this.rows += rows;
+  }
+
+  /** Writes the footer and makes the file durable under its temporary name. */
+  complete(): void {
+    for (const element of this.jsonElements) element.converted_type = 'JSON';
+    void this.writer.finish();
+    fsyncSync(this.fd);
+    this.close();
+  }
+
+  /** Closes and deletes the temporary file (after a failure, or when its rows went elsewhere). */
+  discard(): void {
+    this.close();
+    removeQuietly(this.tempPath);
+  }
+
+  private close(): void {
+    if (!this.open) return;
+    this.open = false;
+    closeSync(this.fd);
+  }
+}
+
+/** Renames a completed temporary file into its partition folder, durably; a file already there wins. */
+export function moveIntoPlace(tempPath: string, finalPath: string): FileOutcome {
+  if (existsSync(finalPath)) {
+    removeQuietly(tempPath);
+    return 'already-there';
+  }
+  const folder = dirname(finalPath);
+  try {
+    const created = mkdirSync(folder, { recursive: true });
+    if (created !== undefined) fsyncFolderSync(dirname(created));
+    renameSync(tempPath, finalPath);
+  } catch (error) {
+    removeQuietly(tempPath);
+    throw error;
+  }
+  fsyncFolderSync(folder);
+  return 'written';
 }
 
 export function writeParquetFileAtomically(job: ParquetFileJob): FileOutcome {
   // A crash after the rename but before the segment was deleted: the file is complete.
   if (existsSync(job.finalPath)) return 'already-there';
-  const folder = dirname(job.finalPath);
-  const created = mkdirSync(folder, { recursive: true });
-  if (created !== undefined) fsyncFolderSync(dirname(created));
-  const fd = openSync(job.tempPath, 'w');
+  const file = new TemporaryParquetFile(job.tempPath);
   try {
-    encode(fd, job.columns);
-    fsyncSync(fd);
+    file.append(job.columns);
+    file.complete();
   } catch (error) {
-    closeSync(fd);
-    removeQuietly(job.tempPath);
+    file.discard();
     throw error;
   }
-  closeSync(fd);
-  try {
-    renameSync(job.tempPath, job.finalPath);
-  } catch (error) {
-    removeQuietly(job.tempPath);
-    throw error;
-  }
-  fsyncFolderSync(folder);
-  return 'written';
+  return moveIntoPlace(job.tempPath, job.finalPath);
 }
 
 function removeQuietly(path: string): void {

@@ -176,7 +176,15 @@ export class ParquetSink implements Sink {
     if (current && current.rows > 0 && current.rows + rows.length > this.fileRows) await this.rotate();
     const segment = this.segment ?? (await this.openSegment());
     try {
-      await segment.append(rows, nowIsoMicros(), (size) => this.worker.follow(segment.path, size));
+      const follow = (size: number, committed: boolean) =>
+        this.worker.follow({
+          segmentPath: segment.path,
+          size,
+          committed,
+          dataset: this.target,
+          owner: THIS_PROCESS,
+        });
+      await segment.append(rows, nowIsoMicros(), follow);
     } catch (error) {
       // The batch was cut back off the segment: its earlier batches become a file,
       // and a new segment takes the next write.

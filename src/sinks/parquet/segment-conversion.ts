@@ -1,11 +1,12 @@
 /**
- * Turns the rows read from one closed segment into Parquet files: each event
- * once, one folder per UTC date, at most the segment's `fileRows` rows per
- * file, with names derived from the segment: the files are a function of the
- * segment alone, so converting it again writes the same ones. Then deletes the
- * segment. Runs in the worker.
+ * Turns a segment's rows into Parquet files: each event once, one folder per
+ * UTC date, at most the segment's `fileRows` rows per file, with names
+ * derived from the segment: the files are a function of the segment alone, so
+ * converting it again writes the same ones. They stay under temporary names
+ * until the segment closes, then are renamed into place and the segment is
+ * deleted. Runs in the worker.
  */
-import { unlinkSync } from 'node:fs';
+import { existsSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { COLUMNS } from '../../schema/columns.js';
 import {
@@ -14,9 +15,10 @@ import {
   partitionFolder,
   tempFileName,
   type Owner,
+  type SegmentName,
 } from './dataset-layout.js';
 import { fsyncFolderSync } from './durable-fs.js';
-import { writeParquetFileAtomically } from './parquet-file.js';
+import { moveIntoPlace, TemporaryParquetFile } from './parquet-file.js';
 import type { SegmentContents } from './segment-reader.js';
 import type { ColumnArrays } from './wal-format.js';
 
@@ -42,20 +44,14 @@ export interface ConversionResult {
 const EVENT_ID = COLUMNS.findIndex((c) => c.name === 'event_id');
 const TIMESTAMP = COLUMNS.findIndex((c) => c.name === 'timestamp');
 const MICROS_PER_DAY = 86_400_000_000n;
-
-/** Row positions of each event's first occurrence. */
-function firstOccurrences(columns: ColumnArrays): number[] {
-  const ids = columns[EVENT_ID] as string[];
-  const seen = new Set<string>();
-  const keep: number[] = [];
-  for (let row = 0; row < ids.length; row++) {
-    const id = ids[row] as string;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    keep.push(row);
-  }
-  return keep;
-}
+/**
+ * Committed rows that make a row group while the segment fills: small enough
+ * that closing a segment leaves little to encode, large enough that the
+ * groups compress about as well as one big one.
+ */
+export const ROW_GROUP_ROWS_WHILE_FILLING = 8192;
+/** Rows in the row groups after a file's first: hyparquet-writer's own largest. */
+const LATER_ROW_GROUP_ROWS = 100_000;
 
 /** `2026-01-02` of a TIMESTAMP(MICROS) value, in UTC. */
 function utcDate(micros: bigint, cache: Map<number, string>): string {
@@ -68,20 +64,6 @@ function utcDate(micros: bigint, cache: Map<number, string>): string {
   return date;
 }
 
-/** Rows (positions) per UTC date, dates in order. */
-function rowsByDate(columns: ColumnArrays, rows: readonly number[]): [string, number[]][] {
-  const timestamps = columns[TIMESTAMP] as bigint[];
-  const cache = new Map<number, string>();
-  const groups = new Map<string, number[]>();
-  for (const row of rows) {
-    const date = utcDate(timestamps[row] as bigint, cache);
-    let group = groups.get(date);
-    if (!group) groups.set(date, (group = []));
-    group.push(row);
-  }
-  return [...groups].sort(([a], [b]) => (a < b ? -1 : 1));
-}
-
 function select(columns: ColumnArrays, rows: readonly number[], start: number, end: number): ColumnArrays {
   const whole = start === 0 && end === rows.length && rows.length === (columns[0] as unknown[]).length;
   if (whole) return columns;
@@ -92,38 +74,161 @@ function select(columns: ColumnArrays, rows: readonly number[], start: number, e
   });
 }
 
-export function convertSegment(contents: SegmentContents, target: ConversionTarget): ConversionResult {
-  const segmentFile = target.segmentPath.slice(dirname(target.segmentPath).length + 1);
-  const segment = parseSegmentFileName(segmentFile);
-  if (!segment) throw new Error(`${target.segmentPath} is not a write-ahead log segment name`);
-  const walFolder = dirname(target.segmentPath);
-  const keep = firstOccurrences(contents.columns);
-  const fileRows = contents.fileRows ?? Infinity;
-  const files: string[] = [];
-  let filesAlreadyThere = 0;
-  for (const [date, rows] of rowsByDate(contents.columns, keep)) {
-    for (let start = 0, index = 0; start < rows.length; start += fileRows, index++) {
-      const end = Math.min(start + fileRows, rows.length);
-      const name = partFileName(segment, date, index);
-      const relative = join(partitionFolder(date), name);
-      const outcome = writeParquetFileAtomically({
-        finalPath: join(target.dataset, relative),
-        tempPath: join(walFolder, tempFileName(name, date, target.owner)),
-        columns: select(contents.columns, rows, start, end),
-      });
-      if (outcome === 'written') files.push(relative);
-      else filesAlreadyThere += 1;
+/** The file of one date taking rows now; `file` is undefined when an earlier attempt already renamed it. */
+interface Part {
+  readonly date: string;
+  readonly index: number;
+  /** Relative to the dataset folder. */
+  readonly relative: string;
+  readonly tempPath: string;
+  readonly file: TemporaryParquetFile | undefined;
+  rows: number;
+}
+
+/**
+ * The conversion of one segment. The worker feeds it the segment's committed
+ * rows as they arrive (`encodeCommitted`), so most row groups are encoded
+ * while the segment still fills; `finish` encodes the rest, writes the
+ * footers, renames the files into place and deletes the segment. Converting
+ * a whole segment at once (a recovered one) is the same class fed once.
+ */
+export class SegmentConversion {
+  private readonly segment: SegmentName;
+  private readonly walFolder: string;
+  private readonly fileRows: number;
+  /** Event ids already given to a file: a retried write's second copy is left out. */
+  private readonly seen = new Set<string>();
+  private readonly dateCache = new Map<number, string>();
+  /** Rows of the segment read so far, duplicates included. */
+  private consumed = 0;
+  private readonly open = new Map<string, Part>();
+  private readonly completed: Part[] = [];
+
+  constructor(
+    private readonly target: ConversionTarget,
+    fileRows: number | undefined,
+  ) {
+    const segmentFile = target.segmentPath.slice(dirname(target.segmentPath).length + 1);
+    const segment = parseSegmentFileName(segmentFile);
+    if (!segment) throw new Error(`${target.segmentPath} is not a write-ahead log segment name`);
+    this.segment = segment;
+    this.walFolder = dirname(target.segmentPath);
+    this.fileRows = fileRows ?? Infinity;
+  }
+
+  /** Rows of the segment already encoded (or left out as duplicates). */
+  get encodedRows(): number {
+    return this.consumed;
+  }
+
+  /**
+   * Encodes rows from where the last call stopped up to `rows` (rows of
+   * acknowledged batches only: they are never cut back), once there are
+   * enough of them for a row group.
+   */
+  encodeCommitted(columns: ColumnArrays, rows: number): void {
+    if (rows - this.consumed >= ROW_GROUP_ROWS_WHILE_FILLING) this.encode(columns, rows);
+  }
+
+  /** Encodes what is left of `contents`, then makes its files visible and deletes the segment. */
+  finish(contents: SegmentContents): ConversionResult {
+    try {
+      if (contents.rows < this.consumed) {
+        throw new Error(
+          `the segment holds ${contents.rows} rows, fewer than the ${this.consumed} already encoded`,
+        );
+      }
+      this.encode(contents.columns, contents.rows);
+      for (const part of [...this.open.values()]) this.complete(part);
+      const files: string[] = [];
+      let filesAlreadyThere = 0;
+      const parts = this.completed.sort((a, b) =>
+        a.date < b.date ? -1 : a.date > b.date ? 1 : a.index - b.index,
+      );
+      for (const part of parts) {
+        const outcome = part.file
+          ? moveIntoPlace(part.tempPath, join(this.target.dataset, part.relative))
+          : 'already-there';
+        if (outcome === 'written') files.push(part.relative);
+        else filesAlreadyThere += 1;
+      }
+      this.completed.length = 0;
+      // Only now may the segment go: every row it held is in a renamed, fsynced file.
+      unlinkSync(this.target.segmentPath);
+      fsyncFolderSync(this.walFolder);
+      return {
+        rows: this.seen.size,
+        files,
+        filesAlreadyThere,
+        duplicates: contents.rows - this.seen.size,
+        droppedBatches: contents.droppedBatches,
+        problems: contents.problems,
+      };
+    } catch (error) {
+      this.abandon();
+      throw error;
     }
   }
-  // Only now may the segment go: every row it held is in a renamed, fsynced file.
-  unlinkSync(target.segmentPath);
-  fsyncFolderSync(walFolder);
-  return {
-    rows: keep.length,
-    files,
-    filesAlreadyThere,
-    duplicates: contents.rows - keep.length,
-    droppedBatches: contents.droppedBatches,
-    problems: contents.problems,
-  };
+
+  /** Deletes every temporary file not yet renamed; the segment stays for another conversion. */
+  abandon(): void {
+    for (const part of [...this.open.values(), ...this.completed]) part.file?.discard();
+    this.open.clear();
+    this.completed.length = 0;
+  }
+
+  /** Gives rows [consumed, rows) to the files of their UTC dates, each event once. */
+  private encode(columns: ColumnArrays, rows: number): void {
+    const ids = columns[EVENT_ID] as string[];
+    const timestamps = columns[TIMESTAMP] as bigint[];
+    const byDate = new Map<string, number[]>();
+    for (let row = this.consumed; row < rows; row++) {
+      const id = ids[row] as string;
+      if (this.seen.has(id)) continue;
+      this.seen.add(id);
+      const date = utcDate(timestamps[row] as bigint, this.dateCache);
+      let group = byDate.get(date);
+      if (!group) byDate.set(date, (group = []));
+      group.push(row);
+    }
+    this.consumed = rows;
+    for (const [date, dateRows] of byDate) {
+      for (let start = 0; start < dateRows.length;) {
+        const part = this.open.get(date) ?? this.openPart(date);
+        const end = Math.min(dateRows.length, start + (this.fileRows - part.rows));
+        part.file?.append(
+          select(columns, dateRows, start, end),
+          part.rows === 0 ? undefined : LATER_ROW_GROUP_ROWS,
+        );
+        part.rows += end - start;
+        start = end;
+        if (part.rows >= this.fileRows) this.complete(part);
+      }
+    }
+  }
+
+  private openPart(date: string): Part {
+    const index = this.completed.filter((part) => part.date === date).length;
+    const name = partFileName(this.segment, date, index);
+    const relative = join(partitionFolder(date), name);
+    const tempPath = join(this.walFolder, tempFileName(name, date, this.target.owner));
+    // A crash after the rename but before the segment was deleted: that file is complete.
+    const file = existsSync(join(this.target.dataset, relative))
+      ? undefined
+      : new TemporaryParquetFile(tempPath);
+    const part: Part = { date, index, relative, tempPath, file, rows: 0 };
+    this.open.set(date, part);
+    return part;
+  }
+
+  private complete(part: Part): void {
+    this.open.delete(part.date);
+    this.completed.push(part);
+    part.file?.complete();
+  }
+}
+
+/** Converts a whole segment at once: its files are a function of the segment alone. */
+export function convertSegment(contents: SegmentContents, target: ConversionTarget): ConversionResult {
+  return new SegmentConversion(target, contents.fileRows).finish(contents);
 }

@@ -72,6 +72,26 @@ export class SegmentReader {
     }
   }
 
+  /** The columns read so far; rows past an acknowledged batch's end may still be cut back. */
+  get columnArrays(): ColumnArrays {
+    return this.columns;
+  }
+
+  /** Rows per Parquet file the segment's header asks for; undefined before the header is read. */
+  get fileRowsOfHeader(): number | undefined {
+    return this.fileRows;
+  }
+
+  /**
+   * The rows read when the read stopped exactly at `size`, the end of an
+   * acknowledged batch; undefined when it stopped elsewhere.
+   */
+  rowsAt(size: number): number | undefined {
+    if (this.readOffset !== size || this.batch || this.pending.length > 0 || this.unreadable)
+      return undefined;
+    return (this.columns[0] as unknown[]).length;
+  }
+
   /**
    * Reads up to `size` (the committed size the writer reports), or to the end
    * of the file for a segment left by a crash, and returns its complete batches.

@@ -79,12 +79,13 @@ export class SegmentWriter {
 
   /**
    * Appends one batch and resolves once it is on disk. `onProgress` hears the
-   * size after each slice, so the converter can read ahead.
+   * size after each slice, so the converter can read ahead, and once more,
+   * `committed`, when the batch is durable: from then on it is never cut back.
    */
   async append(
     rows: readonly MetricEvent[],
     createdAt: string,
-    onProgress: (size: number) => void,
+    onProgress: (size: number, committed: boolean) => void,
   ): Promise<void> {
     if (!this.usable) throw new Error(`segment ${this.path} is closed after a failed write`);
     const start = this.committedBytes;
@@ -101,7 +102,7 @@ export class SegmentWriter {
         const bytes = this.slice.take();
         await writeFully(this.handle, bytes, position);
         position += bytes.length;
-        onProgress(position);
+        onProgress(position, false);
       }
       await this.handle.datasync();
     } catch (error) {
@@ -111,6 +112,7 @@ export class SegmentWriter {
     }
     this.committedBytes = position;
     this.rows += rows.length;
+    onProgress(position, true);
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ConversionResult } from './segment-conversion.js';
-import type { ConvertMessage, FromWorker, ToWorker } from './worker-protocol.js';
+import type { ConvertMessage, FollowMessage, FromWorker, ToWorker } from './worker-protocol.js';
 
 export class ConversionError extends Error {
   constructor(
@@ -30,8 +30,8 @@ export class ConversionWorker {
   constructor(private readonly script: URL) {}
 
   /** Lets the worker read a growing segment ahead of its conversion. */
-  follow(segmentPath: string, size: number): void {
-    this.post({ type: 'follow', segmentPath, size });
+  follow(progress: Omit<FollowMessage, 'type'>): void {
+    this.post({ ...progress, type: 'follow' });
   }
 
   /** Drops what the worker read of a segment deleted without conversion. */

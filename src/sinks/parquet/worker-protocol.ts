@@ -2,11 +2,18 @@
 import type { Owner } from './dataset-layout.js';
 import type { ConversionResult } from './segment-conversion.js';
 
-/** The segment has grown to `size` bytes (an append may still be in progress): read ahead. */
+/**
+ * The segment has grown to `size` bytes: read ahead. While an append is in
+ * progress its bytes may still be cut back; once `committed`, the batches up
+ * to `size` are durable and acknowledged, and may be encoded.
+ */
 export interface FollowMessage {
   readonly type: 'follow';
   readonly segmentPath: string;
   readonly size: number;
+  readonly committed: boolean;
+  readonly dataset: string;
+  readonly owner: Owner;
 }
 
 /** The segment was deleted without rows (its only append failed): drop what was read of it. */
