@@ -18,6 +18,11 @@ export function escapeField(text: string): string {
   return NEEDS_ESCAPE.test(text) ? text.replace(ESCAPABLE, (ch) => ESCAPES[ch] as string) : text;
 }
 
+/** JSON text holds no raw tab, newline or carriage return (JSON escapes them), so only backslashes need doubling. */
+function escapeJson(json: string): string {
+  return json.includes('\\') ? json.replaceAll('\\', '\\\\') : json;
+}
+
 type FieldEncoder = (value: unknown) => string;
 
 function fieldEncoder(spec: ColumnSpec, dialect: DelimitedDialect): FieldEncoder {
@@ -25,7 +30,7 @@ function fieldEncoder(spec: ColumnSpec, dialect: DelimitedDialect): FieldEncoder
     case 'timestamp':
       return dialect === 'mysql' ? (v) => isoMicrosToMySql(v as string) : (v) => v as string;
     case 'json':
-      return (v) => escapeField(JSON.stringify(v));
+      return (v) => escapeJson(JSON.stringify(v));
     case 'double':
     case 'int32':
     case 'int64':
