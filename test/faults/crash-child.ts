@@ -3,8 +3,9 @@
  * by the test at a chosen moment, as a power cut or an OOM kill would.
  *
  *   node --import tsx test/faults/crash-child.ts parquet <folder> <rows> <fileRows>
- *     writes the rows, prints "written", then flushes: the conversion writes
- *     Parquet files while the test watches for the first temporary one.
+ *     writes the rows in batches of fileRows (each fills a segment, whose
+ *     conversion starts at once, one after the other), prints "written", then
+ *     flushes: the test watches the files appear one by one.
  *   node --import tsx test/faults/crash-child.ts spill <folder> <rows>
  *     prints "spilling", then spills the rows again and again until killed.
  */
@@ -19,15 +20,17 @@ const rows = sampleRows(Number(rowsArgument), { seed: 'crash' });
 
 if (mode === 'parquet') {
   const { ParquetSink } = await importBuilt<ParquetModule>('sinks/parquet/index.js');
+  const fileRows = Number(fileRowsArgument);
   const sink = new ParquetSink(folder as string, {
     table: 'metric_events',
     poolSize: 1,
     createTable: true,
-    fileRows: Number(fileRowsArgument),
+    fileRows,
     fileAgeMillis: 600_000,
   });
   await sink.prepare();
-  await sink.write(rows);
+  for (let start = 0; start < rows.length; start += fileRows)
+    await sink.write(rows.slice(start, start + fileRows));
   process.stdout.write('written\n');
   await sink.flush();
   process.stdout.write('flushed\n');

@@ -152,7 +152,7 @@ describe('a process killed between writing a file and renaming it', () => {
     const folder = tempFolder();
     const dataset = join(folder, 'metric_events');
     const child = await startChild(['parquet', folder, '60000', '20000'], 'written');
-    // Killed while the second of three files is being written, the first one renamed into place.
+    // Killed while the second of three segments is being encoded, the first one's file renamed into place.
     const temporary = await killWhenSeen(
       child,
       join(dataset, '_wal'),

@@ -357,6 +357,17 @@ describe('ParquetSink: encoding while the segment fills', () => {
     expect(await distinctEvents(sink.target)).toBe(10_000);
   });
 
+  it('converts the segment again whole when the files begun ahead are lost before it closes', async () => {
+    const sink = openSink(tempFolder());
+    for (let batch = 0; batch < 12; batch++) await sink.write(sampleRows(1000, { seed: `batch-${batch}` }));
+    expect(await untilTrue(() => temporaryFiles(sink.target).length > 0, 10_000)).toBe(true);
+    for (const name of temporaryFiles(sink.target)) rmSync(join(sink.target, '_wal', name));
+    await sink.flush();
+    expect(await count(sink.target)).toBe(12_000);
+    expect(await distinctEvents(sink.target)).toBe(12_000);
+    expect(readdirSync(join(sink.target, '_wal'))).toEqual([]);
+  });
+
   it('cuts one large batch into files of at most fileRows rows, one UTC date per file', async () => {
     const sink = openSink(tempFolder(), { fileRows: 5000 });
     // 12,000 rows a second apart from 23:00 UTC: 3,600 on the first date, 8,400 on the next
@@ -448,6 +459,33 @@ describe('ParquetSink: durability', () => {
       'SELECT count(*)::INTEGER AS n FROM {dataset} GROUP BY filename ORDER BY n DESC',
     );
     expect(files.map((file) => file.n)).toEqual([300, 300, 300, 100]);
+  });
+
+  it('after a crash between two renames, writes only the files not yet in place', async () => {
+    const folder = tempFolder();
+    const wal = join(folder, 'metric_events', '_wal');
+    mkdirSync(wal, { recursive: true });
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+    const owner = { host: hostLabel(hostname()), pid: Number(gone.stdout.toString()), token: 'beef' };
+    const name = segmentFileName({ time: compactTime(Date.now()), uuid: randomUUID(), owner });
+    const rows = sampleRows(1000);
+    const batch = batchHeaderLine({ rows: rows.length, createdAt: '2026-03-01T10:00:00.000000Z' });
+    const segment = segmentHeaderLine(300) + batch + rows.map(encodeRowLine).join('');
+    writeFileSync(join(wal, name), segment);
+    await openSink(folder).prepare();
+    const dataset = join(folder, 'metric_events');
+    const [kept, ...lost] = visibleParquetFiles(dataset);
+    expect(lost).toHaveLength(3);
+    const keptModified = statSync(join(dataset, kept as string)).mtimeMs;
+    // As if the process had died after renaming the first file: the others and the segment still to do.
+    for (const file of lost) rmSync(join(dataset, file));
+    writeFileSync(join(wal, name), segment);
+    await openSink(folder).prepare();
+    expect(visibleParquetFiles(dataset)).toEqual([kept, ...lost].sort());
+    expect(statSync(join(dataset, kept as string)).mtimeMs).toBe(keptModified);
+    expect(await count(dataset)).toBe(1000);
+    expect(await distinctEvents(dataset)).toBe(1000);
+    expect(readdirSync(wal)).toEqual([]);
   });
 
   it("leaves the segment of a live process alone, and that process's close() shows its rows", async () => {

@@ -177,8 +177,13 @@ export class SegmentConversion {
     this.completed.length = 0;
   }
 
-  /** Gives rows [consumed, rows) to the files of their UTC dates, each event once. */
+  /**
+   * Gives rows [consumed, rows) to the files of their UTC dates, each event
+   * once, then drops their values from `columns`: the worker holds only the
+   * rows not yet encoded (a conversion that fails reads the segment again).
+   */
   private encode(columns: ColumnArrays, rows: number): void {
+    const from = this.consumed;
     const ids = columns[EVENT_ID] as string[];
     const timestamps = columns[TIMESTAMP] as bigint[];
     const byDate = new Map<string, number[]>();
@@ -205,6 +210,7 @@ export class SegmentConversion {
         if (part.rows >= this.fileRows) this.complete(part);
       }
     }
+    for (const column of columns) column.fill(undefined, from, rows);
   }
 
   private openPart(date: string): Part {

@@ -78,20 +78,29 @@ function convert(message: ConvertMessage): FromWorker {
   }
 }
 
-/** Finishes the conversion begun while the segment filled; if that fails, converts the segment again whole. */
+/**
+ * Finishes the conversion begun while the segment filled; if that fails,
+ * reads the segment again (the rows encoded ahead are no longer held) and
+ * converts it whole.
+ */
 function finishConversion(
   contents: SegmentContents,
   message: ConvertMessage,
   ahead: SegmentConversion | undefined,
 ): ConversionResult {
-  if (ahead) {
-    try {
-      return ahead.finish(contents);
-    } catch {
-      // its temporary files are gone; the whole conversion below reports a failure that persists
-    }
+  if (!ahead) return new SegmentConversion(message, contents.fileRows).finish(contents);
+  try {
+    return ahead.finish(contents);
+  } catch {
+    // its temporary files are gone; the whole conversion below reports a failure that persists
   }
-  return new SegmentConversion(message, contents.fileRows).finish(contents);
+  const reader = new SegmentReader(message.segmentPath);
+  try {
+    const again = reader.finish(message.size);
+    return new SegmentConversion(message, again.fileRows).finish(again);
+  } finally {
+    reader.close();
+  }
 }
 
 /**
