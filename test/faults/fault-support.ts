@@ -14,7 +14,14 @@ import pg from 'pg';
 import type { MetricEventsExporterOptions } from '../../src/config/options.js';
 import { MetricEventsSpanExporter } from '../../src/export/exporter.js';
 import { MetricEventsSpanProcessor } from '../../src/export/processor.js';
-import { MYSQL_URL, POSTGRES_URL, uniqueName } from '../support/databases.js';
+import { afterEach, beforeEach } from 'vitest';
+import {
+  MYSQL_URL,
+  POSTGRES_URL,
+  mysqlAvailable,
+  postgresAvailable,
+  uniqueName,
+} from '../support/databases.js';
 import { CHAT_ATTRIBUTES } from '../support/spans.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -137,6 +144,37 @@ export async function tempSpillDir(): Promise<{
     files: async () => (await readdir(dir).catch(() => [] as string[])).filter((n) => n.startsWith('spill-')),
     remove: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/** The servers this machine runs, each a subject of the fault tests. */
+export async function faultDatabases(): Promise<FaultDatabase[]> {
+  return [...((await postgresAvailable()) ? [POSTGRES] : []), ...((await mysqlAvailable()) ? [MYSQL] : [])];
+}
+
+/** What each fault test gets, fresh: a proxy in front of the server, a connection to look into it, a spill folder. */
+export interface FaultFixture {
+  readonly proxy: TcpProxy;
+  readonly inspector: Inspector;
+  readonly spill: Awaited<ReturnType<typeof tempSpillDir>>;
+  /** Tables the test made: dropped after it. */
+  readonly tables: string[];
+}
+
+/** Registers the hooks that give each test of the enclosing describe a FaultFixture, and clean up after it. */
+export function faultFixture(database: FaultDatabase): FaultFixture {
+  const fixture = { tables: [] as string[] } as { -readonly [K in keyof FaultFixture]: FaultFixture[K] };
+  beforeEach(async () => {
+    fixture.proxy = await TcpProxy.forUrl(database.url);
+    fixture.inspector = await database.open();
+    fixture.spill = await tempSpillDir();
+  });
+  afterEach(async () => {
+    await fixture.proxy.stop();
+    for (const table of fixture.tables.splice(0)) await fixture.inspector.dropTable(table);
+    await fixture.inspector.end();
+    await fixture.spill.remove();
+  });
+  return fixture;
 }
 
 /** An exporter through `proxy` into a table of its own, with a short replay interval. */

@@ -7,14 +7,14 @@ import { runCli } from '../support/child-process.js';
 import { mysqlAvailable, postgresAvailable, uniqueName } from '../support/databases.js';
 import { finishedSpans } from '../support/spans.js';
 import {
+  faultExporter,
+  faultFixture,
   MYSQL,
   POSTGRES,
   TcpProxy,
-  faultExporter,
   tempSpillDir,
   waitFor,
   type FaultDatabase,
-  type Inspector,
 } from './fault-support.js';
 
 const postgres = await postgresAvailable();
@@ -29,36 +29,21 @@ function exported(
 }
 
 describe.runIf(databases.length > 0).each(databases)('replay into $name', (database) => {
-  let proxy: TcpProxy;
-  let inspector: Inspector;
-  let spill: Awaited<ReturnType<typeof tempSpillDir>>;
-  const tables: string[] = [];
-
-  beforeEach(async () => {
-    proxy = await TcpProxy.forUrl(database.url);
-    inspector = await database.open();
-    spill = await tempSpillDir();
-  });
-  afterEach(async () => {
-    await proxy.stop();
-    for (const table of tables.splice(0)) await inspector.dropTable(table);
-    await inspector.end();
-    await spill.remove();
-  });
+  const fx = faultFixture(database);
 
   it('by an exporter that started while the server was away: it creates the table and replays its spill, no further export needed', async () => {
-    await proxy.close();
-    const { exporter, table } = faultExporter(database, proxy, {
-      spillDir: spill.dir,
+    await fx.proxy.close();
+    const { exporter, table } = faultExporter(database, fx.proxy, {
+      spillDir: fx.spill.dir,
       exportTimeoutMillis: 1_000,
     });
-    tables.push(table);
+    fx.tables.push(table);
     const spans = finishedSpans(30);
     expect(await exported(exporter, spans)).toBe(0);
-    expect(await spill.files()).toHaveLength(1);
-    await proxy.pass();
-    await waitFor('the spill to be replayed', async () => (await spill.files()).length === 0, 10_000);
-    const stored = await inspector.storedSpanIds(table);
+    expect(await fx.spill.files()).toHaveLength(1);
+    await fx.proxy.pass();
+    await waitFor('the spill to be replayed', async () => (await fx.spill.files()).length === 0, 10_000);
+    const stored = await fx.inspector.storedSpanIds(table);
     await exporter.shutdown();
     expect(stored.sort()).toEqual(spans.map((s) => s.spanContext().spanId).sort());
   });

@@ -2,25 +2,12 @@
  * Shutdown while the database cannot be reached: it returns within its
  * deadline, and every span ended is either stored or in the spill.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SpillStore } from '../../src/spill/spill-store.js';
-import { mysqlAvailable, postgresAvailable } from '../support/databases.js';
-import {
-  MYSQL,
-  POSTGRES,
-  SpanStream,
-  TcpProxy,
-  faultExporter,
-  sleep,
-  tempSpillDir,
-  type FaultDatabase,
-  type Inspector,
-} from './fault-support.js';
 
-const databases: FaultDatabase[] = [
-  ...((await postgresAvailable()) ? [POSTGRES] : []),
-  ...((await mysqlAvailable()) ? [MYSQL] : []),
-];
+import { faultDatabases, faultExporter, faultFixture, sleep, SpanStream, TcpProxy } from './fault-support.js';
+
+const databases = await faultDatabases();
 
 const OUTAGES = [
   { kind: 'refused', begin: (p: TcpProxy) => p.refuse() },
@@ -41,47 +28,32 @@ async function spilledSpanIds(dir: string): Promise<string[]> {
 }
 
 describe.runIf(databases.length > 0).each(databases)('shutdown while $name is unreachable', (database) => {
-  let proxy: TcpProxy;
-  let inspector: Inspector;
-  let spill: Awaited<ReturnType<typeof tempSpillDir>>;
-  const tables: string[] = [];
-
-  beforeEach(async () => {
-    proxy = await TcpProxy.forUrl(database.url);
-    inspector = await database.open();
-    spill = await tempSpillDir();
-  });
-  afterEach(async () => {
-    await proxy.stop();
-    for (const table of tables.splice(0)) await inspector.dropTable(table);
-    await inspector.end();
-    await spill.remove();
-  });
+  const fx = faultFixture(database);
 
   it.each(OUTAGES)(
     '(connections $kind) returns within shutdownTimeoutMillis, the rows not stored spilled',
     async ({ begin }) => {
       // The default export deadline: without the shutdown deadline, retries would go on for 24 s.
-      const { exporter, table } = faultExporter(database, proxy, {
-        spillDir: spill.dir,
+      const { exporter, table } = faultExporter(database, fx.proxy, {
+        spillDir: fx.spill.dir,
         exportTimeoutMillis: 30_000,
         shutdownTimeoutMillis: 2_000,
       });
-      tables.push(table);
+      fx.tables.push(table);
       await exporter.ready();
       const stream = new SpanStream(exporter);
       stream.start(2);
       await sleep(500);
-      begin(proxy);
+      begin(fx.proxy);
       await sleep(1_000);
       stream.stop();
       stream.burst(300); // ended, still in the BatchSpanProcessor's queue when shutdown comes
       const started = Date.now();
       await stream.shutdown(); // the provider's: BatchSpanProcessor flushes, then the exporter shuts down
       const took = Date.now() - started;
-      await proxy.pass();
-      const stored = await inspector.storedSpanIds(table);
-      const spilled = await spilledSpanIds(spill.dir);
+      await fx.proxy.pass();
+      const stored = await fx.inspector.storedSpanIds(table);
+      const spilled = await spilledSpanIds(fx.spill.dir);
       console.info(
         `${database.name}: shutdown took ${took} ms, ${spilled.length} rows spilled, ${stored.length} stored`,
       );
