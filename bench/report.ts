@@ -2,7 +2,7 @@
  * One row of the benchmark's result, and how the run prints them: a table for
  * people, or (--json) only a JSON array on stdout for machines.
  */
-import type { Spread } from './support/stats.js';
+import { median, roundRatios, spreadOf, type Spread } from './support/stats.js';
 
 export interface BenchRow {
   readonly name: string;
@@ -36,6 +36,30 @@ export function meets(target: string, fields: { value: number; ratio: number | n
 
 export function row(fields: Omit<BenchRow, 'pass'>): BenchRow {
   return { ...fields, pass: meets(fields.target, fields) };
+}
+
+/**
+ * A throughput row from per-round rows/s: the medians of both sides, and the
+ * median and range of the ratios taken within each round.
+ */
+export function throughputRow(
+  name: string,
+  rates: readonly number[],
+  reference: readonly number[],
+  target: string,
+  note: string,
+): BenchRow {
+  const ratios = roundRatios(rates, reference);
+  return row({
+    name,
+    value: median(rates),
+    unit: 'rows/s',
+    reference: median(reference),
+    ratio: median(ratios),
+    target,
+    spread: spreadOf(ratios),
+    note,
+  });
 }
 
 function figure(value: number | null, unit = ''): string {

@@ -10,12 +10,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parquetMetadata } from 'hyparquet';
-import { row, type BenchRow } from '../report.js';
+import { throughputRow } from '../report.js';
 import { built, llamonitor } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
 import { exportInBatches, spansForRows, writeInBatches } from '../support/export-spans.js';
 import { bareHyparquet, parquetjsLite } from '../support/parquet-references.js';
-import { cpuMicrosSince, median, rotated, roundRatios, spreadOf, timedMillis } from '../support/stats.js';
+import { cpuMicrosSince, median, rotated, timedMillis } from '../support/stats.js';
 import { visibleParquetFiles } from '../../test/support/parquet-readers.js';
 
 const { ParquetSink } =
@@ -101,25 +101,8 @@ runGroup(async (settings) => {
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }
-  const result = (
-    name: string,
-    method: Method,
-    reference: Method,
-    target: string,
-    note: string,
-  ): BenchRow => {
-    const ratios = roundRatios(rates.get(method)!, rates.get(reference)!);
-    return row({
-      name,
-      value: median(rates.get(method)!),
-      unit: 'rows/s',
-      reference: median(rates.get(reference)!),
-      ratio: median(ratios),
-      target,
-      spread: spreadOf(ratios),
-      note,
-    });
-  };
+  const result = (name: string, method: Method, reference: Method, target: string, note: string) =>
+    throughputRow(name, rates.get(method)!, rates.get(reference)!, target, note);
   const cpuNote = `this process's CPU per row in the exporter's runs (all threads, mapping included): median ${median(exporterCpuMicrosPerRow).toFixed(1)} µs`;
   const shape = `${rows.length} rows from ${spans.length} spans, ${settings.batch}-span exports, ${settings.concurrency} in flight, then forceFlush`;
   return [

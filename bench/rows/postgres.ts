@@ -9,11 +9,11 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { row, type BenchRow } from '../report.js';
+import { throughputRow, type BenchRow } from '../report.js';
 import { built, llamonitor } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
 import { exportInBatches, spansForRows, writeInBatches } from '../support/export-spans.js';
-import { cpuMicrosSince, median, rotated, roundRatios, spreadOf, timedMillis } from '../support/stats.js';
+import { cpuMicrosSince, median, rotated, timedMillis } from '../support/stats.js';
 
 const ddl = await built<typeof import('../../src/sinks/postgres/ddl.js')>('sinks/postgres/ddl.js');
 const { PostgresSink } =
@@ -131,19 +131,8 @@ runGroup(async (settings) => {
     rmSync(folder, { recursive: true, force: true });
   }
   const psql = rates.get('psql \\copy')!;
-  const result = (name: string, method: Method, note: string): BenchRow => {
-    const ratios = roundRatios(rates.get(method)!, psql);
-    return row({
-      name,
-      value: median(rates.get(method)!),
-      unit: 'rows/s',
-      reference: median(psql),
-      ratio: median(ratios),
-      target: 'ratio >= 0.9',
-      spread: spreadOf(ratios),
-      note,
-    });
-  };
+  const result = (name: string, method: Method, note: string): BenchRow =>
+    throughputRow(name, rates.get(method)!, psql, 'ratio >= 0.9', note);
   const cpuNote = `this process's CPU per row in the exporter's runs (all threads, mapping included): median ${median(exporterCpuMicrosPerRow).toFixed(1)} µs`;
   const shape = `${rows.length} rows from ${spans.length} spans, ${settings.batch}-span exports, ${settings.concurrency} in flight`;
   return [
