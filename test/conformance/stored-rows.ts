@@ -114,6 +114,16 @@ function storedRow(raw: Record<string, unknown>): StoredRow {
   return row as unknown as StoredRow;
 }
 
+/**
+ * The captured spans' order (tracing.ts: start order, ties as the tracer
+ * started them); when a row has no captured span, all go by their start.
+ */
+function inSpanOrder(rows: StoredRow[], spans: readonly ReadableSpan[]): StoredRow[] {
+  const position = new Map(spans.map((span, index) => [span.spanContext().spanId, index]));
+  if (!rows.every((row) => position.has(row.span_id))) return inStartOrder(rows);
+  return rows.sort((a, b) => position.get(a.span_id)! - position.get(b.span_id)!);
+}
+
 /** Start order; spans stamped with the same instant (AI SDKs use milliseconds) parent first. */
 function inStartOrder(rows: StoredRow[]): StoredRow[] {
   const byId = new Map(rows.map((row) => [row.span_id, row]));
@@ -211,7 +221,7 @@ export function conformanceCapture(
          FROM ${table} WHERE trace_id = $1`,
       [traceId],
     );
-    return inStartOrder(result.rows.map(storedRow));
+    return result.rows.map(storedRow);
   }
 
   async function parquetRows(traceId: string): Promise<StoredRow[]> {
@@ -223,7 +233,7 @@ export function conformanceCapture(
       if (/No files found/i.test(error.message)) return [];
       throw error;
     });
-    return inStartOrder(rows.map(storedRow));
+    return rows.map(storedRow);
   }
 
   const runs = new Map<string, Promise<ConformanceScenario>>();
@@ -235,8 +245,11 @@ export function conformanceCapture(
         result = live.run(scenario).then(async (capture) => {
           const appSpan = appSpans.get(scenario)!;
           const rows = {
-            parquet: await parquetRows(appSpan.traceId),
-            postgres: SINKS.includes('postgres') ? await postgresRows(appSpan.traceId) : [],
+            parquet: inSpanOrder(await parquetRows(appSpan.traceId), capture.spans),
+            postgres: inSpanOrder(
+              SINKS.includes('postgres') ? await postgresRows(appSpan.traceId) : [],
+              capture.spans,
+            ),
           };
           return { ...capture, appSpan, rows };
         });

@@ -55,11 +55,16 @@ export interface CaptureTracingOptions {
 
 /**
  * Orders spans as they started, so that tests and fixtures read top-down (an
- * exporter receives them as they end); spans started in the same instant (AI
- * SDK 7 stamps millisecond event times) parent first.
+ * exporter receives them as they end); spans stamped with the same instant
+ * (AI SDK 6 and 7 stamp milliseconds) parent first, then siblings in the order
+ * the tracer started them (`startedOrder`; else as listed).
  */
-export function inStartOrder(spans: readonly ReadableSpan[]): ReadableSpan[] {
+export function inStartOrder(
+  spans: readonly ReadableSpan[],
+  startedOrder: readonly ReadableSpan[] = spans,
+): ReadableSpan[] {
   const byId = new Map(spans.map((span) => [span.spanContext().spanId, span]));
+  const started = new Map(startedOrder.map((span, index) => [span, index]));
   const depth = (span: ReadableSpan): number => {
     let d = 0;
     for (let p = span.parentSpanContext; p && byId.has(p.spanId) && d < spans.length; d++) {
@@ -72,7 +77,7 @@ export function inStartOrder(spans: readonly ReadableSpan[]): ReadableSpan[] {
       a.startTime[0] - b.startTime[0] ||
       a.startTime[1] - b.startTime[1] ||
       depth(a) - depth(b) ||
-      a.name.localeCompare(b.name),
+      (started.get(a) ?? -1) - (started.get(b) ?? -1),
   );
 }
 
@@ -93,9 +98,12 @@ export function startCaptureTracing(options: CaptureTracingOptions = {}): Captur
     async take() {
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MILLIS));
       await provider.forceFlush();
-      const spans = inStartOrder(exporter.getFinishedSpans());
+      const spans = inStartOrder(exporter.getFinishedSpans(), started.started);
       exporter.reset();
-      const unended = inStartOrder(started.started.filter((span) => !span.ended));
+      const unended = inStartOrder(
+        started.started.filter((span) => !span.ended),
+        started.started,
+      );
       started.started = [];
       return { spans, unended };
     },
