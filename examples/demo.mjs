@@ -183,5 +183,5 @@ const [{ files: fileCount, rows: total }] = (
   )
 ).getRowObjectsJson();
 console.log(
-  `\nllamonitor-data/metric_events holds ${total} rows in ${fileCount} Parquet files (this run and earlier ones).`,
+  `\nllamonitor-data/metric_events holds ${total} rows in ${fileCount} Parquet ${Number(fileCount) === 1 ? 'file' : 'files'} (this run and earlier ones).`,
 );

@@ -51,12 +51,12 @@ interface Run {
   readonly output: string;
 }
 
-function runExample(name: string): Promise<Run> {
+function runExample(name: string, cwd = folder): Promise<Run> {
   const env = Object.fromEntries(
     Object.entries(process.env).filter(([key]) => !key.startsWith('LLAMONITOR_')),
   );
   const child = spawn(process.execPath, [join(REPO, 'examples', `${name}.mjs`)], {
-    cwd: folder,
+    cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -89,6 +89,15 @@ describe('examples', () => {
       expect(command, script).toMatch(/^npm run build && node examples\/[\w-]+\.mjs$/);
     }
     expect(existsSync(join(REPO, 'examples', 'run-all.mjs'))).toBe(true);
+  });
+
+  it("npm run demo (the README's first command) stores the demo's calls as Parquet and shows them", async () => {
+    expect(scripts.demo).toBe('npm run build && node examples/demo.mjs');
+    const { code, output } = await runExample('demo', mkdtempSync(join(folder, 'demo-')));
+    expect(code, output).toBe(0);
+    for (const heading of ['Images', 'Errors', 'Sessions']) expect(output).toContain(`\n${heading}\n`);
+    expect(output).toContain("'RateLimitError'");
+    expect(output).toMatch(/llamonitor-data\/metric_events holds 8 rows in 1 Parquet file \(/);
   });
 
   for (const [name, expected] of Object.entries(EXAMPLES)) {
