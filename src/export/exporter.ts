@@ -80,6 +80,8 @@ export class MetricEventsSpanExporter implements SpanExporter {
   private readonly spill: SpillStore;
   private readonly replayer: Replayer;
   private inflightBytes = 0;
+  /** The mapping of the last export taken: the next one is mapped after it. */
+  private mappingLane: Promise<unknown> = Promise.resolve();
   private shutdownPromise: Promise<void> | undefined;
   /**
    * Set when an export ran out of retries for want of the sink: later exports
@@ -205,7 +207,11 @@ export class MetricEventsSpanExporter implements SpanExporter {
   }
 
   private async mapAndDeliver(spans: readonly ReadableSpan[]): Promise<ExportResult> {
-    const batch = await this.toRows(spans);
+    // Exports in flight are mapped one after another, in order: the first one's write starts while the
+    // next is mapped, where slices taking turns would finish all their mappings at once, then all write.
+    const mapping = this.mappingLane.then(() => this.toRows(spans));
+    this.mappingLane = mapping.catch(() => undefined);
+    const batch = await mapping;
     if (batch.rows.length === 0) return { code: ExportResultCode.SUCCESS };
     return this.deliver(batch);
   }

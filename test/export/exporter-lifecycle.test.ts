@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MetricEventsSpanExporter, type ExporterInternals } from '../../src/export/exporter.js';
 import type { MetricEventsExporterOptions } from '../../src/config/options.js';
 import { MemorySink } from '../support/memory-sink.js';
-import { finishedSpans } from '../support/spans.js';
+import { CHAT_ATTRIBUTES, finishedSpans } from '../support/spans.js';
 
 let spillDir: string;
 beforeEach(async () => {
@@ -72,6 +72,28 @@ describe('MetricEventsSpanExporter lifecycle', () => {
     expect(results.every((r) => r.code === ExportResultCode.SUCCESS)).toBe(true);
     expect(sink.maxConcurrent).toBe(2);
     expect(sink.rows).toHaveLength(24);
+  });
+
+  it('maps exports in flight one after another, so the first one writes while the next is mapped', async () => {
+    const sink = new MemorySink();
+    const log: string[] = [];
+    sink.onWrite = () => log.push(`write ${sink.writes}`);
+    // Each span's mapping takes a moment: each batch takes several 2 ms mapping slices.
+    const exporter = exporterWith(sink, {
+      enrich: (span, event) => {
+        const until = performance.now() + 0.05;
+        while (performance.now() < until);
+        log.push(`map ${span.name}`);
+        return event;
+      },
+    });
+    const batches = ['a', 'b', 'c'].map((name) => finishedSpans(200, CHAT_ATTRIBUTES, `chat ${name}`));
+    await Promise.all(batches.map((spans) => exportAll(exporter, spans).first));
+    const mapped = log.filter((line) => line.startsWith('map')).map((line) => line.slice(-1));
+    expect(mapped).toEqual([...'a'.repeat(200), ...'b'.repeat(200), ...'c'.repeat(200)]);
+    // The first write started before the last batch was mapped.
+    expect(log.indexOf('write 1')).toBeLessThan(log.lastIndexOf('map chat c'));
+    expect(sink.rows).toHaveLength(600);
   });
 
   it('forceFlush waits for writes in flight, then flushes the sink', async () => {
