@@ -124,21 +124,19 @@ function inSpanOrder(rows: StoredRow[], spans: readonly ReadableSpan[]): StoredR
   return rows.sort((a, b) => position.get(a.span_id)! - position.get(b.span_id)!);
 }
 
-/** Start order; spans stamped with the same instant (AI SDKs use milliseconds) parent first. */
+/** Start order; rows stamped with the same instant (AI SDKs use milliseconds) an ancestor first. */
 function inStartOrder(rows: StoredRow[]): StoredRow[] {
   const byId = new Map(rows.map((row) => [row.span_id, row]));
-  const depth = (row: StoredRow): number => {
-    let d = 0;
-    for (let p = row.parent_span_id; p !== null && byId.has(p) && d < rows.length; d++) {
-      p = byId.get(p)!.parent_span_id;
+  const isAncestor = (ancestor: StoredRow, of: StoredRow): boolean => {
+    let parent = of.parent_span_id;
+    for (let hops = 0; parent !== null && hops < rows.length; hops++) {
+      if (parent === ancestor.span_id) return true;
+      parent = byId.get(parent)?.parent_span_id ?? null;
     }
-    return d;
+    return false;
   };
   return rows.sort(
-    (a, b) =>
-      a.start_micros - b.start_micros ||
-      depth(a) - depth(b) ||
-      a.operation_name.localeCompare(b.operation_name),
+    (a, b) => a.start_micros - b.start_micros || (isAncestor(a, b) ? -1 : isAncestor(b, a) ? 1 : 0),
   );
 }
 

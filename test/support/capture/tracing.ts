@@ -55,9 +55,11 @@ export interface CaptureTracingOptions {
 
 /**
  * Orders spans as they started, so that tests and fixtures read top-down (an
- * exporter receives them as they end); spans stamped with the same instant
- * (AI SDK 6 and 7 stamp milliseconds) parent first, then siblings in the order
- * the tracer started them (`startedOrder`; else as listed).
+ * exporter receives them as they end). Spans stamped with the same instant
+ * (AI SDK 6 and 7 stamp milliseconds): an ancestor before its descendants,
+ * others in the order the tracer started them (`startedOrder`; else as
+ * listed). Depth alone would put a step that began in the same millisecond as
+ * the previous step's tool call before that tool call.
  */
 export function inStartOrder(
   spans: readonly ReadableSpan[],
@@ -65,18 +67,22 @@ export function inStartOrder(
 ): ReadableSpan[] {
   const byId = new Map(spans.map((span) => [span.spanContext().spanId, span]));
   const started = new Map(startedOrder.map((span, index) => [span, index]));
-  const depth = (span: ReadableSpan): number => {
-    let d = 0;
-    for (let p = span.parentSpanContext; p && byId.has(p.spanId) && d < spans.length; d++) {
-      p = byId.get(p.spanId)!.parentSpanContext;
+  const isAncestor = (ancestor: ReadableSpan, of: ReadableSpan): boolean => {
+    const id = ancestor.spanContext().spanId;
+    let parent = of.parentSpanContext;
+    for (let hops = 0; parent && hops < spans.length; hops++) {
+      if (parent.spanId === id) return true;
+      parent = byId.get(parent.spanId)?.parentSpanContext;
     }
-    return d;
+    return false;
   };
+  const lineage = (a: ReadableSpan, b: ReadableSpan): number =>
+    isAncestor(a, b) ? -1 : isAncestor(b, a) ? 1 : 0;
   return [...spans].sort(
     (a, b) =>
       a.startTime[0] - b.startTime[0] ||
       a.startTime[1] - b.startTime[1] ||
-      depth(a) - depth(b) ||
+      lineage(a, b) ||
       (started.get(a) ?? -1) - (started.get(b) ?? -1),
   );
 }
