@@ -15,24 +15,13 @@ Buffer.from(EVENT_ID_NAMESPACE.replaceAll('-', ''), 'hex').copy(input);
 /** Views of `input` by length, made once: every span of an SDK has ids of the same lengths. */
 const inputViews: Buffer[] = [];
 const COLON = 0x3a;
-const DASH = 0x2d;
-const HEX_DIGITS = Buffer.from('0123456789abcdef', 'latin1');
-/** The id's 36 characters, written in place and read as one string: no hex string cut into five. */
-const uuidText = Buffer.alloc(36);
+const VARIANT_DIGITS = '89ab';
 
 export function eventIdOf(traceId: string, spanId: string): string {
-  const digest = hash('sha1', hashInput(traceId, spanId), 'buffer');
-  let at = 0;
-  for (let i = 0; i < 16; i++) {
-    if (i === 4 || i === 6 || i === 8 || i === 10) uuidText[at++] = DASH;
-    let byte = digest[i]!;
-    // Version 5 in the 13th hex digit, the RFC 9562 variant (10xx) in the 17th.
-    if (i === 6) byte = (byte & 0x0f) | 0x50;
-    else if (i === 8) byte = (byte & 0x3f) | 0x80;
-    uuidText[at++] = HEX_DIGITS[byte >> 4]!;
-    uuidText[at++] = HEX_DIGITS[byte & 0x0f]!;
-  }
-  return uuidText.toString('latin1', 0, 36);
+  const hex = hash('sha1', hashInput(traceId, spanId), 'hex');
+  // Version 5 in the 13th hex digit, the RFC 9562 variant (10xx) in the 17th.
+  const variant = VARIANT_DIGITS[hexDigitValue(hex.charCodeAt(16)) & 0x3]!;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** The namespace bytes followed by the UTF-8 bytes of `traceId:spanId`. */
@@ -57,4 +46,8 @@ function writeAscii(text: string, at: number): number {
     input[at++] = unit;
   }
   return at;
+}
+
+function hexDigitValue(unit: number): number {
+  return unit <= 0x39 ? unit - 0x30 : unit - 0x57;
 }
