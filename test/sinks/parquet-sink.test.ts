@@ -20,6 +20,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { open } from 'node:fs/promises';
 import os, { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -291,6 +292,33 @@ describe('ParquetSink: files', () => {
     expect(await count(sink.target)).toBe(30);
   });
 
+  it('gives writes that arrive together one fdatasync, and each its rows', async () => {
+    const folder = tempFolder();
+    const sink = openSink(folder);
+    await sink.write(sampleRows(10, { seed: 'first' })); // opens the segment
+    const probe = await open(join(folder, 'probe'), 'w');
+    const prototype = Object.getPrototypeOf(probe) as { datasync: () => Promise<void> };
+    await probe.close();
+    const datasync = prototype.datasync;
+    let syncs = 0;
+    prototype.datasync = function (this: unknown) {
+      syncs += 1;
+      return datasync.call(this);
+    };
+    try {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => sink.write(sampleRows(50, { seed: `together-${i}` }))),
+      );
+    } finally {
+      prototype.datasync = datasync;
+    }
+    expect(syncs).toBeGreaterThanOrEqual(1);
+    expect(syncs).toBeLessThan(20);
+    await sink.flush();
+    expect(await count(sink.target)).toBe(1010);
+    expect(await distinctEvents(sink.target)).toBe(1010);
+  });
+
   it('stores a batch written twice (a retry) once', async () => {
     const sink = openSink(tempFolder());
     const rows = sampleRows(40);
@@ -518,6 +546,23 @@ describe('ParquetSink: durability', () => {
       expect(await distinctEvents(dataset)).toBe(1000);
       const ids = written.map((row) => `'${row.event_id}'`).join(',');
       expect(await count(dataset, `event_id IN (${ids})`)).toBe(1000);
+    },
+  );
+
+  it.runIf(prlimitAvailable)(
+    'fails every write that shared an append that failed, and stores none of their rows, even after recovery',
+    async () => {
+      const folder = tempFolder();
+      // three writes at once share one append; together they outgrow a 1 MB file limit
+      const run = runChild(['write-together', folder, '5000', 'together'], { fileSizeLimit: 1_000_000 });
+      const { stdout, stderr } = await run.exited;
+      expect(JSON.parse(stdout), stderr).toEqual(['EFBIG', 'EFBIG', 'EFBIG']);
+      const sink = openSink(folder);
+      await sink.prepare();
+      await sink.write(sampleRows(20, { seed: 'after' }));
+      await sink.flush();
+      expect(await count(sink.target)).toBe(20);
+      expect(segments(sink.target)).toEqual([]);
     },
   );
 

@@ -10,6 +10,7 @@
  *   encode-then-crash  write the rows, wait until the worker has begun their Parquet file, print "encoding", die by SIGKILL
  *   write-then-wait    write the rows, print "written", close when stdin ends
  *   write-three        write batches of [rows/10, rows, rows/10] rows; print the outcome of each as JSON
+ *   write-together     the same three batches written at once (one append takes them together)
  *   recover            prepare() then flush(); print {"flushError": code or null}
  */
 import { once } from 'node:events';
@@ -79,6 +80,17 @@ switch (command) {
       await outcome(sampleRows(count, { seed: `${seed}-large` })),
       await outcome(sampleRows(count / 10, { seed: `${seed}-last` })),
     ];
+    await sink.close();
+    process.stdout.write(`${JSON.stringify(results)}\n`);
+    break;
+  }
+  case 'write-together': {
+    await sink.prepare();
+    const results = await Promise.all([
+      outcome(sampleRows(count / 10, { seed: `${seed}-first` })),
+      outcome(sampleRows(count, { seed: `${seed}-large` })),
+      outcome(sampleRows(count / 10, { seed: `${seed}-last` })),
+    ]);
     await sink.close();
     process.stdout.write(`${JSON.stringify(results)}\n`);
     break;

@@ -55,6 +55,12 @@ const THIS_PROCESS: Owner = {
 
 const WORKER_SCRIPT = new URL('./worker-thread.js', import.meta.url);
 
+interface WaitingBatch {
+  readonly rows: readonly MetricEvent[];
+  resolve(): void;
+  reject(error: Error): void;
+}
+
 export class ParquetSinkError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -89,6 +95,8 @@ export class ParquetSink implements Sink {
   /** Closed segments not yet converted: path → committed size (undefined: recovered, read it all). */
   private readonly closedSegments = new Map<string, number | undefined>();
   private readonly conversions = new Map<string, Promise<ConversionResult>>();
+  /** Batches written and not yet appended. */
+  private readonly waiting: WaitingBatch[] = [];
   private folders: Promise<void> | undefined;
   private closing: Promise<void> | undefined;
 
@@ -118,7 +126,10 @@ export class ParquetSink implements Sink {
     if (this.closing)
       return Promise.reject(new ParquetSinkError(`the Parquet sink for ${this.target} is closed`));
     if (rows.length === 0) return Promise.resolve();
-    return this.enqueue(() => this.append(rows));
+    const written = new Promise<void>((resolve, reject) => this.waiting.push({ rows, resolve, reject }));
+    // The append that runs first takes every batch waiting by then: one fdatasync for them all.
+    this.enqueue(() => this.appendWaiting()).catch(() => undefined);
+    return written;
   }
 
   async checkHealth(): Promise<void> {
@@ -171,11 +182,17 @@ export class ParquetSink implements Sink {
     return run;
   }
 
-  private async append(rows: readonly MetricEvent[]): Promise<void> {
-    const current = this.segment;
-    if (current && current.rows > 0 && current.rows + rows.length > this.fileRows) await this.rotate();
-    const segment = this.segment ?? (await this.openSegment());
-    try {
+  /** Appends the batches waiting, as many as fit the open segment, with one fdatasync; settles each. */
+  private async appendWaiting(): Promise<void> {
+    while (this.waiting.length > 0) {
+      let segment: SegmentWriter;
+      try {
+        segment = await this.segmentFor((this.waiting[0] as WaitingBatch).rows.length);
+      } catch (error) {
+        for (const batch of this.waiting.splice(0)) batch.reject(error as Error);
+        return;
+      }
+      const group = this.takeWaiting(this.fileRows - segment.rows);
       const follow = (size: number, committed: boolean) =>
         this.worker.follow({
           segmentPath: segment.path,
@@ -184,17 +201,47 @@ export class ParquetSink implements Sink {
           dataset: this.target,
           owner: THIS_PROCESS,
         });
-      await segment.append(rows, nowIsoMicros(), follow);
-    } catch (error) {
-      // The batch was cut back off the segment: its earlier batches become a file,
-      // and a new segment takes the next write.
-      await this.rotate().catch(() => undefined);
-      throw new ParquetSinkError(`cannot write ${rows.length} rows to ${segment.path}: ${message(error)}`, {
-        cause: error,
-      });
+      try {
+        await segment.append(
+          group.map((batch) => batch.rows),
+          nowIsoMicros(),
+          follow,
+        );
+      } catch (error) {
+        // The batches were cut back off the segment: its earlier batches become a file,
+        // and a new segment takes the next write.
+        await this.rotate().catch(() => undefined);
+        const rows = group.reduce((sum, batch) => sum + batch.rows.length, 0);
+        const failure = new ParquetSinkError(
+          `cannot write ${rows} rows to ${segment.path}: ${message(error)}`,
+          { cause: error },
+        );
+        for (const batch of group) batch.reject(failure);
+        continue;
+      }
+      for (const batch of group) batch.resolve();
+      if (segment.rows >= this.fileRows) await this.rotate();
+      else this.ageTimer ??= this.startAgeTimer();
     }
-    if (segment.rows >= this.fileRows) await this.rotate();
-    else this.ageTimer ??= this.startAgeTimer();
+  }
+
+  /** The open segment if `rows` more fit in it, else a new one. */
+  private async segmentFor(rows: number): Promise<SegmentWriter> {
+    const current = this.segment;
+    if (current && current.rows > 0 && current.rows + rows > this.fileRows) await this.rotate();
+    return this.segment ?? (await this.openSegment());
+  }
+
+  /** The first waiting batch, and those after it while their rows fit in `room`. */
+  private takeWaiting(room: number): WaitingBatch[] {
+    let rows = 0;
+    let count = 0;
+    for (const batch of this.waiting) {
+      if (count > 0 && rows + batch.rows.length > room) break;
+      rows += batch.rows.length;
+      count += 1;
+    }
+    return this.waiting.splice(0, count);
   }
 
   private startAgeTimer(): NodeJS.Timeout {

@@ -78,40 +78,47 @@ export class SegmentWriter {
   }
 
   /**
-   * Appends one batch and resolves once it is on disk. `onProgress` hears the
-   * size after each slice, so the converter can read ahead, and once more,
-   * `committed`, when the batch is durable: from then on it is never cut back.
+   * Appends batches, each with its own header, and resolves once they are on
+   * disk: one fdatasync for all of them (exports that arrive together share
+   * it). `onProgress` hears the size after each slice, so the converter can
+   * read ahead, and once more, `committed`, when the batches are durable: from
+   * then on they are never cut back. On failure every one of them is cut back.
    */
   async append(
-    rows: readonly MetricEvent[],
+    batches: readonly (readonly MetricEvent[])[],
     createdAt: string,
     onProgress: (size: number, committed: boolean) => void,
   ): Promise<void> {
     if (!this.usable) throw new Error(`segment ${this.path} is closed after a failed write`);
     const start = this.committedBytes;
     let position = start;
+    let rowCount = 0;
     try {
-      this.slice.append(batchHeaderLine({ rows: rows.length, createdAt }));
-      let next = 0;
-      while (next < rows.length) {
-        const began = performance.now();
+      for (const rows of batches) {
+        this.slice.append(batchHeaderLine({ rows: rows.length, createdAt }));
+        let next = 0;
         do {
-          const end = Math.min(next + ROWS_PER_CLOCK_CHECK, rows.length);
-          for (; next < end; next++) this.slice.append(encodeRowLine(rows[next] as MetricEvent));
-        } while (next < rows.length && performance.now() - began < SLICE_MILLIS);
-        const bytes = this.slice.take();
-        await writeFully(this.handle, bytes, position);
-        position += bytes.length;
-        onProgress(position, false);
+          const began = performance.now();
+          while (next < rows.length && performance.now() - began < SLICE_MILLIS) {
+            const end = Math.min(next + ROWS_PER_CLOCK_CHECK, rows.length);
+            for (; next < end; next++) this.slice.append(encodeRowLine(rows[next] as MetricEvent));
+          }
+          const bytes = this.slice.take();
+          await writeFully(this.handle, bytes, position);
+          position += bytes.length;
+          onProgress(position, false);
+        } while (next < rows.length);
+        rowCount += rows.length;
       }
       await this.handle.datasync();
     } catch (error) {
       this.usable = false;
+      this.slice.take();
       await this.handle.truncate(start).catch(() => undefined); // the reader ignores an unfinished batch anyway
       throw error;
     }
     this.committedBytes = position;
-    this.rows += rows.length;
+    this.rows += rowCount;
     onProgress(position, true);
   }
 
