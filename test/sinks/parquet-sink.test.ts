@@ -124,6 +124,20 @@ async function importSecondCopy(): Promise<ParquetModule> {
   )) as ParquetModule;
 }
 
+/** Writes, as a process that has ended would have left it, a segment of `rows` rows cut into files of `fileRows`. */
+function segmentOfAnEndedProcess(folder: string, rows: number, fileRows: number) {
+  const wal = join(folder, 'metric_events', '_wal');
+  mkdirSync(wal, { recursive: true });
+  const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
+  const owner = { host: hostLabel(hostname()), pid: Number(gone.stdout.toString()), token: 'f00d' };
+  const name = segmentFileName({ time: compactTime(Date.now()), uuid: randomUUID(), owner });
+  const sample = sampleRows(rows);
+  const batch = batchHeaderLine({ rows: sample.length, createdAt: '2026-03-01T10:00:00.000000Z' });
+  const segment = segmentHeaderLine(fileRows) + batch + sample.map(encodeRowLine).join('');
+  writeFileSync(join(wal, name), segment);
+  return { wal, name, segment };
+}
+
 const prlimitAvailable = process.platform === 'linux' && existsSync('/usr/bin/prlimit');
 
 describe('ParquetSink: what DuckDB and hyparquet read back', () => {
@@ -472,14 +486,7 @@ describe('ParquetSink: durability', () => {
 
   it('cuts files by the rows per file a segment was written with, not by the setting at recovery', async () => {
     const folder = tempFolder();
-    const wal = join(folder, 'metric_events', '_wal');
-    mkdirSync(wal, { recursive: true });
-    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
-    const owner = { host: hostLabel(hostname()), pid: Number(gone.stdout.toString()), token: 'f00d' };
-    const name = segmentFileName({ time: compactTime(Date.now()), uuid: randomUUID(), owner });
-    const rows = sampleRows(1000);
-    const batch = batchHeaderLine({ rows: rows.length, createdAt: '2026-03-01T10:00:00.000000Z' });
-    writeFileSync(join(wal, name), segmentHeaderLine(300) + batch + rows.map(encodeRowLine).join(''));
+    segmentOfAnEndedProcess(folder, 1000, 300);
     const sink = openSink(folder, { fileRows: 100_000 });
     await sink.prepare();
     const files = await queryDataset(
@@ -491,15 +498,7 @@ describe('ParquetSink: durability', () => {
 
   it('after a crash between two renames, writes only the files not yet in place', async () => {
     const folder = tempFolder();
-    const wal = join(folder, 'metric_events', '_wal');
-    mkdirSync(wal, { recursive: true });
-    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
-    const owner = { host: hostLabel(hostname()), pid: Number(gone.stdout.toString()), token: 'beef' };
-    const name = segmentFileName({ time: compactTime(Date.now()), uuid: randomUUID(), owner });
-    const rows = sampleRows(1000);
-    const batch = batchHeaderLine({ rows: rows.length, createdAt: '2026-03-01T10:00:00.000000Z' });
-    const segment = segmentHeaderLine(300) + batch + rows.map(encodeRowLine).join('');
-    writeFileSync(join(wal, name), segment);
+    const { wal, name, segment } = segmentOfAnEndedProcess(folder, 1000, 300);
     await openSink(folder).prepare();
     const dataset = join(folder, 'metric_events');
     const [kept, ...lost] = visibleParquetFiles(dataset);
