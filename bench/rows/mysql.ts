@@ -13,7 +13,7 @@ import { throughputRow, type BenchRow } from '../report.js';
 import { built, llamonitor } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
 import { exportInBatches, spansForRows, writeInBatches } from '../support/export-spans.js';
-import { cpuMicrosSince, median, rotated, timedMillis } from '../support/stats.js';
+import { cpuMicrosSince, median, ratesOverRounds, timedMillis } from '../support/stats.js';
 
 const { createTableSql } = await built<typeof import('../../src/sinks/mysql/ddl.js')>('sinks/mysql/ddl.js');
 const { loadDataSql } = await built<typeof import('../../src/sinks/mysql/load-data-writer.js')>(
@@ -115,17 +115,11 @@ runGroup(async (settings) => {
   const names: Method[] = settings.detail
     ? ['mariadb LOAD DATA', 'exporter', 'sink alone']
     : ['mariadb LOAD DATA', 'exporter'];
-  const rates = new Map<Method, number[]>(names.map((n) => [n, []]));
+  let rates: Map<Method, number[]>;
   try {
-    for (let round = 0; round < settings.rounds; round++) {
-      const line: string[] = [];
-      for (const method of rotated(names, round)) {
-        const rate = (rows.length / (await methods[method]())) * 1000;
-        rates.get(method)!.push(rate);
-        line.push(`${method} ${Math.round(rate)}`);
-      }
-      progress(`mysql round ${round + 1}/${settings.rounds}: rows/s ${line.join(', ')}`);
-    }
+    rates = await ratesOverRounds(names, methods, rows.length, settings.rounds, (round, line) =>
+      progress(`mysql round ${round + 1}/${settings.rounds}: rows/s ${line}`),
+    );
   } finally {
     await admin.query(`DROP TABLE IF EXISTS \`${table}\``);
     await admin.end();

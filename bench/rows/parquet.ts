@@ -15,7 +15,7 @@ import { built, llamonitor } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
 import { exportInBatches, spansForRows, writeInBatches } from '../support/export-spans.js';
 import { bareHyparquet, parquetjsLite } from '../support/parquet-references.js';
-import { cpuMicrosSince, median, rotated, timedMillis } from '../support/stats.js';
+import { cpuMicrosSince, median, ratesOverRounds, timedMillis } from '../support/stats.js';
 import { visibleParquetFiles } from '../../test/support/parquet-readers.js';
 
 const { ParquetSink } =
@@ -87,17 +87,11 @@ runGroup(async (settings) => {
   const names: Method[] = settings.detail
     ? ['hyparquet-writer', 'parquetjs-lite', 'exporter', 'sink alone']
     : ['hyparquet-writer', 'parquetjs-lite', 'exporter'];
-  const rates = new Map<Method, number[]>(names.map((n) => [n, []]));
+  let rates: Map<Method, number[]>;
   try {
-    for (let round = 0; round < settings.rounds; round++) {
-      const line: string[] = [];
-      for (const method of rotated(names, round)) {
-        const rate = (rows.length / (await methods[method]())) * 1000;
-        rates.get(method)!.push(rate);
-        line.push(`${method} ${Math.round(rate)}`);
-      }
-      progress(`parquet round ${round + 1}/${settings.rounds}: rows/s ${line.join(', ')}`);
-    }
+    rates = await ratesOverRounds(names, methods, rows.length, settings.rounds, (round, line) =>
+      progress(`parquet round ${round + 1}/${settings.rounds}: rows/s ${line}`),
+    );
   } finally {
     rmSync(folder, { recursive: true, force: true });
   }

@@ -13,7 +13,7 @@ import { throughputRow, type BenchRow } from '../report.js';
 import { built, llamonitor } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
 import { exportInBatches, spansForRows, writeInBatches } from '../support/export-spans.js';
-import { cpuMicrosSince, median, rotated, timedMillis } from '../support/stats.js';
+import { cpuMicrosSince, median, ratesOverRounds, timedMillis } from '../support/stats.js';
 
 const ddl = await built<typeof import('../../src/sinks/postgres/ddl.js')>('sinks/postgres/ddl.js');
 const { PostgresSink } =
@@ -114,17 +114,11 @@ runGroup(async (settings) => {
   const names: Method[] = settings.detail
     ? ['psql \\copy', 'exporter', 'sink alone']
     : ['psql \\copy', 'exporter'];
-  const rates = new Map<Method, number[]>(names.map((n) => [n, []]));
+  let rates: Map<Method, number[]>;
   try {
-    for (let round = 0; round < settings.rounds; round++) {
-      const line: string[] = [];
-      for (const method of rotated(names, round)) {
-        const rate = (rows.length / (await methods[method]())) * 1000;
-        rates.get(method)!.push(rate);
-        line.push(`${method} ${Math.round(rate)}`);
-      }
-      progress(`postgres round ${round + 1}/${settings.rounds}: rows/s ${line.join(', ')}`);
-    }
+    rates = await ratesOverRounds(names, methods, rows.length, settings.rounds, (round, line) =>
+      progress(`postgres round ${round + 1}/${settings.rounds}: rows/s ${line}`),
+    );
   } finally {
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.end();

@@ -31,8 +31,32 @@ export async function timedMillis(task: () => Promise<unknown> | unknown): Promi
 }
 
 /** The order of `names` for a round: rotated, so that no method always runs first or last. */
-export function rotated<T>(names: readonly T[], round: number): T[] {
+function rotated<T>(names: readonly T[], round: number): T[] {
   return names.map((_, i) => names[(i + round) % names.length]!);
+}
+
+/**
+ * Rows/s of each method over `rounds` rounds, the methods in a rotating order
+ * within each; `methods` return the milliseconds `rowCount` rows took.
+ */
+export async function ratesOverRounds<M extends string>(
+  names: readonly M[],
+  methods: Record<M, () => Promise<number>>,
+  rowCount: number,
+  rounds: number,
+  report: (round: number, line: string) => void,
+): Promise<Map<M, number[]>> {
+  const rates = new Map<M, number[]>(names.map((name) => [name, []]));
+  for (let round = 0; round < rounds; round++) {
+    const line: string[] = [];
+    for (const method of rotated(names, round)) {
+      const rate = (rowCount / (await methods[method]())) * 1000;
+      rates.get(method)!.push(rate);
+      line.push(`${method} ${Math.round(rate)}`);
+    }
+    report(round, line.join(', '));
+  }
+  return rates;
 }
 
 /** Microseconds of this process's CPU (all its threads) since `since` (a process.cpuUsage() reading). */

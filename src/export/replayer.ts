@@ -88,23 +88,23 @@ export class Replayer {
     let rows = 0;
     let setAside = 0;
     const refused: { file: string; reason: string }[] = [];
+    const report = (stoppedBecause?: string): ReplayReport => ({
+      files,
+      rows,
+      setAside,
+      refused,
+      ...(stoppedBecause === undefined ? {} : { stoppedBecause }),
+    });
     try {
       const names = await this.store.list();
-      if (names.length === 0) return { files, rows, setAside, refused };
+      if (names.length === 0) return report();
       try {
         await this.withinTimeout((signal) => this.target.checkHealth(signal), 'the health check');
       } catch (error) {
-        return {
-          files,
-          rows,
-          setAside,
-          refused,
-          stoppedBecause: `the sink is not healthy: ${(error as Error).message}`,
-        };
+        return report(`the sink is not healthy: ${(error as Error).message}`);
       }
       for (const name of names) {
-        if (this.stopped)
-          return { files, rows, setAside, refused, stoppedBecause: 'the exporter is shutting down' };
+        if (this.stopped) return report('the exporter is shutting down');
         const claimed = await this.store.claim(name);
         if (!claimed) continue;
         let batch;
@@ -136,17 +136,17 @@ export class Replayer {
             );
             continue;
           }
-          return { files, rows, setAside, refused, stoppedBecause: (error as Error).message };
+          return report((error as Error).message);
         }
         await this.store.remove(claimed);
         files++;
         rows += batch.rows.length;
         log.info(`replayed ${batch.rows.length} rows from ${name}`);
       }
-      return { files, rows, setAside, refused };
+      return report();
     } catch (error) {
       log.error(`replay of ${this.store.directory} failed: ${(error as Error).message}`);
-      return { files, rows, setAside, refused, stoppedBecause: (error as Error).message };
+      return report((error as Error).message);
     }
   }
 

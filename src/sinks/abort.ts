@@ -3,7 +3,7 @@
  * connection that a silent network left waiting is destroyed, not kept busy
  * until TCP gives up.
  */
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 
 /** The error an aborted signal carries, as an Error. */
 export function abortError(signal: AbortSignal): Error {
@@ -64,4 +64,13 @@ export async function destroyOnAbort<T>(
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * The socket under a pooled connection: pg's PoolClient and mysql2's promise
+ * PoolConnection both keep it on `connection.stream`. Undefined if a driver hides it.
+ */
+export function driverSocketOf(connection: object): Socket | undefined {
+  const stream = (connection as { connection?: { stream?: unknown } }).connection?.stream;
+  return stream instanceof Socket ? stream : undefined;
 }

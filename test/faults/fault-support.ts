@@ -274,6 +274,21 @@ export class SpanStream {
   }
 }
 
+/** Ends `stream`, waits until the spill is replayed, compares `table` with the spans ended, and shuts down. */
+export async function endAndCompare(stream: SpanStream, fx: FaultFixture, table: string) {
+  stream.stop();
+  await stream.forceFlush();
+  await waitFor('the spill folder to empty', async () => (await fx.spill.files()).length === 0);
+  const result = compareStored(stream.ended, await fx.inspector.storedSpanIds(table));
+  await stream.shutdown();
+  return result;
+}
+
+/** compareStored's answer when each of `ended` spans is stored exactly once. */
+export function everySpanOnce(ended: number) {
+  return { ended, stored: ended, missing: 0, unexpected: 0, twice: 0 };
+}
+
 /** What a comparison of ended spans with stored rows found: equal when nothing is missing, extra or twice. */
 export function compareStored(ended: readonly string[], stored: readonly string[]) {
   const endedSet = new Set(ended);

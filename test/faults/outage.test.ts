@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { captureDiag } from '../support/diag-capture.js';
 import {
   compareStored,
+  endAndCompare,
+  everySpanOnce,
   faultDatabases,
   faultExporter,
   faultFixture,
@@ -47,18 +49,8 @@ describe.runIf(databases.length > 0).each(databases)('an outage of $name', (data
         async () => (await fx.spill.files()).length === 0,
       );
       await sleep(500);
-      stream.stop();
-      await stream.forceFlush();
-      await waitFor('the spill folder to empty', async () => (await fx.spill.files()).length === 0);
-      const result = compareStored(stream.ended, await fx.inspector.storedSpanIds(table));
-      await stream.shutdown();
-      expect(result).toEqual({
-        ended: stream.ended.length,
-        stored: stream.ended.length,
-        missing: 0,
-        unexpected: 0,
-        twice: 0,
-      });
+      const result = await endAndCompare(stream, fx, table);
+      expect(result).toEqual(everySpanOnce(stream.ended.length));
       expect(stream.ended.length).toBeGreaterThan(600);
       console.info(
         `${database.name}, ${kind}: ${stream.ended.length} spans; the spill was replayed ${recovered} ms after the outage ended`,
@@ -81,18 +73,8 @@ describe.runIf(databases.length > 0).each(databases)('an outage of $name', (data
     expect((await fx.spill.files()).length).toBeGreaterThan(0);
     fx.proxy.delay(0);
     await sleep(500);
-    stream.stop();
-    await stream.forceFlush();
-    await waitFor('the spill folder to empty', async () => (await fx.spill.files()).length === 0);
-    const result = compareStored(stream.ended, await fx.inspector.storedSpanIds(table));
-    await stream.shutdown();
-    expect(result).toEqual({
-      ended: stream.ended.length,
-      stored: stream.ended.length,
-      missing: 0,
-      unexpected: 0,
-      twice: 0,
-    });
+    const result = await endAndCompare(stream, fx, table);
+    expect(result).toEqual(everySpanOnce(stream.ended.length));
   });
 
   it('longer than a few export deadlines under a stream faster than one batch per deadline: the BatchSpanProcessor drops nothing', async () => {
@@ -112,18 +94,8 @@ describe.runIf(databases.length > 0).each(databases)('an outage of $name', (data
     await sleep(7_000);
     await fx.proxy.pass();
     await sleep(1_000);
-    stream.stop();
-    await stream.forceFlush();
-    await waitFor('the spill folder to empty', async () => (await fx.spill.files()).length === 0);
-    const result = compareStored(stream.ended, await fx.inspector.storedSpanIds(table));
-    await stream.shutdown();
-    expect(result).toEqual({
-      ended: stream.ended.length,
-      stored: stream.ended.length,
-      missing: 0,
-      unexpected: 0,
-      twice: 0,
-    });
+    const result = await endAndCompare(stream, fx, table);
+    expect(result).toEqual(everySpanOnce(stream.ended.length));
   });
 
   it('that leaves open connections silent for good writes again once new connections work, without waiting for TCP to give up', async () => {

@@ -2,11 +2,10 @@
  * The mysql2 promise pool: the one module that loads the driver. mysql2 is an
  * optional peer dependency, imported here only when a mysql:// URL is used.
  */
-import { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import type { Pool, PoolConnection, PoolOptions } from 'mysql2/promise';
 import type { MySqlConnectionConfig } from './connection-config.js';
-import { destroyOnAbort, unlessAborted } from '../abort.js';
+import { destroyOnAbort, driverSocketOf, unlessAborted } from '../abort.js';
 import { describeMySqlError, MySqlSinkError } from './errors.js';
 
 export type MySqlDriver = typeof import('mysql2/promise');
@@ -119,7 +118,7 @@ export async function withConnection<T>(
 ): Promise<T> {
   const connection = await unlessAborted(pool.getConnection(), signal, (late) => late.release());
   try {
-    return await destroyOnAbort(coreSocketOf(connection), signal, () => work(connection));
+    return await destroyOnAbort(driverSocketOf(connection), signal, () => work(connection));
   } finally {
     if (signal?.aborted) connection.destroy();
     else connection.release();
@@ -138,7 +137,7 @@ export async function inTransaction<T>(
 ): Promise<T> {
   const connection = await unlessAborted(pool.getConnection(), signal, (late) => late.release());
   try {
-    const result = await destroyOnAbort(coreSocketOf(connection), signal, async () => {
+    const result = await destroyOnAbort(driverSocketOf(connection), signal, async () => {
       await connection.query('START TRANSACTION');
       const done = await work(connection);
       await connection.query('COMMIT');
@@ -156,10 +155,4 @@ export async function inTransaction<T>(
     }
     throw error;
   }
-}
-
-/** The socket under a promise pool connection; undefined if the driver hides it. */
-function coreSocketOf(connection: PoolConnection): Socket | undefined {
-  const stream = (connection as unknown as { connection?: { stream?: unknown } }).connection?.stream;
-  return stream instanceof Socket ? stream : undefined;
 }

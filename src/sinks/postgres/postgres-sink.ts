@@ -3,13 +3,12 @@
  * table; a batch that meets rows stored before goes again through the
  * conflict path, so each row is stored once.
  */
-import { Socket } from 'node:net';
 import { diag } from '@opentelemetry/api';
 import type pg from 'pg';
 import { INSERT_COLUMNS, type MetricEvent } from '../../schema/columns.js';
 import { createDelimitedEncoder } from '../delimited-text.js';
 import { redactSecrets } from '../../config/connection-url.js';
-import { destroyOnAbort, unlessAborted } from '../abort.js';
+import { destroyOnAbort, driverSocketOf, unlessAborted } from '../abort.js';
 import type { Sink, SinkOptions } from '../sink.js';
 import { postgresConnectionConfig, type PostgresConnectionConfig } from './connection-config.js';
 import { openPool } from './connect.js';
@@ -211,7 +210,7 @@ export class PostgresSink implements Sink {
     client.on('error', onError);
     let failure: Error | undefined;
     try {
-      return await destroyOnAbort(socketOf(client), signal, () => work(client, step));
+      return await destroyOnAbort(driverSocketOf(client), signal, () => work(client, step));
     } catch (error) {
       failure = describePostgresError(error, step.action, this.#context);
       throw failure;
@@ -270,12 +269,6 @@ export class PostgresSink implements Sink {
   #assertCanInsert(shape: TableShape): void {
     if (!shape.canInsert) throw withCode('42501', `permission denied for table ${this.#name.sql}`);
   }
-}
-
-/** The socket under a pooled client: pg keeps it on `connection.stream`. */
-function socketOf(client: pg.PoolClient): Socket | undefined {
-  const stream = (client as unknown as { connection?: { stream?: unknown } }).connection?.stream;
-  return stream instanceof Socket ? stream : undefined;
 }
 
 /** An error shaped like the server's, for conditions the sink finds itself. */
