@@ -4,7 +4,8 @@
  */
 export { MetricEventsSpanExporter } from './export/exporter.js';
 export { MetricEventsSpanProcessor, type MetricEventsSpanProcessorOptions } from './export/processor.js';
-export { ConfigError, type MetricEventsExporterOptions, type EnrichHook } from './config/options.js';
+export { type MetricEventsExporterOptions, type EnrichHook } from './config/options.js';
+export { LlamonitorError, ConfigError, ConnectionError, RefusedDataError, type ErrorKind } from './errors.js';
 export { toMetricEvent } from './mapping/to-metric-event.js';
 export { OPERATION_TYPES, type OperationType } from './mapping/operation-type.js';
 export type { SpanLike, MappingOptions, SpanFilter } from './mapping/span-like.js';

@@ -3,7 +3,7 @@
  * apps): every LLM span the app makes becomes a metric_events row, configured
  * by LLAMONITOR_* variables. A bad value stops start-up with a message.
  */
-import { ConfigError } from './config/options.js';
+import { ConfigError } from './errors.js';
 import { registerGlobally } from './export/global-registration.js';
 
 try {

@@ -7,6 +7,7 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { MetricEvent } from '../schema/columns.js';
 import type { SpanFilter } from '../mapping/span-like.js';
+import { ConfigError } from '../errors.js';
 import { assertIdentifier, InvalidIdentifierError } from '../schema/identifier.js';
 import { maskUrl } from './connection-url.js';
 import { sinkTargetOf, type SinkTarget } from './sink-target.js';
@@ -43,9 +44,26 @@ export interface MetricEventsExporterOptions {
   parquetFileRows?: number;
   /** Age at which an open Parquet file is closed. Env LLAMONITOR_PARQUET_FILE_AGE_MS; default 60000. */
   parquetFileAgeMillis?: number;
+  /**
+   * Who may read the files the package writes (spill, dead letters, Parquet): `private` (files 0600,
+   * folders 0700) or `group` (0640, 0750, for a group that reads the Parquet files). Env LLAMONITOR_FILE_MODE; default `private`.
+   */
+  fileMode?: FileMode;
+  /**
+   * Bytes of one attribute value measured in full; past it the value is measured in bounded time and
+   * the row's metrics are marked partial. Env LLAMONITOR_MAX_MEASURED_BYTES; default 1 MiB.
+   */
+  maxMeasuredBytes?: number;
+  /**
+   * The package's own console warnings (first failed write, first spill, no LLM span seen, an unknown
+   * LLAMONITOR_* variable); off sends them to OpenTelemetry's diag instead. Env LLAMONITOR_WARNINGS; default on.
+   */
+  warnings?: boolean;
   /** Changes or adds to a row before it is written. Code only. */
   enrich?: EnrichHook;
 }
+
+export type FileMode = 'private' | 'group';
 
 /** The options after checking, every default filled in. */
 export interface ResolvedOptions {
@@ -64,14 +82,10 @@ export interface ResolvedOptions {
   readonly spillMaxBytes: number;
   readonly parquetFileRows: number;
   readonly parquetFileAgeMillis: number;
+  readonly fileMode: FileMode;
+  readonly maxMeasuredBytes: number;
+  readonly warnings: boolean;
   readonly enrich: EnrichHook | undefined;
-}
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
 }
 
 type Kind =
@@ -107,6 +121,9 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'spillMaxBytes', env: 'LLAMONITOR_SPILL_MAX_BYTES', kind: { type: 'integer', min: 65_536, max: MAX_SAFE }, defaultValue: 1024 * 1024 * 1024 },
   { key: 'parquetFileRows', env: 'LLAMONITOR_PARQUET_FILE_ROWS', kind: { type: 'integer', min: 1, max: 10_000_000 }, defaultValue: 100_000 },
   { key: 'parquetFileAgeMillis', env: 'LLAMONITOR_PARQUET_FILE_AGE_MS', kind: { type: 'integer', min: 100, max: 86_400_000 }, defaultValue: 60_000 },
+  { key: 'fileMode', env: 'LLAMONITOR_FILE_MODE', kind: { type: 'choice', choices: ['private', 'group'] }, defaultValue: 'private' },
+  { key: 'maxMeasuredBytes', env: 'LLAMONITOR_MAX_MEASURED_BYTES', kind: { type: 'integer', min: 1_024, max: 1_073_741_824 }, defaultValue: 1024 * 1024 },
+  { key: 'warnings', env: 'LLAMONITOR_WARNINGS', kind: { type: 'boolean' }, defaultValue: true },
 ]; // prettier-ignore
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, OPTION_SPECS, resolveOptions } from '../../src/config/options.js';
+import { ConfigError } from '../../src/errors.js';
+import { OPTION_SPECS, resolveOptions } from '../../src/config/options.js';
 
 describe('options from the environment', () => {
   it('fills every documented default when nothing is set', () => {
@@ -18,6 +19,9 @@ describe('options from the environment', () => {
       spillMaxBytes: 1_073_741_824,
       parquetFileRows: 100_000,
       parquetFileAgeMillis: 60_000,
+      fileMode: 'private',
+      maxMeasuredBytes: 1_048_576,
+      warnings: true,
     });
     expect(options.target.kind).toBe('parquet');
   });
@@ -40,6 +44,9 @@ describe('options from the environment', () => {
         LLAMONITOR_SPILL_MAX_BYTES: '2097152',
         LLAMONITOR_PARQUET_FILE_ROWS: '50000',
         LLAMONITOR_PARQUET_FILE_AGE_MS: '1000',
+        LLAMONITOR_FILE_MODE: 'group',
+        LLAMONITOR_MAX_MEASURED_BYTES: '65536',
+        LLAMONITOR_WARNINGS: 'off',
       },
     );
     expect(options).toMatchObject({
@@ -56,6 +63,9 @@ describe('options from the environment', () => {
       spillMaxBytes: 2_097_152,
       parquetFileRows: 50_000,
       parquetFileAgeMillis: 1000,
+      fileMode: 'group',
+      maxMeasuredBytes: 65_536,
+      warnings: false,
     });
     expect(options.target).toEqual({ kind: 'postgres', url: 'postgres://u:p@db.internal:5432/metrics' });
   });

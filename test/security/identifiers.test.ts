@@ -5,7 +5,7 @@
  * front of each server sees no connection at all.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/config/options.js';
+import { ConfigError } from '../../src/errors.js';
 import { MetricEventsSpanExporter } from '../../src/export/exporter.js';
 import { runCli } from '../support/child-process.js';
 import { MYSQL_URL, POSTGRES_URL } from '../support/databases.js';

@@ -5,20 +5,25 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type mysql from 'mysql2/promise';
-import { MySqlSink, MySqlSinkError } from '../../src/sinks/mysql/index.js';
+import { LlamonitorError, type ErrorKind } from '../../src/errors.js';
+import { MySqlSink } from '../../src/sinks/mysql/index.js';
 import { mysqlAvailable, uniqueName } from '../support/databases.js';
 import { chatRow, countRows, mysqlUrl, openInspector } from './mysql-support.js';
 
 const available = await mysqlAvailable();
 
-/** The rejection of `work`, which must be a MySqlSinkError. */
-async function failureOf(work: Promise<unknown>): Promise<MySqlSinkError> {
+/** The rejection of `work`, which must be a LlamonitorError of `kind`. */
+async function failureOf(
+  work: Promise<unknown>,
+  kind: ErrorKind = 'configuration',
+): Promise<LlamonitorError> {
   const error = await work.then(
     () => undefined,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(MySqlSinkError);
-  return error as MySqlSinkError;
+  expect(error).toBeInstanceOf(LlamonitorError);
+  expect((error as LlamonitorError).kind).toBe(kind);
+  return error as LlamonitorError;
 }
 
 describe.skipIf(!available)('MySqlSink errors', () => {
@@ -101,7 +106,10 @@ describe.skipIf(!available)('MySqlSink errors', () => {
   });
 
   it('says which address cannot be reached', async () => {
-    const error = await failureOf(sink('mysql://root:hunter2hunter2@127.0.0.1:1/test').checkHealth());
+    const error = await failureOf(
+      sink('mysql://root:hunter2hunter2@127.0.0.1:1/test').checkHealth(),
+      'connection',
+    );
     expect(error.message).toMatch(/cannot reach the server at 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
     expect(error.message).not.toContain('hunter2hunter2');
   });

@@ -5,7 +5,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2/promise';
-import { MySqlSink, MySqlSinkError, parseMySqlUrl } from '../../src/sinks/mysql/index.js';
+import { ConfigError } from '../../src/errors.js';
+import { MySqlSink, parseMySqlUrl } from '../../src/sinks/mysql/index.js';
 import { openPool } from '../../src/sinks/mysql/pool.js';
 import { uniqueName } from '../support/databases.js';
 import { chatRow } from './mysql-support.js';
@@ -57,7 +58,7 @@ describe.skipIf(!TLS_URL || !CA || !OTHER_CA)('MySqlSink over TLS', () => {
     const error = await sink(`ssl-mode=verify_ca&ssl-ca=${OTHER_CA}`)
       .prepare()
       .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(MySqlSinkError);
+    expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(/TLS certificate did not verify.*give its CA with ssl-ca/);
   });
 

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/errors.js';
 import { PostgresSink } from '../../src/sinks/postgres/index.js';
 import { POSTGRES_URL, postgresAvailable, uniqueName } from '../support/databases.js';
 import { useOwnSchema } from './postgres-support.js';
@@ -65,6 +66,7 @@ describe.runIf(available)('PostgresSink errors', () => {
     const url = urlWith({ password, database });
     const error = await failure(sinkFor(url, 'metric_events').prepare(), password);
     expect(error.code).toBe('3D000');
+    expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toContain(`database "${database}" does not exist`);
     expect(error.message).toMatch(/Create it, or fix the database name in the URL/);
     expect(error.message).toContain(':****@');
@@ -74,6 +76,7 @@ describe.runIf(available)('PostgresSink errors', () => {
     const url = urlWith({ user: role, password });
     const error = await failure(sinkFor(url, uniqueName('events')).prepare(), password);
     expect(error.code).toBe('42501');
+    expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toContain(`permission denied for schema ${db.schema}`);
     expect(error.message).toContain(`GRANT USAGE, CREATE ON SCHEMA ${db.schema} TO ${role}`);
   });
@@ -83,6 +86,7 @@ describe.runIf(available)('PostgresSink errors', () => {
     await sinkFor(POSTGRES_URL, table).prepare();
     const error = await failure(sinkFor(urlWith({ user: role, password }), table).prepare(), password);
     expect(error.code).toBe('42501');
+    expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toContain(`GRANT INSERT ON "${db.schema}"."${table}" TO ${role}`);
   });
 
@@ -94,6 +98,7 @@ describe.runIf(available)('PostgresSink errors', () => {
       password,
     );
     expect(error.code).toBe('42501');
+    expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toContain(`permission denied for table ${table}`);
   });
 

@@ -4,22 +4,14 @@
  * message would echo it.
  */
 import { redactSecrets } from '../../config/connection-url.js';
+import {
+  ConfigError,
+  ConnectionError,
+  LlamonitorError,
+  RefusedDataError,
+  type ErrorKind,
+} from '../../errors.js';
 import type { MySqlConnectionConfig } from './connection-config.js';
-
-export class MySqlSinkError extends Error {
-  /** The driver's or server's error code (ER_ACCESS_DENIED_ERROR, ECONNREFUSED, ...), when there was one. */
-  readonly code: string | undefined;
-  readonly errno: number | undefined;
-  readonly sqlState: string | undefined;
-
-  constructor(message: string, fields: { code?: string; errno?: number; sqlState?: string } = {}) {
-    super(message);
-    this.name = 'MySqlSinkError';
-    this.code = fields.code;
-    this.errno = fields.errno;
-    this.sqlState = fields.sqlState;
-  }
-}
 
 /** What mysql2 puts on its errors; every field optional, since sockets and TLS fail differently. */
 interface DriverError {
@@ -60,8 +52,54 @@ const TLS_VERIFY = new Set([
 /** Privileges the sink needs, for the hint in permission errors. */
 export const REQUIRED_PRIVILEGES = 'SELECT, INSERT, CREATE';
 
+/** Codes no retry can cure: the settings or the server's set-up must change. */
+const CONFIGURATION = new Set([
+  'ER_ACCESS_DENIED_ERROR',
+  'ER_ACCESS_DENIED_NO_PASSWORD_ERROR',
+  'ER_BAD_DB_ERROR',
+  'ER_DBACCESS_DENIED_ERROR',
+  'ER_TABLEACCESS_DENIED_ERROR',
+  'ER_COLUMNACCESS_DENIED_ERROR',
+  'ER_SPECIFIC_ACCESS_DENIED_ERROR',
+  'ER_NO_SUCH_TABLE',
+  'ER_BAD_FIELD_ERROR',
+  'HANDSHAKE_NO_SSL_SUPPORT',
+  'ENOTFOUND',
+]);
+
 /**
- * A MySqlSinkError for `error`, raised while trying to `action` (e.g. "connect to",
+ * Server errors that refuse a value, by number (MySQL and MariaDB share them
+ * below 1900; above, each has its own): 1048 NULL in a NOT NULL column, 1264
+ * out of range, 1292 and 1366 a wrong value, 1300 a bad character string, 1406
+ * too long, 1153 ER_NET_PACKET_TOO_LARGE (one row past max_allowed_packet),
+ * MySQL's 3140 invalid JSON and 3819 a CHECK constraint, MariaDB's 4025 a
+ * CHECK constraint and 4038 to 4040 JSON too deep or malformed.
+ */
+const REFUSED_DATA_ERRNOS = new Set([
+  1048, 1153, 1264, 1292, 1300, 1366, 1406, 3140, 3819, 4025, 4038, 4039, 4040,
+]);
+
+/** What a failure means for the rows: see errors.ts. */
+export function mySqlErrorKind(
+  code: string | undefined,
+  serverErrno: number | undefined,
+  sqlState?: string,
+): ErrorKind {
+  if (code !== undefined && (CONFIGURATION.has(code) || TLS_VERIFY.has(code))) return 'configuration';
+  if (serverErrno !== undefined && REFUSED_DATA_ERRNOS.has(serverErrno)) return 'refused-data';
+  if (code === 'ER_NET_PACKET_TOO_LARGE') return 'refused-data';
+  if (serverErrno !== undefined && sqlState !== undefined && /^22/.test(sqlState)) return 'refused-data';
+  return 'connection';
+}
+
+const ERROR_OF_KIND = {
+  configuration: ConfigError,
+  connection: ConnectionError,
+  'refused-data': RefusedDataError,
+};
+
+/**
+ * The error of the right kind for `error`, raised while trying to `action` (e.g. "connect to",
  * "write rows to") the server of `config`; `table` names the table where there is one.
  */
 export function describeMySqlError(
@@ -69,8 +107,8 @@ export function describeMySqlError(
   action: string,
   config: MySqlConnectionConfig,
   table?: string,
-): MySqlSinkError {
-  if (error instanceof MySqlSinkError) return error;
+): LlamonitorError {
+  if (error instanceof LlamonitorError) return error;
   const driverError = (error ?? {}) as DriverError;
   const code = driverError.code;
   const serverMessage = driverError.sqlMessage ?? driverError.message ?? String(error);
@@ -78,10 +116,10 @@ export function describeMySqlError(
   const serverErrno = driverError.sqlMessage !== undefined ? driverError.errno : undefined;
   const advice = adviceFor(code, serverErrno, serverMessage, config, table);
   const message = `MySQL: could not ${action} ${config.target}: ${advice}`;
-  return new MySqlSinkError(redactSecrets(message, [config.password]), {
-    ...(code !== undefined ? { code } : {}),
-    ...(driverError.errno !== undefined ? { errno: driverError.errno } : {}),
-    ...(driverError.sqlState !== undefined ? { sqlState: driverError.sqlState } : {}),
+  const kind = mySqlErrorKind(code, serverErrno, driverError.sqlState);
+  return new ERROR_OF_KIND[kind](redactSecrets(message, [config.password]), {
+    code: code ?? (serverErrno === undefined ? undefined : String(serverErrno)),
+    cause: error,
   });
 }
 

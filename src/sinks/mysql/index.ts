@@ -6,7 +6,6 @@ import type { Sink, SinkOptions } from '../sink.js';
 import { MySqlSink } from './mysql-sink.js';
 
 export { MySqlSink, type MySqlSinkOptions } from './mysql-sink.js';
-export { MySqlSinkError } from './errors.js';
 export {
   MySqlUrlError,
   parseMySqlUrl,

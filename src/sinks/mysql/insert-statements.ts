@@ -6,7 +6,7 @@
 import { INSERT_COLUMNS, type ColumnSpec, type MetricEvent } from '../../schema/columns.js';
 import { isoMicrosToMySql } from '../../schema/timestamps.js';
 import { quoteIdentifier } from './ddl.js';
-import { MySqlSinkError } from './errors.js';
+import { RefusedDataError } from '../../errors.js';
 
 /** The driver's value escaping (mysql2's `escape`). */
 export type Escape = (value: unknown) => string;
@@ -76,7 +76,7 @@ export function* planInsertStatements(
     const tuple = encodeTuple(row);
     const tupleBytes = Buffer.byteLength(tuple) + 1;
     if (prefixBytes + tupleBytes > packetBytes) {
-      throw new MySqlSinkError(
+      throw new RefusedDataError(
         `row ${row.event_id} needs ${prefixBytes + tupleBytes} bytes as an INSERT statement, more than the ${packetBytes} the server's max_allowed_packet allows: ` +
           'raise max_allowed_packet, or enable local_infile so that LOAD DATA streams it',
       );

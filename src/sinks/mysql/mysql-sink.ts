@@ -11,7 +11,8 @@ import type { Sink, SinkOptions } from '../sink.js';
 import { detectCapabilities, type BulkPath, type ServerCapabilities } from './capabilities.js';
 import { parseMySqlUrl, type MySqlConnectionConfig } from './connection-config.js';
 import { createTableSql } from './ddl.js';
-import { describeMySqlError, MySqlSinkError } from './errors.js';
+import { ConfigError, ConnectionError } from '../../errors.js';
+import { describeMySqlError } from './errors.js';
 import { InsertWriter } from './insert-writer.js';
 import { isLocalInfileRefused, LoadDataWriter } from './load-data-writer.js';
 import { inTransaction, loadMySqlDriver, openPool, withConnection } from './pool.js';
@@ -120,7 +121,7 @@ export class MySqlSink implements Sink {
   }
 
   private connect(): Promise<Connected> {
-    if (this.closed) return Promise.reject(new MySqlSinkError(`MySQL sink for ${this.target} is closed`));
+    if (this.closed) return Promise.reject(new ConnectionError(`MySQL sink for ${this.target} is closed`));
     this.connected ??= this.open().catch((error: unknown) => {
       this.connected = undefined;
       throw error;
@@ -162,7 +163,7 @@ export class MySqlSink implements Sink {
         let found = await readTable(connection, this.table);
         if (!found) {
           if (!this.options.createTable) {
-            throw new MySqlSinkError(
+            throw new ConfigError(
               `MySQL table ${qualified} on ${this.target} does not exist and table creation is off: ` +
                 'create it with "llamonitor migrate", or set LLAMONITOR_CREATE_TABLE=true',
             );
@@ -171,11 +172,11 @@ export class MySqlSink implements Sink {
           diag.debug(`llamonitor mysql: created table ${qualified} (if missing) on ${this.target}`);
           found = await readTable(connection, this.table);
         }
-        if (!found) throw new MySqlSinkError(`MySQL table ${qualified} is still missing after CREATE TABLE`);
+        if (!found) throw new ConfigError(`MySQL table ${qualified} is still missing after CREATE TABLE`);
         const report = checkTableSchema(found, qualified);
         for (const note of report.notes) diag.warn(`llamonitor mysql: ${note}`);
         if (report.problems.length > 0) {
-          throw new MySqlSinkError(
+          throw new ConfigError(
             `MySQL table ${qualified} on ${this.target} does not fit the metric_events columns:\n  - ` +
               `${report.problems.join('\n  - ')}\n` +
               'Fix the table, or set LLAMONITOR_TABLE to a new name so that the exporter creates one.',

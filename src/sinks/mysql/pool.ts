@@ -6,7 +6,8 @@ import { diag } from '@opentelemetry/api';
 import type { Pool, PoolConnection, PoolOptions } from 'mysql2/promise';
 import type { MySqlConnectionConfig } from './connection-config.js';
 import { destroyOnAbort, driverSocketOf, unlessAborted } from '../abort.js';
-import { describeMySqlError, MySqlSinkError } from './errors.js';
+import { ConfigError } from '../../errors.js';
+import { describeMySqlError } from './errors.js';
 
 export type MySqlDriver = typeof import('mysql2/promise');
 
@@ -18,7 +19,7 @@ export function loadMySqlDriver(): Promise<MySqlDriver> {
     (module) => (module as MySqlDriver & { default?: MySqlDriver }).default ?? module,
     (error: unknown) => {
       driver = undefined;
-      throw new MySqlSinkError(
+      throw new ConfigError(
         `the mysql2 driver could not be loaded (${(error as Error).message}): run "npm install mysql2" to write to MySQL or MariaDB`,
       );
     },

@@ -6,7 +6,7 @@
  * changed or lost value.
  */
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
-import { MySqlSinkError } from './errors.js';
+import { RefusedDataError } from '../../errors.js';
 
 const ER_DUP_ENTRY = 1062;
 const WARNINGS_SHOWN = 3;
@@ -39,8 +39,8 @@ export async function checkWriteResult(
   const what = allRead
     ? `${warnings - skipped} warnings beyond duplicate rows`
     : `the server read ${records} of ${rowsSent} rows`;
-  throw new MySqlSinkError(
-    `MySQL changed or refused values while writing to ${table} (${what}${examples ? `: ${examples}` : ''}); ` +
-      'the batch was rolled back: make the table match the llamonitor columns (see the start-up schema check)',
+  throw new RefusedDataError(
+    `MySQL refused or would have changed values while writing to ${table} (${what}${examples ? `: ${examples}` : ''}); ` +
+      'the batch was rolled back so that no value is stored changed',
   );
 }

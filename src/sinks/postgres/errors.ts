@@ -4,6 +4,13 @@
  * password, even where the server or a library would have echoed one.
  */
 import { redactSecrets } from '../../config/connection-url.js';
+import {
+  ConfigError,
+  ConnectionError,
+  LlamonitorError,
+  RefusedDataError,
+  type ErrorKind,
+} from '../../errors.js';
 import type { TableName } from './ddl.js';
 
 /** What the sink was doing: "could not <action>". */
@@ -16,19 +23,6 @@ export interface ErrorContext {
   readonly table: TableName;
   readonly sslmode: string;
   readonly secrets: readonly string[];
-}
-
-export class PostgresSinkError extends Error {
-  /** The server's SQLSTATE (`28P01`, `42501`, ...) or Node's error code (`ECONNREFUSED`), when known. */
-  readonly code: string | undefined;
-  readonly action: SinkAction;
-
-  constructor(message: string, action: SinkAction, code: string | undefined, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.name = 'PostgresSinkError';
-    this.action = action;
-    this.code = code;
-  }
 }
 
 /** The SQLSTATE of a server error, or undefined. */
@@ -45,17 +39,46 @@ const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOU
 const LOST = new Set(['ECONNRESET', 'EPIPE', '57P01', '57P02']);
 const CERTIFICATE_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/;
 
-/** A PostgresSinkError for `error`, raised while doing `action`. */
+/** SQLSTATEs and Node codes that no retry can cure: the settings or the server's set-up must change. */
+const CONFIGURATION = new Set(['28P01', '28000', '3D000', '3F000', '42501', '42P01', 'ENOTFOUND']);
+const REFUSED_DATA_CLASSES = /^(22|23)/;
+/** 54000 program_limit_exceeded: a value too large for an index or a row. */
+const REFUSED_DATA = new Set(['54000']);
+
+/** What a failure means for the rows: see errors.ts. */
+export function postgresErrorKind(code: string | undefined, raw: string): ErrorKind {
+  if (code === undefined) {
+    return /certificate|does not support SSL/i.test(raw) ? 'configuration' : 'connection';
+  }
+  if (CONFIGURATION.has(code) || code.startsWith('42') || code.startsWith('0A')) return 'configuration';
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || CERTIFICATE_CODES.test(code)) return 'configuration';
+  if (
+    REFUSED_DATA.has(code) ||
+    (code.length === 5 && REFUSED_DATA_CLASSES.test(code) && code !== UNIQUE_VIOLATION)
+  ) {
+    return 'refused-data';
+  }
+  return 'connection';
+}
+
+const ERROR_OF_KIND = {
+  configuration: ConfigError,
+  connection: ConnectionError,
+  'refused-data': RefusedDataError,
+};
+
+/** The error of the right kind for `error`, raised while doing `action`, with a message that says what to do. */
 export function describePostgresError(
   error: unknown,
   action: SinkAction,
   context: ErrorContext,
-): PostgresSinkError {
-  if (error instanceof PostgresSinkError) return error;
+): LlamonitorError {
+  if (error instanceof LlamonitorError) return error;
   const raw = error instanceof Error ? error.message : String(error);
   const code = sqlState(error) ?? (error as { code?: string } | null)?.code;
   const message = redactSecrets(explain(raw, code, action, context), context.secrets);
-  return new PostgresSinkError(message, action, code, error);
+  const kind = postgresErrorKind(code, raw);
+  return new ERROR_OF_KIND[kind](message, { code, cause: error });
 }
 
 function explain(raw: string, code: string | undefined, action: SinkAction, context: ErrorContext): string {

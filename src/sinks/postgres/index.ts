@@ -6,7 +6,6 @@ import type { Sink, SinkOptions } from '../sink.js';
 import { PostgresSink } from './postgres-sink.js';
 
 export { PostgresSink } from './postgres-sink.js';
-export { PostgresSinkError } from './errors.js';
 export { ConnectionConfigError } from './connection-config.js';
 
 export function createPostgresSink(url: string, options: SinkOptions): Sink {

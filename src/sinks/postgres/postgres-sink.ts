@@ -8,6 +8,7 @@ import type pg from 'pg';
 import { INSERT_COLUMNS, type MetricEvent } from '../../schema/columns.js';
 import { createDelimitedEncoder } from '../delimited-text.js';
 import { redactSecrets } from '../../config/connection-url.js';
+import { ConfigError, ConnectionError } from '../../errors.js';
 import { destroyOnAbort, driverSocketOf, unlessAborted } from '../abort.js';
 import type { Sink, SinkOptions } from '../sink.js';
 import { postgresConnectionConfig, type PostgresConnectionConfig } from './connection-config.js';
@@ -24,7 +25,6 @@ import {
 } from './ddl.js';
 import {
   DEADLOCK_DETECTED,
-  PostgresSinkError,
   UNIQUE_VIOLATION,
   describePostgresError,
   sqlState,
@@ -86,11 +86,9 @@ export class PostgresSink implements Sink {
       const shape = await this.#readShape(client);
       const problems = tableShapeProblems(shape);
       if (problems.length > 0) {
-        throw new PostgresSinkError(
+        throw new ConfigError(
           `table ${this.#name.sql} at ${this.target} does not fit metric_events: ${problems.join('; ')}. ` +
             `Change the table, or point LLAMONITOR_TABLE / LLAMONITOR_SCHEMA at another one.`,
-          step.action,
-          undefined,
         );
       }
       step.action = 'write rows';
@@ -228,8 +226,8 @@ export class PostgresSink implements Sink {
     return (await this.#pool).connect();
   }
 
-  #closedError(): PostgresSinkError {
-    return new PostgresSinkError(`the PostgreSQL sink for ${this.target} is closed`, 'connect', undefined);
+  #closedError(): ConnectionError {
+    return new ConnectionError(`the PostgreSQL sink for ${this.target} is closed`);
   }
 
   /** Creates schema, table and indexes in one transaction, serialised across processes by an advisory lock. */
