@@ -53,9 +53,7 @@ export function registerGlobally(
   const resource = defaultResource().merge(detectResources({ detectors: [envDetector] }));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
   provider.register();
-  processor.exporter
-    .ready()
-    .catch((error: unknown) => diag.error(`llamonitor-otel: ${(error as Error).message}`));
+  processor.exporter.connectInBackground();
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = () => {
