@@ -20,7 +20,7 @@ import { fitRow } from '../schema/fit-row.js';
 import type { Sink } from '../sinks/sink.js';
 import { SpillStore } from '../spill/spill-store.js';
 import { DeadLetterStore, type RefusedRow } from '../spill/dead-letter.js';
-import { ConnectionError, errorKindOf, LlamonitorError, type ErrorKind } from '../errors.js';
+import { ConnectionError, errorKindOf, type ErrorKind } from '../errors.js';
 import { ConsoleWarnings } from '../warnings.js';
 import { backoffDelayMillis } from './retry-policy.js';
 import { estimateRowBytes } from './row-bytes.js';
