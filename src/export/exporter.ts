@@ -196,7 +196,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
       const where =
         errorKindOf(error) === 'configuration'
           ? `Until this is fixed, rows go to the spill folder ${this.spill.directory}, checked again every ${CONFIGURATION_RECHECK_MILLIS / 1000} s.`
-          : `Writes are retried until the export deadline; rows not written by then go to the spill folder ${this.spill.directory} and are replayed once it answers.`;
+          : this.retryPlan();
       this.warnings.once(causeOf(error), `${(error as Error).message} ${where}`);
     });
   }
@@ -405,13 +405,8 @@ export class MetricEventsSpanExporter implements SpanExporter {
         if (!cutShort) lastCause = error;
         const message = `write of ${plural(rows.length, 'row')} failed (attempt ${attempt}): ${lastError}`;
         // The first failure is news, once per cause; the retries after it are not.
-        if (attempt === 1) {
-          this.warnings.once(
-            causeOf(error),
-            `${sentence(message)} Retrying until the export deadline; rows not written by then go to the spill folder ` +
-              `${this.spill.directory} and are replayed once the sink answers.`,
-          );
-        } else log.debug(message);
+        if (attempt === 1) this.warnings.once(causeOf(error), `${sentence(message)} ${this.retryPlan()}`);
+        else log.debug(message);
       } finally {
         release();
       }
@@ -431,6 +426,15 @@ export class MetricEventsSpanExporter implements SpanExporter {
         },
       ),
     };
+  }
+
+  /** What becomes of rows whose write failed, for the first failure's warning. */
+  private retryPlan(): string {
+    const until = this.shutdownDeadline === undefined ? 'the export deadline' : 'shutdown must end';
+    return (
+      `Retrying until ${until}; rows not written by then go to the spill folder ${this.spill.directory} ` +
+      `and are replayed once the sink answers.`
+    );
   }
 
   /** A write slot before the deadline, or undefined; a slot that comes after it is given straight back. */
