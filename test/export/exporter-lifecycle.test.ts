@@ -44,7 +44,10 @@ function exporterWith(
 /** Spill files, those being replayed (claimed) included: they leave the folder only once the sink took them. */
 const spillFiles = async () => (await readdir(spillDir)).filter((n) => n.startsWith('spill-'));
 
-/** Waits, in real time, until `condition` holds; throws naming `what` after `millis`. */
+/**
+ * Waits, in real time, until `condition` holds; throws naming `what` after
+ * `millis`. On the fake clock, timers already due run meanwhile; the clock does not move.
+ */
 async function until(
   what: string,
   condition: () => boolean | Promise<boolean>,
@@ -54,6 +57,7 @@ async function until(
   while (!(await condition())) {
     if (performance.now() - started > millis) throw new Error(`${what} did not happen within ${millis} ms`);
     await new Promise((resolve) => realSetTimeout(resolve, 2));
+    if (vi.isFakeTimers()) await vi.advanceTimersByTimeAsync(0);
   }
 }
 
@@ -255,17 +259,19 @@ describe('MetricEventsSpanExporter lifecycle', () => {
     const exporter = exporterWith(sink, { shutdownTimeoutMillis: 1_000, exportTimeoutMillis: 60_000 });
     const first = watched(exportAll(exporter, finishedSpans(2)).first);
     await until('the write to start', () => sink.writes === 1);
+    const shutdownAt = Date.now();
     const shutdown = watched(exporter.shutdown());
     // Retries end 30% of the deadline before it, so that the rows can still be spilled.
     await vi.advanceTimersByTimeAsync(699);
     expect(first.settled).toBe(false);
     expect(await spillFiles()).toEqual([]);
-    await vi.advanceTimersByTimeAsync(1);
+    // The fake clock runs a timer due at once a millisecond later.
+    await vi.advanceTimersByTimeAsync(2);
     await until('the export to answer', () => first.settled);
     expect(await first.promise).toEqual({ code: ExportResultCode.SUCCESS });
     expect(await spillFiles()).toHaveLength(1);
     await settleMicrotasks();
-    await vi.advanceTimersByTimeAsync(299);
+    await vi.advanceTimersByTimeAsync(shutdownAt + 999 - Date.now());
     expect(shutdown.settled).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
     await until('shutdown to return at its deadline', () => shutdown.settled);
@@ -278,15 +284,16 @@ describe('MetricEventsSpanExporter lifecycle', () => {
     sink.hangOnClose = true;
     const exporter = exporterWith(sink, { shutdownTimeoutMillis: 1_000, exportTimeoutMillis: 60_000 });
     const first = watched(exportAll(exporter, finishedSpans(2)).first);
+    const shutdownAt = Date.now();
     const shutdown = watched(exporter.shutdown()); // in the same turn as export: its rows are not yet handed to the sink
     await until('the write to start', () => sink.writes === 1);
-    await vi.advanceTimersByTimeAsync(700);
+    await vi.advanceTimersByTimeAsync(701);
     await until('the export to answer', () => first.settled);
     expect(shutdown.settled).toBe(false);
     expect(await first.promise).toEqual({ code: ExportResultCode.SUCCESS });
     expect(await spillFiles()).toHaveLength(1);
     await settleMicrotasks();
-    await vi.advanceTimersByTimeAsync(300);
+    await vi.advanceTimersByTimeAsync(shutdownAt + 1_000 - Date.now());
     await until('shutdown to return at its deadline', () => shutdown.settled);
   });
 
