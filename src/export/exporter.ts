@@ -430,9 +430,14 @@ export class MetricEventsSpanExporter implements SpanExporter {
 
   /** What becomes of rows whose write failed, for the first failure's warning. */
   private retryPlan(): string {
-    const until = this.shutdownDeadline === undefined ? 'the export deadline' : 'shutdown must end';
+    const { exportTimeoutMillis, shutdownTimeoutMillis } = this.options;
+    const seconds = (millis: number) => `${Math.round(millis / 100) / 10} s`;
+    const retrying =
+      this.shutdownDeadline === undefined
+        ? `Retrying for up to ${seconds(exportTimeoutMillis * RETRY_SHARE)}`
+        : `Retrying for up to ${seconds(shutdownTimeoutMillis * SHUTDOWN_RETRY_SHARE)}, as the application is shutting down`;
     return (
-      `Retrying until ${until}; rows not written by then go to the spill folder ${this.spill.directory} ` +
+      `${retrying}; rows not written by then go to the spill folder ${this.spill.directory} ` +
       `and are replayed once the sink answers.`
     );
   }
