@@ -80,10 +80,14 @@ function failure(what: string, finished: Finished): Error {
 
 /** Copies the files a clone of this checkout would hold (tracked and new, nothing ignored: no dist/). */
 async function copyAsFreshClone(into: string): Promise<void> {
-  const { stdout } = await execFileAsync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-    cwd: REPO,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const { stdout } = await execFileAsync(
+    'git',
+    ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+    {
+      cwd: REPO,
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   const paths = stdout.split('\0').filter((p) => p !== '');
   for (const path of paths) {
     await mkdir(dirname(join(into, path)), { recursive: true });
@@ -96,11 +100,19 @@ async function copyAsFreshClone(into: string): Promise<void> {
   await symlink(join(REPO, 'node_modules'), join(into, 'node_modules'));
 }
 
-/** `npm pack` of a fresh copy of this checkout, into a new temporary folder. */
+/** A compiled module whose source is gone, as an older build leaves in a developer's dist/. */
+export const LEFT_OVER_MODULE = 'dist/left-over-from-an-older-build.js';
+
+/**
+ * `npm pack` of a fresh copy of this checkout, into a new temporary folder;
+ * the copy's dist/ holds only LEFT_OVER_MODULE, which prepack must clear away.
+ */
 export async function packFreshClone(): Promise<Packed> {
   const folder = await mkdtemp(join(tmpdir(), 'llamonitor-pack-'));
   const clone = join(folder, 'clone');
   await copyAsFreshClone(clone);
+  await mkdir(join(clone, 'dist'));
+  await writeFile(join(clone, LEFT_OVER_MODULE), 'export {};\n');
   const packed = await run('npm', ['pack', '--json', '--pack-destination', folder], clone);
   if (packed.code !== 0) throw failure('npm pack', packed);
   // Lifecycle scripts print to stderr with --json; stdout holds the JSON report alone.
@@ -152,7 +164,8 @@ async function lockFor(
   const requiredPeers = Object.keys(manifest.peerDependencies).filter(
     (name) => manifest.peerDependenciesMeta[name]?.optional !== true,
   );
-  for (const name of [...Object.keys(manifest.dependencies), ...requiredPeers, ...alsoInstall]) need('', name);
+  for (const name of [...Object.keys(manifest.dependencies), ...requiredPeers, ...alsoInstall])
+    need('', name);
   for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
     const entry = repoLock.packages[key] as LockEntry;
     for (const name of Object.keys(entry.dependencies ?? {})) need(key, name);
@@ -179,7 +192,12 @@ async function lockFor(
   };
   for (const key of [...chosen].sort()) {
     // The repository's flags (dev, peer) say how the repository uses a package, not how this application does.
-    const { dev: _dev, peer: _peer, devOptional: _devOptional, ...entry } = repoLock.packages[key] as LockEntry;
+    const {
+      dev: _dev,
+      peer: _peer,
+      devOptional: _devOptional,
+      ...entry
+    } = repoLock.packages[key] as LockEntry;
     packages[key] = entry;
   }
   return {

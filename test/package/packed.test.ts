@@ -7,7 +7,7 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, normalize } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO } from '../support/child-process.js';
-import { installIntoNewApp, packFreshClone, run, type Packed } from './packed-app.js';
+import { installIntoNewApp, LEFT_OVER_MODULE, packFreshClone, run, type Packed } from './packed-app.js';
 
 /** What a TypeScript application beside the package needs to compile against it. */
 const TYPES = ['@types/node'];
@@ -49,11 +49,14 @@ describe('npm pack of a fresh clone', () => {
     ]) {
       expect(packed.files, file).toContain(file);
     }
-    const outside = packed.files.filter((f) => !/^(dist|src|docs)\/|^(README\.md|LICENSE|package\.json)$/.test(f));
+    const outside = packed.files.filter(
+      (f) => !/^(dist|src|docs)\/|^(README\.md|LICENSE|package\.json)$/.test(f),
+    );
     expect(outside).toEqual([]);
   });
 
   it('ships no compiled module whose source is gone (prepack builds into an empty dist/)', () => {
+    expect(packed.files).not.toContain(LEFT_OVER_MODULE);
     const sources = new Set(packed.files.filter((f) => f.startsWith('src/')));
     const orphans = packed.files
       .filter((f) => f.startsWith('dist/') && f.endsWith('.js'))
@@ -116,8 +119,8 @@ const span = provider.getTracer('packed-app').startSpan('chat gpt-4o-mini', {
   },
 });
 span.end();
-await provider.shutdown();
 const row = toMetricEvent(memory.getFinishedSpans()[0]);
+await provider.shutdown();
 process.stdout.write(JSON.stringify({
   operationType: row.operation_type,
   totalTokens: row.text_custom_metrics.total_tokens,
