@@ -61,7 +61,11 @@ async function missingPrograms(): Promise<string[]> {
 /** Starts the private TLS server through the script and reads the variables it prints. */
 async function startPrivateServer(): Promise<TlsServer> {
   const folder = await mkdtemp(join(tmpdir(), 'llamonitor-mariadb-tls-'));
-  const env = { ...process.env, LLAMONITOR_TLS_DIR: folder, LLAMONITOR_TLS_PORT: String(await freePort()) };
+  const env = {
+    ...process.env,
+    LLAMONITOR_TEST_MYSQL_TLS_DIR: folder,
+    LLAMONITOR_TEST_MYSQL_TLS_PORT: String(await freePort()),
+  };
   const stop = async () => {
     await execFileAsync('bash', [SCRIPT, 'stop'], { env, timeout: 60_000 });
     await rm(folder, { recursive: true, force: true });

@@ -2,11 +2,11 @@
 # Starts a private MariaDB with TLS on 127.0.0.1:3407 (certificates for localhost and
 # 127.0.0.1 from a throwaway CA), for test/sinks/mysql-tls.test.ts, and prints the
 # environment that points those tests at it. The test runs this itself, with its own
-# LLAMONITOR_TLS_DIR and LLAMONITOR_TLS_PORT, and stops it afterwards; by hand:
+# LLAMONITOR_TEST_MYSQL_TLS_DIR and LLAMONITOR_TEST_MYSQL_TLS_PORT, and stops it afterwards; by hand:
 #   eval "$(test/support/mariadb-tls.sh)"      then   test/support/mariadb-tls.sh stop
 set -euo pipefail
-DIR=${LLAMONITOR_TLS_DIR:-/tmp/llamonitor-mariadb-tls}
-PORT=${LLAMONITOR_TLS_PORT:-3407}
+DIR=${LLAMONITOR_TEST_MYSQL_TLS_DIR:-/tmp/llamonitor-mariadb-tls}
+PORT=${LLAMONITOR_TEST_MYSQL_TLS_PORT:-3407}
 # Small enough to start in a fraction of a second; the tests write a few rows.
 SIZES=(--innodb-buffer-pool-size=16M --innodb-log-file-size=4M)
 
