@@ -88,6 +88,14 @@ describe('llamonitor --help', () => {
     expect(run.code).toBe(2);
   });
 
+  it('refuses, with exit code 2, an argument the command does not take (the spill folder is --spill-dir)', async () => {
+    const run = await runCli(['replay', dir]);
+    expect(run.stdout).toBe(
+      `llamonitor replay takes no argument '${dir}'; llamonitor replay --help lists its options\n`,
+    );
+    expect(run.code).toBe(2);
+  });
+
   it('refuses an unknown command with exit code 2', async () => {
     const run = await runCli(['frobnicate']);
     expect(run.code).toBe(2);
