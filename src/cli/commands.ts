@@ -181,7 +181,7 @@ export async function doctor(env: Env, out: Out): Promise<number> {
 }
 
 /** Why `folder` cannot hold spill files, or undefined when it is a folder. */
-async function missingFolder(folder: string): Promise<string | undefined> {
+async function missingFolder(folder: string): Promise<'does not exist' | 'is not a folder' | undefined> {
   try {
     return (await stat(folder)).isDirectory() ? undefined : 'is not a folder';
   } catch (error) {
@@ -190,26 +190,34 @@ async function missingFolder(folder: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * The exit code when the spill folder leaves replay nothing to do, else undefined. A folder named on
+ * purpose that is not there is a mistake; the default one is simply not made before the first spill.
+ */
+async function spillFolderProblem(env: Env, options: ResolvedOptions, out: Out): Promise<number | undefined> {
+  const missing = await missingFolder(options.spillDir);
+  if (missing === undefined) return undefined;
+  const folder = resolve(options.spillDir);
+  const named = env.LLAMONITOR_SPILL_DIR !== undefined && env.LLAMONITOR_SPILL_DIR !== '';
+  if (missing === 'does not exist' && !named) {
+    out(
+      `nothing to replay: no spill folder at ${folder} (the default; give --spill-dir if your application spills elsewhere)`,
+    );
+    return 0;
+  }
+  out(
+    `llamonitor replay: the spill folder ${folder} ${missing}: ` +
+      'give --spill-dir (or LLAMONITOR_SPILL_DIR) the folder your application spills into',
+  );
+  return EXIT_USAGE;
+}
+
 /** Sends every spilled batch to the configured sink, oldest first. */
 export async function replay(env: Env, out: Out): Promise<number> {
   const options = loadOptions(env, out);
   if (!options) return 1;
-  const missing = await missingFolder(options.spillDir);
-  // A folder named on purpose that is not there is a mistake; the default one is simply not made before the first spill.
-  if (missing && env.LLAMONITOR_SPILL_DIR !== undefined && env.LLAMONITOR_SPILL_DIR !== '') {
-    out(
-      `llamonitor replay: the spill folder ${resolve(options.spillDir)} ${missing}: ` +
-        'give --spill-dir (or LLAMONITOR_SPILL_DIR) the folder your application spills into',
-    );
-    return EXIT_USAGE;
-  }
-  if (missing) {
-    out(
-      `nothing to replay: no spill folder at ${resolve(options.spillDir)} (the default spill folder; ` +
-        'give --spill-dir if your application spills elsewhere)',
-    );
-    return 0;
-  }
+  const problem = await spillFolderProblem(env, options, out);
+  if (problem !== undefined) return problem;
   let sink: Sink | undefined;
   try {
     const opened = await createSink(options);

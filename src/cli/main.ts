@@ -6,7 +6,7 @@ import { optionsHelp, parseCommandLine, UsageError, type OptionKey } from './arg
 
 interface Command {
   readonly summary: string;
-  /** The options it uses, in the order its --help lists them. */
+  /** The options it uses; its --help lists them in the order of the options table. */
   readonly options: readonly OptionKey[];
   readonly run: (env: Env, out: Out) => Promise<number>;
 }
