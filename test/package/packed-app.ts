@@ -7,7 +7,7 @@
  * `npm ci` has already put in the local cache.
  */
 import { execFile, spawn } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -109,21 +109,26 @@ export const LEFT_OVER_MODULE = 'dist/left-over-from-an-older-build.js';
  */
 export async function packFreshClone(): Promise<Packed> {
   const folder = await mkdtemp(join(tmpdir(), 'llamonitor-pack-'));
-  const clone = join(folder, 'clone');
-  await copyAsFreshClone(clone);
-  await mkdir(join(clone, 'dist'));
-  await writeFile(join(clone, LEFT_OVER_MODULE), 'export {};\n');
-  const packed = await run('npm', ['pack', '--json', '--pack-destination', folder], clone);
-  if (packed.code !== 0) throw failure('npm pack', packed);
-  // Lifecycle scripts print to stderr with --json; stdout holds the JSON report alone.
-  const [report] = JSON.parse(packed.stdout) as [{ filename: string; files: PackedFile[] }];
-  const manifest = JSON.parse(await readFile(join(clone, 'package.json'), 'utf8')) as Manifest;
-  return {
-    folder,
-    tarball: join(folder, report.filename),
-    files: report.files.map((f) => f.path),
-    manifest,
-  };
+  try {
+    const clone = join(folder, 'clone');
+    await copyAsFreshClone(clone);
+    await mkdir(join(clone, 'dist'));
+    await writeFile(join(clone, LEFT_OVER_MODULE), 'export {};\n');
+    const packed = await run('npm', ['pack', '--json', '--pack-destination', folder], clone);
+    if (packed.code !== 0) throw failure('npm pack', packed);
+    // Lifecycle scripts print to stderr with --json; stdout holds the JSON report alone.
+    const [report] = JSON.parse(packed.stdout) as [{ filename: string; files: PackedFile[] }];
+    const manifest = JSON.parse(await readFile(join(clone, 'package.json'), 'utf8')) as Manifest;
+    return {
+      folder,
+      tarball: join(folder, report.filename),
+      files: report.files.map((f) => f.path),
+      manifest,
+    };
+  } catch (error) {
+    await rm(folder, { recursive: true, force: true });
+    throw error;
+  }
 }
 
 /** The lock path where npm finds `name` from the package at `from`: its own node_modules, then its parents'. */
