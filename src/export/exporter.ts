@@ -520,7 +520,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
       return { code: ExportResultCode.SUCCESS };
     } catch (error) {
       const message = `${reason}; and spilling them to ${this.spill.directory} failed too: ${(error as Error).message}`;
-      log.error(message);
+      // The processor hands a FAILED result's error to OpenTelemetry's error handler (diag.error): no second line here.
       this.warnings.once(
         `spill-failed:${causeOf(error)}`,
         `${sentence(message)} ${plural(rows.length, 'row')} lost.`,
@@ -546,7 +546,6 @@ export class MetricEventsSpanExporter implements SpanExporter {
       return { code: ExportResultCode.SUCCESS };
     } catch (error) {
       const message = `${summary}; and keeping the refused rows in ${this.deadLetters.directory} failed: ${(error as Error).message}`;
-      log.error(message);
       this.warnings.once(
         `dead-letter-failed:${causeOf(error)}`,
         `${sentence(message)} ${plural(refused.length, 'row')} lost.`,
