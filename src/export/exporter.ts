@@ -347,7 +347,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
     this.retryDeadlines.add(retryDeadline);
     try {
       const { refused, unwritten, failure } = await this.writeBatch(rows, retryDeadline);
-      // Refused rows are kept first: the rows left unwritten may have stopped the search for more.
+      // Both can happen: the search for refused rows can meet an outage on its way.
       const kept = refused.length > 0 ? await this.deadLetter(refused, rows.length) : undefined;
       const spilled = failure !== undefined ? await this.spillAfterFailure(unwritten, failure) : undefined;
       return (
