@@ -87,4 +87,21 @@ describe.runIf(databases.length > 0).each(databases)('a code setup writing to $n
       expect((await spilledSpanIds(spill.dir)).sort()).toEqual(ended.sort());
     },
   );
+
+  it('under the register entry, with a database that does not exist, says it once, at start-up, and spills every row', async () => {
+    const missing = await MISTAKES[1].url(database);
+    const run = await runNode(
+      ['--import', 'llamonitor-otel/register', 'test/fixtures/apps/llm-app.mjs'],
+      { LLAMONITOR_URL: missing, LLAMONITOR_SPILL_DIR: spill.dir, APP_SPANS: '4' },
+      30_000,
+    );
+
+    expect(run.signal, `the child did not exit by itself within 30 s; stderr: ${run.stderr}`).toBeNull();
+    expect(run.code).toBe(0);
+    const lines = run.stderr.split('\n').filter((line) => line.trim() !== '');
+    expect(lines, run.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(/does not exist/);
+    expect(lines[0]).toContain(spill.dir);
+    expect(await spilledSpanIds(spill.dir)).toHaveLength(4);
+  });
 });
