@@ -17,7 +17,7 @@ export async function storedRows(folder: string): Promise<StoredRow[]> {
   const duck = await (await DuckDBInstance.create(':memory:')).connect();
   try {
     const reader = await duck.runAndReadAll(
-      `SELECT operation_name, session_id, trace_id, custom_attributes->>'scope' AS scope
+      `SELECT operation_name, session_id, trace_id, custom_attributes->>'scope_name' AS scope
          FROM read_parquet('${dataset}/**/*.parquet') ORDER BY "timestamp"`,
     );
     return reader.getRowObjectsJson() as unknown as StoredRow[];
