@@ -5,13 +5,15 @@
  * application ends: on its own, on Ctrl-C (SIGINT), on SIGTERM; and the
  * process then ends, by the signal as it would have without any setup.
  */
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtModulePath } from '../support/built-package.js';
-import { startNode, type Finished } from '../support/child-process.js';
+import { REPO, type Finished } from '../support/child-process.js';
 import { startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server.js';
+import { BOUND_MILLIS, startBoundedApp, waitForOutput } from './child-app.js';
 import { storedRows } from './stored-rows.js';
 
 const SETUPS: Readonly<Record<string, readonly string[]>> = {
@@ -33,8 +35,6 @@ const SETUPS: Readonly<Record<string, readonly string[]>> = {
 const ENDINGS = { 'by itself': undefined, 'on SIGINT': 'SIGINT', 'on SIGTERM': 'SIGTERM' } as const;
 type Ending = (typeof ENDINGS)[keyof typeof ENDINGS];
 const CALLS = 3;
-/** Longer than any setup needs, even on a loaded machine; past it the process is killed and the test fails. */
-const BOUND_MILLIS = 45_000;
 
 let server: FakeLlmServer;
 let folder: string;
@@ -49,8 +49,8 @@ afterAll(async () => {
 });
 
 /** Runs the chat app under `setup`, sends `signal` once its calls have ended; resolves once the process has ended. */
-async function runApp(setup: readonly string[], signal: Ending, dataFolder: string) {
-  const app = startNode([...setup, 'test/first-hour/apps/chat-app.mjs'], {
+async function runApp(setup: readonly string[], signal: Ending, dataFolder: string): Promise<Finished> {
+  const app = startBoundedApp([...setup, 'test/first-hour/apps/chat-app.mjs'], {
     LLAMONITOR_URL: dataFolder,
     LLAMONITOR_SPILL_DIR: `${dataFolder}-spill`,
     OPENAI_BASE_URL: server.baseURL,
@@ -58,32 +58,24 @@ async function runApp(setup: readonly string[], signal: Ending, dataFolder: stri
     APP_CALLS: String(CALLS),
     APP_STAY: signal === undefined ? '0' : '1',
   });
-  let killedByTest = false;
-  const bound = setTimeout(() => {
-    killedByTest = true;
-    app.child.kill('SIGKILL');
-  }, BOUND_MILLIS);
-  try {
-    if (signal !== undefined) {
-      const ready = await Promise.race([
-        app.finished.then(() => false),
-        (async () => {
-          while (!app.stdout().includes(`calls ended: ${CALLS}`) && !killedByTest) {
-            await new Promise((resolve) => setTimeout(resolve, 25));
-          }
-          return !killedByTest;
-        })(),
-      ]);
-      if (!ready) throw new Error(`the app did not end its ${CALLS} calls: ${app.stdout()}`);
-      app.child.kill(signal);
-    }
-    const run: Finished = await app.finished;
-    expect(killedByTest, `the process did not end within ${BOUND_MILLIS} ms: ${run.stderr}`).toBe(false);
-    return run;
-  } finally {
-    clearTimeout(bound);
+  if (signal !== undefined) {
+    await waitForOutput(app, `calls ended: ${CALLS}`);
+    app.child.kill(signal);
   }
+  const run = await app.finished;
+  expect(app.killedByBound(), `the process did not end within ${BOUND_MILLIS} ms: ${run.stderr}`).toBe(false);
+  return run;
 }
+
+describe('docs/setups.md', () => {
+  it('shows each file of examples/setups/ as it is', () => {
+    const doc = readFileSync(join(REPO, 'docs', 'setups.md'), 'utf8');
+    for (const file of readdirSync(join(REPO, 'examples', 'setups'))) {
+      const source = readFileSync(join(REPO, 'examples', 'setups', file), 'utf8');
+      expect(doc, file).toContain(`\`\`\`js\n${source}\`\`\``);
+    }
+  });
+});
 
 describe.each(Object.entries(SETUPS))('%s', (name, setup) => {
   it.each(Object.entries(ENDINGS))(
