@@ -11,6 +11,7 @@ import { createSink } from '../config/create-sink.js';
 import { maskUrl, passwordOf, redactSecrets } from '../config/connection-url.js';
 import type { Sink } from '../sinks/sink.js';
 import { SpillStore } from '../spill/spill-store.js';
+import { DeadLetterStore } from '../spill/dead-letter.js';
 import { Replayer } from '../export/replayer.js';
 import { withDeadline } from '../export/deadline.js';
 import { WAITING_REPORTS } from './waiting.js';
@@ -224,10 +225,12 @@ export async function replay(env: Env, out: Out): Promise<number> {
     sink = opened;
     await opened.prepare();
     const store = new SpillStore(options.spillDir, options.spillMaxBytes);
+    const deadLetters = new DeadLetterStore(options.spillDir, options.fileMode);
     const report = await new Replayer(store, {
       destination: undefined,
       write: (rows, signal) => opened.write(rows, signal),
       checkHealth: (signal) => opened.checkHealth(signal),
+      deadLetters,
       timeoutMillis: options.exportTimeoutMillis,
     }).replayOnce();
     await opened.flush();
@@ -237,6 +240,14 @@ export async function replay(env: Env, out: Out): Promise<number> {
           ? `; set ${report.setAside} unusable files aside in ${options.spillDir}/set-aside`
           : ''),
     );
+    const kept = await deadLetters.summary();
+    if (kept.rows > 0) {
+      out(
+        `[warn] ${kept.rows} rows the sink refused (${report.deadLettered} in this replay) are kept in ` +
+          `${kept.files} dead-letter files in ${deadLetters.directory}, not replayed; the first error: ` +
+          safeMessage(new Error(kept.firstError), options),
+      );
+    }
     for (const { file, reason } of report.refused) {
       out(
         `[fail] the sink refused ${file}, kept for the next replay: ${safeMessage(new Error(reason), options)}`,

@@ -52,9 +52,7 @@ export function registerGlobally(
   const resource = defaultResource().merge(detectResources({ detectors: [envDetector] }));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
   provider.register();
-  processor.exporter
-    .ready()
-    .catch((error: unknown) => diag.error(`llamonitor-otel: ${(error as Error).message}`));
+  processor.exporter.connectInBackground();
 
   const shutdown = shutdownOnExit(provider);
   return { processor, shutdown };

@@ -12,6 +12,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import { join } from 'node:path';
 import { diag } from '@opentelemetry/api';
 import { COLUMNS, type MetricEvent } from '../schema/columns.js';
+import { DEAD_LETTER_FOLDER } from './dead-letter.js';
 
 const log = diag.createComponentLogger({ namespace: 'llamonitor-otel/spill' });
 
@@ -150,7 +151,7 @@ export class SpillStore {
         if (!processIsAlive(Number(temporary[1]))) await rm(join(this.directory, name), { force: true });
         continue;
       }
-      if (name === SET_ASIDE_FOLDER) continue;
+      if (name === SET_ASIDE_FOLDER || name === DEAD_LETTER_FOLDER) continue;
       await this.setAside(name, 'not a llamonitor spill file');
     }
     return ready.sort();
