@@ -240,7 +240,7 @@ export function resolveOptions(
       labels[spec.key] = spec.env;
     } else {
       out[spec.key] = spec.defaultValue;
-      labels[spec.key] = `${spec.key} (default)`;
+      labels[spec.key] = spec.key;
     }
   }
   if (options.enrich !== undefined && typeof options.enrich !== 'function') {

@@ -3,8 +3,8 @@
 # 127.0.0.1 from a throwaway CA), for test/sinks/mysql-tls.test.ts, and prints the
 # environment that enables those tests. `test/support/mariadb-tls.sh stop` stops it.
 set -euo pipefail
-DIR=${LLAMONITOR_TLS_DIR:-/tmp/llamonitor-mariadb-tls}
-PORT=${LLAMONITOR_TLS_PORT:-3407}
+DIR=${LLAMONITOR_TEST_TLS_DIR:-/tmp/llamonitor-mariadb-tls}
+PORT=${LLAMONITOR_TEST_TLS_PORT:-3407}
 
 if [[ "${1:-}" == stop ]]; then
   [[ -f "$DIR/mysqld.pid" ]] && kill "$(cat "$DIR/mysqld.pid")"
