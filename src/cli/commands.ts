@@ -1,5 +1,7 @@
 /** The CLI's commands; each returns the process exit code and writes its report to `out`. */
 import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { hrTimeToIsoMicros } from '../schema/timestamps.js';
 import { SCHEMA_VERSION, type MetricEvent } from '../schema/columns.js';
 import { fitRow } from '../schema/fit-row.js';
@@ -11,9 +13,13 @@ import type { Sink } from '../sinks/sink.js';
 import { SpillStore } from '../spill/spill-store.js';
 import { Replayer } from '../export/replayer.js';
 import { withDeadline } from '../export/deadline.js';
+import { WAITING_REPORTS } from './waiting.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type Out = (line: string) => void;
+
+/** The exit code of a command line that cannot work as given (1 is a check or the work that failed). */
+export const EXIT_USAGE = 2;
 
 function describeTarget(options: ResolvedOptions): string {
   const target = options.target;
@@ -160,13 +166,56 @@ export async function doctor(env: Env, out: Out): Promise<number> {
     }
   }
   await (sink as Sink | undefined)?.close().catch(() => {});
+  for (const report of WAITING_REPORTS) {
+    try {
+      const line = await report(options);
+      out(`${line.status === 'ok' ? '[ok]  ' : '[warn]'} ${line.name}: ${line.detail}`);
+    } catch (error) {
+      failed = true;
+      out(`[fail] reading what waits on disk: ${safeMessage(error, options)}`);
+    }
+  }
   return failed ? 1 : 0;
+}
+
+/** Why `folder` cannot hold spill files, or undefined when it is a folder. */
+async function missingFolder(folder: string): Promise<'does not exist' | 'is not a folder' | undefined> {
+  try {
+    return (await stat(folder)).isDirectory() ? undefined : 'is not a folder';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'does not exist';
+    throw error;
+  }
+}
+
+/**
+ * The exit code when the spill folder leaves replay nothing to do, else undefined. A folder named on
+ * purpose that is not there is a mistake; the default one is simply not made before the first spill.
+ */
+async function spillFolderProblem(env: Env, options: ResolvedOptions, out: Out): Promise<number | undefined> {
+  const missing = await missingFolder(options.spillDir);
+  if (missing === undefined) return undefined;
+  const folder = resolve(options.spillDir);
+  const named = env.LLAMONITOR_SPILL_DIR !== undefined && env.LLAMONITOR_SPILL_DIR !== '';
+  if (missing === 'does not exist' && !named) {
+    out(
+      `nothing to replay: no spill folder at ${folder} (the default; give --spill-dir if your application spills elsewhere)`,
+    );
+    return 0;
+  }
+  out(
+    `llamonitor replay: the spill folder ${folder} ${missing}: ` +
+      'give --spill-dir (or LLAMONITOR_SPILL_DIR) the folder your application spills into',
+  );
+  return EXIT_USAGE;
 }
 
 /** Sends every spilled batch to the configured sink, oldest first. */
 export async function replay(env: Env, out: Out): Promise<number> {
   const options = loadOptions(env, out);
   if (!options) return 1;
+  const problem = await spillFolderProblem(env, options, out);
+  if (problem !== undefined) return problem;
   let sink: Sink | undefined;
   try {
     const opened = await createSink(options);

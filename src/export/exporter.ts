@@ -122,6 +122,11 @@ export class MetricEventsSpanExporter implements SpanExporter {
     });
   }
 
+  /** @internal The options as resolved: code, then LLAMONITOR_* variables (fromEnv), then defaults. */
+  get resolvedOptions(): ResolvedOptions {
+    return this.options;
+  }
+
   /** Resolves once the sink is connected and its table fits; rejects with the reason. */
   ready(): Promise<void> {
     return this.prepared();

@@ -235,22 +235,7 @@ export class SpillStore {
 
   /** Rows a spill file holds, read from its header; 0 when it cannot be read. */
   private async rowsIn(name: string): Promise<number> {
-    try {
-      const file = await open(join(this.directory, name), 'r');
-      try {
-        // The header's reason is at most 2,000 characters, which JSON may write as 6 bytes each.
-        const { buffer, bytesRead } = await file.read({
-          buffer: Buffer.alloc(HEADER_MAX_BYTES),
-          position: 0,
-        });
-        const text = buffer.subarray(0, bytesRead).toString('utf8');
-        return (JSON.parse(text.slice(0, text.indexOf('\n'))) as SpillHeader).rows;
-      } finally {
-        await file.close();
-      }
-    } catch {
-      return 0;
-    }
+    return (await readHeader(join(this.directory, name)))?.rows ?? 0;
   }
 
   /** Past the size cap, the oldest files go, with a warning that counts the rows dropped. */
@@ -277,4 +262,70 @@ export class SpillStore {
       await dir.close();
     }
   }
+}
+
+/** A spill file's header line, read alone; undefined when it cannot be read. */
+async function readHeader(path: string): Promise<SpillHeader | undefined> {
+  try {
+    const file = await open(path, 'r');
+    try {
+      // The header's reason is at most 2,000 characters, which JSON may write as 6 bytes each.
+      const { buffer, bytesRead } = await file.read({ buffer: Buffer.alloc(HEADER_MAX_BYTES), position: 0 });
+      const text = buffer.subarray(0, bytesRead).toString('utf8');
+      const header = JSON.parse(text.slice(0, text.indexOf('\n'))) as SpillHeader;
+      return header.format === FORMAT && Number.isInteger(header.rows) ? header : undefined;
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a spill folder holds for replay, as its files' headers count it. */
+export interface SpillBacklog {
+  /** Files waiting for a replay, those a replay holds right now included. */
+  readonly files: number;
+  readonly rows: number;
+  /** When the oldest of them was written (ISO-8601), undefined when there is none. */
+  readonly oldest: string | undefined;
+  /** Waiting files whose header cannot be read: the next replay sets them aside. */
+  readonly unreadable: number;
+  /** Files a replay set aside (in `set-aside/`) for a person to look at. */
+  readonly setAside: number;
+}
+
+/**
+ * Counts a spill folder's files and rows from their header lines only, without
+ * taking, moving or removing any file (a running exporter may be replaying
+ * them). Undefined when the folder does not exist.
+ */
+export async function spillBacklog(directory: string): Promise<SpillBacklog | undefined> {
+  let names: string[];
+  try {
+    names = await readdir(directory);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  let files = 0;
+  let rows = 0;
+  let unreadable = 0;
+  let oldest: string | undefined;
+  for (const name of names) {
+    if (!NAME.test(name) && !CLAIMED.test(name)) continue;
+    files++;
+    const header = await readHeader(join(directory, name));
+    if (!header) {
+      unreadable++;
+      continue;
+    }
+    rows += header.rows;
+    if (oldest === undefined || header.created < oldest) oldest = header.created;
+  }
+  const setAside = await readdir(join(directory, SET_ASIDE_FOLDER)).then(
+    (entries) => entries.length,
+    () => 0,
+  );
+  return { files, rows, oldest, unreadable, setAside };
 }
