@@ -4,12 +4,27 @@
  * exporter's construction), without loading its driver; the driver is loaded
  * when the sink is built, and a missing one is named with what to install.
  */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { resolveOptions } from '../../src/config/options.js';
 import { MetricEventsSpanExporter } from '../../src/export/exporter.js';
 import { allowedUrls, sinkTargetOf } from '../../src/sinks/registry.js';
-import { runCli, runNode } from '../support/child-process.js';
+import { REPO, runCli, runNode } from '../support/child-process.js';
+
+/** The relative imports of each TypeScript file under `folder` (src/...). */
+function importsUnder(folder: string): { file: string; from: string }[] {
+  return readdirSync(join(REPO, folder), { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.ts'))
+    .flatMap((name) => {
+      const text = readFileSync(join(REPO, folder, name), 'utf8');
+      return [...text.matchAll(/^import [^;]*? from '(\.[^']+)'/gms)].map((m) => ({
+        file: name,
+        from: m[1] as string,
+      }));
+    });
+}
 
 /** The ConfigError `work` throws. */
 function refusal(work: () => unknown): ConfigError {
@@ -63,6 +78,13 @@ describe('a URL is checked by its sink when the options are resolved', () => {
     const target = sinkTargetOf('postgres://app:p%40ss@db/m?sslmode=disable');
     expect(target.display).toBe('postgres://app:****@db/m?sslmode=disable');
     expect(target.secrets).toEqual(expect.arrayContaining(['p@ss', 'p%40ss']));
+  });
+});
+
+describe('the modules', () => {
+  it('sinks import nothing of config/, and the masking of secrets imports nothing of the package', () => {
+    expect(importsUnder('src/sinks').filter(({ from }) => from.includes('/config/'))).toEqual([]);
+    expect(readFileSync(join(REPO, 'src/secrets.ts'), 'utf8')).not.toMatch(/^import /m);
   });
 });
 
