@@ -8,7 +8,7 @@ import { fitRow } from '../schema/fit-row.js';
 import { ConfigError } from '../errors.js';
 import { resolveOptions, type ResolvedOptions } from '../config/options.js';
 import { createSink } from '../config/create-sink.js';
-import { maskUrl, passwordOf, redactSecrets } from '../config/connection-url.js';
+import { redactSecrets } from '../secrets.js';
 import type { Sink } from '../sinks/sink.js';
 import { SpillStore } from '../spill/spill-store.js';
 import { DeadLetterStore } from '../spill/dead-letter.js';
@@ -24,15 +24,13 @@ export const EXIT_USAGE = 2;
 
 function describeTarget(options: ResolvedOptions): string {
   const target = options.target;
-  const where = target.kind === 'parquet' ? target.directory : maskUrl(target.url);
-  return `${target.kind} ${where}, table ${options.schema ? `${options.schema}.` : ''}${options.table}`;
+  return `${target.kind} ${target.display}, table ${options.schema ? `${options.schema}.` : ''}${options.table}`;
 }
 
 /** Error text with the URL's password removed, whatever the driver put in it. */
 function safeMessage(error: unknown, options: ResolvedOptions | undefined): string {
   const message = error instanceof Error ? error.message : String(error);
-  const url = options && options.target.kind !== 'parquet' ? options.target.url : undefined;
-  return redactSecrets(message, [url ? passwordOf(url) : undefined]);
+  return redactSecrets(message, options?.target.secrets ?? []);
 }
 
 function loadOptions(
