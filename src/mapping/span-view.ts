@@ -39,11 +39,6 @@ export class SpanView {
     return typeof value === 'string' && value.length > 0 ? value : undefined;
   }
 
-  /** The attribute as a finite number (a numeric string counts), else undefined. */
-  number(key: string): number | undefined {
-    return finiteNumber(this.attributes[key]);
-  }
-
   /** The attribute parsed as JSON, once per span; undefined when absent, too large or not JSON. */
   json(key: string): unknown {
     const raw = this.attributes[key];
@@ -93,15 +88,6 @@ function firstNonSpace(value: string): number {
     if (unit !== 0x20 && unit !== 0x0a && unit !== 0x0d && unit !== 0x09) return unit;
   }
   return -1;
-}
-
-export function finiteNumber(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'string' && value.length > 0 && value.length < 32) {
-    const parsed = Number(value);
-    return Number.isFinite(parsed) ? parsed : undefined;
-  }
-  return undefined;
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

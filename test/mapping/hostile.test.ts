@@ -36,9 +36,13 @@ describe('hostile values', () => {
     expect(event.custom_attributes?.['completion']).toBe('xy');
   });
 
-  it('ignores NaN and Infinity token counts', () => {
+  it('stores NaN and Infinity token counts as null, named under invalid_values', () => {
     const event = rowOf({ 'gen_ai.usage.input_tokens': NaN, 'gen_ai.usage.output_tokens': Infinity });
-    expect(event.text_custom_metrics).toBeNull();
+    expect(event.text_custom_metrics).toEqual({
+      input_tokens: null,
+      output_tokens: null,
+      invalid_values: { 'gen_ai.usage.input_tokens': 1, 'gen_ai.usage.output_tokens': 1 },
+    });
   });
 
   it('stores a user metric of NaN as null', () => {
