@@ -23,6 +23,7 @@ import {
   sanitizeText,
   setUserKey,
 } from '../schema/fit-row.js';
+import { countInvalidValue } from '../schema/data-quality.js';
 import { hrTimeToIsoMicros } from '../schema/timestamps.js';
 import { customAttributes } from './custom-attributes.js';
 import { eventIdOf } from './event-id.js';
@@ -82,6 +83,9 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     attempt('session', sessionIdInView, view, undefined) ?? options.inheritedSessionId ?? traceId;
   const parentSpanId = attempt('parent', parentSpanIdOf, span, null);
   const { error, error_type } = attemptRun('error', () => spanError(span, attributes), NO_ERROR);
+  // Attributes whose values were stored as null: named in text_custom_metrics, built last.
+  const invalid: string[] = [];
+  const imageMetrics = attemptRun('image metrics', () => imageCustomMetrics(view, images, invalid), null);
 
   return {
     event_id: eventIdOf(traceId, spanId),
@@ -98,14 +102,18 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     text_word_count: fitInt32(outputMetrics?.words),
     text_byte_size: fitInt32(outputMetrics?.bytes),
     text_line_count: fitInt32(outputMetrics?.lines),
-    text_custom_metrics: attemptRun('text metrics', () => textCustomMetrics(view, input, aggregate), null),
+    text_custom_metrics: attemptRun(
+      'text metrics',
+      () => textCustomMetrics(view, input, aggregate, invalid),
+      null,
+    ),
     image_count: fitInt32(images.image_count),
     image_total_pixels: fitInt64(images.image_total_pixels),
     image_file_size_bytes: fitInt64(images.image_file_size_bytes),
     image_width: fitInt32(images.image_width),
     image_height: fitInt32(images.image_height),
     image_format: images.image_format,
-    image_custom_metrics: attemptRun('image metrics', () => imageCustomMetrics(view, images), null),
+    image_custom_metrics: imageMetrics,
     error: error === null ? null : fitString(error, ERROR_CHARS),
     error_type: error_type === null ? null : fitString(error_type, ERROR_TYPE_CHARS),
     custom_attributes: attemptRun(
@@ -217,11 +225,17 @@ function durationMillis(span: SpanLike): number | null {
   return Number.isFinite(millis) && millis >= 0 ? millis : null;
 }
 
-function textCustomMetrics(view: SpanView, input: string | undefined, aggregate: boolean): JsonObject | null {
+function textCustomMetrics(
+  view: SpanView,
+  input: string | undefined,
+  aggregate: boolean,
+  invalid: string[],
+): JsonObject | null {
   const metrics: JsonObject = {};
   if (input !== undefined) addInputMetrics(metrics, measureText(input));
   addTokenMetrics(metrics, spanTokens(view), aggregate);
-  addUserMetrics(metrics, view, 'llamonitor.text.');
+  addUserMetrics(metrics, view, 'llamonitor.text.', invalid);
+  for (const name of invalid) countInvalidValue(metrics, name);
   return isEmpty(metrics) ? null : metrics;
 }
 
@@ -232,21 +246,28 @@ function addInputMetrics(metrics: JsonObject, input: TextMetrics): void {
   metrics['input_line_count'] = input.lines;
 }
 
-function imageCustomMetrics(view: SpanView, images: ImageColumns): JsonObject | null {
+function imageCustomMetrics(view: SpanView, images: ImageColumns, invalid: string[]): JsonObject | null {
   if (images.images.length === 0 && !view.has(KeyGroup.llamonitor)) return null;
   const metrics: JsonObject = {};
   if (images.images.length > 0) {
     metrics['images'] = images.images.slice(0, MAX_LISTED_IMAGES).map((image) => ({ ...image }));
   }
-  addUserMetrics(metrics, view, 'llamonitor.image.');
+  addUserMetrics(metrics, view, 'llamonitor.image.', invalid);
   return isEmpty(metrics) ? null : metrics;
 }
 
-/** The user's own `llamonitor.text.<name>` / `llamonitor.image.<name>` attributes, keyed by name. */
-function addUserMetrics(metrics: JsonObject, view: SpanView, prefix: GroupedPrefix): void {
+/**
+ * The user's own `llamonitor.text.<name>` / `llamonitor.image.<name>`
+ * attributes, keyed by name, one level below the column's root (which the
+ * JSON depth counts from). A key whose value held parts that were stored as
+ * null (a number that is not finite, nesting past the depth MariaDB accepts)
+ * is named in `invalid`.
+ */
+function addUserMetrics(metrics: JsonObject, view: SpanView, prefix: GroupedPrefix, invalid: string[]): void {
   if (!view.has(KeyGroup.llamonitor)) return;
   for (const key of view.grouped(prefix)) {
-    setUserKey(metrics, sanitizeText(key.slice(prefix.length)), sanitizeJson(view.get(key)));
+    const onInvalid = () => invalid.push(sanitizeText(key));
+    setUserKey(metrics, sanitizeText(key.slice(prefix.length)), sanitizeJson(view.get(key), 1, onInvalid));
   }
 }
 

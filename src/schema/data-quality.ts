@@ -8,12 +8,12 @@ import type { JsonObject } from './columns.js';
 
 export const INVALID_VALUES_KEY = 'invalid_values';
 
-/** Counts one invalid value of `name` (a name the package knows, never a user's key) in `metrics`. */
-export function countInvalidValue(metrics: JsonObject, name: string): void {
+/** Counts `count` invalid values of `name` (a column or a whole attribute key, never `__proto__`) in `metrics`. */
+export function countInvalidValue(metrics: JsonObject, name: string, count = 1): void {
   const existing = metrics[INVALID_VALUES_KEY];
   const counts: JsonObject =
     typeof existing === 'object' && existing !== null && !Array.isArray(existing) ? existing : {};
   const previous = counts[name];
-  counts[name] = typeof previous === 'number' ? previous + 1 : 1;
+  counts[name] = (typeof previous === 'number' ? previous : 0) + count;
   metrics[INVALID_VALUES_KEY] = counts;
 }

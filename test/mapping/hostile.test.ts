@@ -45,8 +45,11 @@ describe('hostile values', () => {
     });
   });
 
-  it('stores a user metric of NaN as null', () => {
-    expect(rowOf({ 'llamonitor.text.score': NaN }).text_custom_metrics).toEqual({ score: null });
+  it('stores a user metric of NaN as null, named under invalid_values', () => {
+    expect(rowOf({ 'llamonitor.text.score': NaN }).text_custom_metrics).toEqual({
+      score: null,
+      invalid_values: { 'llamonitor.text.score': 1 },
+    });
   });
 
   it('measures a 10 MB output once and bounds the captured completion', () => {
