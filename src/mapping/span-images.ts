@@ -103,7 +103,8 @@ function openInferenceUrls(view: SpanView, keys: readonly string[]): OpenInferen
   const urls: OpenInferenceUrl[] = [];
   for (const key of keys) {
     if (!isOpenInferenceImageUrl(key)) continue;
-    const url = view.string(key);
+    // Whole: an image is measured from its length and first bytes, whatever its size.
+    const url = view.whole(key);
     if (url === undefined) continue;
     const match = IMAGE_URL_KEY.exec(key);
     urls.push({ key, url, message: Number(match?.[1] ?? 0), part: Number(match?.[2] ?? 0) });
@@ -143,9 +144,11 @@ class ImageCollector {
   /** Adds the images of one attribute; returns how many it held (before deduplication). */
   addAttribute(key: string, side: ImageSide): number {
     const raw = this.view.get(key);
-    if (typeof raw !== 'string' || raw.length < 16 || !mayHoldImage(raw)) return 0;
+    if (typeof raw !== 'string' || raw.length < 16) return 0;
+    // A value past maxMeasured is read in bounded time whatever it holds: no scan for markers first.
+    if (raw.length <= this.view.maxMeasured && !mayHoldImage(raw)) return 0;
     const parsed = this.view.json(key);
-    const images = parsed === undefined ? findImagesInText(raw) : findImagesInJson(parsed);
+    const images = parsed === undefined ? findImagesInText(this.view.bounded(raw)) : findImagesInJson(parsed);
     for (const image of images) this.add(image, side, key);
     return images.length;
   }

@@ -52,12 +52,30 @@ describe('hostile values', () => {
     });
   });
 
-  it('measures a 10 MB output once and bounds the captured completion', () => {
+  it('measures the first maxMeasuredBytes of a 10 MB output, marks the text metrics partial and bounds the captured completion', () => {
     const huge = 'word '.repeat(2 * 1024 * 1024);
     const event = rowOf({ 'gen_ai.output.messages': output(huge) });
-    expect([event.text_char_count, event.text_word_count]).toEqual([huge.length, 2 * 1024 * 1024]);
+    // The budget less the JSON before the text: `output('')` ends with the text's two quotes and `}]}]`.
+    const kept = 1024 * 1024 - (output('').length - 5);
+    expect([event.text_char_count, event.text_byte_size]).toEqual([kept, kept]);
+    // The images were looked for in the same cut attribute: those past the cut were not seen.
+    expect(event.text_custom_metrics).toMatchObject({ partial_metrics: ['text_*', 'image_*'] });
     expect(event.custom_attributes).toMatchObject({ completion_truncated: true });
     expect(String(event.custom_attributes?.['completion']).length).toBe(8192);
+  });
+
+  it('measures a 10 MB output whole under a maxMeasuredBytes above it', () => {
+    const huge = 'word '.repeat(2 * 1024 * 1024);
+    const [span] = recordSpans({ scope: { name: 'test' } }, (tracer) => {
+      tracer
+        .startSpan('chat', {
+          attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.output.messages': output(huge) },
+        })
+        .end();
+    });
+    const event = toMetricEvent(span!, { maxMeasuredBytes: 16 * 1024 * 1024 })!;
+    expect([event.text_char_count, event.text_word_count]).toEqual([huge.length, 2 * 1024 * 1024]);
+    expect(event.text_custom_metrics).toBeNull();
   });
 
   it('leaves text columns null for invalid JSON in a messages attribute', () => {
