@@ -145,8 +145,9 @@ class ImageCollector {
   addAttribute(key: string, side: ImageSide): number {
     const raw = this.view.get(key);
     if (typeof raw !== 'string' || raw.length < 16) return 0;
-    // A value past maxMeasured is read in bounded time whatever it holds: no scan for markers first.
-    if (raw.length <= this.view.maxMeasured && !mayHoldImage(raw)) return 0;
+    // Within what is read: the first image of a value starts within its first maxMeasured characters.
+    const max = this.view.maxMeasured;
+    if (!mayHoldImage(raw.length <= max ? raw : raw.slice(0, max))) return 0;
     const parsed = this.view.json(key);
     const images = parsed === undefined ? findImagesInText(this.view.bounded(raw)) : findImagesInJson(parsed);
     for (const image of images) this.add(image, side, key);
