@@ -147,7 +147,11 @@ class ImageCollector {
     if (typeof raw !== 'string' || raw.length < 16) return 0;
     // Within what is read: the first image of a value starts within its first maxMeasured characters.
     const max = this.view.maxMeasured;
-    if (!mayHoldImage(raw.length <= max ? raw : raw.slice(0, max))) return 0;
+    if (raw.length <= max ? !mayHoldImage(raw) : !mayHoldImage(raw.slice(0, max))) {
+      // Unread past maxMeasured: an image there would be missed.
+      if (raw.length > max) this.view.noteCut();
+      return 0;
+    }
     const parsed = this.view.json(key);
     const images = parsed === undefined ? findImagesInText(this.view.bounded(raw)) : findImagesInJson(parsed);
     for (const image of images) this.add(image, side, key);
