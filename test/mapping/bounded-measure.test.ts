@@ -12,6 +12,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MetricEventsSpanExporter } from '../../src/export/exporter.js';
 import { parseBoundedJson } from '../../src/mapping/bounded-json.js';
@@ -224,6 +225,23 @@ describe('parseBoundedJson', () => {
     const parsed = parseBoundedJson(document, KIB)!;
     expect((parsed.value as string[])[0]).toHaveLength(KIB - 2);
     expect(parsed.read).toBe(KIB);
+  });
+
+  it('never throws, never reads past its budget, and parses a document it reads whole as JSON.parse does', () => {
+    const image = `data:image/png;base64,${'Q'.repeat(1500)}`;
+    const json = fc
+      .tuple(fc.jsonValue({ maxDepth: 4 }), fc.boolean())
+      .map(([value, withImage]) => (withImage ? [value, image] : value));
+    fc.assert(
+      fc.property(json, fc.nat({ max: 400 }), fc.boolean(), (value, budget, pretty) => {
+        const document = JSON.stringify(value, null, pretty ? 2 : undefined);
+        const parsed = parseBoundedJson(document, Math.max(1, budget));
+        if (parsed === undefined) return;
+        expect(parsed.read).toBeLessThanOrEqual(Math.max(1, budget));
+        if (!parsed.cut) expect(parsed.value).toEqual(JSON.parse(document));
+      }),
+      { numRuns: 500, seed: 12 },
+    );
   });
 
   it('gives undefined for text that is not JSON', () => {
