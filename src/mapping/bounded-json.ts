@@ -167,8 +167,9 @@ class PrefixReader {
         default: {
           // A number, true, false or null: up to the next delimiter.
           if (this.expect !== Expect.Value) return undefined;
+          const limit = Math.min(raw.length, i + this.budget - this.used + 2);
           let end = i + 1;
-          while (end < raw.length && !isDelimiter(raw.charCodeAt(end))) end++;
+          while (end < limit && !isDelimiter(raw.charCodeAt(end))) end++;
           if (this.used - 1 + (end - i) > this.budget) return this.stop();
           this.used += end - i - 1;
           this.valueDone(end);
