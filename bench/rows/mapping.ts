@@ -8,6 +8,7 @@
  * messages and 10 MB of text; a 20 MB image): the median over rounds of the
  * slowest span's time (`measureLargeSpans`).
  */
+import { availableParallelism, loadavg } from 'node:os';
 import { measureLargeSpans, measureMapping } from '../mapping.js';
 import { row } from '../report.js';
 import { progress, runGroup } from '../support/child.js';
@@ -51,7 +52,7 @@ runGroup(async (settings) => {
           (span) =>
             `${span.label} (${(span.chars / 1e6).toFixed(1)} M chars): ${span.wall.toFixed(1)} ms, CPU ${span.cpu.toFixed(1)} ms`,
         )
-        .join('; ')}`,
+        .join('; ')}; load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores`,
     }),
   ];
 });
