@@ -11,6 +11,7 @@ import type { Sink } from '../sinks/sink.js';
 import { SpillStore } from '../spill/spill-store.js';
 import { Replayer } from '../export/replayer.js';
 import { withDeadline } from '../export/deadline.js';
+import { waitingSegmentLines } from './recover.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type Out = (line: string) => void;
@@ -87,6 +88,7 @@ export async function doctor(env: Env, out: Out): Promise<number> {
   const options = loadOptions(env, out, { createTable: false });
   if (!options) return 1;
   out(`[ok]   configuration: ${describeTarget(options)}`);
+  for (const line of await waitingSegmentLines(options)) out(line);
   const timeout = Math.min(options.exportTimeoutMillis, 15_000);
   let sink: Sink | undefined;
   const row = probeRow();

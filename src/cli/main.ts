@@ -2,6 +2,7 @@
 /** `llamonitor`: migrate, doctor, replay. Options mirror the LLAMONITOR_* variables. */
 import { doctor, migrate, replay, type Env, type Out } from './commands.js';
 import { optionsHelp, parseCommandLine } from './arguments.js';
+import { recover } from './recover.js';
 
 const COMMANDS: Record<string, { summary: string; run: (env: Env, out: Out) => Promise<number> }> = {
   migrate: { summary: 'create the table and its indexes for the configured URL', run: migrate },
@@ -10,6 +11,11 @@ const COMMANDS: Record<string, { summary: string; run: (env: Env, out: Out) => P
     run: doctor,
   },
   replay: { summary: 'send the spilled batches in the spill folder to the configured sink', run: replay },
+  recover: {
+    summary:
+      'store the rows that ended processes left in the Parquet write-ahead log (_wal), those of other hosts too once their lease is stale',
+    run: recover,
+  },
 };
 
 function usage(command?: string): string {

@@ -45,6 +45,7 @@ export async function createSink(options: ResolvedOptions): Promise<Sink> {
         ...sinkOptions,
         fileRows: options.parquetFileRows,
         fileAgeMillis: options.parquetFileAgeMillis,
+        fileMode: options.fileMode,
       });
     }
   }

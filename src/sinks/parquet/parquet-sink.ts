@@ -73,8 +73,8 @@ export interface RecoveryReport {
   readonly lostRows: number;
   /** Where damaged segments went. */
   readonly quarantined: readonly string[];
-  /** Segments that could not be converted: they stay for the next start. */
-  readonly failed: number;
+  /** Why segments could not be converted, one line each: they stay for the next start. */
+  readonly failures: readonly string[];
   /** Segments left to their owners: live processes of this host, and processes of other hosts. */
   readonly leftToLiveProcesses: number;
   readonly leftToOtherHosts: number;
@@ -189,7 +189,9 @@ export class ParquetSink implements Sink {
       files: results.reduce((sum, result) => sum + result.files.length, 0),
       lostRows: results.reduce((sum, result) => sum + result.lostRows, 0),
       quarantined: results.flatMap((result) => (result.quarantinedTo ? [result.quarantinedTo] : [])),
-      failed: outcomes.length - results.length,
+      failures: outcomes.flatMap((outcome, index) =>
+        outcome.status === 'rejected' ? [`${recovered[index]}: ${message(outcome.reason)}`] : [],
+      ),
       leftToLiveProcesses: left.filter(({ state }) => state !== 'other-host').length,
       leftToOtherHosts: left.filter(({ state }) => state === 'other-host').length,
     };
