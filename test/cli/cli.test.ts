@@ -55,7 +55,7 @@ describe('llamonitor doctor', () => {
   it('passes every check on a Parquet folder', async () => {
     const run = await runCli(['doctor', '--url', join(dir, 'doctor-parquet')]);
     expect(lines(run.stdout).every((l) => l.startsWith('[ok]'))).toBe(true);
-    expect(lines(run.stdout)).toHaveLength(7);
+    expect(lines(run.stdout)).toHaveLength(8);
     expect(run.code).toBe(0);
   });
 
