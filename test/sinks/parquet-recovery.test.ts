@@ -4,7 +4,7 @@
  * never those of a live process, and those of another host only when asked.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -20,7 +20,15 @@ import {
   removeAbandonedTempFiles,
   removeDeadLeases,
 } from '../../src/sinks/parquet/recovery.js';
-import { endedOwner } from '../support/parquet-segments.js';
+import { describeWaitingSegments } from '../../src/sinks/parquet/waiting-segments.js';
+import {
+  batchRecords,
+  endedOwner,
+  leaveSegment,
+  segmentOf as segmentWith,
+  v1SegmentOf,
+} from '../support/parquet-segments.js';
+import { sampleRows } from '../support/sample-rows.js';
 
 let wal: string;
 let leases: OwnerLeases;
@@ -121,5 +129,45 @@ describe('removeDeadLeases', () => {
     await removeDeadLeases(wal, leases);
     const lease = (owner: Owner) => existsSync(join(wal, `.owner-${owner.host}~${owner.pid}`));
     expect([lease(ended), lease(endedWithSegment), lease(live)]).toEqual([false, true, true]);
+  });
+});
+
+describe('describeWaitingSegments', () => {
+  it("counts the segments, their acknowledged rows in either format, the oldest, each owner's state, and the quarantined", async () => {
+    const folder = wal; // a folder of its own: the dataset goes below it
+    const ended = endedOwner();
+    const torn = batchRecords(3, sampleRows(10, { seed: 'torn' }));
+    leaveSegment(
+      folder,
+      Buffer.concat([segmentWith([sampleRows(30), sampleRows(20, 30)]), torn.subarray(0, 100)]),
+      ended,
+    );
+    leaveSegment(folder, v1SegmentOf([sampleRows(12, { seed: 'old' })]), thisProcess());
+    leaveSegment(folder, segmentWith([sampleRows(5, { seed: 'pod' })]), {
+      host: 'another-pod',
+      pid: 3,
+      token: 'ab',
+    });
+    mkdirSync(join(folder, 'metric_events', '_wal', 'quarantine'));
+    writeFileSync(join(folder, 'metric_events', '_wal', 'quarantine', 'damaged.wal'), '');
+    const waiting = await describeWaitingSegments(folder, 'metric_events');
+    expect(waiting).toMatchObject({ segments: 3, rows: 67, quarantined: 1 });
+    expect(waiting.oldest).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    expect(new Set(waiting.owners.map(({ pid, state, rows }) => ({ pid, state, rows })))).toEqual(
+      new Set([
+        { pid: ended.pid, state: 'dead', rows: 50 },
+        { pid: process.pid, state: 'alive', rows: 12 },
+        { pid: 3, state: 'other-host', rows: 5 },
+      ]),
+    );
+  });
+
+  it('finds nothing waiting in a dataset not made yet', async () => {
+    expect(await describeWaitingSegments(join(wal, 'none'), 'metric_events')).toMatchObject({
+      segments: 0,
+      rows: 0,
+      oldest: undefined,
+      quarantined: 0,
+    });
   });
 });

@@ -160,7 +160,8 @@ async function withPermissiveUmask<T>(action: () => Promise<T>): Promise<T> {
   }
 }
 
-const modeOf = (path: string) => statSync(path).mode & 0o777;
+/** A file's permission bits in octal, as `ls -l` users read them: `'600'`. */
+const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8);
 
 const prlimitAvailable = process.platform === 'linux' && existsSync('/usr/bin/prlimit');
 
@@ -714,12 +715,12 @@ describe('ParquetSink: file modes', () => {
       await sink.write(sampleRows(20));
       const wal = join(sink.target, '_wal');
       const segment = modeOf(join(wal, segments(sink.target)[0] as string));
-      const lease = modeOf(join(wal, readdirSync(wal).find(isLeaseName) as string));
+      const lease = readdirSync(wal).find(isLeaseName);
       await sink.flush();
       const [file] = visibleParquetFiles(sink.target);
       return {
         folders: [folder, sink.target, wal, dirname(join(sink.target, file as string))].map(modeOf),
-        files: [segment, lease, modeOf(join(sink.target, file as string))],
+        files: [segment, modeOf(join(sink.target, file as string)), lease && modeOf(join(wal, lease))],
         existing: modeOf(parent),
       };
     });
@@ -727,19 +728,19 @@ describe('ParquetSink: file modes', () => {
 
   it('makes its folders 0700 and its files 0600 by default, whatever the umask', async () => {
     const modes = await modesAfterWriting();
-    expect(modes.folders).toEqual([0o700, 0o700, 0o700, 0o700]);
-    expect(modes.files).toEqual([0o600, 0o600, 0o600]);
+    expect(modes.folders).toEqual(['700', '700', '700', '700']);
+    expect(modes.files).toEqual(['600', '600', '600']);
   });
 
   it("makes them 0750 and 0640 with fileMode 'group', for a group that reads the Parquet files", async () => {
     const modes = await modesAfterWriting('group');
-    expect(modes.folders).toEqual([0o750, 0o750, 0o750, 0o750]);
-    expect(modes.files).toEqual([0o640, 0o640, 0o640]);
+    expect(modes.folders).toEqual(['750', '750', '750', '750']);
+    expect(modes.files).toEqual(['640', '640', '640']);
   });
 
   it('leaves the mode of a folder it did not create as it was', async () => {
     const modes = await modesAfterWriting();
-    expect(modes.existing).toBe(0o700); // mkdtemp's own
+    expect(modes.existing).toBe('700'); // mkdtemp's own
   });
 });
 
