@@ -126,7 +126,7 @@ describe('removeDeadLeases', () => {
     const live = runningOwner('cccccccccccccccc');
     for (const owner of [ended, endedWithSegment, live]) leaseOf(owner);
     segmentOf(endedWithSegment);
-    await removeDeadLeases(wal, leases);
+    await removeDeadLeases(wal, leases, here);
     const lease = (owner: Owner) => existsSync(join(wal, `.owner-${owner.host}~${owner.pid}`));
     expect([lease(ended), lease(endedWithSegment), lease(live)]).toEqual([false, true, true]);
   });

@@ -178,7 +178,7 @@ export class ParquetSink implements Sink {
     }
     // A segment that cannot be converted stays where it is (logged); writing goes on.
     const outcomes = await Promise.allSettled(recovered.map((path) => this.convert(path)));
-    await removeDeadLeases(this.wal, this.leases).catch(() => undefined);
+    await removeDeadLeases(this.wal, this.leases, scope).catch(() => undefined);
     const left = (await segmentsIn(this.wal, this.leases)).filter(
       ({ segment }) => segment.owner.token !== this.owner.token,
     );
@@ -363,11 +363,13 @@ export class ParquetSink implements Sink {
    */
   private async remakeFolders(): Promise<void> {
     this.folders = undefined;
-    this.warnings.once(
-      `parquet-folder-vanished:${this.wal}`,
-      `the Parquet dataset folder ${this.target} (or its _wal folder) was moved or deleted while in use; ` +
-        'it was made again and writing goes on. Keep other tools out of it (a spill folder must not be the Parquet folder).',
-    );
+    if (!existsSync(this.wal)) {
+      this.warnings.once(
+        `parquet-folder-vanished:${this.wal}`,
+        `the Parquet dataset folder ${this.target} (or its _wal folder) was moved or deleted while in use; ` +
+          'it was made again and writing goes on. Keep other tools out of it (a spill folder must not be the Parquet folder).',
+      );
+    }
     await this.ensureFolders();
   }
 
@@ -380,8 +382,9 @@ export class ParquetSink implements Sink {
     this.worker.forget(segment.path);
     this.warnings.once(
       `parquet-segment-moved:${segment.path}`,
-      `the write-ahead log segment ${segment.path} was moved or deleted while open: its ${segment.rows} ` +
-        `acknowledged rows are no longer in ${this.target} (they are wherever it was moved to); writing goes on in a new segment`,
+      `the write-ahead log segment ${segment.path} was moved or deleted while open (by hand, or by a process that ` +
+        `took this one for ended): its ${segment.rows} earlier rows are where it went; ` +
+        'the batch being written was written again into a new segment, and writing goes on',
     );
     await this.remakeFolders();
   }

@@ -115,11 +115,15 @@ export async function removeAbandonedTempFiles(
 const LEASE_FILE = /^\.owner-([A-Za-z0-9-]+)~(\d+)$/;
 
 /**
- * Deletes the leases of this host's ended processes, which nothing refreshes
- * or removes any more; a lease stays while a file of its owner is left (the
- * lease is what tells that owner dead).
+ * Deletes the leases of ended processes (of other hosts too, in scope), which
+ * nothing refreshes or removes any more; a lease stays while a file of its
+ * owner is left (the lease is what tells that owner dead).
  */
-export async function removeDeadLeases(wal: string, leases: OwnerLeases): Promise<void> {
+export async function removeDeadLeases(
+  wal: string,
+  leases: OwnerLeases,
+  scope: RecoveryScope,
+): Promise<void> {
   const names = await readdir(wal);
   const owners = new Set(
     names
@@ -136,6 +140,7 @@ export async function removeDeadLeases(wal: string, leases: OwnerLeases): Promis
     );
     if (token === undefined) continue;
     const owner = { host: match[1] as string, pid: Number(match[2]), token };
-    if ((await leases.stateOf(owner)) === 'dead') await rm(join(wal, name), { force: true });
+    if (await mayTake(await leases.stateOf(owner), owner, wal, scope))
+      await rm(join(wal, name), { force: true });
   }
 }

@@ -5,7 +5,8 @@
  * the file system (off the thread) before the next is built, and one
  * fdatasync makes the batch durable. A failed append is cut back off the file.
  */
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { fstatSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MetricEvent } from '../../schema/columns.js';
 import { segmentFileName, type SegmentName } from './dataset-layout.js';
@@ -157,7 +158,7 @@ export class SegmentWriter {
         rowCount += rows.length;
       }
       await this.handle.datasync();
-      await this.checkInPlace();
+      this.checkInPlace();
     } catch (error) {
       this.usable = false;
       this.slice.take();
@@ -174,15 +175,14 @@ export class SegmentWriter {
     await this.handle.close();
   }
 
-  /** Throws SegmentMovedError when the path no longer names the file this writer holds open. */
-  private async checkInPlace(): Promise<void> {
-    const [held, named] = await Promise.all([
-      this.handle.stat(),
-      stat(this.path).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT') return undefined;
-        throw error;
-      }),
-    ]);
+  /**
+   * Throws SegmentMovedError when the path no longer names the file this
+   * writer holds open. Two stat calls of a few microseconds: done in place,
+   * cheaper than two trips through the thread pool.
+   */
+  private checkInPlace(): void {
+    const held = fstatSync(this.handle.fd);
+    const named = statSync(this.path, { throwIfNoEntry: false });
     if (!named || named.ino !== held.ino || named.dev !== held.dev) throw new SegmentMovedError(this.path);
   }
 }
