@@ -36,6 +36,7 @@ import {
   removeAbandonedTempFiles,
   removeDeadLeases,
   segmentsIn,
+  type SegmentOnDisk,
 } from './recovery.js';
 import type { ConversionResult } from './segment-conversion.js';
 import { SegmentMovedError, SegmentWriter } from './segment-writer.js';
@@ -182,19 +183,7 @@ export class ParquetSink implements Sink {
     const left = (await segmentsIn(this.wal, this.leases)).filter(
       ({ segment }) => segment.owner.token !== this.owner.token,
     );
-    const results = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
-    this.recovery = {
-      segments: results.length,
-      rows: results.reduce((sum, result) => sum + result.rows, 0),
-      files: results.reduce((sum, result) => sum + result.files.length, 0),
-      lostRows: results.reduce((sum, result) => sum + result.lostRows, 0),
-      quarantined: results.flatMap((result) => (result.quarantinedTo ? [result.quarantinedTo] : [])),
-      failures: outcomes.flatMap((outcome, index) =>
-        outcome.status === 'rejected' ? [`${recovered[index]}: ${message(outcome.reason)}`] : [],
-      ),
-      leftToLiveProcesses: left.filter(({ state }) => state !== 'other-host').length,
-      leftToOtherHosts: left.filter(({ state }) => state === 'other-host').length,
-    };
+    this.recovery = recoveryReport(recovered, outcomes, left);
   }
 
   write(rows: readonly MetricEvent[]): Promise<void> {
@@ -529,6 +518,27 @@ async function createFolders(dataset: string, wal: string, folderMode: number): 
       { cause: error },
     );
   }
+}
+
+/** What prepare() did with the segments it claimed (`outcomes` in the order of `claimed`), and what it left. */
+function recoveryReport(
+  claimed: readonly string[],
+  outcomes: readonly PromiseSettledResult<ConversionResult>[],
+  left: readonly SegmentOnDisk[],
+): RecoveryReport {
+  const results = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+  return {
+    segments: results.length,
+    rows: results.reduce((sum, result) => sum + result.rows, 0),
+    files: results.reduce((sum, result) => sum + result.files.length, 0),
+    lostRows: results.reduce((sum, result) => sum + result.lostRows, 0),
+    quarantined: results.flatMap((result) => (result.quarantinedTo ? [result.quarantinedTo] : [])),
+    failures: outcomes.flatMap((outcome, index) =>
+      outcome.status === 'rejected' ? [`${claimed[index]}: ${message(outcome.reason)}`] : [],
+    ),
+    leftToLiveProcesses: left.filter(({ state }) => state !== 'other-host').length,
+    leftToOtherHosts: left.filter(({ state }) => state === 'other-host').length,
+  };
 }
 
 function message(error: unknown): string {
