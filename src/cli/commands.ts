@@ -15,6 +15,7 @@ import { DeadLetterStore } from '../spill/dead-letter.js';
 import { Replayer } from '../export/replayer.js';
 import { withDeadline } from '../export/deadline.js';
 import { WAITING_REPORTS } from './waiting.js';
+import { waitingSegmentLines } from './recover.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type Out = (line: string) => void;
@@ -167,6 +168,7 @@ export async function doctor(env: Env, out: Out): Promise<number> {
     }
   }
   await (sink as Sink | undefined)?.close().catch(() => {});
+  for (const line of await waitingSegmentLines(options)) out(line);
   for (const report of WAITING_REPORTS) {
     try {
       const line = await report(options);

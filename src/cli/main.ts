@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-/** `llamonitor`: migrate, doctor, replay. Options mirror the LLAMONITOR_* variables. */
+/** `llamonitor`: migrate, doctor, replay, recover. Options mirror the LLAMONITOR_* variables. */
 import { readFileSync } from 'node:fs';
 import { doctor, EXIT_USAGE, migrate, replay, type Env, type Out } from './commands.js';
 import { optionsHelp, parseCommandLine, UsageError, type OptionKey } from './arguments.js';
+import { recover } from './recover.js';
 
 interface Command {
   readonly summary: string;
@@ -37,6 +38,12 @@ const COMMANDS: Record<string, Command> = {
       'parquetFileAgeMillis',
     ],
     run: replay,
+  },
+  recover: {
+    summary:
+      'store the rows that ended processes left in the Parquet write-ahead log (_wal), those of other hosts too once their lease is stale',
+    options: [...SINK, 'parquetFileRows', 'parquetFileAgeMillis'],
+    run: recover,
   },
 };
 

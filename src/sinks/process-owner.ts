@@ -69,7 +69,7 @@ function pidRuns(pid: number): boolean {
   }
 }
 
-function leaseName(owner: Pick<ProcessOwner, 'host' | 'pid'>): string {
+export function leaseName(owner: Pick<ProcessOwner, 'host' | 'pid'>): string {
   return `.owner-${owner.host}~${owner.pid}`;
 }
 

@@ -56,6 +56,8 @@ export interface SinkSettings extends SinkOptions {
   readonly parquetFileAgeMillis: number;
   /** Who may read the files written: `private` (0600 / 0700) or `group` (0640 / 0750). */
   readonly fileMode: 'private' | 'group';
+  /** The package's console warnings (`LLAMONITOR_WARNINGS`); off sends them to diag. */
+  readonly warnings: boolean;
 }
 
 /** A URL checked by its sink's definition: all the sink needs later, so the URL is parsed once. */

@@ -144,7 +144,8 @@ describe('llamonitor doctor', () => {
     const spillDir = join(dir, 'doctor-no-spill');
     const run = await runCli(['doctor', '--url', join(dir, 'doctor-parquet'), '--spill-dir', spillDir]);
     expect(lines(run.stdout).every((l) => l.startsWith('[ok]'))).toBe(true);
-    expect(lines(run.stdout)).toHaveLength(8);
+    expect(lines(run.stdout)).toHaveLength(9);
+    expect(lines(run.stdout).at(-2)).toMatch(/^\[ok\] {3}write-ahead log: no segment waiting in /);
     expect(lines(run.stdout).at(-1)).toBe(`[ok]   spill: nothing waiting (no spill folder at ${spillDir})`);
     expect(run.code).toBe(0);
   });

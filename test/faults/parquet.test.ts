@@ -2,11 +2,14 @@
  * Faults of the Parquet sink and of the spill, on the file system: a folder
  * that cannot be written (a path that runs through a regular file: the tests
  * run as root, so permissions would not stop them), and a process killed
- * between writing a file and renaming it into place.
+ * between writing a file and renaming it into place: the Parquet writer is
+ * paused there by a named fault-injection point, the spill writer frozen
+ * (SIGSTOP) while its temporary file exists, so that each kill lands in its
+ * window every time, however loaded the machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,62 +108,100 @@ describe('a Parquet dataset folder that cannot be written', () => {
   });
 });
 
-/** Starts the crash child; resolves once it printed `line`. */
-async function startChild(args: string[], line: string): Promise<ChildProcess> {
+/** Starts the crash child; resolves once it printed `line`, fails if it ends first or `timeoutMillis` pass. */
+async function startChild(
+  args: string[],
+  line: string,
+  env: Record<string, string> = {},
+  timeoutMillis = 60_000,
+): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let output = '';
   child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`the child did not print ${line} within ${timeoutMillis} ms: ${output}`)),
+      timeoutMillis,
+    );
     child.stdout?.on('data', (d: Buffer) => {
       output += d.toString();
-      if (output.includes(line)) resolve();
+      if (!output.includes(line)) return;
+      clearTimeout(timer);
+      resolve();
     });
-    child.on('exit', () => reject(new Error(`the child ended before printing ${line}: ${output}`)));
+    child.on('exit', () => {
+      clearTimeout(timer);
+      reject(new Error(`the child ended before printing ${line}: ${output}`));
+    });
   });
   return child;
 }
 
+async function kill(child: ChildProcess): Promise<void> {
+  const exited = once(child, 'exit');
+  child.kill('SIGKILL');
+  await exited;
+}
+
+/** Whether the process is stopped (state T in /proc): all its threads are frozen, the folder still. */
+function isStopped(pid: number): boolean {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).startsWith('T');
+}
+
 /**
- * Polls every millisecond until `also` holds and then a name in `folder`
- * matches (in that order: a name seen before `also` held may be gone already),
- * then kills `child` with SIGKILL; returns that name.
+ * Freezes `child` (SIGSTOP) and looks into `folder`: when a name matches
+ * `pattern`, kills the frozen child, so that it dies with that file half
+ * written; else lets it run a little and looks again, up to `attempts` times.
+ * Returns the name.
  */
-async function killWhenSeen(
+async function killWhileHolding(
   child: ChildProcess,
   folder: string,
   pattern: RegExp,
-  also: () => boolean = () => true,
+  attempts = 400,
 ): Promise<string> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const seen = also() ? (readdirSync(folder) as string[]).find((name) => pattern.test(name)) : undefined;
-    if (seen) {
-      child.kill('SIGKILL');
-      await once(child, 'exit');
-      return seen;
+  const pid = child.pid as number;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    child.kill('SIGSTOP');
+    for (let look = 0; !isStopped(pid); look++) {
+      if (look > 2000) throw new Error(`process ${pid} did not stop on SIGSTOP`);
+      await new Promise((resolve) => setTimeout(resolve, 1));
     }
-    if (Date.now() > deadline || child.exitCode !== null)
-      throw new Error(`never saw ${pattern} in ${folder}`);
-    await new Promise((resolve) => setTimeout(resolve, 1));
+    const held = readdirSync(folder).find((name) => pattern.test(name));
+    if (held) {
+      await kill(child);
+      return held;
+    }
+    child.kill('SIGCONT');
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
+  throw new Error(
+    `${folder} never held a name matching ${pattern} in ${attempts} looks at the stopped child`,
+  );
 }
 
 describe('a process killed between writing a file and renaming it', () => {
   it('leaves readers of the Parquet dataset no partial file, and the next start stores every row once', async () => {
     const folder = tempFolder();
     const dataset = join(folder, 'metric_events');
-    const child = await startChild(['parquet', folder, '60000', '20000'], 'written');
-    // Killed while the second of three segments is being encoded, the first one's file renamed into place.
-    const temporary = await killWhenSeen(
-      child,
-      join(dataset, '_wal'),
-      /^\.\d{4}-\d{2}-\d{2}-part-.*\.tmp$/,
-      () => visibleParquetFiles(dataset).length === 1,
+    // The conversion pauses before its second rename: the first segment's file is in place, the
+    // second one's complete under its temporary name. The child is killed there.
+    const child = await startChild(
+      ['parquet', folder, '60000', '20000'],
+      'paused at parquet-before-rename 2',
+      {
+        LLAMONITOR_TEST_PAUSE_AT: 'parquet-before-rename:2',
+      },
     );
-    // The premise: a Parquet file was being written when the process died.
-    expect(readdirSync(join(dataset, '_wal')).filter((name) => name.endsWith('.tmp'))).toContain(temporary);
+    await kill(child);
+    // The premise: a Parquet file was written and not yet renamed when the process died.
+    expect(
+      readdirSync(join(dataset, '_wal')).filter((name) => /^\.\d{4}-\d{2}-\d{2}-part-.*\.tmp$/.test(name)),
+    ).toHaveLength(1);
     // A reader sees the whole first file only (DuckDB reads it to the end), not the one being written.
     expect(visibleParquetFiles(dataset)).toHaveLength(1);
     expect(await countRows(dataset)).toBe(20_000);
@@ -180,8 +221,8 @@ describe('a process killed between writing a file and renaming it', () => {
   it('leaves the replay of the spill folder no partial file: it replays the whole ones and removes the rest', async () => {
     const folder = tempFolder();
     const child = await startChild(['spill', folder, '20000'], 'spilling');
-    await killWhenSeen(child, folder, /^\.tmp-/);
-    // The premise: a spill file was being written when the process died (the next one, if that one was done).
+    await killWhileHolding(child, folder, /^\.tmp-/);
+    // The premise: a spill file was being written when the process died.
     expect(readdirSync(folder).filter((name) => name.startsWith('.tmp-'))).toHaveLength(1);
     const store = new SpillStore(folder, Number.MAX_SAFE_INTEGER);
     const whole = (await store.list()).length;

@@ -9,7 +9,7 @@ import {
   emptyColumnArrays,
   encodeRowLine,
   parseSegmentHeader,
-  segmentHeaderLine,
+  segmentHeaderPayload,
   type ColumnArrays,
 } from '../../src/sinks/parquet/wal-format.js';
 import { queryDataset, visibleParquetFiles } from '../support/parquet-readers.js';
@@ -18,7 +18,7 @@ import { sampleRows } from '../support/sample-rows.js';
 /** Columns as the worker hands them to the file writer. */
 function columnsOf(rows: MetricEvent[]): ColumnArrays {
   const columns = emptyColumnArrays();
-  const decode = createRowDecoder(parseSegmentHeader(segmentHeaderLine(100_000)), columns);
+  const decode = createRowDecoder(parseSegmentHeader(segmentHeaderPayload(100_000)), columns);
   for (const row of rows) decode(encodeRowLine(row).slice(0, -1), 0n);
   return columns;
 }

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
   compactTime,
@@ -11,7 +10,6 @@ import {
   tempFileName,
   type Owner,
 } from '../../src/sinks/parquet/dataset-layout.js';
-import { isOwnerGone } from '../../src/sinks/parquet/recovery.js';
 
 const self: Owner = { host: hostLabel('build-box.example.com'), pid: process.pid, token: '0a1b2c3d' };
 const segment = {
@@ -56,25 +54,5 @@ describe('dataset layout names', () => {
 
   it('reduce a host name to characters that cannot break a file name', () => {
     expect(hostLabel('db~1/a b.local')).toBe('db-1-a-b-local');
-  });
-});
-
-describe('isOwnerGone', () => {
-  it('sees a process that has exited as gone', () => {
-    const exited = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']);
-    expect(isOwnerGone({ ...self, pid: Number(exited.stdout.toString()), token: 'ffff' }, self)).toBe(true);
-  });
-
-  it('sees a running process as alive', () => {
-    expect(isOwnerGone({ ...self, pid: process.ppid, token: 'ffff' }, self)).toBe(false);
-  });
-
-  it('sees this process as alive, and so another thread of it, whose token differs', () => {
-    expect(isOwnerGone(self, self)).toBe(false);
-    expect(isOwnerGone({ ...self, token: 'ffffffff' }, self)).toBe(false);
-  });
-
-  it('leaves a process of another host alone, since it cannot be checked from here', () => {
-    expect(isOwnerGone({ host: 'other-host', pid: 999_999_999, token: 'ffff' }, self)).toBe(false);
   });
 });

@@ -2,22 +2,32 @@ import { describe, expect, it } from 'vitest';
 import { COLUMNS, type MetricEvent } from '../../src/schema/columns.js';
 import { isoMicrosToEpochMicros } from '../../src/schema/timestamps.js';
 import {
-  batchHeaderLine,
+  batchHeaderPayload,
   createRowDecoder,
   emptyColumnArrays,
   encodeRowLine,
   parseBatchHeader,
+  parseBatchPayload,
   parseSegmentHeader,
-  segmentHeaderLine,
+  segmentHeaderPayload,
   WalFormatError,
 } from '../../src/sinks/parquet/wal-format.js';
+import {
+  findFrame,
+  FRAME_HEADER_BYTES,
+  frameRecord,
+  payloadIntact,
+  readFrameHeader,
+  RecordKind,
+} from '../../src/sinks/parquet/wal-frames.js';
+import { v1BatchHeaderLine, v1SegmentHeaderLine } from '../support/parquet-segments.js';
 import { sampleRows } from '../support/sample-rows.js';
 
 const column = (name: string) => COLUMNS.findIndex((c) => c.name === name);
 
 function decode(rows: MetricEvent[], createdAt = 1_700_000_000_000_000n) {
   const columns = emptyColumnArrays();
-  const decodeRow = createRowDecoder(parseSegmentHeader(segmentHeaderLine(100_000).trimEnd()), columns);
+  const decodeRow = createRowDecoder(parseSegmentHeader(segmentHeaderPayload(100_000)), columns);
   for (const line of rows.map(encodeRowLine)) decodeRow(line.slice(0, -1), createdAt);
   return columns;
 }
@@ -103,7 +113,7 @@ describe('write-ahead log lines', () => {
 
   it('give null to a column that an older segment lacks', () => {
     const columns = emptyColumnArrays();
-    const layout = parseSegmentHeader(segmentHeaderLine(100_000));
+    const layout = parseSegmentHeader(segmentHeaderPayload(100_000));
     const older = {
       ...layout,
       jsonColumns: layout.jsonColumns.filter((name) => name !== 'image_custom_metrics'),
@@ -128,16 +138,71 @@ describe('write-ahead log headers', () => {
   });
 
   it('refuse a segment of a newer format version, saying what to do', () => {
-    const newer = segmentHeaderLine(100_000).replace('"version":1', '"version":2');
+    const newer = segmentHeaderPayload(100_000).replace('"version":2', '"version":3');
     expect(() => parseSegmentHeader(newer)).toThrow(/newer llamonitor-otel/);
   });
 
-  it('carry the rows per file the segment was written for', () => {
-    expect(parseSegmentHeader(segmentHeaderLine(2500)).fileRows).toBe(2500);
+  it('read the header of a version 1 segment, as earlier releases wrote it', () => {
+    const header = parseSegmentHeader(v1SegmentHeaderLine(2500).trimEnd());
+    expect(header).toMatchObject({ version: 1, fileRows: 2500 });
   });
 
-  it('carry the row count and time of a batch', () => {
+  it('carry the rows per file the segment was written for', () => {
+    expect(parseSegmentHeader(segmentHeaderPayload(2500))).toMatchObject({ version: 2, fileRows: 2500 });
+  });
+
+  it('carry the time of a batch (version 2: its row count is in the frame)', () => {
     const createdAt = '2026-01-02T03:04:05.123456Z';
-    expect(parseBatchHeader(batchHeaderLine({ rows: 12, createdAt }))).toEqual({ rows: 12, createdAt });
+    expect(parseBatchPayload(batchHeaderPayload(createdAt))).toBe(createdAt);
+  });
+
+  it('read the row count and time of a version 1 batch header', () => {
+    const createdAt = '2026-01-02T03:04:05.123456Z';
+    expect(parseBatchHeader(v1BatchHeaderLine(12, createdAt))).toEqual({ rows: 12, createdAt });
+  });
+});
+
+describe('write-ahead log frames', () => {
+  const record = () =>
+    frameRecord({ kind: RecordKind.rows, batch: 7, rows: 2 }, sampleRows(2).map(encodeRowLine).join(''));
+
+  it('give back the kind, batch, row count and length they were written with', () => {
+    const bytes = record();
+    expect(readFrameHeader(bytes, 0)).toMatchObject({
+      kind: RecordKind.rows,
+      batch: 7,
+      rows: 2,
+      length: bytes.length - FRAME_HEADER_BYTES,
+    });
+  });
+
+  it('tell a changed byte anywhere in the frame header', () => {
+    const bytes = record();
+    for (let at = 0; at < FRAME_HEADER_BYTES; at++) {
+      const damaged = Buffer.from(bytes);
+      damaged[at] = (damaged[at] as number) ^ 0x01;
+      expect(readFrameHeader(damaged, 0), `byte ${at}`).toBeUndefined();
+    }
+  });
+
+  it('tell a changed byte in the payload', () => {
+    const damaged = record();
+    damaged[FRAME_HEADER_BYTES + 40] = (damaged[FRAME_HEADER_BYTES + 40] as number) ^ 0x20;
+    const header = readFrameHeader(damaged, 0);
+    expect(header).toBeDefined();
+    expect(payloadIntact(header!, damaged.subarray(FRAME_HEADER_BYTES))).toBe(false);
+  });
+
+  it('find the next intact frame after damaged bytes, passing over a marker whose header is broken', () => {
+    const first = record();
+    first[5] = 9; // a marker, and a header that does not hold
+    const second = record();
+    const bytes = Buffer.concat([Buffer.from('garbage'), first, second]);
+    expect(findFrame(bytes, 0)).toBe(7 + first.length);
+  });
+
+  it('never hold the marker inside a payload: the first byte of it does not occur in UTF-8', () => {
+    const text = Buffer.from(sampleRows(200).map(encodeRowLine).join('') + '🦙 世界 \u0000 \uffff');
+    expect(text.includes(0xff)).toBe(false);
   });
 });

@@ -6,6 +6,8 @@
  *
  * Commands:
  *   write-then-crash   write the rows, print "written", then die by SIGKILL
+ *   write-batches-then-crash <folder> <batches> <rows>
+ *                      write that many batches one after the other, print "written", die by SIGKILL
  *   write-then-exit    write the rows, print "written", and just return (no close)
  *   encode-then-crash  write the rows, wait until the worker has begun their Parquet file, print "encoding", die by SIGKILL
  *   write-then-wait    write the rows, print "written", close when stdin ends
@@ -49,6 +51,15 @@ switch (command) {
     process.stdout.write('written\n');
     process.kill(process.pid, 'SIGKILL');
     break;
+  case 'write-batches-then-crash': {
+    await sink.prepare();
+    const rows = Number(seed); // the fourth argument is the rows per batch here
+    for (let batch = 0; batch < count; batch++)
+      await sink.write(sampleRows(rows, { seed: `batch-${batch}` }));
+    process.stdout.write('written\n');
+    process.kill(process.pid, 'SIGKILL');
+    break;
+  }
   case 'encode-then-crash': {
     await sink.prepare();
     await sink.write(sampleRows(count, { seed }));

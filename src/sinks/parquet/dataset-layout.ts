@@ -5,6 +5,8 @@
  *   <dataset>/date=2026-01-02/part-20260102T030405123Z-<uuid>.parquet   what readers see
  *   <dataset>/_wal/20260102T030405123Z-<uuid>~<host>~<pid>~<token>.wal  write-ahead log segments
  *   <dataset>/_wal/.<part name>~<host>~<pid>~<token>.tmp                a Parquet file being written
+ *   <dataset>/_wal/.owner-<host>~<pid>                                   a writing process's lease (process-owner.ts)
+ *   <dataset>/_wal/quarantine/<segment name>                             a damaged segment, after its intact rows were stored
  *
  * Readers skip `_wal` (Spark and Trino ignore names starting with `_` or `.`;
  * DuckDB's `**\/*.parquet` glob matches no file there). A Parquet file's name is
@@ -15,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
 export const WAL_FOLDER = '_wal';
+export const QUARANTINE_FOLDER = 'quarantine';
 const SEGMENT_SUFFIX = '.wal';
 const TEMP_SUFFIX = '.tmp';
 
@@ -116,4 +119,8 @@ function nameBasedUuid(name: string): string {
 
 export function walFolder(dataset: string): string {
   return join(dataset, WAL_FOLDER);
+}
+
+export function quarantineFolder(wal: string): string {
+  return join(wal, QUARANTINE_FOLDER);
 }

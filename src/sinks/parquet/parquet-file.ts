@@ -6,8 +6,8 @@
 import {
   closeSync,
   existsSync,
+  fchmodSync,
   fsyncSync,
-  mkdirSync,
   openSync,
   renameSync,
   unlinkSync,
@@ -17,6 +17,8 @@ import { dirname } from 'node:path';
 import { ByteWriter, ParquetWriter, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
 import { COLUMNS, SCHEMA_VERSION } from '../../schema/columns.js';
 import { fsyncFolderSync } from './durable-fs.js';
+import { faultPoint } from './fault-points.js';
+import { fileModesOf, makeFoldersSync, type FileModes } from './file-modes.js';
 import { keepsStatistics, parquetSchema } from './parquet-schema.js';
 import type { ColumnArrays } from './wal-format.js';
 
@@ -31,6 +33,8 @@ export interface ParquetFileJob {
   readonly tempPath: string;
   /** One array per column of COLUMNS, all of the same length. */
   readonly columns: ColumnArrays;
+  /** Of the file and of the partition folder if it is created; private by default. */
+  readonly modes?: FileModes;
 }
 
 export type FileOutcome = 'written' | 'already-there';
@@ -70,14 +74,18 @@ export class TemporaryParquetFile {
   private readonly jsonElements: SchemaElement[];
   private open = true;
 
-  constructor(readonly tempPath: string) {
+  constructor(
+    readonly tempPath: string,
+    fileMode: number,
+  ) {
     const schema = parquetSchema();
     // hyparquet-writer serialises the values of a JSON-annotated column itself; ours are
     // JSON text already, so the annotation goes back on only for the footer.
     this.jsonElements = schema.filter((element) => element.converted_type === 'JSON');
     for (const element of this.jsonElements) delete element.converted_type;
-    this.fd = openSync(tempPath, 'w');
+    this.fd = openSync(tempPath, 'w', fileMode);
     try {
+      fchmodSync(this.fd, fileMode); // the mode asked for, whatever the umask
       this.writer = new ParquetWriter({
         writer: new FileDescriptorWriter(this.fd),
         schema,
@@ -126,16 +134,20 @@ export class TemporaryParquetFile {
   }
 }
 
-/** Renames a completed temporary file into its partition folder, durably; a file already there wins. */
-export function moveIntoPlace(tempPath: string, finalPath: string): FileOutcome {
+/**
+ * Renames a completed temporary file into its partition folder (made with
+ * `folderMode` when missing), durably; a file already there wins.
+ */
+export function moveIntoPlace(tempPath: string, finalPath: string, folderMode: number): FileOutcome {
   if (existsSync(finalPath)) {
     removeQuietly(tempPath);
     return 'already-there';
   }
   const folder = dirname(finalPath);
   try {
-    const created = mkdirSync(folder, { recursive: true });
+    const created = makeFoldersSync(folder, folderMode);
     if (created !== undefined) fsyncFolderSync(dirname(created));
+    faultPoint('parquet-before-rename');
     renameSync(tempPath, finalPath);
   } catch (error) {
     removeQuietly(tempPath);
@@ -148,7 +160,8 @@ export function moveIntoPlace(tempPath: string, finalPath: string): FileOutcome 
 export function writeParquetFileAtomically(job: ParquetFileJob): FileOutcome {
   // A crash after the rename but before the segment was deleted: the file is complete.
   if (existsSync(job.finalPath)) return 'already-there';
-  const file = new TemporaryParquetFile(job.tempPath);
+  const modes = job.modes ?? fileModesOf('private');
+  const file = new TemporaryParquetFile(job.tempPath, modes.file);
   try {
     file.append(job.columns);
     file.complete();
@@ -156,7 +169,7 @@ export function writeParquetFileAtomically(job: ParquetFileJob): FileOutcome {
     file.discard();
     throw error;
   }
-  return moveIntoPlace(job.tempPath, job.finalPath);
+  return moveIntoPlace(job.tempPath, job.finalPath, modes.folder);
 }
 
 function removeQuietly(path: string): void {

@@ -9,22 +9,37 @@
  * then writes its rows as Parquet files and deletes it. So files hold up to
  * `fileRows` rows however small the batches are, and a crash loses no
  * acknowledged row: the next process's prepare() converts what it finds.
+ *
+ * The dataset folder may vanish under a running sink (moved or deleted by
+ * hand, or by a tool that cleans the folder): the sink makes it again and
+ * writes on. A batch made durable in a segment that is no longer in the
+ * dataset is written again, into a new segment, before it is acknowledged.
  */
 import { readRowsById, removeFilesOfRows } from './read-back.js';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, unlink, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { diag } from '@opentelemetry/api';
 import type { MetricEvent } from '../../schema/columns.js';
 import { assertIdentifier } from '../../schema/identifier.js';
 import { epochMicrosToIsoMicros } from '../../schema/timestamps.js';
+import { ConsoleWarnings } from '../../warnings.js';
+import { OwnerLeases, thisProcess } from '../process-owner.js';
 import type { Sink, SinkOptions } from '../sink.js';
 import { ConversionWorker } from './worker-client.js';
-import { compactTime, hostLabel, probeFileName, walFolder, type Owner } from './dataset-layout.js';
-import { abandonedSegments, claimSegment, removeAbandonedTempFiles } from './recovery.js';
+import { compactTime, probeFileName, walFolder, type Owner } from './dataset-layout.js';
+import { fileModesOf, makeFolders, type FileModes, type FileModeSetting } from './file-modes.js';
+import {
+  abandonedSegments,
+  claimSegment,
+  removeAbandonedTempFiles,
+  removeDeadLeases,
+  segmentsIn,
+  type SegmentOnDisk,
+} from './recovery.js';
 import type { ConversionResult } from './segment-conversion.js';
-import { SegmentWriter } from './segment-writer.js';
+import { SegmentMovedError, SegmentWriter } from './segment-writer.js';
 
 export interface ParquetSinkOptions extends SinkOptions {
   /** Rows per Parquet file at most (`LLAMONITOR_PARQUET_FILE_ROWS`, default 100,000). */
@@ -34,29 +49,47 @@ export interface ParquetSinkOptions extends SinkOptions {
    * (`LLAMONITOR_PARQUET_FILE_AGE_MS`, default 60,000).
    */
   readonly fileAgeMillis: number;
+  /**
+   * Who may read the files (`LLAMONITOR_FILE_MODE`): `private` (default, files
+   * 0600, folders 0700) or `group` (0640, 0750).
+   */
+  readonly fileMode?: FileModeSetting | undefined;
+  /** The package's console warnings (`LLAMONITOR_WARNINGS`); off sends them to diag. Default on. */
+  readonly warnings?: boolean | undefined;
+  /**
+   * Also recover the segments of processes of other hosts whose lease is
+   * missing or stale (`llamonitor recover` asks for it); default: this host's only.
+   */
+  readonly recoverOtherHosts?: boolean | undefined;
+}
+
+/** What prepare() found and did in the WAL folder. */
+export interface RecoveryReport {
+  /** Segments of ended processes that became Parquet files. */
+  readonly segments: number;
+  readonly rows: number;
+  /** Parquet files written. */
+  readonly files: number;
+  /** Rows lost to damage in those segments. */
+  readonly lostRows: number;
+  /** Where damaged segments went. */
+  readonly quarantined: readonly string[];
+  /** Why segments could not be converted, one line each: they stay for the next start. */
+  readonly failures: readonly string[];
+  /** Segments left to their owners: live processes of this host, and processes of other hosts. */
+  readonly leftToLiveProcesses: number;
+  readonly leftToOtherHosts: number;
 }
 
 export const DEFAULT_FILE_ROWS = 100_000;
 export const DEFAULT_FILE_AGE_MILLIS = 60_000;
 
-const TOKEN = Symbol.for('llamonitor-otel.parquet.processToken');
-const processGlobals = globalThis as { [TOKEN]?: string };
-
-/**
- * This process, as the owner of the segments it writes. The token lives on
- * globalThis: two copies of the package in one process must be one owner, or
- * each would take the other's open segment for a dead process's.
- */
-const THIS_PROCESS: Owner = {
-  host: hostLabel(hostname()),
-  pid: process.pid,
-  token: (processGlobals[TOKEN] ??= randomBytes(4).toString('hex')),
-};
-
 const WORKER_SCRIPT = new URL('./worker-thread.js', import.meta.url);
 
 interface WaitingBatch {
   readonly rows: readonly MetricEvent[];
+  /** Set once the batch was appended to a segment found moved: it is written again once, not forever. */
+  rewritten?: boolean;
   resolve(): void;
   reject(error: Error): void;
 }
@@ -87,7 +120,18 @@ export class ParquetSink implements Sink {
   private readonly wal: string;
   private readonly fileRows: number;
   private readonly fileAgeMillis: number;
-  private readonly worker = new ConversionWorker(WORKER_SCRIPT);
+  private readonly modes: FileModes;
+  private readonly warnings: ConsoleWarnings;
+  private readonly recoverOtherHosts: boolean;
+  /**
+   * This process, as the owner of the segments it writes: its token is shared
+   * by every copy of the package in the process and by the worker thread.
+   */
+  private readonly owner: Owner = thisProcess();
+  private readonly worker: ConversionWorker;
+  /** This process's lease in the WAL folder, kept while the sink is open. */
+  private readonly leases: OwnerLeases;
+  private recovery: RecoveryReport | undefined;
   /** Appends and rotations, one at a time. */
   private queue: Promise<void> = Promise.resolve();
   private segment: SegmentWriter | undefined;
@@ -105,21 +149,41 @@ export class ParquetSink implements Sink {
     this.wal = walFolder(this.target);
     this.fileRows = positiveInteger('parquetFileRows', options.fileRows);
     this.fileAgeMillis = positiveInteger('parquetFileAgeMillis', options.fileAgeMillis);
+    this.modes = fileModesOf(options.fileMode);
+    this.warnings = new ConsoleWarnings(options.warnings ?? true);
+    this.recoverOtherHosts = options.recoverOtherHosts ?? false;
+    this.leases = new OwnerLeases(this.wal);
+    this.worker = new ConversionWorker(WORKER_SCRIPT, { processToken: this.owner.token, modes: this.modes });
+  }
+
+  /** What the last prepare() recovered; undefined before it ran. */
+  get recoveryReport(): RecoveryReport | undefined {
+    return this.recovery;
   }
 
   /** Creates the dataset folder and converts segments that ended processes left behind. */
   async prepare(): Promise<void> {
     await this.ensureFolders();
-    const removed = await removeAbandonedTempFiles(this.wal, THIS_PROCESS);
+    const scope = { otherHosts: this.recoverOtherHosts };
+    const removed = await removeAbandonedTempFiles(this.wal, this.leases, scope);
     if (removed > 0) diag.debug(`llamonitor parquet: removed ${removed} unfinished file(s) in ${this.wal}`);
-    for (const name of await abandonedSegments(this.wal, THIS_PROCESS)) {
-      const claimed = await claimSegment(this.wal, name, THIS_PROCESS);
-      if (claimed) this.closedSegments.set(claimed, undefined);
+    const recovered: string[] = [];
+    for (const name of await abandonedSegments(this.wal, this.leases, scope)) {
+      const claimed = await claimSegment(this.wal, name, this.owner);
+      if (!claimed) continue;
+      this.closedSegments.set(claimed, undefined);
+      recovered.push(claimed);
     }
-    if (this.closedSegments.size === 0) return;
-    diag.info(`llamonitor parquet: recovering ${this.closedSegments.size} segment(s) left in ${this.wal}`);
+    if (recovered.length > 0) {
+      diag.info(`llamonitor parquet: recovering ${recovered.length} segment(s) left in ${this.wal}`);
+    }
     // A segment that cannot be converted stays where it is (logged); writing goes on.
-    await this.convertClosedSegments().catch(() => undefined);
+    const outcomes = await Promise.allSettled(recovered.map((path) => this.convert(path)));
+    await removeDeadLeases(this.wal, this.leases, scope).catch(() => undefined);
+    const left = (await segmentsIn(this.wal, this.leases)).filter(
+      ({ segment }) => segment.owner.token !== this.owner.token,
+    );
+    this.recovery = recoveryReport(recovered, outcomes, left);
   }
 
   write(rows: readonly MetricEvent[]): Promise<void> {
@@ -135,10 +199,17 @@ export class ParquetSink implements Sink {
   async checkHealth(): Promise<void> {
     if (this.closing) throw new ParquetSinkError(`the Parquet sink for ${this.target} is closed`);
     await this.ensureFolders();
-    const probe = join(this.wal, probeFileName(THIS_PROCESS));
-    try {
-      await writeFile(probe, 'ok', { flush: true });
+    const probe = join(this.wal, probeFileName(this.owner));
+    const writeProbe = async () => {
+      await writeFile(probe, 'ok', { flush: true, mode: this.modes.file });
       await unlink(probe);
+    };
+    try {
+      await writeProbe().catch(async (error: NodeJS.ErrnoException) => {
+        if (error.code !== 'ENOENT') throw error;
+        await this.remakeFolders();
+        await writeProbe();
+      });
     } catch (error) {
       const problem = `cannot write in the Parquet dataset folder ${this.wal}: ${message(error)}`;
       throw new ParquetSinkError(problem, { cause: error });
@@ -173,6 +244,7 @@ export class ParquetSink implements Sink {
       clearTimeout(this.ageTimer);
       await this.discardEmptySegment();
       await this.worker.stop();
+      await this.leases.stop().catch(() => undefined);
     }
   }
 
@@ -199,7 +271,7 @@ export class ParquetSink implements Sink {
           size,
           committed,
           dataset: this.target,
-          owner: THIS_PROCESS,
+          owner: this.owner,
         });
       try {
         await segment.append(
@@ -208,6 +280,13 @@ export class ParquetSink implements Sink {
           follow,
         );
       } catch (error) {
+        if (error instanceof SegmentMovedError && !group.some((batch) => batch.rewritten)) {
+          // Durable, but no longer in the dataset: written again into a new segment, then acknowledged.
+          await this.segmentMoved(segment);
+          for (const batch of group) batch.rewritten = true;
+          this.waiting.unshift(...group);
+          continue;
+        }
         // The batches were cut back off the segment: its earlier batches become a file,
         // and a new segment takes the next write.
         await this.rotate().catch(() => undefined);
@@ -255,9 +334,48 @@ export class ParquetSink implements Sink {
 
   private async openSegment(): Promise<SegmentWriter> {
     await this.ensureFolders();
-    const name = { time: compactTime(Date.now()), uuid: randomUUID(), owner: THIS_PROCESS };
-    this.segment = await SegmentWriter.create(this.wal, name, this.fileRows);
+    const create = () => {
+      const name = { time: compactTime(Date.now()), uuid: randomUUID(), owner: this.owner };
+      return SegmentWriter.create(this.wal, name, this.fileRows, this.modes.file);
+    };
+    this.segment = await create().catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw error;
+      await this.remakeFolders();
+      return create();
+    });
     return this.segment;
+  }
+
+  /**
+   * The dataset folder, or its WAL folder, was moved or deleted since this
+   * sink made it: make them again (and the lease) and write on.
+   */
+  private async remakeFolders(): Promise<void> {
+    this.folders = undefined;
+    if (!existsSync(this.wal)) {
+      this.warnings.once(
+        `parquet-folder-vanished:${this.wal}`,
+        `the Parquet dataset folder ${this.target} (or its _wal folder) was moved or deleted while in use; ` +
+          'it was made again and writing goes on. Keep other tools out of it (a spill folder must not be the Parquet folder).',
+      );
+    }
+    await this.ensureFolders();
+  }
+
+  /** The open segment is no longer at its path: leave it, and its earlier rows, to whoever moved it. */
+  private async segmentMoved(segment: SegmentWriter): Promise<void> {
+    clearTimeout(this.ageTimer);
+    this.ageTimer = undefined;
+    if (this.segment === segment) this.segment = undefined;
+    await segment.close().catch(() => undefined);
+    this.worker.forget(segment.path);
+    this.warnings.once(
+      `parquet-segment-moved:${segment.path}`,
+      `the write-ahead log segment ${segment.path} was moved or deleted while open (by hand, or by a process that ` +
+        `took this one for ended): its ${segment.rows} earlier rows are where it went; ` +
+        'the batch being written was written again into a new segment, and writing goes on',
+    );
+    await this.remakeFolders();
   }
 
   /** Closes the open segment, if it holds rows, and starts its conversion. */
@@ -309,15 +427,16 @@ export class ParquetSink implements Sink {
         dataset: this.target,
         segmentPath,
         size: this.closedSegments.get(segmentPath),
-        owner: THIS_PROCESS,
+        owner: this.owner,
       })
       .then(
         (result) => {
           this.closedSegments.delete(segmentPath);
-          logConversion(segmentPath, result);
+          this.logConversion(segmentPath, result);
           return result;
         },
         (error: unknown) => {
+          if (!existsSync(segmentPath)) return this.closedSegmentVanished(segmentPath);
           diag.error(`llamonitor parquet: cannot convert ${segmentPath}: ${message(error)}`);
           throw error;
         },
@@ -327,18 +446,62 @@ export class ParquetSink implements Sink {
     return conversion;
   }
 
+  /** A closed segment that was moved or deleted before its conversion: nothing is left to convert. */
+  private closedSegmentVanished(segmentPath: string): ConversionResult {
+    this.closedSegments.delete(segmentPath);
+    this.warnings.once(
+      `parquet-segment-moved:${segmentPath}`,
+      `the write-ahead log segment ${segmentPath} was moved or deleted before its rows became Parquet files: ` +
+        `they are not in ${this.target}`,
+    );
+    return {
+      rows: 0,
+      files: [],
+      filesAlreadyThere: 0,
+      duplicates: 0,
+      droppedBatches: 0,
+      lostRows: 0,
+      quarantinedTo: undefined,
+      problems: [],
+    };
+  }
+
+  private logConversion(segmentPath: string, result: ConversionResult): void {
+    for (const problem of result.problems) diag.warn(`llamonitor parquet: ${segmentPath}: ${problem}`);
+    if (result.quarantinedTo !== undefined) {
+      this.warnings.once(
+        `parquet-quarantine:${result.quarantinedTo}`,
+        `${result.lostRows} rows of the write-ahead log segment ${segmentPath} were damaged on disk and are lost; ` +
+          `its other ${result.rows} rows are stored. The segment was moved to ${result.quarantinedTo}.`,
+      );
+    }
+    if (result.duplicates > 0) {
+      diag.debug(`llamonitor parquet: ${result.duplicates} repeated event(s) in ${segmentPath} stored once`);
+    }
+    diag.debug(
+      `llamonitor parquet: ${result.rows} rows from ${segmentPath} in ${result.files.join(', ') || 'no new file'}`,
+    );
+  }
+
   private ensureFolders(): Promise<void> {
-    this.folders ??= createFolders(this.target, this.wal).catch((error: unknown) => {
+    this.folders ??= this.createFolders().catch((error: unknown) => {
       this.folders = undefined;
       throw error;
     });
     return this.folders;
   }
+
+  /** Makes the dataset and WAL folders (the missing ones, with the folder mode), then publishes the lease. */
+  private async createFolders(): Promise<void> {
+    await createFolders(this.target, this.wal, this.modes.folder);
+    await this.leases.stop(); // a lease of a folder that went missing, if any: published again below
+    await this.leases.publish(this.modes.file);
+  }
 }
 
-async function createFolders(dataset: string, wal: string): Promise<void> {
+async function createFolders(dataset: string, wal: string, folderMode: number): Promise<void> {
   try {
-    await mkdir(wal, { recursive: true });
+    await makeFolders(wal, folderMode);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
@@ -357,14 +520,25 @@ async function createFolders(dataset: string, wal: string): Promise<void> {
   }
 }
 
-function logConversion(segmentPath: string, result: ConversionResult): void {
-  for (const problem of result.problems) diag.warn(`llamonitor parquet: ${segmentPath}: ${problem}`);
-  if (result.duplicates > 0) {
-    diag.debug(`llamonitor parquet: ${result.duplicates} repeated event(s) in ${segmentPath} stored once`);
-  }
-  diag.debug(
-    `llamonitor parquet: ${result.rows} rows from ${segmentPath} in ${result.files.join(', ') || 'no new file'}`,
-  );
+/** What prepare() did with the segments it claimed (`outcomes` in the order of `claimed`), and what it left. */
+function recoveryReport(
+  claimed: readonly string[],
+  outcomes: readonly PromiseSettledResult<ConversionResult>[],
+  left: readonly SegmentOnDisk[],
+): RecoveryReport {
+  const results = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
+  return {
+    segments: results.length,
+    rows: results.reduce((sum, result) => sum + result.rows, 0),
+    files: results.reduce((sum, result) => sum + result.files.length, 0),
+    lostRows: results.reduce((sum, result) => sum + result.lostRows, 0),
+    quarantined: results.flatMap((result) => (result.quarantinedTo ? [result.quarantinedTo] : [])),
+    failures: outcomes.flatMap((outcome, index) =>
+      outcome.status === 'rejected' ? [`${claimed[index]}: ${message(outcome.reason)}`] : [],
+    ),
+    leftToLiveProcesses: left.filter(({ state }) => state !== 'other-host').length,
+    leftToOtherHosts: left.filter(({ state }) => state === 'other-host').length,
+  };
 }
 
 function message(error: unknown): string {

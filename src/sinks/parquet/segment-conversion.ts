@@ -4,20 +4,23 @@
  * derived from the segment: the files are a function of the segment alone, so
  * converting it again writes the same ones. They stay under temporary names
  * until the segment closes, then are renamed into place and the segment is
- * deleted. Runs in the worker.
+ * deleted, or, when it held damage, moved to the quarantine folder (kept for
+ * a look; the rows that could be read are stored). Runs in the worker.
  */
-import { existsSync, unlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, renameSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { COLUMNS } from '../../schema/columns.js';
 import {
   parseSegmentFileName,
   partFileName,
   partitionFolder,
+  quarantineFolder,
   tempFileName,
   type Owner,
   type SegmentName,
 } from './dataset-layout.js';
 import { fsyncFolderSync } from './durable-fs.js';
+import { makeFoldersSync, type FileModes } from './file-modes.js';
 import { moveIntoPlace, TemporaryParquetFile } from './parquet-file.js';
 import type { SegmentContents } from './segment-reader.js';
 import type { ColumnArrays } from './wal-format.js';
@@ -27,6 +30,7 @@ export interface ConversionTarget {
   readonly segmentPath: string;
   /** Owner of the temporary files: the process that asked for the conversion. */
   readonly owner: Owner;
+  readonly modes: FileModes;
 }
 
 export interface ConversionResult {
@@ -38,6 +42,10 @@ export interface ConversionResult {
   /** Rows whose event_id came earlier in the segment (a retried write). */
   readonly duplicates: number;
   readonly droppedBatches: number;
+  /** Rows of acknowledged batches lost to damage in the segment. */
+  readonly lostRows: number;
+  /** Where the segment went when it held damage; undefined when it was deleted. */
+  readonly quarantinedTo: string | undefined;
   readonly problems: readonly string[];
 }
 
@@ -147,14 +155,15 @@ export class SegmentConversion {
       );
       for (const part of parts) {
         const outcome = part.file
-          ? moveIntoPlace(part.tempPath, join(this.target.dataset, part.relative))
+          ? moveIntoPlace(part.tempPath, join(this.target.dataset, part.relative), this.target.modes.folder)
           : 'already-there';
         if (outcome === 'written') files.push(part.relative);
         else filesAlreadyThere += 1;
       }
       this.completed.length = 0;
       // Only now may the segment go: every row it held is in a renamed, fsynced file.
-      unlinkSync(this.target.segmentPath);
+      const quarantinedTo = contents.losses.length > 0 ? this.quarantine() : undefined;
+      if (!quarantinedTo) unlinkSync(this.target.segmentPath);
       fsyncFolderSync(this.walFolder);
       return {
         rows: this.seen.size,
@@ -162,12 +171,24 @@ export class SegmentConversion {
         filesAlreadyThere,
         duplicates: contents.rows - this.seen.size,
         droppedBatches: contents.droppedBatches,
+        lostRows: contents.lostRows,
+        quarantinedTo,
         problems: contents.problems,
       };
     } catch (error) {
       this.abandon();
       throw error;
     }
+  }
+
+  /** Moves the segment into the quarantine folder, durably; returns its new path. */
+  private quarantine(): string {
+    const folder = quarantineFolder(this.walFolder);
+    makeFoldersSync(folder, this.target.modes.folder);
+    const path = join(folder, basename(this.target.segmentPath));
+    renameSync(this.target.segmentPath, path);
+    fsyncFolderSync(folder);
+    return path;
   }
 
   /** Deletes every temporary file not yet renamed; the segment stays for another conversion. */
@@ -221,7 +242,7 @@ export class SegmentConversion {
     // A crash after the rename but before the segment was deleted: that file is complete.
     const file = existsSync(join(this.target.dataset, relative))
       ? undefined
-      : new TemporaryParquetFile(tempPath);
+      : new TemporaryParquetFile(tempPath, this.target.modes.file);
     const part: Part = { date, index, relative, tempPath, file, rows: 0 };
     this.open.set(date, part);
     return part;

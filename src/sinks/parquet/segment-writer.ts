@@ -1,16 +1,18 @@
 /**
  * Appends batches to one write-ahead log segment on the application's
  * thread. The work per call stays small whatever the batch size: rows are
- * serialised in slices of a few milliseconds, each handed to the file system
- * (off the thread) before the next is built, and one fdatasync makes the
- * batch durable. A failed append is cut back off the file.
+ * serialised in slices of a few milliseconds, each a framed record handed to
+ * the file system (off the thread) before the next is built, and one
+ * fdatasync makes the batch durable. A failed append is cut back off the file.
  */
+import { fstatSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MetricEvent } from '../../schema/columns.js';
 import { segmentFileName, type SegmentName } from './dataset-layout.js';
 import { fsyncFolder } from './durable-fs.js';
-import { batchHeaderLine, encodeRowLine, segmentHeaderLine } from './wal-format.js';
+import { batchHeaderPayload, encodeRowLine, segmentHeaderPayload } from './wal-format.js';
+import { FRAME_HEADER_BYTES, frameRecord, RecordKind, writeFrameHeader } from './wal-frames.js';
 
 /** Time one slice of serialisation may take before the thread is given back. */
 const SLICE_MILLIS = 4;
@@ -18,28 +20,54 @@ const SLICE_MILLIS = 4;
 const ROWS_PER_CLOCK_CHECK = 32;
 
 /**
- * The bytes of one slice, in a buffer reused from slice to slice: no new
- * Buffer, and no long string to flatten, per slice.
+ * The records of one slice, in a buffer reused from slice to slice: no new
+ * Buffer, and no long string to flatten, per slice. A record's frame header
+ * is filled in once its payload is complete.
  */
-class SliceBuffer {
+class RecordBuffer {
   private bytes = Buffer.allocUnsafe(1024 * 1024);
-  length = 0;
+  private length = 0;
+  private recordStart = -1;
+
+  begin(): void {
+    this.recordStart = this.length;
+    this.reserve(FRAME_HEADER_BYTES);
+    this.length += FRAME_HEADER_BYTES;
+  }
 
   append(text: string): void {
-    const most = this.length + text.length * 3; // UTF-8 needs at most 3 bytes per UTF-16 unit
-    if (most > this.bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(most, this.bytes.length * 2));
-      this.bytes.copy(grown, 0, 0, this.length);
-      this.bytes = grown;
-    }
+    this.reserve(text.length * 3); // UTF-8 needs at most 3 bytes per UTF-16 unit
     this.length += this.bytes.write(text, this.length);
+  }
+
+  end(kind: RecordKind, batch: number, rows: number): void {
+    writeFrameHeader(this.bytes, this.recordStart, { kind, batch, rows }, this.length);
+    this.recordStart = -1;
   }
 
   /** The slice's bytes; valid until the next append. */
   take(): Buffer {
     const view = this.bytes.subarray(0, this.length);
     this.length = 0;
+    this.recordStart = -1;
     return view;
+  }
+
+  private reserve(bytes: number): void {
+    const most = this.length + bytes;
+    if (most <= this.bytes.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(most, this.bytes.length * 2));
+    this.bytes.copy(grown, 0, 0, this.length);
+    this.bytes = grown;
+  }
+}
+
+/** The segment's file is no longer at its path (its folder was moved or deleted): its rows are not in the dataset. */
+export class SegmentMovedError extends Error {
+  readonly code = 'ESEGMENTMOVED';
+  constructor(readonly path: string) {
+    super(`the write-ahead log segment ${path} was moved or deleted while open`);
+    this.name = 'SegmentMovedError';
   }
 }
 
@@ -50,7 +78,9 @@ export class SegmentWriter {
   committedBytes: number;
   /** False once an append failed: the segment takes no more batches. */
   usable = true;
-  private readonly slice = new SliceBuffer();
+  /** Batches appended, acknowledged or not: the next batch's number is one more. */
+  private batches = 0;
+  private readonly slice = new RecordBuffer();
 
   private constructor(
     readonly path: string,
@@ -61,12 +91,21 @@ export class SegmentWriter {
     this.committedBytes = headerBytes;
   }
 
-  /** Creates the segment file with its header, durably (file and folder entry). */
-  static async create(walFolder: string, name: SegmentName, fileRows: number): Promise<SegmentWriter> {
+  /** Creates the segment file (mode `fileMode`) with its header, durably (file and folder entry). */
+  static async create(
+    walFolder: string,
+    name: SegmentName,
+    fileRows: number,
+    fileMode: number,
+  ): Promise<SegmentWriter> {
     const path = join(walFolder, segmentFileName(name));
-    const handle = await open(path, 'wx');
+    const handle = await open(path, 'wx', fileMode);
     try {
-      const header = Buffer.from(segmentHeaderLine(fileRows));
+      await handle.chmod(fileMode); // the mode asked for, whatever the umask
+      const header = frameRecord(
+        { kind: RecordKind.segment, batch: 0, rows: 0 },
+        segmentHeaderPayload(fileRows),
+      );
       await writeFully(handle, header, 0);
       await handle.sync();
       await fsyncFolder(walFolder);
@@ -83,6 +122,8 @@ export class SegmentWriter {
    * it). `onProgress` hears the size after each slice, so the converter can
    * read ahead, and once more, `committed`, when the batches are durable: from
    * then on they are never cut back. On failure every one of them is cut back.
+   * A segment found moved or deleted once they are durable fails with
+   * SegmentMovedError: durable there, the rows are not in the dataset.
    */
   async append(
     batches: readonly (readonly MetricEvent[])[],
@@ -95,14 +136,20 @@ export class SegmentWriter {
     let rowCount = 0;
     try {
       for (const rows of batches) {
-        this.slice.append(batchHeaderLine({ rows: rows.length, createdAt }));
+        const batch = ++this.batches;
+        this.slice.begin();
+        this.slice.append(batchHeaderPayload(createdAt));
+        this.slice.end(RecordKind.batch, batch, rows.length);
         let next = 0;
         do {
           const began = performance.now();
+          const first = next;
+          this.slice.begin();
           while (next < rows.length && performance.now() - began < SLICE_MILLIS) {
             const end = Math.min(next + ROWS_PER_CLOCK_CHECK, rows.length);
             for (; next < end; next++) this.slice.append(encodeRowLine(rows[next] as MetricEvent));
           }
+          this.slice.end(RecordKind.rows, batch, next - first);
           const bytes = this.slice.take();
           await writeFully(this.handle, bytes, position);
           position += bytes.length;
@@ -111,6 +158,7 @@ export class SegmentWriter {
         rowCount += rows.length;
       }
       await this.handle.datasync();
+      this.checkInPlace();
     } catch (error) {
       this.usable = false;
       this.slice.take();
@@ -125,6 +173,17 @@ export class SegmentWriter {
   async close(): Promise<void> {
     this.usable = false;
     await this.handle.close();
+  }
+
+  /**
+   * Throws SegmentMovedError when the path no longer names the file this
+   * writer holds open. Two stat calls of a few microseconds: done in place,
+   * cheaper than two trips through the thread pool.
+   */
+  private checkInPlace(): void {
+    const held = fstatSync(this.handle.fd);
+    const named = statSync(this.path, { throwIfNoEntry: false });
+    if (!named || named.ino !== held.ino || named.dev !== held.dev) throw new SegmentMovedError(this.path);
   }
 }
 

@@ -1,10 +1,15 @@
 /**
- * The text form of a write-ahead log segment. Pure: strings in, strings or
- * column values out.
+ * The content of a write-ahead log segment. Pure: strings in, strings or
+ * column values out. Version 2 (this release) puts each record in a frame
+ * (wal-frames.ts: marker, length, checksums) so that damage costs one record:
  *
- *   {"format":"llamonitor-wal","version":1,"fileRows":100000,"scalarColumns":[...],...}  once, first
- *   {"batch":2,"createdAt":"2026-01-02T03:04:05.123456Z"}                               one per write
- *   ["6f1c...","1.0.0",...,null,42]\t{"input_tokens":12}\tnull\t{"model":"gpt-4o"}      one per row
+ *   [frame: segment] {"format":"llamonitor-wal","version":2,"fileRows":100000,"scalarColumns":[...],...}
+ *   [frame: batch 1, 2 rows] {"createdAt":"2026-01-02T03:04:05.123456Z"}          one per write
+ *   [frame: rows of batch 1, 2 rows] ["6f1c...","1.0.0",...,42]\t{"input_tokens":12}\tnull\t{...}\n ...
+ *
+ * A batch's rows come in one or more rows records (one per slice the writer
+ * made). Version 1 (earlier releases, still read) had no frames: a header
+ * line, then per write a line `{"batch":2,"createdAt":...}` and its rows.
  *
  * A row is one line: the JSON array of its scalar columns, then each JSON
  * column's own JSON text after a tab (JSON.stringify never writes a raw tab or
@@ -18,7 +23,10 @@ import { COLUMNS, INSERT_COLUMNS, type ColumnSpec, type MetricEvent } from '../.
 import { isoMicrosToEpochMicros } from '../../schema/timestamps.js';
 
 export const WAL_FORMAT = 'llamonitor-wal';
-export const WAL_VERSION = 1;
+/** The version this release writes. */
+export const WAL_VERSION = 2;
+/** Unframed lines, written by releases before frames; still recovered. */
+export const LEGACY_WAL_VERSION = 1;
 
 export class WalFormatError extends Error {
   constructor(problem: string) {
@@ -33,6 +41,7 @@ export interface SegmentLayout {
 }
 
 export interface SegmentHeader extends SegmentLayout {
+  readonly version: typeof WAL_VERSION | typeof LEGACY_WAL_VERSION;
   /**
    * Rows per Parquet file, as configured when the segment was created: a
    * conversion after a restart with another setting cuts the same files.
@@ -52,12 +61,14 @@ const JSON_NAMES = INSERT_COLUMNS.filter((c) => c.kind === 'json').map((c) => c.
 /** The layout this version writes. */
 export const CURRENT_LAYOUT: SegmentLayout = { scalarColumns: SCALAR_NAMES, jsonColumns: JSON_NAMES };
 
-export function segmentHeaderLine(fileRows: number): string {
-  return `${JSON.stringify({ format: WAL_FORMAT, version: WAL_VERSION, fileRows, ...CURRENT_LAYOUT })}\n`;
+/** The payload of a segment's first record. */
+export function segmentHeaderPayload(fileRows: number): string {
+  return JSON.stringify({ format: WAL_FORMAT, version: WAL_VERSION, fileRows, ...CURRENT_LAYOUT });
 }
 
-export function batchHeaderLine(batch: BatchHeader): string {
-  return `${JSON.stringify({ batch: batch.rows, createdAt: batch.createdAt })}\n`;
+/** The payload of a batch header record: its row count and number are in the frame. */
+export function batchHeaderPayload(createdAt: string): string {
+  return JSON.stringify({ createdAt });
 }
 
 /** Reused by encodeRowLine: JSON.stringify reads it at once, so one array serves every row. */
@@ -91,12 +102,14 @@ function parseJsonObject(line: string, what: string): Record<string, unknown> {
 const isStringArray = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((item) => typeof item === 'string');
 
-export function parseSegmentHeader(line: string): SegmentHeader {
-  const header = parseJsonObject(line, 'the header line');
+/** A segment header, version 1 (its first line) or 2 (its first record's payload). */
+export function parseSegmentHeader(text: string): SegmentHeader {
+  const header = parseJsonObject(text, 'the header');
   if (header.format !== WAL_FORMAT) throw new WalFormatError(`the header does not name ${WAL_FORMAT}`);
-  if (header.version !== WAL_VERSION) {
+  const version = header.version;
+  if (version !== WAL_VERSION && version !== LEGACY_WAL_VERSION) {
     throw new WalFormatError(
-      `version ${String(header.version)} is not ${WAL_VERSION}; use a newer llamonitor-otel`,
+      `version ${String(version)} is not one this release reads (${LEGACY_WAL_VERSION} or ${WAL_VERSION}); a newer llamonitor-otel may`,
     );
   }
   if (!isStringArray(header.scalarColumns) || !isStringArray(header.jsonColumns)) {
@@ -106,9 +119,17 @@ export function parseSegmentHeader(line: string): SegmentHeader {
   if (typeof fileRows !== 'number' || !Number.isSafeInteger(fileRows) || fileRows < 1) {
     throw new WalFormatError('the header lacks the rows per file');
   }
-  return { scalarColumns: header.scalarColumns, jsonColumns: header.jsonColumns, fileRows };
+  return { version, scalarColumns: header.scalarColumns, jsonColumns: header.jsonColumns, fileRows };
 }
 
+/** The time of a version 2 batch header record. */
+export function parseBatchPayload(text: string): string {
+  const createdAt = parseJsonObject(text, 'a batch header').createdAt;
+  if (typeof createdAt !== 'string') throw new WalFormatError('a batch header lacks its time');
+  return createdAt;
+}
+
+/** A version 1 batch header line. */
 export function parseBatchHeader(line: string): BatchHeader {
   const header = parseJsonObject(line, 'a batch header');
   const rows = header.batch;

@@ -5,7 +5,13 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { ConversionResult } from './segment-conversion.js';
-import type { ConvertMessage, FollowMessage, FromWorker, ToWorker } from './worker-protocol.js';
+import type {
+  ConvertMessage,
+  FollowMessage,
+  FromWorker,
+  ToWorker,
+  WorkerSettings,
+} from './worker-protocol.js';
 
 export class ConversionError extends Error {
   constructor(
@@ -27,7 +33,10 @@ export class ConversionWorker {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
-  constructor(private readonly script: URL) {}
+  constructor(
+    private readonly script: URL,
+    private readonly settings: WorkerSettings,
+  ) {}
 
   /** Lets the worker read a growing segment ahead of its conversion. */
   follow(progress: Omit<FollowMessage, 'type'>): void {
@@ -60,7 +69,7 @@ export class ConversionWorker {
 
   private start(): Worker {
     // execArgv: [] keeps the application's --import / --require (llamonitor-otel/register among them) out of it.
-    const worker = new Worker(this.script, { execArgv: [] });
+    const worker = new Worker(this.script, { execArgv: [], workerData: this.settings });
     worker.on('message', (message: FromWorker) => this.settle(message));
     worker.on('error', (error) => this.fail(worker, error));
     worker.on('exit', (code) =>

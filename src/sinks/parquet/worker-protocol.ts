@@ -1,5 +1,6 @@
 /** Messages between a ParquetSink and its conversion worker. */
 import type { Owner } from './dataset-layout.js';
+import type { FileModes } from './file-modes.js';
 import type { ConversionResult } from './segment-conversion.js';
 
 /**
@@ -31,6 +32,14 @@ export interface ConvertMessage {
   /** Bytes holding acknowledged batches; absent for a segment left by a crash (read it all). */
   readonly size: number | undefined;
   readonly owner: Owner;
+}
+
+/** What a worker is started with (workerData). */
+export interface WorkerSettings {
+  /** Its process's token: the worker thread is the same owner as the thread that started it. */
+  readonly processToken: string;
+  /** Of the Parquet files, partition folders and quarantine folder it creates. */
+  readonly modes: FileModes;
 }
 
 export type ToWorker = FollowMessage | ForgetMessage | ConvertMessage;

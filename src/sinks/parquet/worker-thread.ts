@@ -8,11 +8,21 @@
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { basename } from 'node:path';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
+import { adoptProcessToken } from '../process-owner.js';
 import { SegmentConversion, type ConversionResult } from './segment-conversion.js';
 import type { SegmentContents } from './segment-reader.js';
 import { SegmentReader } from './segment-reader.js';
-import type { ConvertMessage, FollowMessage, FromWorker, ToWorker } from './worker-protocol.js';
+import type {
+  ConvertMessage,
+  FollowMessage,
+  FromWorker,
+  ToWorker,
+  WorkerSettings,
+} from './worker-protocol.js';
+
+const settings = workerData as WorkerSettings;
+adoptProcessToken(settings.processToken);
 
 /** Nice steps the conversion thread takes below the application's: 10 leaves it about a tenth of a contended core. */
 const BACKGROUND_NICENESS = 10;
@@ -46,7 +56,12 @@ function encodeAhead(reader: SegmentReader, message: FollowMessage): void {
   if (rows === undefined) return;
   let conversion = conversions.get(message.segmentPath);
   if (!conversion) {
-    const target = { dataset: message.dataset, segmentPath: message.segmentPath, owner: message.owner };
+    const target = {
+      dataset: message.dataset,
+      segmentPath: message.segmentPath,
+      owner: message.owner,
+      modes: settings.modes,
+    };
     conversion = new SegmentConversion(target, reader.fileRowsOfHeader);
     conversions.set(message.segmentPath, conversion);
   }
@@ -88,7 +103,8 @@ function finishConversion(
   message: ConvertMessage,
   ahead: SegmentConversion | undefined,
 ): ConversionResult {
-  if (!ahead) return new SegmentConversion(message, contents.fileRows).finish(contents);
+  const target = { ...message, modes: settings.modes };
+  if (!ahead) return new SegmentConversion(target, contents.fileRows).finish(contents);
   try {
     return ahead.finish(contents);
   } catch {
@@ -97,7 +113,7 @@ function finishConversion(
   const reader = new SegmentReader(message.segmentPath);
   try {
     const again = reader.finish(message.size);
-    return new SegmentConversion(message, again.fileRows).finish(again);
+    return new SegmentConversion(target, again.fileRows).finish(again);
   } finally {
     reader.close();
   }

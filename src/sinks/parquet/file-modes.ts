@@ -1,0 +1,45 @@
+/**
+ * Who may read what the Parquet sink writes: `private` (files 0600, folders
+ * 0700: rows hold user ids, errors and, with content capture, prompts) or
+ * `group` (0640, 0750: for a group that reads the files, a query engine or
+ * `llamonitor serve` under another user). The modes are set exactly, not
+ * reduced by the umask, on the files and folders the sink creates; folders
+ * that already existed keep theirs.
+ */
+import { chmodSync, mkdirSync } from 'node:fs';
+import { chmod, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+export type FileModeSetting = 'private' | 'group';
+
+export interface FileModes {
+  readonly file: number;
+  readonly folder: number;
+}
+
+export function fileModesOf(setting: FileModeSetting = 'private'): FileModes {
+  return setting === 'group' ? { file: 0o640, folder: 0o750 } : { file: 0o600, folder: 0o700 };
+}
+
+/** `path` and its parents up to `first`, the first folder mkdir created. */
+function createdFolders(first: string, path: string): string[] {
+  const folders = [path];
+  for (let folder = path; folder !== first && dirname(folder) !== folder;) {
+    folder = dirname(folder);
+    folders.push(folder);
+  }
+  return folders;
+}
+
+/** Creates `path` and its missing parents with `mode`; returns the first folder created, if any. */
+export async function makeFolders(path: string, mode: number): Promise<string | undefined> {
+  const first = await mkdir(path, { recursive: true, mode });
+  if (first !== undefined) for (const folder of createdFolders(first, path)) await chmod(folder, mode);
+  return first;
+}
+
+export function makeFoldersSync(path: string, mode: number): string | undefined {
+  const first = mkdirSync(path, { recursive: true, mode });
+  if (first !== undefined) for (const folder of createdFolders(first, path)) chmodSync(folder, mode);
+  return first;
+}
