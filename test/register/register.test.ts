@@ -73,7 +73,21 @@ describe('node --import llamonitor-otel/register (Parquet)', () => {
       ['--import', 'llamonitor-otel/register', 'test/fixtures/apps/burst-app.mjs'],
       parquetEnv('burst'),
     );
-    while (app.stdout().split('\n').length < 3_000) await new Promise((r) => setTimeout(r, 20));
+    let exited = false;
+    void app.finished.then(() => (exited = true));
+    try {
+      // Bounded: a loaded machine may start the child slowly, but it must print its spans in the end.
+      const started = Date.now();
+      while (app.stdout().split('\n').length < 3_000) {
+        if (exited) throw new Error(`the burst app ended before 3,000 spans: ${app.stdout().slice(-500)}`);
+        if (Date.now() - started > 90_000)
+          throw new Error('the burst app did not end 3,000 spans within 90 s');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    } catch (error) {
+      app.child.kill('SIGKILL');
+      throw error;
+    }
     const endedBeforeSignal = app.stdout().split('\n').filter(Boolean).length;
     app.child.kill('SIGTERM');
     const run = await app.finished;
@@ -85,7 +99,7 @@ describe('node --import llamonitor-otel/register (Parquet)', () => {
     expect(new Set(stored).size).toBe(stored.length);
     expect(stored.length).toBeGreaterThanOrEqual(endedBeforeSignal);
     expect(new Set(stored)).toEqual(new Set(ended.slice(0, stored.length)));
-  });
+  }, 180_000);
 
   it('says so and registers nothing when a tracer provider is already registered', async () => {
     const run = await runNode(

@@ -253,7 +253,10 @@ describe.runIf(available)('PostgresSink', () => {
       );
       return active.rows[0].n > 0;
     };
-    while (!(await copying())) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let waited = 0; !(await copying()); waited += 10) {
+      if (waited > 30_000) throw new Error('the sink never started its COPY within 30 s');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     await db.admin.query(
       'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
       [application],
