@@ -15,7 +15,7 @@ export class IncompleteWriteError extends Error {
     const why =
       code === 'ENOSPC' || code === 'EDQUOT'
         ? `the file system is full (${code}): free space there or choose a folder on a larger disk`
-        : (cause as Error | undefined)?.message ?? String(cause);
+        : ((cause as Error | undefined)?.message ?? String(cause));
     super(`writing ${path} stopped after ${written} of ${total} bytes, and nothing of it was kept: ${why}`, {
       cause,
     });
@@ -26,7 +26,7 @@ export class IncompleteWriteError extends Error {
 
 /** Writes all of `bytes` at the file's current end, looping on short writes. */
 async function writeFully(handle: FileHandle, bytes: Buffer): Promise<void> {
-  for (let written = 0; written < bytes.length; ) {
+  for (let written = 0; written < bytes.length;) {
     const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
     // A write that takes nothing and reports no error would loop forever: a full disk that said nothing.
     if (bytesWritten <= 0) throw Object.assign(new Error('the write took no bytes'), { code: 'ENOSPC' });

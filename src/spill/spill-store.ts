@@ -150,7 +150,9 @@ export class SpillStore {
     }
     if (foreign > 0 && !this.foreignEntriesNoted) {
       this.foreignEntriesNoted = true;
-      log.debug(`the spill folder ${this.directory} holds ${foreign} entries it did not write: left as they are`);
+      log.debug(
+        `the spill folder ${this.directory} holds ${foreign} entries it did not write: left as they are`,
+      );
     }
     return ready.sort();
   }
@@ -299,7 +301,10 @@ export class SpillStore {
     try {
       const file = await open(join(this.directory, name), 'r');
       try {
-        const { buffer, bytesRead } = await file.read({ buffer: Buffer.alloc(HEADER_MAX_BYTES), position: 0 });
+        const { buffer, bytesRead } = await file.read({
+          buffer: Buffer.alloc(HEADER_MAX_BYTES),
+          position: 0,
+        });
         return rowsInHeader(buffer.subarray(0, bytesRead).toString('utf8')) ?? 0;
       } finally {
         await file.close();

@@ -177,7 +177,9 @@ describe('Replayer', () => {
       const report = await new Replayer(store, sinkTarget(sink)).replayOnce();
       expect(report).toMatchObject({ files: 1, rows: 1, setAside: 1 });
       expect((await readdir(join(dir, 'set-aside'))).sort()).toEqual([bad, `${bad}.reason.txt`]);
-      expect(await readFile(join(dir, 'set-aside', `${bad}.reason.txt`), 'utf8')).toMatch(/unusable: the header names no table/);
+      expect(await readFile(join(dir, 'set-aside', `${bad}.reason.txt`), 'utf8')).toMatch(
+        /unusable: the header names no table/,
+      );
       expect((await readdir(dir)).sort()).toEqual(['notes.txt', 'set-aside']);
       expect(await readFile(join(dir, 'notes.txt'), 'utf8')).toBe('someone else');
       const warnings = captured.logs.filter((l) => l.level === 'warn').map((l) => l.message);
