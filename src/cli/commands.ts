@@ -1,31 +1,36 @@
 /** The CLI's commands; each returns the process exit code and writes its report to `out`. */
 import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { hrTimeToIsoMicros } from '../schema/timestamps.js';
 import { SCHEMA_VERSION, type MetricEvent } from '../schema/columns.js';
 import { fitRow } from '../schema/fit-row.js';
 import { ConfigError } from '../errors.js';
 import { resolveOptions, type ResolvedOptions } from '../config/options.js';
 import { createSink } from '../config/create-sink.js';
-import { maskUrl, passwordOf, redactSecrets } from '../config/connection-url.js';
+import { redactSecrets } from '../secrets.js';
 import type { Sink } from '../sinks/sink.js';
 import { SpillStore } from '../spill/spill-store.js';
+import { DeadLetterStore } from '../spill/dead-letter.js';
 import { Replayer } from '../export/replayer.js';
 import { withDeadline } from '../export/deadline.js';
+import { WAITING_REPORTS } from './waiting.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type Out = (line: string) => void;
 
+/** The exit code of a command line that cannot work as given (1 is a check or the work that failed). */
+export const EXIT_USAGE = 2;
+
 function describeTarget(options: ResolvedOptions): string {
   const target = options.target;
-  const where = target.kind === 'parquet' ? target.directory : maskUrl(target.url);
-  return `${target.kind} ${where}, table ${options.schema ? `${options.schema}.` : ''}${options.table}`;
+  return `${target.kind} ${target.display}, table ${options.schema ? `${options.schema}.` : ''}${options.table}`;
 }
 
 /** Error text with the URL's password removed, whatever the driver put in it. */
 function safeMessage(error: unknown, options: ResolvedOptions | undefined): string {
   const message = error instanceof Error ? error.message : String(error);
-  const url = options && options.target.kind !== 'parquet' ? options.target.url : undefined;
-  return redactSecrets(message, [url ? passwordOf(url) : undefined]);
+  return redactSecrets(message, options?.target.secrets ?? []);
 }
 
 function loadOptions(
@@ -162,23 +167,68 @@ export async function doctor(env: Env, out: Out): Promise<number> {
     }
   }
   await (sink as Sink | undefined)?.close().catch(() => {});
+  for (const report of WAITING_REPORTS) {
+    try {
+      const line = await report(options);
+      out(`${line.status === 'ok' ? '[ok]  ' : '[warn]'} ${line.name}: ${line.detail}`);
+    } catch (error) {
+      failed = true;
+      out(`[fail] reading what waits on disk: ${safeMessage(error, options)}`);
+    }
+  }
   return failed ? 1 : 0;
+}
+
+/** Why `folder` cannot hold spill files, or undefined when it is a folder. */
+async function missingFolder(folder: string): Promise<'does not exist' | 'is not a folder' | undefined> {
+  try {
+    return (await stat(folder)).isDirectory() ? undefined : 'is not a folder';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'does not exist';
+    throw error;
+  }
+}
+
+/**
+ * The exit code when the spill folder leaves replay nothing to do, else undefined. A folder named on
+ * purpose that is not there is a mistake; the default one is simply not made before the first spill.
+ */
+async function spillFolderProblem(env: Env, options: ResolvedOptions, out: Out): Promise<number | undefined> {
+  const missing = await missingFolder(options.spillDir);
+  if (missing === undefined) return undefined;
+  const folder = resolve(options.spillDir);
+  const named = env.LLAMONITOR_SPILL_DIR !== undefined && env.LLAMONITOR_SPILL_DIR !== '';
+  if (missing === 'does not exist' && !named) {
+    out(
+      `nothing to replay: no spill folder at ${folder} (the default; give --spill-dir if your application spills elsewhere)`,
+    );
+    return 0;
+  }
+  out(
+    `llamonitor replay: the spill folder ${folder} ${missing}: ` +
+      'give --spill-dir (or LLAMONITOR_SPILL_DIR) the folder your application spills into',
+  );
+  return EXIT_USAGE;
 }
 
 /** Sends every spilled batch to the configured sink, oldest first. */
 export async function replay(env: Env, out: Out): Promise<number> {
   const options = loadOptions(env, out);
   if (!options) return 1;
+  const problem = await spillFolderProblem(env, options, out);
+  if (problem !== undefined) return problem;
   let sink: Sink | undefined;
   try {
     const opened = await createSink(options);
     sink = opened;
     await opened.prepare();
     const store = new SpillStore(options.spillDir, options.spillMaxBytes);
+    const deadLetters = new DeadLetterStore(options.spillDir, options.fileMode);
     const report = await new Replayer(store, {
       destination: undefined,
       write: (rows, signal) => opened.write(rows, signal),
       checkHealth: (signal) => opened.checkHealth(signal),
+      deadLetters,
       timeoutMillis: options.exportTimeoutMillis,
     }).replayOnce();
     await opened.flush();
@@ -188,6 +238,14 @@ export async function replay(env: Env, out: Out): Promise<number> {
           ? `; set ${report.setAside} unusable files aside in ${options.spillDir}/set-aside`
           : ''),
     );
+    const kept = await deadLetters.summary();
+    if (kept.rows > 0) {
+      out(
+        `[warn] ${kept.rows} rows the sink refused (${report.deadLettered} in this replay) are kept in ` +
+          `${kept.files} dead-letter files in ${deadLetters.directory}, not replayed; the first error: ` +
+          safeMessage(new Error(kept.firstError), options),
+      );
+    }
     for (const { file, reason } of report.refused) {
       out(
         `[fail] the sink refused ${file}, kept for the next replay: ${safeMessage(new Error(reason), options)}`,

@@ -1,46 +1,104 @@
 #!/usr/bin/env node
 /** `llamonitor`: migrate, doctor, replay. Options mirror the LLAMONITOR_* variables. */
-import { doctor, migrate, replay, type Env, type Out } from './commands.js';
-import { optionsHelp, parseCommandLine } from './arguments.js';
+import { readFileSync } from 'node:fs';
+import { doctor, EXIT_USAGE, migrate, replay, type Env, type Out } from './commands.js';
+import { optionsHelp, parseCommandLine, UsageError, type OptionKey } from './arguments.js';
 
-const COMMANDS: Record<string, { summary: string; run: (env: Env, out: Out) => Promise<number> }> = {
-  migrate: { summary: 'create the table and its indexes for the configured URL', run: migrate },
+interface Command {
+  readonly summary: string;
+  /** The options it uses; its --help lists them in the order of the options table. */
+  readonly options: readonly OptionKey[];
+  readonly run: (env: Env, out: Out) => Promise<number>;
+}
+
+/** Where each command writes or reads: the sink, the table and how to reach it. */
+const SINK: readonly OptionKey[] = ['url', 'table', 'schema', 'poolSize', 'fileMode'];
+
+const COMMANDS: Record<string, Command> = {
+  migrate: {
+    summary: 'create the table and its indexes for the configured URL',
+    options: SINK,
+    run: migrate,
+  },
   doctor: {
-    summary: 'connect, check the table and permissions, write, read back and remove a probe row',
+    summary:
+      'connect, check the table and permissions, write, read back and remove a probe row; report what waits on disk',
+    options: [...SINK, 'spillDir', 'exportTimeoutMillis'],
     run: doctor,
   },
-  replay: { summary: 'send the spilled batches in the spill folder to the configured sink', run: replay },
+  replay: {
+    summary: 'send the spilled batches in the spill folder to the configured sink',
+    options: [
+      ...SINK,
+      'createTable',
+      'spillDir',
+      'exportTimeoutMillis',
+      'parquetFileRows',
+      'parquetFileAgeMillis',
+    ],
+    run: replay,
+  },
 };
 
-function usage(command?: string): string {
-  const head = command
-    ? `Usage: llamonitor ${command} [options]\n\n${COMMANDS[command]?.summary ?? ''}\n`
-    : `Usage: llamonitor <command> [options]\n\nCommands:\n${Object.entries(COMMANDS)
-        .map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`)
-        .join('\n')}\n\nRun llamonitor <command> --help for its options.\n`;
-  return `${head}\nOptions (each also read from its environment variable):\n${optionsHelp()}\n  --help, -h               show this help\n`;
+const GENERAL_OPTIONS = `  --help, -h               show this help\n  --version, -v            show the version of llamonitor-otel\n`;
+
+/** The installed package's version: dist/cli/main.js sits two folders below package.json. */
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length)) + 2;
+  return (
+    `Usage: llamonitor <command> [options]\n\nCommands:\n` +
+    Object.entries(COMMANDS)
+      .map(([name, command]) => `  ${name.padEnd(width)}${command.summary}`)
+      .join('\n') +
+    `\n\nRun llamonitor <command> --help for the options of a command.\n\nOptions:\n${GENERAL_OPTIONS}`
+  );
+}
+
+function commandUsage(name: string, command: Command): string {
+  return (
+    `Usage: llamonitor ${name} [options]\n\n${command.summary}\n\n` +
+    `Options (each also read from its environment variable):\n${optionsHelp(command.options)}\n${GENERAL_OPTIONS}`
+  );
 }
 
 export async function main(argv: readonly string[], env: Env, out: Out): Promise<number> {
   let parsed;
   try {
-    parsed = parseCommandLine(argv, env);
+    parsed = parseCommandLine(argv, env, (name) => COMMANDS[name]?.options);
   } catch (error) {
-    out(`llamonitor: ${(error as Error).message}\n\n${usage()}`);
-    return 2;
+    if (!(error instanceof UsageError)) throw error;
+    out(error.message);
+    return EXIT_USAGE;
   }
-  const command = parsed.command === undefined ? undefined : COMMANDS[parsed.command];
-  if (parsed.help) {
-    out(usage(command ? parsed.command : undefined));
+  if (parsed.version) {
+    out(version());
     return 0;
   }
+  const command = parsed.command === undefined ? undefined : COMMANDS[parsed.command];
+  if (parsed.command !== undefined && !command) {
+    out(`llamonitor: unknown command '${parsed.command}'\n\n${usage()}`);
+    return EXIT_USAGE;
+  }
   if (!command) {
+    out(usage());
+    return parsed.help ? 0 : EXIT_USAGE;
+  }
+  if (parsed.help) {
+    out(commandUsage(parsed.command as string, command));
+    return 0;
+  }
+  if (parsed.rest.length > 0) {
     out(
-      parsed.command === undefined
-        ? usage()
-        : `llamonitor: unknown command '${parsed.command}'\n\n${usage()}`,
+      `llamonitor ${parsed.command} takes no argument '${parsed.rest[0]}'; llamonitor ${parsed.command} --help lists its options`,
     );
-    return 2;
+    return EXIT_USAGE;
   }
   return command.run(parsed.env, out);
 }

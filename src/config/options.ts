@@ -9,14 +9,17 @@ import type { MetricEvent } from '../schema/columns.js';
 import type { SpanFilter } from '../mapping/span-like.js';
 import { ConfigError } from '../errors.js';
 import { assertIdentifier, InvalidIdentifierError } from '../schema/identifier.js';
-import { maskUrl } from './connection-url.js';
-import { sinkTargetOf, type SinkTarget } from './sink-target.js';
+import { maskUrl } from '../secrets.js';
+import { allowedUrls, sinkTargetOf, type SinkTarget } from '../sinks/registry.js';
+import { ConsoleWarnings } from '../warnings.js';
+import { checkSpillApart } from './spill-folder.js';
+import { unknownVariables } from './unknown-variables.js';
 
 /** Changes or adds to a row before it is written; an error in it is logged and the row kept as mapped. */
 export type EnrichHook = (span: ReadableSpan, event: MetricEvent) => MetricEvent | void;
 
 export interface MetricEventsExporterOptions {
-  /** Where rows go: `postgres://`, `postgresql://`, `mysql://`, `file:///dir` or a plain path. Env LLAMONITOR_URL; default `./llamonitor-data`. */
+  /** Where rows go: `postgres://`, `postgresql://`, `mysql://`, `mariadb://`, `file:///dir` or a plain path. Env LLAMONITOR_URL; default `./llamonitor-data`. */
   url?: string;
   /** Table name, or the Parquet dataset folder's name. Env LLAMONITOR_TABLE; default `metric_events`. */
   table?: string;
@@ -68,6 +71,7 @@ export type FileMode = 'private' | 'group';
 /** The options after checking, every default filled in. */
 export interface ResolvedOptions {
   readonly url: string;
+  /** The URL checked by its sink: what messages show of it, and how to build the sink. */
   readonly target: SinkTarget;
   readonly table: string;
   readonly schema: string | undefined;
@@ -134,7 +138,7 @@ function allowed(kind: Kind): string {
     case 'string':
       return 'a non-empty string';
     case 'url':
-      return 'postgres://, postgresql://, mysql://, file:// or a plain path';
+      return allowedUrls();
     case 'identifier':
       return '1 to 63 letters, digits and underscores, not starting with a digit';
     case 'choice':
@@ -150,9 +154,8 @@ function shown(spec: OptionSpec, value: unknown): string {
   return spec.kind.type === 'url' && typeof value === 'string' ? maskUrl(value) : String(value);
 }
 
-function invalid(spec: OptionSpec, label: string, value: unknown, detail?: string): ConfigError {
-  const reason = detail ? `${detail}; use ${allowed(spec.kind)}` : `use ${allowed(spec.kind)}`;
-  return new ConfigError(`${label}=${shown(spec, value)} is not allowed: ${reason}`);
+function invalid(spec: OptionSpec, label: string, value: unknown): ConfigError {
+  return new ConfigError(`${label}=${shown(spec, value)} is not allowed: use ${allowed(spec.kind)}`);
 }
 
 /** Parses an environment variable's text into the option's type. */
@@ -195,42 +198,68 @@ function check(spec: OptionSpec, label: string, value: unknown): string | number
         throw error;
       }
     case 'url':
-      if (typeof value !== 'string' || value.trim() === '') throw invalid(spec, label, value);
-      try {
-        sinkTargetOf(value);
-      } catch (error) {
-        throw invalid(spec, label, value, (error as Error).message);
-      }
-      return value;
     case 'string':
       if (typeof value !== 'string' || value.trim() === '') throw invalid(spec, label, value);
       return value;
   }
 }
 
+/** The sink `url` means, checked by it; its ConfigError named after the option or variable, the URL masked. */
+function targetOf(url: string, label: string): SinkTarget {
+  try {
+    return sinkTargetOf(url);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(`${label}=${maskUrl(url)} is not allowed: ${error.message}`, { cause: error });
+  }
+}
+
 /**
  * Checks options given in code, fills defaults from the environment where
- * `env` is given (fromEnv) and from the built-in defaults otherwise.
+ * `env` is given (fromEnv, the register entry, the CLI) and from the built-in
+ * defaults otherwise. The sink checks its URL here, every parameter included,
+ * so that a mistake stops construction. An LLAMONITOR_* variable in `env` that
+ * no option reads gets one warning (to `warnings`, by default the console).
  */
 export function resolveOptions(
   options: MetricEventsExporterOptions = {},
   env: Readonly<Record<string, string | undefined>> = {},
+  warnings?: ConsoleWarnings,
 ): ResolvedOptions {
   const out: Record<string, unknown> = {};
+  /** Where each value came from, for messages: the option's name, or its variable's. */
+  const labels: Record<string, string> = {};
   for (const spec of OPTION_SPECS) {
     const fromCode = options[spec.key];
     const text = env[spec.env];
-    if (fromCode !== undefined) out[spec.key] = check(spec, spec.key, fromCode);
-    else if (text !== undefined && text !== '') out[spec.key] = check(spec, spec.env, fromText(spec, text));
-    else out[spec.key] = spec.defaultValue;
+    if (fromCode !== undefined) {
+      out[spec.key] = check(spec, spec.key, fromCode);
+      labels[spec.key] = spec.key;
+    } else if (text !== undefined && text !== '') {
+      out[spec.key] = check(spec, spec.env, fromText(spec, text));
+      labels[spec.key] = spec.env;
+    } else {
+      out[spec.key] = spec.defaultValue;
+      labels[spec.key] = spec.key;
+    }
   }
   if (options.enrich !== undefined && typeof options.enrich !== 'function') {
     throw new ConfigError(`enrich is not allowed: use a function (span, event) => event`);
   }
-  const url = out.url as string;
-  return {
-    ...(out as Omit<ResolvedOptions, 'target' | 'enrich'>),
-    target: sinkTargetOf(url),
-    enrich: options.enrich,
-  };
+  const resolved = out as Omit<ResolvedOptions, 'target' | 'enrich'>;
+  const target = targetOf(resolved.url, labels.url as string);
+  if (target.directory !== undefined) {
+    checkSpillApart(
+      { path: resolved.spillDir, label: labels.spillDir as string },
+      { directory: target.directory, table: resolved.table, labels: `${labels.url} and ${labels.table}` },
+    );
+  }
+  const warn = warnings ?? new ConsoleWarnings(resolved.warnings);
+  for (const { name, closest } of unknownVariables(env, OPTION_SPECS)) {
+    warn.once(
+      `unknown-variable ${name}`,
+      `${name} is set, but llamonitor-otel reads no such variable and ignores it: did you mean ${closest}?`,
+    );
+  }
+  return { ...resolved, target, enrich: options.enrich };
 }

@@ -1,9 +1,12 @@
 /**
  * The exporter's lifecycle: export, the writes in flight, forceFlush, shutdown.
- * It maps spans with the pure `toMetricEvent`, hands rows to a sink, retries
- * with backoff until the export's deadline, and spills what still fails to disk
- * so that a database outage costs no row. The mapping lives in mapping/, the
- * I/O in sinks/ and spill/.
+ * It maps spans with the pure `toMetricEvent` and hands rows to a sink. What a
+ * failed write leads to depends on its kind (errors.ts): the store away is
+ * retried with backoff until the export's deadline, then the rows are spilled
+ * to disk, so that an outage costs no row; settings that cannot work spill at
+ * once; rows the store refuses are found by splitting the batch and kept in
+ * the dead-letter folder while the others are stored. The mapping lives in
+ * mapping/, the I/O in sinks/ and spill/.
  */
 import { context, diag } from '@opentelemetry/api';
 import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
@@ -16,9 +19,13 @@ import type { MetricEvent } from '../schema/columns.js';
 import { fitRow } from '../schema/fit-row.js';
 import type { Sink } from '../sinks/sink.js';
 import { SpillStore } from '../spill/spill-store.js';
+import { DeadLetterStore, type RefusedRow } from '../spill/dead-letter.js';
+import { ConnectionError, errorKindOf, type ErrorKind } from '../errors.js';
+import { ConsoleWarnings } from '../warnings.js';
 import { backoffDelayMillis } from './retry-policy.js';
 import { estimateRowBytes } from './row-bytes.js';
-import { Replayer } from './replayer.js';
+import { Replayer, CONFIGURATION_RECHECK_MILLIS } from './replayer.js';
+import { storeAroundRefusals, type PartOutcome, type SplitResult } from './refused-rows.js';
 import { WriteSlots } from './write-slots.js';
 import { Deadline, DeadlineError, withDeadline } from './deadline.js';
 
@@ -26,6 +33,12 @@ const log = diag.createComponentLogger({ namespace: 'llamonitor-otel' });
 
 /** Share of an export's deadline spent on retries; the rest is kept for the spill. */
 const RETRY_SHARE = 0.8;
+/**
+ * Share of the shutdown deadline for which a write that failed after shutdown
+ * began is tried again: its rows are spilled then, and the next start replays
+ * them, rather than hold the application's exit for most of the deadline.
+ */
+const SHUTDOWN_RETRY_SHARE = 0.2;
 /**
  * Longest the mapping holds the event loop before giving it back: a batch of
  * 512 spans takes several times this, which would stall the application's
@@ -41,10 +54,45 @@ interface MappedBatch {
   readonly bytes: number;
 }
 
+/** Why exports go straight to the spill, while they do. */
+interface SinkDown {
+  readonly since: string;
+  readonly kind: ErrorKind;
+  /** The console warning's cause: later failures of the same cause go to diag only. */
+  readonly cause: string;
+}
+
 /** @internal Settings no user needs, for tests that cannot wait for the defaults. */
 export interface ExporterInternals {
   /** Wait before a background replay pass (default 5 s). */
   readonly replayIntervalMillis?: number;
+  /** Wait before the background replay checks settings that did not work again (default 60 s). */
+  readonly configurationRecheckMillis?: number;
+  /** Where the package's console warnings go (default: stderr, once per cause per process). */
+  readonly warnings?: ConsoleWarnings;
+}
+
+/** The console warning's cause for an error: its kind and the server's or system's code. */
+function causeOf(error: unknown): string {
+  return `${errorKindOf(error)}:${codeOf(error)}`;
+}
+
+/** The code of an error or of the error it wraps; else its message. */
+function codeOf(error: unknown): string {
+  if (error instanceof DeadlineError) return 'deadline';
+  const { code, cause, message } = (error ?? {}) as { code?: unknown; cause?: unknown; message?: unknown };
+  if (typeof code === 'string') return code;
+  if (cause !== undefined) return codeOf(cause);
+  return String(message ?? error);
+}
+
+/** `text` ending with a full stop, as the first sentence of a longer message. */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
 /** What MetricEventsSpanProcessor noted about a span at its start. */
@@ -78,21 +126,26 @@ export class MetricEventsSpanExporter implements SpanExporter {
   private readonly retryDeadlines = new Set<Deadline>();
   private readonly pending = new Set<Promise<unknown>>();
   private readonly spill: SpillStore;
+  private readonly deadLetters: DeadLetterStore;
   private readonly replayer: Replayer;
+  private readonly warnings: ConsoleWarnings;
   private inflightBytes = 0;
   /** The mapping of the last export taken: the next one is mapped after it. */
   private mappingLane: Promise<unknown> = Promise.resolve();
   private shutdownPromise: Promise<void> | undefined;
   /**
-   * Set when an export ran out of retries for want of the sink: later exports
-   * go straight to the spill, so that the BatchSpanProcessor (one export at a
-   * time) is not held for a whole export deadline per batch and made to drop
-   * spans. Cleared by the next write that succeeds or health check that passes
-   * (the background replay's, every few seconds while spill files exist).
+   * Set when an export ran out of retries for want of the sink, or found
+   * settings that cannot work: later exports go straight to the spill, so that
+   * the BatchSpanProcessor (one export at a time) is not held for a whole
+   * export deadline per batch and made to drop spans. Cleared by the next
+   * write that succeeds or health check that passes (the background replay's,
+   * every few seconds while spill files exist; every minute for settings).
    */
-  private sinkDownSince: string | undefined;
+  private sinkDown: SinkDown | undefined;
   /** When shutdown must be done by, once it began: retries end in time to spill and close before it. */
   private shutdownDeadline: number | undefined;
+  /** After this moment a failed write is no longer tried again: shutdown began a while ago. */
+  private retryAfterFailureUntil = Infinity;
   /** @internal Set by MetricEventsSpanProcessor. */
   spanHints: ((span: ReadableSpan) => SpanHints | undefined) | undefined;
 
@@ -105,7 +158,11 @@ export class MetricEventsSpanExporter implements SpanExporter {
   ) {
     this.options = resolveOptions(options, env);
     this.slots = new WriteSlots(this.options.poolSize);
-    this.spill = new SpillStore(this.options.spillDir, this.options.spillMaxBytes);
+    this.spill = new SpillStore(this.options.spillDir, this.options.spillMaxBytes, {
+      fileMode: this.options.fileMode,
+    });
+    this.deadLetters = new DeadLetterStore(this.options.spillDir, this.options.fileMode);
+    this.warnings = internals.warnings ?? new ConsoleWarnings(this.options.warnings);
     this.replayer = new Replayer(this.spill, {
       destination: { table: this.options.table, schema: this.options.schema },
       write: async (rows, signal) => {
@@ -117,14 +174,38 @@ export class MetricEventsSpanExporter implements SpanExporter {
         }
       },
       checkHealth: (signal) => this.checkHealth(signal),
+      deadLetters: this.deadLetters,
+      warn: (cause, message) => this.warnings.once(cause, message),
       timeoutMillis: this.options.exportTimeoutMillis,
       intervalMillis: internals.replayIntervalMillis,
+      configurationRecheckMillis: internals.configurationRecheckMillis,
     });
+  }
+
+  /** @internal The options as resolved: code, then LLAMONITOR_* variables (fromEnv), then defaults. */
+  get resolvedOptions(): ResolvedOptions {
+    return this.options;
   }
 
   /** Resolves once the sink is connected and its table fits; rejects with the reason. */
   ready(): Promise<void> {
     return this.prepared();
+  }
+
+  /**
+   * @internal Connects now, so that a setting that cannot work is heard of at
+   * start-up: one console warning that says what to do and where rows go
+   * meanwhile (the register entry calls it). A write failing later for the
+   * same cause does not warn again.
+   */
+  connectInBackground(): void {
+    this.ready().catch((error: unknown) => {
+      const where =
+        errorKindOf(error) === 'configuration'
+          ? `Until this is fixed, rows go to the spill folder ${this.spill.directory}, checked again every ${CONFIGURATION_RECHECK_MILLIS / 1000} s.`
+          : this.retryPlan();
+      this.warnings.once(causeOf(error), `${(error as Error).message} ${where}`);
+    });
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
@@ -176,6 +257,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
   beginShutdown(): void {
     if (this.shutdownDeadline !== undefined) return;
     this.shutdownDeadline = Date.now() + this.options.shutdownTimeoutMillis;
+    this.retryAfterFailureUntil = Date.now() + this.options.shutdownTimeoutMillis * SHUTDOWN_RETRY_SHARE;
     this.replayer.stop();
     const retriesEnd = this.retriesEndBy();
     for (const retryDeadline of this.retryDeadlines) retryDeadline.lower(retriesEnd);
@@ -255,15 +337,14 @@ export class MetricEventsSpanExporter implements SpanExporter {
 
   private async deliver({ rows, bytes }: MappedBatch): Promise<ExportResult> {
     if (this.inflightBytes + bytes > this.options.maxInflightBytes) {
-      return this.spillRows(
-        rows,
-        `rows in flight would pass maxInflightBytes (${this.options.maxInflightBytes})`,
-      );
+      const reason = `rows in flight would pass maxInflightBytes (${this.options.maxInflightBytes})`;
+      return this.spillRows(rows, reason, 'max-inflight-bytes');
     }
-    if (this.sinkDownSince !== undefined) {
+    if (this.sinkDown !== undefined) {
       return this.spillRows(
         rows,
-        `the sink has been failing since ${this.sinkDownSince}; batches go straight to the spill until it answers again`,
+        `the sink has been failing since ${this.sinkDown.since}; batches go straight to the spill until it answers again`,
+        this.sinkDown.cause,
       );
     }
     this.inflightBytes += bytes;
@@ -272,15 +353,13 @@ export class MetricEventsSpanExporter implements SpanExporter {
     );
     this.retryDeadlines.add(retryDeadline);
     try {
-      const failure = await this.writeWithRetries(rows, retryDeadline);
-      if (failure === undefined) return { code: ExportResultCode.SUCCESS };
-      if (this.sinkDownSince === undefined && this.shutdownDeadline === undefined) {
-        this.sinkDownSince = new Date().toISOString();
-        log.warn(
-          `the sink is failing (${failure}): later exports go straight to the spill until it answers again`,
-        );
-      }
-      return await this.spillRows(rows, failure);
+      const { refused, unwritten, failure } = await this.writeBatch(rows, retryDeadline);
+      // Both can happen: the search for refused rows can meet an outage on its way.
+      const kept = refused.length > 0 ? await this.deadLetter(refused, rows.length) : undefined;
+      const spilled = failure !== undefined ? await this.spillAfterFailure(unwritten, failure) : undefined;
+      return (
+        [kept, spilled].find((r) => r?.code === ExportResultCode.FAILED) ?? { code: ExportResultCode.SUCCESS }
+      );
     } finally {
       this.retryDeadlines.delete(retryDeadline);
       retryDeadline.dispose();
@@ -288,13 +367,29 @@ export class MetricEventsSpanExporter implements SpanExporter {
     }
   }
 
-  /** Retries until the deadline; resolves undefined once written, else the reason it failed. */
-  private async writeWithRetries(
-    rows: readonly MetricEvent[],
-    deadline: Deadline,
-  ): Promise<string | undefined> {
+  /** Writes rows with retries; when the store refuses some of them, splits the batch to store the others. */
+  private async writeBatch(rows: readonly MetricEvent[], deadline: Deadline): Promise<SplitResult> {
+    const outcome = await this.writeWithRetries(rows, deadline);
+    switch (outcome.kind) {
+      case 'stored':
+        return { refused: [], unwritten: [], failure: undefined };
+      case 'failed':
+        return { refused: [], unwritten: [...rows], failure: outcome.error };
+      case 'refused-data':
+        log.debug(`the sink refused a batch of ${rows.length} rows; splitting it to find the refused rows`);
+        return storeAroundRefusals(rows, outcome.error, (part) => this.writeWithRetries(part, deadline));
+    }
+  }
+
+  /**
+   * Retries while the store is away, until the deadline (or, once shutdown
+   * began, a short while); settings that cannot work and refused rows end it at
+   * once, since a retry fails the same way.
+   */
+  private async writeWithRetries(rows: readonly MetricEvent[], deadline: Deadline): Promise<PartOutcome> {
     let lastError = 'the deadline passed before a write could start';
     let lastFailure: string | undefined;
+    let lastCause: unknown;
     for (let attempt = 1; deadline.millisLeft > 0; attempt++) {
       const release = await this.slotBefore(deadline);
       if (!release) break;
@@ -302,26 +397,56 @@ export class MetricEventsSpanExporter implements SpanExporter {
       try {
         await deadline.race(this.writeOnce(rows, attemptAbort.signal), 'the write');
         if (attempt > 1) log.info(`wrote ${rows.length} rows after ${attempt} attempts`);
-        return undefined;
+        return { kind: 'stored' };
       } catch (error) {
         // A write still running past the deadline gives up its connection rather than hold it until TCP gives up.
         attemptAbort.abort(error);
+        const kind = errorKindOf(error);
+        if (kind === 'refused-data') return { kind, error: error as Error };
+        if (kind === 'configuration') return { kind: 'failed', error: error as Error };
         const reason = (error as Error).message;
         // A deadline that cuts a retry short says less than the failure that made the retry needed.
         const cutShort = error instanceof DeadlineError && lastFailure !== undefined;
         lastError = cutShort ? `${lastFailure} (then ${reason})` : reason;
         if (!(error instanceof DeadlineError)) lastFailure = reason;
-        // The first failure is news; the retries after it are not, until the deadline says what became of the rows.
-        const message = `write of ${rows.length} rows failed (attempt ${attempt}): ${lastError}`;
-        if (attempt === 1) log.warn(message);
+        if (!cutShort) lastCause = error;
+        const message = `write of ${plural(rows.length, 'row')} failed (attempt ${attempt}): ${lastError}`;
+        // The first failure is news, once per cause; the retries after it are not.
+        if (attempt === 1) this.warnings.once(causeOf(error), `${sentence(message)} ${this.retryPlan()}`);
         else log.debug(message);
       } finally {
         release();
       }
-      await deadline.sleep(backoffDelayMillis(attempt));
+      if (Date.now() >= this.retryAfterFailureUntil) break;
+      await deadline.sleep(Math.min(backoffDelayMillis(attempt), this.retryAfterFailureUntil - Date.now()));
+      if (Date.now() >= this.retryAfterFailureUntil) break;
     }
     const sink = this.sinkPromise ? await this.sinkPromise.catch(() => undefined) : undefined;
-    return `could not write ${rows.length} rows to ${sink?.target ?? this.options.target.kind} within the export deadline: ${lastError}`;
+    const target = sink?.target ?? this.options.target.kind;
+    const within = this.shutdownDeadline === undefined ? 'within the export deadline' : 'before shutdown';
+    return {
+      kind: 'failed',
+      error: new ConnectionError(
+        `could not write ${plural(rows.length, 'row')} to ${target} ${within}: ${lastError}`,
+        {
+          cause: lastCause ?? new DeadlineError('waiting for a free write slot', 0),
+        },
+      ),
+    };
+  }
+
+  /** What becomes of rows whose write failed, for the first failure's warning. */
+  private retryPlan(): string {
+    const { exportTimeoutMillis, shutdownTimeoutMillis } = this.options;
+    const seconds = (millis: number) => `${Math.round(millis / 100) / 10} s`;
+    const retrying =
+      this.shutdownDeadline === undefined
+        ? `Retrying for up to ${seconds(exportTimeoutMillis * RETRY_SHARE)}`
+        : `Retrying for up to ${seconds(shutdownTimeoutMillis * SHUTDOWN_RETRY_SHARE)}, as the application is shutting down`;
+    return (
+      `${retrying}; rows not written by then go to the spill folder ${this.spill.directory} ` +
+      `and are replayed once the sink answers.`
+    );
   }
 
   /** A write slot before the deadline, or undefined; a slot that comes after it is given straight back. */
@@ -346,9 +471,9 @@ export class MetricEventsSpanExporter implements SpanExporter {
   }
 
   private sinkAnswered(): void {
-    if (this.sinkDownSince === undefined) return;
-    log.info(`the sink answers again (failing since ${this.sinkDownSince}): exports write to it again`);
-    this.sinkDownSince = undefined;
+    if (this.sinkDown === undefined) return;
+    log.info(`the sink answers again (failing since ${this.sinkDown.since}): exports write to it again`);
+    this.sinkDown = undefined;
   }
 
   /** The replay's health check: the sink prepared first, since a table missing until then is no sign of ill health. */
@@ -360,19 +485,78 @@ export class MetricEventsSpanExporter implements SpanExporter {
     });
   }
 
-  private async spillRows(rows: readonly MetricEvent[], reason: string): Promise<ExportResult> {
+  /** Spills rows a write could not store, and sends later exports to the spill while the sink is failing. */
+  private async spillAfterFailure(rows: readonly MetricEvent[], failure: Error): Promise<ExportResult> {
+    const kind = errorKindOf(failure);
+    const cause = causeOf(failure);
+    if (kind === 'configuration') this.replayer.recheckSlowly();
+    if (this.sinkDown === undefined && this.shutdownDeadline === undefined) {
+      this.sinkDown = { since: new Date().toISOString(), kind, cause };
+      log.debug(
+        `the sink is failing (${failure.message}): later exports go straight to the spill until it answers again`,
+      );
+    }
+    return this.spillRows(rows, failure.message, cause);
+  }
+
+  /**
+   * Writes rows durably to the spill; SUCCESS once they are. `cause` keys the
+   * console warning: the first spill of each cause is printed, later ones go to diag.
+   */
+  private async spillRows(
+    rows: readonly MetricEvent[],
+    reason: string,
+    cause: string,
+  ): Promise<ExportResult> {
     try {
       const name = await this.spill.store(
         rows,
         { table: this.options.table, schema: this.options.schema },
         reason,
       );
-      log.warn(`spilled ${rows.length} rows to ${this.spill.directory}/${name}: ${reason}`);
+      const where = `${this.spill.directory}/${name}`;
+      const after = cause.startsWith('configuration:')
+        ? `later batches go there at once, and the settings are checked again every ${CONFIGURATION_RECHECK_MILLIS / 1000} s ` +
+          `(or run \`llamonitor replay\` once they are fixed)`
+        : 'they are replayed once the sink answers';
+      this.warnings.once(
+        cause,
+        `${sentence(reason)} ${plural(rows.length, 'row')} spilled to ${where}; ${after}.`,
+      );
       this.replayer.wake();
       return { code: ExportResultCode.SUCCESS };
     } catch (error) {
       const message = `${reason}; and spilling them to ${this.spill.directory} failed too: ${(error as Error).message}`;
-      log.error(message);
+      // The processor hands a FAILED result's error to OpenTelemetry's error handler (diag.error): no second line here.
+      this.warnings.once(
+        `spill-failed:${causeOf(error)}`,
+        `${sentence(message)} ${plural(rows.length, 'row')} lost.`,
+      );
+      return { code: ExportResultCode.FAILED, error: new Error(`llamonitor-otel: ${message}`) };
+    }
+  }
+
+  /** Keeps refused rows in the dead-letter folder; SUCCESS once they are durable. */
+  private async deadLetter(refused: readonly RefusedRow[], batchRows: number): Promise<ExportResult> {
+    const first = refused[0] as RefusedRow;
+    const summary =
+      `the sink refused ${refused.length} of ${plural(batchRows, 'row')} (${first.error}); ` +
+      `the other ${batchRows - refused.length} were stored`;
+    try {
+      const destination = { table: this.options.table, schema: this.options.schema };
+      const name = await this.deadLetters.store(refused, destination, 'export');
+      this.warnings.once(
+        `refused-data:${first.code ?? first.error}`,
+        `${summary}; the refused ${refused.length === 1 ? 'row is' : 'rows are'} kept with the server's error in ` +
+          `${this.deadLetters.directory}/${name} and not written again.`,
+      );
+      return { code: ExportResultCode.SUCCESS };
+    } catch (error) {
+      const message = `${summary}; and keeping the refused rows in ${this.deadLetters.directory} failed: ${(error as Error).message}`;
+      this.warnings.once(
+        `dead-letter-failed:${causeOf(error)}`,
+        `${sentence(message)} ${plural(refused.length, 'row')} lost.`,
+      );
       return { code: ExportResultCode.FAILED, error: new Error(`llamonitor-otel: ${message}`) };
     }
   }

@@ -8,8 +8,7 @@ import { defaultResource, detectResources, envDetector } from '@opentelemetry/re
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { MetricEventsExporterOptions } from '../config/options.js';
 import { MetricEventsSpanProcessor } from './processor.js';
-
-const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
+import { shutdownOnExit } from './shutdown-on-exit.js';
 
 export interface Registration {
   readonly processor: MetricEventsSpanProcessor;
@@ -53,27 +52,8 @@ export function registerGlobally(
   const resource = defaultResource().merge(detectResources({ detectors: [envDetector] }));
   const provider = new NodeTracerProvider({ resource, spanProcessors: [processor] });
   provider.register();
-  processor.exporter
-    .ready()
-    .catch((error: unknown) => diag.error(`llamonitor-otel: ${(error as Error).message}`));
+  processor.exporter.connectInBackground();
 
-  let shuttingDown: Promise<void> | undefined;
-  const shutdown = () => {
-    shuttingDown ??= provider.shutdown().catch((error: unknown) => {
-      diag.error(`llamonitor-otel: shutdown failed: ${(error as Error).message}`);
-    });
-    return shuttingDown;
-  };
-  for (const signal of SIGNALS) {
-    const onSignal = () => {
-      void shutdown().finally(() => {
-        process.removeListener(signal, onSignal);
-        // Keep the signal's usual effect: with no other listener, end the process as the signal would have.
-        if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-      });
-    };
-    process.on(signal, onSignal);
-  }
-  process.once('beforeExit', () => void shutdown());
+  const shutdown = shutdownOnExit(provider);
   return { processor, shutdown };
 }

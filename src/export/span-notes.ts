@@ -33,7 +33,8 @@ export interface SpanNote {
 export interface NotedSpan {
   readonly name: string;
   readonly attributes: Attributes;
-  readonly resource?: { readonly attributes: Attributes } | undefined;
+  readonly resource?:
+    { readonly attributes: Attributes; readonly asyncAttributesPending?: boolean } | undefined;
 }
 
 export class SpanNotes {

@@ -1,6 +1,7 @@
 /**
- * What the exporter needs from a place that stores rows. Each sink is I/O only:
- * rows arrive mapped and fitted to their columns (schema/fit-row.ts).
+ * What the exporter needs from a place that stores rows, and how each sink
+ * declares itself to the registry (registry.ts). Each sink is I/O only: rows
+ * arrive mapped and fitted to their columns (schema/fit-row.ts).
  */
 import type { MetricEvent } from '../schema/columns.js';
 
@@ -47,4 +48,43 @@ export interface SinkOptions {
   readonly poolSize: number;
   /** Create the table and indexes when missing. */
   readonly createTable: boolean;
+}
+
+/** What the registry builds a sink with: SinkOptions and the file sinks' settings (ResolvedOptions has them all). */
+export interface SinkSettings extends SinkOptions {
+  readonly parquetFileRows: number;
+  readonly parquetFileAgeMillis: number;
+  /** Who may read the files written: `private` (0600 / 0700) or `group` (0640 / 0750). */
+  readonly fileMode: 'private' | 'group';
+}
+
+/** A URL checked by its sink's definition: all the sink needs later, so the URL is parsed once. */
+export interface ParsedTarget<Config> {
+  /** Where rows go, password masked: for messages. */
+  readonly display: string;
+  /** Every form of every secret in the URL (password, key passphrase): no message may hold one. */
+  readonly secrets: readonly string[];
+  /** The folder that holds one dataset folder per table, for sinks that write local files. */
+  readonly directory?: string | undefined;
+  /** The checked settings the sink is built from. */
+  readonly config: Config;
+}
+
+export type SinkFactory<Config> = (config: Config, settings: SinkSettings) => Sink;
+
+/**
+ * One sink as the registry knows it. `parseTarget` is synchronous and loads no
+ * driver, so that a bad URL stops construction; `load` imports the sink and its
+ * driver on first use, so that the driver of a sink not in use is never required.
+ */
+export interface SinkDefinition<Config> {
+  readonly kind: SinkKind;
+  /** The URL schemes it takes, lowercase, without `://`: `postgres`. */
+  readonly schemes: readonly string[];
+  /** Whether a plain path (no scheme) means this sink. */
+  readonly takesPlainPaths: boolean;
+  /** Checks every part and parameter of `url`; throws a ConfigError that says what is wrong and what is allowed, URL masked. */
+  parseTarget(url: string): ParsedTarget<Config>;
+  /** The sink's factory, its driver loaded; a ConfigError saying what to npm install when the driver is missing. */
+  load(): Promise<SinkFactory<Config>>;
 }

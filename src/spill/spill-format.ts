@@ -145,11 +145,14 @@ export function decodeSpill(file: string, text: string): SpilledBatch {
   };
 }
 
-/** The row count a header line declares; undefined when it cannot be read. */
-export function rowsInHeader(start: string): number | undefined {
+/** What a header line declares about its file, read without the rest; undefined when it is no spill header. */
+export function headerSummary(
+  start: string,
+): { readonly rows: number; readonly created: string } | undefined {
   try {
-    const rows = (JSON.parse(start.slice(0, start.indexOf('\n'))) as Partial<SpillHeader>).rows;
-    return typeof rows === 'number' ? rows : undefined;
+    const header = JSON.parse(start.slice(0, start.indexOf('\n'))) as Partial<SpillHeader>;
+    if (header.format !== FORMAT || !Number.isSafeInteger(header.rows)) return undefined;
+    return { rows: header.rows as number, created: typeof header.created === 'string' ? header.created : '' };
   } catch {
     return undefined;
   }

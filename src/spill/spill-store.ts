@@ -32,7 +32,7 @@ import {
   decodeSpill,
   encodeSpill,
   HEADER_MAX_BYTES,
-  rowsInHeader,
+  headerSummary,
   type SpillDestination,
   type SpilledBatch,
 } from './spill-format.js';
@@ -298,20 +298,7 @@ export class SpillStore {
 
   /** Rows a spill file holds, read from its header; 0 when it cannot be read. */
   private async rowsIn(name: string): Promise<number> {
-    try {
-      const file = await open(join(this.directory, name), 'r');
-      try {
-        const { buffer, bytesRead } = await file.read({
-          buffer: Buffer.alloc(HEADER_MAX_BYTES),
-          position: 0,
-        });
-        return rowsInHeader(buffer.subarray(0, bytesRead).toString('utf8')) ?? 0;
-      } finally {
-        await file.close();
-      }
-    } catch {
-      return 0;
-    }
+    return (await readHeader(join(this.directory, name)))?.rows ?? 0;
   }
 
   /** Past the size cap, the oldest files go, with a warning that counts the rows dropped. */
@@ -339,4 +326,72 @@ export class SpillStore {
       );
     }
   }
+}
+
+/** A spill file's header line, read alone; undefined when it cannot be read. */
+async function readHeader(path: string): Promise<ReturnType<typeof headerSummary>> {
+  try {
+    const file = await open(path, 'r');
+    try {
+      const { buffer, bytesRead } = await file.read({ buffer: Buffer.alloc(HEADER_MAX_BYTES), position: 0 });
+      return headerSummary(buffer.subarray(0, bytesRead).toString('utf8'));
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a spill folder holds for replay, as its files' headers count it. */
+export interface SpillBacklog {
+  /** Files waiting for a replay, those a replay holds right now included. */
+  readonly files: number;
+  readonly rows: number;
+  /** When the oldest of them was written (ISO-8601), undefined when there is none. */
+  readonly oldest: string | undefined;
+  /** Waiting files whose header cannot be read: the next replay sets them aside. */
+  readonly unreadable: number;
+  /** Files a replay set aside (in `set-aside/`) for a person to look at. */
+  readonly setAside: number;
+}
+
+/** The names of the regular files in `folder`; undefined when it does not exist. */
+async function fileNames(folder: string): Promise<string[] | undefined> {
+  try {
+    return (await readdir(folder, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+  } catch (error) {
+    if (isMissing(error)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Counts a spill folder's files and rows from their header lines only, without
+ * taking, moving or removing any file (a running exporter may be replaying
+ * them). Undefined when the folder does not exist.
+ */
+export async function spillBacklog(directory: string): Promise<SpillBacklog | undefined> {
+  const names = await fileNames(directory);
+  if (names === undefined) return undefined;
+  let files = 0;
+  let rows = 0;
+  let unreadable = 0;
+  let oldest: string | undefined;
+  for (const name of names) {
+    const kind = parseOwnName(name)?.kind;
+    if (kind !== 'spill' && kind !== 'claim') continue;
+    files++;
+    const header = await readHeader(join(directory, name));
+    if (!header) {
+      unreadable++;
+      continue;
+    }
+    rows += header.rows;
+    if (oldest === undefined || header.created < oldest) oldest = header.created;
+  }
+  const setAside = ((await fileNames(join(directory, SET_ASIDE_FOLDER))) ?? []).filter(
+    (name) => !name.endsWith(REASON_SUFFIX),
+  ).length;
+  return { files, rows, oldest, unreadable, setAside };
 }

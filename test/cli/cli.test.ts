@@ -1,10 +1,12 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flagOf } from '../../src/cli/arguments.js';
 import { OPTION_SPECS } from '../../src/config/options.js';
 import { fitRow } from '../../src/schema/fit-row.js';
 import { SpillStore } from '../../src/spill/spill-store.js';
@@ -15,7 +17,7 @@ import {
   postgresAvailable,
   uniqueName,
 } from '../support/databases.js';
-import { runCli } from '../support/child-process.js';
+import { REPO, runCli } from '../support/child-process.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -29,19 +31,69 @@ function lines(output: string): string[] {
   return output.split('\n').filter((l) => l.startsWith('['));
 }
 
+/** The flags a help text lists, in its order. */
+function flagsIn(help: string): string[] {
+  return [...help.matchAll(/^ {2}(--[a-z-]+)/gm)].map((m) => m[1] as string);
+}
+
+const GENERAL_FLAGS = ['--help', '--version'];
+
 describe('llamonitor --help', () => {
-  it('lists the commands and every option with its environment variable', async () => {
+  it('lists the commands and points at their own help', async () => {
     const run = await runCli(['--help']);
     expect(run.code).toBe(0);
-    for (const command of ['migrate', 'doctor', 'replay']) expect(run.stdout).toContain(command);
-    for (const spec of OPTION_SPECS) expect(run.stdout).toContain(spec.env);
-    expect(run.stdout).toContain('--pool-size');
+    for (const command of ['migrate', 'doctor', 'replay'])
+      expect(run.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    expect(run.stdout).toContain('llamonitor <command> --help');
+    expect(flagsIn(run.stdout)).toEqual(GENERAL_FLAGS);
   });
 
-  it('gives each subcommand its own help', async () => {
-    const run = await runCli(['doctor', '--help']);
+  it.each([
+    ['migrate', ['--url', '--table', '--schema', '--pool-size', '--file-mode']],
+    [
+      'doctor',
+      ['--url', '--table', '--schema', '--pool-size', '--spill-dir', '--export-timeout-ms', '--file-mode'],
+    ],
+    [
+      'replay',
+      [
+        '--url',
+        '--table',
+        '--schema',
+        '--pool-size',
+        '--create-table',
+        '--spill-dir',
+        '--export-timeout-ms',
+        '--parquet-file-rows',
+        '--parquet-file-age-ms',
+        '--file-mode',
+      ],
+    ],
+  ])('gives %s its own help, which lists only the options it uses', async (command, flags) => {
+    const run = await runCli([command, '--help']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/Usage: llamonitor doctor/);
+    expect(run.stdout).toMatch(new RegExp(`Usage: llamonitor ${command}`));
+    expect(flagsIn(run.stdout)).toEqual([...flags, ...GENERAL_FLAGS]);
+    for (const spec of OPTION_SPECS) {
+      if (flags.includes(`--${flagOf(spec.env)}`)) expect(run.stdout).toContain(spec.env);
+      else expect(run.stdout).not.toContain(spec.env);
+    }
+  });
+
+  it("refuses, with exit code 2, an option the command does not use, naming it and the command's help", async () => {
+    const run = await runCli(['migrate', '--spill-dir', dir]);
+    expect(run.stdout).toBe(
+      'llamonitor migrate has no option --spill-dir; llamonitor migrate --help lists its options\n',
+    );
+    expect(run.code).toBe(2);
+  });
+
+  it('refuses, with exit code 2, an argument the command does not take (the spill folder is --spill-dir)', async () => {
+    const run = await runCli(['replay', dir]);
+    expect(run.stdout).toBe(
+      `llamonitor replay takes no argument '${dir}'; llamonitor replay --help lists its options\n`,
+    );
+    expect(run.code).toBe(2);
   });
 
   it('refuses an unknown command with exit code 2', async () => {
@@ -51,12 +103,89 @@ describe('llamonitor --help', () => {
   });
 });
 
+describe('llamonitor --version', () => {
+  it.each(['--version', '-v', 'doctor --version'])(
+    'prints the version of the package for `llamonitor %s`, and nothing else',
+    async (line) => {
+      const { version } = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as {
+        version: string;
+      };
+      const run = await runCli(line.split(' '));
+      expect(run.stdout).toBe(`${version}\n`);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+    },
+  );
+});
+
+/** A spilled row as the exporter writes it. */
+function spilledRow(i: number) {
+  return fitRow({
+    event_id: `00000000-0000-5000-8000-${String(i).padStart(12, '0')}`,
+    schema_version: '1.0.0',
+    session_id: 'spilled',
+    trace_id: '0af7651916cd43dd8448eb211c80319c',
+    span_id: i.toString(16).padStart(16, '0'),
+    operation_name: 'chat',
+    operation_type: 'llm_call',
+    timestamp: '2026-11-28T05:37:55.000001Z',
+  });
+}
+
+/** A spill folder of two files holding three rows, as an exporter leaves it during an outage. */
+async function spillTwoFiles(spillDir: string): Promise<void> {
+  const store = new SpillStore(spillDir, 1 << 30);
+  await store.store([spilledRow(1), spilledRow(2)], { table: 'metric_events' }, 'postgres was down');
+  await store.store([spilledRow(3)], { table: 'metric_events' }, 'postgres was down');
+}
+
 describe('llamonitor doctor', () => {
-  it('passes every check on a Parquet folder', async () => {
-    const run = await runCli(['doctor', '--url', join(dir, 'doctor-parquet')]);
+  it('passes every check on a Parquet folder, and says that nothing waits in the spill folder', async () => {
+    const spillDir = join(dir, 'doctor-no-spill');
+    const run = await runCli(['doctor', '--url', join(dir, 'doctor-parquet'), '--spill-dir', spillDir]);
     expect(lines(run.stdout).every((l) => l.startsWith('[ok]'))).toBe(true);
-    expect(lines(run.stdout)).toHaveLength(7);
+    expect(lines(run.stdout)).toHaveLength(8);
+    expect(lines(run.stdout).at(-1)).toBe(`[ok]   spill: nothing waiting (no spill folder at ${spillDir})`);
     expect(run.code).toBe(0);
+  });
+
+  it('reports the spilled rows waiting and since when, read from the headers, leaving every file where it was', async () => {
+    const spillDir = join(dir, 'doctor-spill');
+    await spillTwoFiles(spillDir);
+    const files = (await readdir(spillDir)).sort();
+    const created = await Promise.all(
+      files.map(
+        async (f) => JSON.parse((await readFile(join(spillDir, f), 'utf8')).split('\n')[0] as string).created,
+      ),
+    );
+    const run = await runCli(['doctor', '--url', join(dir, 'doctor-parquet-2'), '--spill-dir', spillDir]);
+    expect(lines(run.stdout).at(-1)).toBe(
+      `[warn] spill: 3 rows in 2 files waiting in ${spillDir} since ${created.sort()[0]}; ` +
+        '`llamonitor replay` sends them now, a running exporter also does in the background',
+    );
+    expect(run.code).toBe(0);
+    expect((await readdir(spillDir)).sort()).toEqual(files);
+  });
+
+  it('counts a file that a replay holds as waiting, and names unreadable and set-aside files, moving none', async () => {
+    const spillDir = join(dir, 'doctor-spill-odd');
+    await spillTwoFiles(spillDir);
+    const [first] = (await readdir(spillDir)).sort();
+    // A replay in this (live) process holds the first file, as SpillStore.claim names it.
+    await rename(join(spillDir, first as string), join(spillDir, `${first}.claim-${process.pid}`));
+    await writeFile(join(spillDir, `spill-1764000000000-1-${randomUUID()}.ndjson`), 'not a header\n');
+    await mkdir(join(spillDir, 'set-aside'));
+    await writeFile(join(spillDir, 'set-aside', 'spill-damaged.ndjson'), '');
+    const before = (await readdir(spillDir, { recursive: true })).sort();
+    const run = await runCli(['doctor', '--url', join(dir, 'doctor-parquet-3'), '--spill-dir', spillDir]);
+    expect(lines(run.stdout).at(-1)).toMatch(
+      new RegExp(
+        `^\\[warn\\] spill: 3 rows in 3 files waiting in ${spillDir} since \\S+Z; ` +
+          '1 file with an unreadable header, which the replay will set aside; ' +
+          `1 file set aside in ${spillDir}/set-aside for a person to look at; `,
+      ),
+    );
+    expect((await readdir(spillDir, { recursive: true })).sort()).toEqual(before);
   });
 
   it('fails at connect against a server that is down, says what to do, and never shows the password', async () => {
@@ -94,7 +223,11 @@ describe.skipIf(!(await postgresAvailable()))('llamonitor with PostgreSQL', () =
   it('migrate creates the table and its indexes, then doctor passes every check and leaves no probe row', async () => {
     const migrate = await runCli(['migrate', '--url', POSTGRES_URL, '--table', table]);
     expect(migrate.code).toBe(0);
-    const doctor = await runCli(['doctor'], { LLAMONITOR_URL: POSTGRES_URL, LLAMONITOR_TABLE: table });
+    const doctor = await runCli(['doctor'], {
+      LLAMONITOR_URL: POSTGRES_URL,
+      LLAMONITOR_TABLE: table,
+      LLAMONITOR_SPILL_DIR: join(dir, 'no-spill'),
+    });
     expect(lines(doctor.stdout).filter((l) => !l.startsWith('[ok]'))).toEqual([]);
     expect(doctor.code).toBe(0);
     const client = new pg.Client(POSTGRES_URL);
@@ -119,7 +252,15 @@ describe.skipIf(!(await mysqlAvailable()))('llamonitor with MySQL', () => {
 
   it('migrate, then doctor passes every check', async () => {
     expect((await runCli(['migrate', '--url', MYSQL_URL, '--table', table])).code).toBe(0);
-    const doctor = await runCli(['doctor', '--url', MYSQL_URL, '--table', table]);
+    const doctor = await runCli([
+      'doctor',
+      '--url',
+      MYSQL_URL,
+      '--table',
+      table,
+      '--spill-dir',
+      join(dir, 'no-spill'),
+    ]);
     expect(lines(doctor.stdout).filter((l) => !l.startsWith('[ok]'))).toEqual([]);
     expect(doctor.code).toBe(0);
   });
@@ -128,20 +269,7 @@ describe.skipIf(!(await mysqlAvailable()))('llamonitor with MySQL', () => {
 describe('llamonitor replay', () => {
   it('sends every spilled batch to the configured sink and empties the spill folder', async () => {
     const spillDir = join(dir, 'replay-spill');
-    const store = new SpillStore(spillDir, 1 << 30);
-    const row = (i: number) =>
-      fitRow({
-        event_id: `00000000-0000-5000-8000-${String(i).padStart(12, '0')}`,
-        schema_version: '1.0.0',
-        session_id: 'spilled',
-        trace_id: '0af7651916cd43dd8448eb211c80319c',
-        span_id: i.toString(16).padStart(16, '0'),
-        operation_name: 'chat',
-        operation_type: 'llm_call',
-        timestamp: '2026-11-28T05:37:55.000001Z',
-      });
-    await store.store([row(1), row(2)], { table: 'metric_events' }, 'postgres was down');
-    await store.store([row(3)], { table: 'metric_events' }, 'postgres was down');
+    await spillTwoFiles(spillDir);
     const target = join(dir, 'replay-target');
     const run = await runCli(['replay', '--url', target, '--spill-dir', spillDir]);
     expect(run.stdout).toMatch(/replayed 3 rows from 2 files/);
@@ -153,4 +281,25 @@ describe('llamonitor replay', () => {
     );
     expect(reader.getRowObjectsJson()).toEqual([{ n: 3 }]);
   });
+
+  it.each([
+    ['--spill-dir', (missing: string) => ['--spill-dir', missing], {}],
+    ['LLAMONITOR_SPILL_DIR', () => [], (missing: string) => ({ LLAMONITOR_SPILL_DIR: missing })],
+  ] as const)(
+    'fails with exit code 2, naming the folder, when the spill folder given by %s does not exist',
+    async (_how, flags, variables) => {
+      const missing = join(dir, 'no-such-spill-folder');
+      const target = join(dir, 'replay-never');
+      const run = await runCli(
+        ['replay', '--url', target, ...flags(missing)],
+        typeof variables === 'function' ? variables(missing) : variables,
+      );
+      expect(run.stdout).toBe(
+        `llamonitor replay: the spill folder ${missing} does not exist: ` +
+          'give --spill-dir (or LLAMONITOR_SPILL_DIR) the folder your application spills into\n',
+      );
+      expect(run.code).toBe(2);
+      await expect(readdir(target)).rejects.toThrow(/ENOENT/);
+    },
+  );
 });

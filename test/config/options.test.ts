@@ -67,7 +67,10 @@ describe('options from the environment', () => {
       maxMeasuredBytes: 65_536,
       warnings: false,
     });
-    expect(options.target).toEqual({ kind: 'postgres', url: 'postgres://u:p@db.internal:5432/metrics' });
+    expect(options.target).toMatchObject({
+      kind: 'postgres',
+      display: 'postgres://u:****@db.internal:5432/metrics',
+    });
   });
 
   it('lets options given in code win over the environment', () => {
@@ -75,7 +78,7 @@ describe('options from the environment', () => {
   });
 
   it.each([
-    ['LLAMONITOR_URL', 'mongodb://u:secret@host/db', /LLAMONITOR_URL=mongodb:\/\/u:\*\*\*\*@host\/db is not allowed: unknown scheme 'mongodb:'; use postgres:\/\/, postgresql:\/\/, mysql:\/\/, file:\/\/ or a plain path/],
+    ['LLAMONITOR_URL', 'mongodb://u:secret@host/db', /LLAMONITOR_URL=mongodb:\/\/u:\*\*\*\*@host\/db is not allowed: unknown scheme 'mongodb:'; use postgres:\/\/, postgresql:\/\/, mysql:\/\/, mariadb:\/\/, file:\/\/ or a plain path/],
     ['LLAMONITOR_SPANS', 'some', /LLAMONITOR_SPANS=some is not allowed: use 'llm' or 'all'/],
     ['LLAMONITOR_POOL_SIZE', '-3', /LLAMONITOR_POOL_SIZE=-3 is not allowed: use a whole number from 1 to 1000/],
     ['LLAMONITOR_POOL_SIZE', '2.5', /LLAMONITOR_POOL_SIZE=2.5 is not allowed/],
@@ -102,14 +105,17 @@ describe('options from the environment', () => {
   });
 
   it('maps file:// URLs and plain paths to the Parquet sink and mariadb:// to the MySQL sink', () => {
-    expect(resolveOptions({ url: 'file:///var/lib/llm' }).target).toEqual({
+    expect(resolveOptions({ url: 'file:///var/lib/llm' }).target).toMatchObject({
       kind: 'parquet',
       directory: '/var/lib/llm',
     });
-    expect(resolveOptions({ url: '/data/llm' }).target).toEqual({ kind: 'parquet', directory: '/data/llm' });
-    expect(resolveOptions({ url: 'mariadb://root@h/db' }).target).toEqual({
+    expect(resolveOptions({ url: '/data/llm' }).target).toMatchObject({
+      kind: 'parquet',
+      directory: '/data/llm',
+    });
+    expect(resolveOptions({ url: 'mariadb://root:pw@h/db' }).target).toMatchObject({
       kind: 'mysql',
-      url: 'mysql://root@h/db',
+      display: 'mariadb://root:****@h/db',
     });
   });
 

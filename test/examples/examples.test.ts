@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtModulePath } from '../support/built-package.js';
 import { REPO } from '../support/child-process.js';
@@ -91,13 +92,28 @@ describe('examples', () => {
     expect(existsSync(join(REPO, 'examples', 'run-all.mjs'))).toBe(true);
   });
 
-  it("npm run demo (the README's first command) stores the demo's calls as Parquet and shows them", async () => {
+  it("npm run demo (the README's first command) stores a real client's calls as Parquet, shows them and how to query them", async () => {
     expect(scripts.demo).toBe('npm run build && node examples/demo.mjs');
-    const { code, output } = await runExample('demo', mkdtempSync(join(folder, 'demo-')));
+    const cwd = mkdtempSync(join(folder, 'demo-'));
+    const { code, output } = await runExample('demo', cwd);
     expect(code, output).toBe(0);
-    for (const heading of ['Images', 'Errors', 'Sessions']) expect(output).toContain(`\n${heading}\n`);
-    expect(output).toContain("'RateLimitError'");
-    expect(output).toMatch(/llamonitor-data\/metric_events holds 8 rows in 1 Parquet file \(/);
+    // The official client, instrumented by OpenInference: its span name in each of the three rows.
+    const rows = output.split('\n').filter((line) => line.includes("'OpenAI Chat Completions'"));
+    expect(rows, output).toHaveLength(3);
+    // Numbers as numbers (console.table quotes strings): tokens, characters and the image's size.
+    expect(rows[0]).toMatch(/'support-chat-\d{6}' +│ 23 +│ 14 +│ 53 +│ 11 +│ 0 +│/);
+    expect(rows[2]).toMatch(/'[0-9a-f]{32}' +│ 112 +│ 6 +│ 22 +│ 4 +│ 1 +│ 640 +│ 480 +│/);
+    expect(output).toContain(
+      'A session_id that looks like a\ntrace id means no session was set for that call.',
+    );
+    // The query it ends with runs, as printed, on what it wrote.
+    const oneLiner = /^ {2}duckdb -c "(.+)"$/m.exec(output)?.[1];
+    expect(oneLiner, output).toBeDefined();
+    const duck = await (await DuckDBInstance.create(':memory:')).connect();
+    await duck.run(`SET file_search_path = '${cwd}'`);
+    const sessions = (await duck.runAndReadAll(oneLiner!)).getRowObjectsJson();
+    const session = /'(support-chat-\d{6})'/.exec(rows[0]!)?.[1];
+    expect(sessions).toContainEqual({ session_id: session, calls: '2', input_tokens: '46' });
   });
 
   for (const [name, expected] of Object.entries(EXAMPLES)) {

@@ -1,21 +1,34 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trace } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MetricEventsSpanExporter, type ExporterInternals } from '../../src/export/exporter.js';
 import type { MetricEventsExporterOptions } from '../../src/config/options.js';
+import { ConfigError, RefusedDataError } from '../../src/errors.js';
+import type { MetricEvent } from '../../src/schema/columns.js';
+import { ConsoleWarnings } from '../../src/warnings.js';
 import { MemorySink } from '../support/memory-sink.js';
 import { CHAT_ATTRIBUTES, finishedSpans } from '../support/spans.js';
 
+/** The real setTimeout, for bounded waits on real I/O while the exporter runs on fake timers. */
+const realSetTimeout = globalThis.setTimeout;
+/** What the fake clock replaces: the exporter's deadlines, backoff and replay timers. Mapping (setImmediate) and I/O stay real. */
+const FAKE_TIMERS: Parameters<typeof vi.useFakeTimers>[0] = {
+  toFake: ['setTimeout', 'clearTimeout', 'Date'],
+};
+
 let spillDir: string;
+let consoleLines: string[];
 beforeEach(async () => {
   spillDir = await mkdtemp(join(tmpdir(), 'llamonitor-spill-'));
+  consoleLines = [];
 });
 afterEach(async () => {
+  vi.useRealTimers();
   await rm(spillDir, { recursive: true, force: true });
 });
 
@@ -24,11 +37,96 @@ function exporterWith(
   options: MetricEventsExporterOptions = {},
   internals: ExporterInternals = {},
 ): MetricEventsSpanExporter {
-  return MetricEventsSpanExporter.withSink(sink, { spillDir, ...options }, internals);
+  const warnings = new ConsoleWarnings(true, (line) => consoleLines.push(line), new Set());
+  return MetricEventsSpanExporter.withSink(sink, { spillDir, ...options }, { warnings, ...internals });
 }
 
-const spillFiles = async () => (await readdir(spillDir)).filter((n) => n.endsWith('.ndjson'));
-const sleep = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis));
+/** Spill files, those being replayed (claimed) included: they leave the folder only once the sink took them. */
+const spillFiles = async () => (await readdir(spillDir)).filter((n) => n.startsWith('spill-'));
+
+/**
+ * Waits, in real time, until `condition` holds; throws naming `what` after
+ * `millis`. On the fake clock, timers already due run meanwhile; the clock does not move.
+ */
+async function until(
+  what: string,
+  condition: () => boolean | Promise<boolean>,
+  millis = 10_000,
+): Promise<void> {
+  const started = performance.now();
+  while (!(await condition())) {
+    if (performance.now() - started > millis) throw new Error(`${what} did not happen within ${millis} ms`);
+    await new Promise((resolve) => realSetTimeout(resolve, 2));
+    if (vi.isFakeTimers()) await vi.advanceTimersByTimeAsync(0);
+  }
+}
+
+/** A promise and whether it has settled yet. */
+function watched<T>(promise: Promise<T>): { promise: Promise<T>; readonly settled: boolean } {
+  const state = { promise, settled: false };
+  promise.then(
+    () => (state.settled = true),
+    () => (state.settled = true),
+  );
+  return state;
+}
+
+/** Lets promise callbacks and I/O already done run, without moving the fake clock. */
+const settleMicrotasks = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A sink whose writes wait until the test opens the gate. */
+class GatedSink extends MemorySink {
+  private open: () => void = () => {};
+  private gate: Promise<void> | undefined;
+  closeGate(): void {
+    this.gate = new Promise((resolve) => (this.open = resolve));
+  }
+  openGate(): void {
+    this.gate = undefined;
+    this.open();
+  }
+  override async write(rows: readonly MetricEvent[]): Promise<void> {
+    const gate = this.gate;
+    if (gate) {
+      this.concurrent++;
+      await gate.finally(() => this.concurrent--);
+    }
+    return super.write(rows);
+  }
+}
+
+/** A sink that refuses every batch holding a row of one operation name, as a CHECK constraint would. */
+class RefusingSink extends MemorySink {
+  constructor(private readonly refusedName: string) {
+    super();
+  }
+  override async write(rows: readonly MetricEvent[]): Promise<void> {
+    if (rows.some((row) => row.operation_name === this.refusedName)) {
+      this.writes++;
+      throw new RefusedDataError(`check constraint refuses ${this.refusedName} (test)`, { code: '23514' });
+    }
+    return super.write(rows);
+  }
+}
+
+/** A sink whose settings cannot work until `fixed` is set; counts health checks. */
+class MisconfiguredSink extends MemorySink {
+  fixed = false;
+  healthChecks = 0;
+  override async write(rows: readonly MetricEvent[]): Promise<void> {
+    if (!this.fixed) {
+      this.writes++;
+      throw new ConfigError('database "nowhere" does not exist (test): create it, or fix the URL', {
+        code: '3D000',
+      });
+    }
+    return super.write(rows);
+  }
+  override async checkHealth(): Promise<void> {
+    this.healthChecks++;
+    if (!this.fixed) throw new ConfigError('database "nowhere" does not exist (test)', { code: '3D000' });
+  }
+}
 
 /** Calls export and collects every callback it makes, resolving at the first. */
 function exportAll(exporter: MetricEventsSpanExporter, spans: ReadableSpan[]) {
@@ -153,32 +251,71 @@ describe('MetricEventsSpanExporter lifecycle', () => {
     );
   });
 
-  it('shutdown returns within its deadline while the sink hangs, with the pending rows spilled', async () => {
+  it('shutdown spills a hanging write when its retries must end, and returns at its deadline while close hangs', async () => {
+    vi.useFakeTimers(FAKE_TIMERS);
     const sink = new MemorySink();
     sink.hang = true;
     sink.hangOnClose = true;
     const exporter = exporterWith(sink, { shutdownTimeoutMillis: 1_000, exportTimeoutMillis: 60_000 });
-    const { first } = exportAll(exporter, finishedSpans(2));
-    await new Promise((r) => setTimeout(r, 50));
-    const started = Date.now();
-    await exporter.shutdown();
-    expect(Date.now() - started).toBeLessThan(1_500);
-    expect((await first).code).toBe(ExportResultCode.SUCCESS);
-    expect((await readdir(spillDir)).filter((n) => n.endsWith('.ndjson'))).toHaveLength(1);
+    const first = watched(exportAll(exporter, finishedSpans(2)).first);
+    await until('the write to start', () => sink.writes === 1);
+    const shutdownAt = Date.now();
+    const shutdown = watched(exporter.shutdown());
+    // Retries end 30% of the deadline before it, so that the rows can still be spilled.
+    await vi.advanceTimersByTimeAsync(699);
+    expect(first.settled).toBe(false);
+    expect(await spillFiles()).toEqual([]);
+    // The fake clock runs a timer due at once a millisecond later.
+    await vi.advanceTimersByTimeAsync(2);
+    await until('the export to answer', () => first.settled);
+    expect(await first.promise).toEqual({ code: ExportResultCode.SUCCESS });
+    expect(await spillFiles()).toHaveLength(1);
+    await settleMicrotasks();
+    await vi.advanceTimersByTimeAsync(shutdownAt + 999 - Date.now());
+    expect(shutdown.settled).toBe(false);
+    await vi.advanceTimersByTimeAsync(1);
+    await until('shutdown to return at its deadline', () => shutdown.settled);
   });
 
-  it('holds a batch still being mapped when shutdown begins to the shutdown deadline, and spills it', async () => {
+  it('answers an export still being mapped when shutdown begins before shutdown returns, its rows spilled', async () => {
+    vi.useFakeTimers(FAKE_TIMERS);
     const sink = new MemorySink();
     sink.hang = true;
     sink.hangOnClose = true;
     const exporter = exporterWith(sink, { shutdownTimeoutMillis: 1_000, exportTimeoutMillis: 60_000 });
-    const { first } = exportAll(exporter, finishedSpans(2));
-    const started = Date.now();
-    await exporter.shutdown(); // in the same turn as export: its rows are not yet handed to the sink
-    expect(Date.now() - started).toBeLessThan(1_500);
-    expect((await readdir(spillDir)).filter((n) => n.endsWith('.ndjson'))).toHaveLength(1);
-    const answered = await Promise.race([first, new Promise((r) => setTimeout(() => r('not yet'), 100))]);
-    expect(answered).toEqual({ code: ExportResultCode.SUCCESS });
+    const first = watched(exportAll(exporter, finishedSpans(2)).first);
+    const shutdownAt = Date.now();
+    const shutdown = watched(exporter.shutdown()); // in the same turn as export: its rows are not yet handed to the sink
+    await until('the write to start', () => sink.writes === 1);
+    await vi.advanceTimersByTimeAsync(701);
+    await until('the export to answer', () => first.settled);
+    expect(shutdown.settled).toBe(false);
+    expect(await first.promise).toEqual({ code: ExportResultCode.SUCCESS });
+    expect(await spillFiles()).toHaveLength(1);
+    await settleMicrotasks();
+    await vi.advanceTimersByTimeAsync(shutdownAt + 1_000 - Date.now());
+    await until('shutdown to return at its deadline', () => shutdown.settled);
+  });
+
+  it('retries a write that fails after shutdown began for a fifth of the shutdown deadline, then spills it and returns', async () => {
+    vi.useFakeTimers(FAKE_TIMERS);
+    const sink = new MemorySink();
+    sink.failuresLeft = Infinity;
+    const exporter = exporterWith(sink, { shutdownTimeoutMillis: 10_000, exportTimeoutMillis: 60_000 });
+    exporter.beginShutdown(); // as MetricEventsSpanProcessor does before its last flush
+    const first = watched(exportAll(exporter, finishedSpans(2)).first);
+    await until('the first attempt', () => sink.writes === 1);
+    await vi.advanceTimersByTimeAsync(1_999);
+    expect(first.settled).toBe(false);
+    expect(sink.writes).toBeGreaterThan(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await until('the export to answer', () => first.settled);
+    expect(await first.promise).toEqual({ code: ExportResultCode.SUCCESS });
+    expect(await spillFiles()).toHaveLength(1);
+    const shutdown = watched(exporter.shutdown());
+    await until('shutdown to return', () => shutdown.settled);
+    // Well before the 8 s at which retries would end otherwise: the fake clock moved 2 s.
+    expect(sink.closed).toBe(true);
   });
 
   it('fails every export after shutdown at once, without touching the sink', async () => {
@@ -204,7 +341,7 @@ describe('MetricEventsSpanExporter lifecycle', () => {
   });
 
   it('gets its write slot back from an export that gave up waiting for it', async () => {
-    const sink = new MemorySink();
+    const sink = new GatedSink();
     sink.failuresLeft = Infinity;
     const exporter = exporterWith(
       sink,
@@ -212,37 +349,109 @@ describe('MetricEventsSpanExporter lifecycle', () => {
       { replayIntervalMillis: 20 },
     );
     await exportAll(exporter, finishedSpans(1)).first; // spilled
-    // The replay of that spill holds the only slot for longer than the next export waits for it.
+    // The replay of that spill holds the only slot until the next export has given up waiting for it.
     sink.failuresLeft = 0;
-    sink.delayMillis = 480;
-    while (sink.concurrent === 0) await sleep(5);
+    sink.closeGate();
+    await until('the replay to hold the write slot', () => sink.concurrent === 1);
     expect((await exportAll(exporter, finishedSpans(1)).first).code).toBe(ExportResultCode.SUCCESS);
-    while ((await spillFiles()).length > 1 || sink.concurrent > 0) await sleep(10);
-    sink.delayMillis = 0;
+    expect(await spillFiles()).toHaveLength(2); // the one being replayed, and the one that gave up
+    sink.openGate();
+    await until(
+      'the replay to empty the spill folder',
+      async () => (await spillFiles()).length === 0 && sink.concurrent === 0,
+    );
     const writes = sink.writes;
-    const started = Date.now();
+    // Had the slot been lost, this export would wait for one until its deadline, then spill.
     expect((await exportAll(exporter, finishedSpans(1)).first).code).toBe(ExportResultCode.SUCCESS);
-    expect(Date.now() - started).toBeLessThan(200);
     expect(sink.writes).toBe(writes + 1);
+    expect(await spillFiles()).toEqual([]);
     await exporter.shutdown();
   });
 
-  it('spills later exports at once after one ran out of retries, until the sink answers again', async () => {
+  it('spills later exports without a write after one ran out of retries, until the sink answers again', async () => {
     const sink = new MemorySink();
     sink.failuresLeft = Infinity;
     const exporter = exporterWith(sink, { exportTimeoutMillis: 400 }, { replayIntervalMillis: 100 });
     await exportAll(exporter, finishedSpans(2)).first; // retried for 320 ms, then spilled
     const writes = sink.writes;
-    const started = Date.now();
     expect((await exportAll(exporter, finishedSpans(2)).first).code).toBe(ExportResultCode.SUCCESS);
-    expect(Date.now() - started).toBeLessThan(100);
     expect(sink.writes).toBe(writes);
     expect(await spillFiles()).toHaveLength(2);
     sink.failuresLeft = 0; // the replay's health check finds it back, and replays
-    while ((await spillFiles()).length > 0) await sleep(20);
+    await until('the replay to empty the spill folder', async () => (await spillFiles()).length === 0);
     expect((await exportAll(exporter, finishedSpans(2)).first).code).toBe(ExportResultCode.SUCCESS);
     expect(sink.rows).toHaveLength(6);
     expect(await spillFiles()).toHaveLength(0);
+    await exporter.shutdown();
+  });
+
+  it('spills at once, without a retry, when the settings cannot work, and warns once naming the cause and the spill', async () => {
+    const sink = new MisconfiguredSink();
+    const exporter = exporterWith(sink, { exportTimeoutMillis: 60_000 });
+    expect((await exportAll(exporter, finishedSpans(3)).first).code).toBe(ExportResultCode.SUCCESS);
+    expect(sink.writes).toBe(1);
+    expect(await spillFiles()).toHaveLength(1);
+    // Later exports go to the spill without trying the sink.
+    expect((await exportAll(exporter, finishedSpans(2)).first).code).toBe(ExportResultCode.SUCCESS);
+    expect(sink.writes).toBe(1);
+    expect(await spillFiles()).toHaveLength(2);
+    expect(consoleLines).toHaveLength(1);
+    expect(consoleLines[0]).toContain('database "nowhere" does not exist (test): create it, or fix the URL');
+    expect(consoleLines[0]).toMatch(
+      new RegExp(`3 rows spilled to ${spillDir}/spill-.*; later batches go there at once`),
+    );
+    expect(consoleLines[0]).toMatch(/checked again every 60 s/);
+    await exporter.shutdown();
+  });
+
+  it('checks settings that did not work again every 60 s, not every 5 s, and replays once they work', async () => {
+    vi.useFakeTimers(FAKE_TIMERS);
+    const sink = new MisconfiguredSink();
+    const exporter = exporterWith(sink, { exportTimeoutMillis: 60_000 });
+    expect((await exportAll(exporter, finishedSpans(3)).first).code).toBe(ExportResultCode.SUCCESS);
+    await vi.advanceTimersByTimeAsync(59_999);
+    await vi.advanceTimersByTimeAsync(1);
+    await until('the first check of the settings', () => sink.healthChecks === 1);
+    sink.fixed = true;
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(sink.healthChecks).toBe(1); // no pass came at 5 s, nor since
+    await vi.advanceTimersByTimeAsync(1);
+    await until('the replay once the settings work', async () => (await spillFiles()).length === 0);
+    expect(sink.rows).toHaveLength(3);
+    // Working again: the next export is written, not spilled.
+    expect((await exportAll(exporter, finishedSpans(1)).first).code).toBe(ExportResultCode.SUCCESS);
+    expect(sink.rows).toHaveLength(4);
+    await exporter.shutdown();
+  });
+
+  it('stores the rows of a batch the sink takes and keeps the refused one in the dead-letter folder, warning once per cause', async () => {
+    const sink = new RefusingSink('chat refused');
+    const exporter = exporterWith(sink);
+    const spans = [
+      ...finishedSpans(5),
+      ...finishedSpans(1, CHAT_ATTRIBUTES, 'chat refused'),
+      ...finishedSpans(4),
+    ];
+    expect((await exportAll(exporter, spans).first).code).toBe(ExportResultCode.SUCCESS);
+    expect(sink.rows.map((r) => r.operation_name)).toEqual(Array(9).fill('chat gpt-4o-mini'));
+    const deadLetters = await readdir(join(spillDir, 'dead-letter'));
+    expect(deadLetters).toHaveLength(1);
+    const [, line] = (await readFile(join(spillDir, 'dead-letter', deadLetters[0] as string), 'utf8')).split(
+      '\n',
+    );
+    expect(JSON.parse(line as string)).toMatchObject({
+      error: 'check constraint refuses chat refused (test)',
+      code: '23514',
+      row: { operation_name: 'chat refused' },
+    });
+    expect(await spillFiles()).toEqual([]);
+    const again = [...finishedSpans(1, CHAT_ATTRIBUTES, 'chat refused'), ...finishedSpans(1)];
+    expect((await exportAll(exporter, again).first).code).toBe(ExportResultCode.SUCCESS);
+    expect(await readdir(join(spillDir, 'dead-letter'))).toHaveLength(2);
+    expect(consoleLines).toHaveLength(1);
+    expect(consoleLines[0]).toMatch(
+      /refused 1 of 10 rows .* the other 9 were stored; the refused row is kept/,
+    );
     await exporter.shutdown();
   });
 

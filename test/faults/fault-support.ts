@@ -41,6 +41,34 @@ export async function waitFor(
   return Date.now() - started;
 }
 
+/** Settles like `promise`; throws naming `what` when it has not settled after `millis`. */
+export async function within<T>(promise: Promise<T>, millis: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${millis} ms: ${what}`)), millis);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Waits until `count` more spans than now have ended in `stream`. */
+export function spansEnded(stream: SpanStream, count: number, timeoutMillis = 30_000): Promise<number> {
+  const target = stream.ended.length + count;
+  return waitFor(`${count} more spans to end`, () => stream.ended.length >= target, timeoutMillis);
+}
+
+/** Waits until `table` holds at least `count` rows. */
+export function rowsStored(inspector: Inspector, table: string, count: number, timeoutMillis = 20_000) {
+  return waitFor(
+    `${count} rows to be stored in ${table}`,
+    async () => (await inspector.storedSpanIds(table)).length >= count,
+    timeoutMillis,
+  );
+}
+
 /** A real server as the fault tests see it. */
 export interface FaultDatabase {
   readonly name: 'postgres' | 'mysql';

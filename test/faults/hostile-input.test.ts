@@ -28,7 +28,7 @@ import { hostileSpan, hostileSpanShape } from './hostile-spans.js';
 // The Parquet sink converts in a worker thread, which runs compiled JavaScript: the built package for every sink.
 const { MetricEventsSpanExporter } = await importBuilt<typeof import('../../src/index.js')>('index.js');
 
-const RUNS = Number(process.env.LLAMONITOR_HOSTILE_RUNS ?? 15);
+const RUNS = Number(process.env.LLAMONITOR_TEST_HOSTILE_RUNS ?? 15);
 const SPANS_PER_BATCH = { minLength: 40, maxLength: 160 };
 
 interface Target {

@@ -1,6 +1,9 @@
 /**
  * Outages against the real servers, a TcpProxy between exporter and database:
- * whatever the network does, every span ended is stored once.
+ * whatever the network does, every span ended is stored once. Each phase ends
+ * on an event (rows stored, batches spilled, spans ended, the spill replayed),
+ * not after a tuned sleep, and every wait has a bound that says what did not
+ * happen.
  */
 import { describe, expect, it } from 'vitest';
 
@@ -12,10 +15,12 @@ import {
   faultDatabases,
   faultExporter,
   faultFixture,
-  sleep,
+  rowsStored,
   SpanStream,
+  spansEnded,
   TcpProxy,
   waitFor,
+  within,
 } from './fault-support.js';
 
 const databases = await faultDatabases();
@@ -28,8 +33,11 @@ describe.runIf(databases.length > 0).each(databases)('an outage of $name', (data
     { kind: 'silent (packets dropped)', begin: (p: TcpProxy) => p.blackhole() },
   ] as const;
 
+  const spilled = (count: number, what: string) =>
+    waitFor(what, async () => (await fx.spill.files()).length >= count);
+
   it.each(OUTAGES)(
-    'of several seconds, connections $kind, under a steady stream of spans loses none and stores none twice',
+    'longer than an export deadline, connections $kind, under a steady stream of spans loses none and stores none twice',
     async ({ kind, begin }) => {
       const { exporter, table } = faultExporter(database, fx.proxy, {
         spillDir: fx.spill.dir,
@@ -39,19 +47,18 @@ describe.runIf(databases.length > 0).each(databases)('an outage of $name', (data
       await exporter.ready();
       const stream = new SpanStream(exporter);
       stream.start(2); // about 200 spans a second
-      await sleep(1_000);
+      await rowsStored(fx.inspector, table, 100);
       begin(fx.proxy);
-      await sleep(3_000);
-      expect((await fx.spill.files()).length).toBeGreaterThan(0);
+      // The first batch gives up at its deadline and spills; the next ones spill at once.
+      await spilled(2, 'two batches to be spilled during the outage');
+      await spansEnded(stream, 300);
       await fx.proxy.pass();
       const recovered = await waitFor(
-        'the spill folder to empty',
+        'the spill folder to empty after the outage',
         async () => (await fx.spill.files()).length === 0,
       );
-      await sleep(500);
       const result = await endAndCompare(stream, fx, table);
       expect(result).toEqual(everySpanOnce(stream.ended.length));
-      expect(stream.ended.length).toBeGreaterThan(600);
       console.info(
         `${database.name}, ${kind}: ${stream.ended.length} spans; the spill was replayed ${recovered} ms after the outage ended`,
       );
@@ -67,17 +74,15 @@ describe.runIf(databases.length > 0).each(databases)('an outage of $name', (data
     await exporter.ready();
     const stream = new SpanStream(exporter);
     stream.start(2);
-    await sleep(500);
+    await rowsStored(fx.inspector, table, 50);
     fx.proxy.delay(700); // each way: a statement and its answer take 1.4 s, the retries end at 0.8 s
-    await sleep(2_500);
-    expect((await fx.spill.files()).length).toBeGreaterThan(0);
+    await spilled(1, 'a batch to be spilled while the network is slow');
     fx.proxy.delay(0);
-    await sleep(500);
     const result = await endAndCompare(stream, fx, table);
     expect(result).toEqual(everySpanOnce(stream.ended.length));
   });
 
-  it('longer than a few export deadlines under a stream faster than one batch per deadline: the BatchSpanProcessor drops nothing', async () => {
+  it('of several export deadlines under a stream faster than one batch per deadline: the BatchSpanProcessor drops nothing', async () => {
     // The BatchSpanProcessor sends one export at a time. Were each export to wait out its retry deadline
     // (2 s here), it would send 256 spans per 2 s while 400 a second arrive, and its queue of 1,200 would
     // overflow within 5 s.
@@ -89,11 +94,12 @@ describe.runIf(databases.length > 0).each(databases)('an outage of $name', (data
     await exporter.ready();
     const stream = new SpanStream(exporter, { maxQueueSize: 1_200, maxExportBatchSize: 256 });
     stream.start(4);
-    await sleep(1_000);
+    await rowsStored(fx.inspector, table, 200);
     fx.proxy.refuse();
-    await sleep(7_000);
+    // 2,800 spans are 7 s of this stream, and at least three batches spilled: several export deadlines of outage.
+    await spansEnded(stream, 2_800, 60_000);
+    await spilled(3, 'three batches to be spilled during the outage');
     await fx.proxy.pass();
-    await sleep(1_000);
     const result = await endAndCompare(stream, fx, table);
     expect(result).toEqual(everySpanOnce(stream.ended.length));
   });
@@ -112,25 +118,28 @@ describe.runIf(databases.length > 0).each(databases)('an outage of $name', (data
       await exporter.ready();
       const stream = new SpanStream(exporter);
       stream.start(2);
-      await sleep(1_000);
+      await rowsStored(fx.inspector, table, 100);
       fx.proxy.blackhole();
-      await sleep(2_500);
+      await spilled(1, 'a batch to be spilled while the network is silent');
       await fx.proxy.pass({ strandOpen: true });
-      await sleep(3_500); // the connect timeout, and one export deadline
-      const mark = logs.logs.length;
-      await sleep(2_000);
+      // TCP would give up on the silent connections after many minutes: the bound is far below that.
+      await waitFor(
+        'the spill folder to empty once new connections work',
+        async () => (await fx.spill.files()).length === 0,
+        30_000,
+      );
+      const endedAfterRecovery = stream.ended.length;
+      await spansEnded(stream, 200);
       stream.stop();
       await stream.forceFlush();
-      const spilledSinceMark = logs.logs.slice(mark).filter((l) => /spilled \d+ rows/.test(l.message));
-      await waitFor('the spill folder to empty', async () => (await fx.spill.files()).length === 0, 10_000);
-      const started = Date.now();
-      await stream.shutdown();
-      const shutdownMillis = Date.now() - started;
+      await rowsStored(fx.inspector, table, endedAfterRecovery);
+      await waitFor('the spill folder to empty', async () => (await fx.spill.files()).length === 0, 30_000);
+      await within(stream.shutdown(), 30_000, 'shutdown to return');
       const result = compareStored(stream.ended, await fx.inspector.storedSpanIds(table));
-      expect(spilledSinceMark).toEqual([]);
-      // No write is left hanging on a stranded connection for shutdown to wait for.
-      expect(shutdownMillis).toBeLessThan(1_000);
       expect(result).toMatchObject({ missing: 0, unexpected: 0, twice: 0 });
+      // No write was left hanging on a stranded connection: shutdown had none to cut short and spill.
+      expect(await fx.spill.files()).toEqual([]);
+      expect(logs.logs.filter((l) => /shutdown: /.test(l.message))).toEqual([]);
     } finally {
       logs.stop();
     }

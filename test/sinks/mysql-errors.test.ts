@@ -33,10 +33,19 @@ describe.skipIf(!available)('MySqlSink errors', () => {
   // Characters a URL must encode, so that both the raw and the encoded forms are looked for.
   const password = `Pw@${randomBytes(6).toString('hex')}/#`;
   const table = uniqueName('mysql_granted');
-  const { hostname, port } = new URL(mysqlUrl());
+  const { hostname, port, pathname } = new URL(mysqlUrl());
+  // The database LLAMONITOR_TEST_MYSQL_URL names, which need not be `test`.
+  const configured = decodeURIComponent(pathname.slice(1));
 
-  function urlFor(secret: string, database = 'test', params = ''): string {
+  function urlFor(secret: string, database = configured, params = ''): string {
     return `mysql://${user}:${encodeURIComponent(secret)}@${hostname}:${port || 3306}/${database}${params ? `?${params}` : ''}`;
+  }
+
+  /** The test server's URL (as root) with another database. */
+  function withDatabase(database: string): string {
+    const url = new URL(mysqlUrl());
+    url.pathname = `/${database}`;
+    return url.toString();
   }
 
   function sink(url: string, name = table): MySqlSink {
@@ -57,7 +66,7 @@ describe.skipIf(!available)('MySqlSink errors', () => {
       .catch(() => undefined);
     await inspector.query(`CREATE USER ?@'%' IDENTIFIED BY ?`, [user, password]);
     // Enough to write rows into one existing table, not to create tables.
-    await inspector.query(`GRANT SELECT, INSERT ON \`test\`.\`${table}\` TO ?@'%'`, [user]);
+    await inspector.query(`GRANT SELECT, INSERT ON \`${configured}\`.\`${table}\` TO ?@'%'`, [user]);
   });
 
   afterAll(async () => {
@@ -87,7 +96,7 @@ describe.skipIf(!available)('MySqlSink errors', () => {
 
   it('says an unknown database does not exist and how to create it', async () => {
     const database = uniqueName('nodb');
-    const error = await failureOf(sink(mysqlUrl().replace(/\/test(\?|$)/, `/${database}$1`)).prepare());
+    const error = await failureOf(sink(withDatabase(database)).prepare());
     expect(error.message).toContain(`database \`${database}\` does not exist`);
     expect(error.message).toContain(`CREATE DATABASE \`${database}\``);
   });
@@ -101,13 +110,13 @@ describe.skipIf(!available)('MySqlSink errors', () => {
   it('names the missing privilege and the GRANT that gives it, without showing the password', async () => {
     const error = await failureOf(sink(urlFor(password), uniqueName('mysql_denied')).prepare());
     expect(error.message).toMatch(/CREATE command denied/);
-    expect(error.message).toContain(`GRANT SELECT, INSERT, CREATE ON \`test\`.* TO '${user}'`);
+    expect(error.message).toContain(`GRANT SELECT, INSERT, CREATE ON \`${configured}\`.* TO '${user}'`);
     expectNoSecret(error);
   });
 
   it('says which address cannot be reached', async () => {
     const error = await failureOf(
-      sink('mysql://root:hunter2hunter2@127.0.0.1:1/test').checkHealth(),
+      sink(`mysql://root:hunter2hunter2@127.0.0.1:1/${configured}`).checkHealth(),
       'connection',
     );
     expect(error.message).toMatch(/cannot reach the server at 127\.0\.0\.1:1 \(ECONNREFUSED\)/);

@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MySqlUrlError, parseMySqlUrl } from '../../src/sinks/mysql/index.js';
+import { ConfigError } from '../../src/errors.js';
+import { parseMySqlUrl } from '../../src/sinks/mysql/index.js';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
 
@@ -98,18 +99,41 @@ describe('parseMySqlUrl', () => {
     expect(parseMySqlUrl('mysql://app@db/m').localInfile).toBe(true);
   });
 
-  it('refuses an unknown parameter, listing the allowed ones, password masked', () => {
+  it('refuses an unknown parameter, naming the closest and listing the allowed ones, without the password', () => {
     const parse = () => parseMySqlUrl('mysql://app:secret@db/m?sslmode=require');
-    expect(parse).toThrow(MySqlUrlError);
-    expect(parse).toThrow(/unknown parameter "sslmode"; allowed: ssl-mode, ssl, ssl-ca/);
-    expect(parse).toThrow(/app:\*\*\*\*@/);
+    expect(parse).toThrow(ConfigError);
+    expect(parse).toThrow(
+      /^unknown parameter sslmode \(did you mean ssl-mode\?\); a MySQL URL takes ssl-mode, ssl, ssl-ca/,
+    );
     expect(parse).not.toThrow(/secret/);
+    expect(() => parseMySqlUrl('mysql://app@db/m?conect-timeout=3')).toThrow(
+      /did you mean connect-timeout\?/,
+    );
+  });
+
+  it('refuses a parameter given twice', () => {
+    expect(() => parseMySqlUrl('mysql://app@db/m?ssl-mode=required&ssl_mode=disabled')).toThrow(
+      /ssl-mode is given twice/,
+    );
   });
 
   it('refuses an unknown ssl-mode, listing the modes', () => {
     expect(() => parseMySqlUrl('mysql://app@db/m?ssl-mode=verify')).toThrow(
-      /ssl-mode=verify: use one of disabled, preferred, required, verify_ca, verify_identity/,
+      /ssl-mode=verify is not allowed: use one of disabled, preferred, required, verify_ca, verify_identity/,
     );
+  });
+
+  it('checks the values of connect-timeout, local-infile and ssl', () => {
+    expect(() => parseMySqlUrl('mysql://app@db/m?connect-timeout=0')).toThrow(
+      /connect-timeout=0 is not allowed/,
+    );
+    expect(() => parseMySqlUrl('mysql://app@db/m?connect-timeout=')).toThrow(
+      /connect-timeout= is not allowed/,
+    );
+    expect(() => parseMySqlUrl('mysql://app@db/m?local-infile=maybe')).toThrow(
+      /local-infile=maybe is not allowed/,
+    );
+    expect(() => parseMySqlUrl('mysql://app@db/m?ssl=sure')).toThrow(/ssl=sure is not allowed/);
   });
 
   it('names a certificate file it cannot read', () => {

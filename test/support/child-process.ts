@@ -18,10 +18,10 @@ export interface Running {
 }
 
 /** Starts `node args...` with the given environment added to this one's (LLAMONITOR_* of the test process removed). */
-export function startNode(args: readonly string[], env: Record<string, string> = {}): Running {
+export function startNode(args: readonly string[], env: Record<string, string> = {}, cwd = REPO): Running {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LLAMONITOR_')));
   const child = spawn(process.execPath, args, {
-    cwd: REPO,
+    cwd,
     env: { ...base, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -39,8 +39,9 @@ export function runNode(
   args: readonly string[],
   env: Record<string, string> = {},
   timeoutMillis = 60_000,
+  cwd = REPO,
 ): Promise<Finished> {
-  const running = startNode(args, env);
+  const running = startNode(args, env, cwd);
   const timer = setTimeout(() => running.child.kill('SIGKILL'), timeoutMillis);
   return running.finished.finally(() => clearTimeout(timer));
 }

@@ -3,7 +3,7 @@
  * masked), and what to do. The password never appears, even when a server
  * message would echo it.
  */
-import { redactSecrets } from '../../config/connection-url.js';
+import { redactSecrets } from '../../secrets.js';
 import {
   ConfigError,
   ConnectionError,
@@ -117,7 +117,7 @@ export function describeMySqlError(
   const advice = adviceFor(code, serverErrno, serverMessage, config, table);
   const message = `MySQL: could not ${action} ${config.target}: ${advice}`;
   const kind = mySqlErrorKind(code, serverErrno, driverError.sqlState);
-  return new ERROR_OF_KIND[kind](redactSecrets(message, [config.password]), {
+  return new ERROR_OF_KIND[kind](redactSecrets(message, config.secrets), {
     code: code ?? (serverErrno === undefined ? undefined : String(serverErrno)),
     cause: error,
   });

@@ -42,13 +42,13 @@ export class MySqlSink implements Sink {
   private readonly inflight = new Set<Promise<unknown>>();
   private closed = false;
 
-  /** Checks the URL and table name at once; connects on prepare() or the first write. */
+  /** Checks the URL (or takes it checked) and the table name at once; connects on prepare() or the first write. */
   constructor(
-    url: string,
+    url: string | MySqlConnectionConfig,
     private readonly options: MySqlSinkOptions,
   ) {
     this.table = assertIdentifier('table name', options.table);
-    const config = parseMySqlUrl(url);
+    const config = typeof url === 'string' ? parseMySqlUrl(url) : url;
     this.config = { ...config, options: { ...config.options, ...options.driverOptions } };
     this.target = this.config.target;
   }

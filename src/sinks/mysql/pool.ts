@@ -6,22 +6,20 @@ import { diag } from '@opentelemetry/api';
 import type { Pool, PoolConnection, PoolOptions } from 'mysql2/promise';
 import type { MySqlConnectionConfig } from './connection-config.js';
 import { destroyOnAbort, driverSocketOf, unlessAborted } from '../abort.js';
-import { ConfigError } from '../../errors.js';
+import { importDriver } from '../load-driver.js';
 import { describeMySqlError } from './errors.js';
 
 export type MySqlDriver = typeof import('mysql2/promise');
 
 let driver: Promise<MySqlDriver> | undefined;
 
-/** mysql2/promise, loaded on first use; an error that says how to install it when missing. */
+/** mysql2/promise, loaded on first use; a ConfigError that says how to install it when missing. */
 export function loadMySqlDriver(): Promise<MySqlDriver> {
-  driver ??= import('mysql2/promise').then(
+  driver ??= importDriver('MySQL', ['mysql2'], () => import('mysql2/promise')).then(
     (module) => (module as MySqlDriver & { default?: MySqlDriver }).default ?? module,
     (error: unknown) => {
       driver = undefined;
-      throw new ConfigError(
-        `the mysql2 driver could not be loaded (${(error as Error).message}): run "npm install mysql2" to write to MySQL or MariaDB`,
-      );
+      throw error;
     },
   );
   return driver;

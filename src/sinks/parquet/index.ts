@@ -1,3 +1,4 @@
+export { parquetSink, type ParquetTarget } from './definition.js';
 export {
   ParquetSink,
   ParquetSinkError,

@@ -5,11 +5,11 @@
  */
 import { diag } from '@opentelemetry/api';
 import pg from 'pg';
-import { redactSecrets } from '../../config/connection-url.js';
+import { redactSecrets } from '../../secrets.js';
 import type { PostgresConnectionConfig, TlsAttempt } from './connection-config.js';
 import { sqlState } from './errors.js';
 
-export async function openPool(config: PostgresConnectionConfig): Promise<pg.Pool> {
+export async function openPool(config: PostgresConnectionConfig, poolSize: number): Promise<pg.Pool> {
   const attempts = config.tlsAttempts;
   for (let i = 0; i < attempts.length - 1; i++) {
     const ssl = attempts[i] as TlsAttempt;
@@ -17,7 +17,7 @@ export async function openPool(config: PostgresConnectionConfig): Promise<pg.Poo
     try {
       await probe.connect();
       await probe.end();
-      return createPool(config, ssl);
+      return createPool(config, poolSize, ssl);
     } catch (error) {
       await probe.end().catch(() => undefined);
       if (!worthNextAttempt(ssl, error)) throw error;
@@ -27,7 +27,7 @@ export async function openPool(config: PostgresConnectionConfig): Promise<pg.Poo
       );
     }
   }
-  return createPool(config, attempts[attempts.length - 1] as TlsAttempt);
+  return createPool(config, poolSize, attempts[attempts.length - 1] as TlsAttempt);
 }
 
 function worthNextAttempt(ssl: TlsAttempt, error: unknown): boolean {
@@ -36,8 +36,8 @@ function worthNextAttempt(ssl: TlsAttempt, error: unknown): boolean {
   return sqlState(error) === '28000';
 }
 
-function createPool(config: PostgresConnectionConfig, ssl: TlsAttempt): pg.Pool {
-  const pool = new pg.Pool({ ...config.pool, ssl });
+function createPool(config: PostgresConnectionConfig, poolSize: number, ssl: TlsAttempt): pg.Pool {
+  const pool = new pg.Pool({ ...config.pool, max: poolSize, ssl });
   // An idle connection that breaks (server restart, network) must not crash the application.
   pool.on('error', (error) => {
     diag.warn(

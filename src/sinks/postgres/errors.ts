@@ -3,7 +3,7 @@
  * the server's SQLSTATE. The URL in them is masked and no message carries a
  * password, even where the server or a library would have echoed one.
  */
-import { redactSecrets } from '../../config/connection-url.js';
+import { redactSecrets } from '../../secrets.js';
 import {
   ConfigError,
   ConnectionError,

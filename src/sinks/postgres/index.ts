@@ -1,13 +1,8 @@
 /**
- * The PostgreSQL sink. Only this folder imports `pg` and `pg-copy-streams`:
- * the package loads it with import() when a postgres:// URL is configured.
+ * The PostgreSQL sink. Only this folder imports `pg` and `pg-copy-streams`,
+ * and only from postgres-sink.ts: the registry reads `postgresSink` (its
+ * definition), which loads the sink with import() when a postgres:// URL is used.
  */
-import type { Sink, SinkOptions } from '../sink.js';
-import { PostgresSink } from './postgres-sink.js';
-
+export { postgresSink } from './definition.js';
 export { PostgresSink } from './postgres-sink.js';
-export { ConnectionConfigError } from './connection-config.js';
-
-export function createPostgresSink(url: string, options: SinkOptions): Sink {
-  return new PostgresSink(url, options);
-}
+export { postgresConnectionConfig, type PostgresConnectionConfig } from './connection-config.js';

@@ -7,7 +7,7 @@ import { diag } from '@opentelemetry/api';
 import type pg from 'pg';
 import { INSERT_COLUMNS, type MetricEvent } from '../../schema/columns.js';
 import { createDelimitedEncoder } from '../delimited-text.js';
-import { redactSecrets } from '../../config/connection-url.js';
+import { redactSecrets } from '../../secrets.js';
 import { ConfigError, ConnectionError } from '../../errors.js';
 import { destroyOnAbort, driverSocketOf, unlessAborted } from '../abort.js';
 import type { Sink, SinkOptions } from '../sink.js';
@@ -60,10 +60,10 @@ export class PostgresSink implements Sink {
   /** Writes not yet settled: close() lets them finish before ending the pool. */
   readonly #inFlight = new Set<Promise<void>>();
 
-  /** Checks the table and schema names and the URL; opens no connection. */
-  constructor(url: string, options: SinkOptions) {
+  /** Checks the table and schema names and the URL (or takes it checked); opens no connection. */
+  constructor(url: string | PostgresConnectionConfig, options: SinkOptions) {
     this.#name = tableName(options.table, options.schema);
-    this.#config = postgresConnectionConfig(url, options.poolSize);
+    this.#config = typeof url === 'string' ? postgresConnectionConfig(url) : url;
     this.#createTable = options.createTable;
     this.#poolSize = options.poolSize;
     this.target = this.#config.target;
@@ -219,7 +219,7 @@ export class PostgresSink implements Sink {
   }
 
   async #connect(): Promise<pg.PoolClient> {
-    this.#pool ??= openPool(this.#config).catch((error: unknown) => {
+    this.#pool ??= openPool(this.#config, this.#poolSize).catch((error: unknown) => {
       this.#pool = undefined; // the next call tries again: the server may be back
       throw error;
     });

@@ -1,0 +1,62 @@
+/**
+ * What waits on disk to reach the store: one `doctor` line per kind, read
+ * without taking, moving or removing anything (a running exporter may be
+ * working on those files at the same moment).
+ */
+import { resolve } from 'node:path';
+import type { ResolvedOptions } from '../config/options.js';
+import { spillBacklog } from '../spill/spill-store.js';
+
+export interface WaitingLine {
+  /** `ok`: nothing waits; `warn`: rows wait (not a failed check: doctor's exit code stays as the checks set it). */
+  readonly status: 'ok' | 'warn';
+  readonly name: string;
+  readonly detail: string;
+}
+
+export type WaitingReport = (options: ResolvedOptions) => Promise<WaitingLine>;
+
+function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
+}
+
+/** Spilled batches that no replay has sent yet. */
+export async function spillWaiting(options: ResolvedOptions): Promise<WaitingLine> {
+  const folder = resolve(options.spillDir);
+  const backlog = await spillBacklog(folder);
+  if (!backlog)
+    return { status: 'ok', name: 'spill', detail: `nothing waiting (no spill folder at ${folder})` };
+  const notes: string[] = [];
+  if (backlog.unreadable > 0) {
+    notes.push(
+      `${plural(backlog.unreadable, 'file')} with an unreadable header, which the replay will set aside`,
+    );
+  }
+  if (backlog.setAside > 0) {
+    notes.push(
+      `${plural(backlog.setAside, 'file')} set aside in ${folder}/set-aside for a person to look at`,
+    );
+  }
+  const extra = notes.length > 0 ? `; ${notes.join('; ')}` : '';
+  if (backlog.files === 0) {
+    return {
+      status: notes.length > 0 ? 'warn' : 'ok',
+      name: 'spill',
+      detail: `nothing waiting in ${folder}${extra}`,
+    };
+  }
+  return {
+    status: 'warn',
+    name: 'spill',
+    detail:
+      `${plural(backlog.rows, 'row')} in ${plural(backlog.files, 'file')} waiting in ${folder}` +
+      (backlog.oldest ? ` since ${backlog.oldest}` : '') +
+      `${extra}; \`llamonitor replay\` sends them now, a running exporter also does in the background`,
+  };
+}
+
+/**
+ * Every kind of waiting data, in the order doctor prints them. The Parquet
+ * sink's write-ahead segments not yet in a closed file belong here too.
+ */
+export const WAITING_REPORTS: readonly WaitingReport[] = [spillWaiting];

@@ -1,0 +1,227 @@
+/**
+ * Dead letters: rows the store refused (a value of the wrong form, a broken
+ * constraint), kept with the server's error instead of being written again and
+ * again, since writing them again fails again. They live in `dead-letter/`
+ * under the spill folder; nothing replays them: a person reads them, fixes the
+ * cause, and removes the file. `llamonitor replay` reports what is there.
+ *
+ * File: `dead-<epoch ms>-<pid>-<uuid>.ndjson`, written under a temporary name,
+ * fsynced and renamed (a file that exists is whole); line 1 a header (format,
+ * table, schema, row count, where the rows came from, the first error), then
+ * one JSON object per line: `{"error", "code", "row"}`. The folder is capped:
+ * past the cap the oldest files go, with a warning that counts their rows.
+ */
+import { randomUUID } from 'node:crypto';
+import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { diag } from '@opentelemetry/api';
+import type { FileMode } from '../config/options.js';
+import type { MetricEvent } from '../schema/columns.js';
+import type { SpillDestination } from './spill-store.js';
+
+const log = diag.createComponentLogger({ namespace: 'llamonitor-otel/dead-letter' });
+
+export const DEAD_LETTER_FOLDER = 'dead-letter';
+/** The folder's cap when none is given: refused rows are few unless something is badly wrong. */
+export const DEAD_LETTER_MAX_BYTES = 64 * 1024 * 1024;
+
+const FORMAT = 'llamonitor-dead-letter/1';
+const NAME = /^dead-(\d{13})-(\d+)-[0-9a-f-]{36}\.ndjson$/;
+const TEMPORARY_PREFIX = '.tmp-';
+/** A temporary file older than this was left by a write that died: a write takes milliseconds. */
+const ABANDONED_TEMPORARY_MILLIS = 60 * 60 * 1000;
+const ERROR_MAX_CHARS = 2_000;
+/** The longest header line: its fields and a first error of ERROR_MAX_CHARS characters of 6 bytes each. */
+const HEADER_MAX_BYTES = 16 * 1024;
+
+/** Permissions of what the package writes, per `fileMode`. */
+export const MODES: Readonly<Record<FileMode, { readonly file: number; readonly folder: number }>> = {
+  private: { file: 0o600, folder: 0o700 },
+  group: { file: 0o640, folder: 0o750 },
+};
+
+/** A row the store refused, and why. */
+export interface RefusedRow {
+  readonly row: MetricEvent;
+  /** The server's error, as the sink described it (password masked). */
+  readonly error: string;
+  /** The server's code (a SQLSTATE, a MySQL error number), when it gave one. */
+  readonly code?: string | undefined;
+}
+
+export interface DeadLetterSummary {
+  readonly files: number;
+  readonly rows: number;
+  /** The error of the oldest file's first row. */
+  readonly firstError: string | undefined;
+}
+
+interface DeadLetterHeader {
+  readonly format: string;
+  readonly table: string;
+  readonly schema: string | null;
+  readonly rows: number;
+  readonly created: string;
+  /** `export`, or the spill file whose replay found the rows. */
+  readonly source: string;
+  readonly firstError: string;
+}
+
+function bigintAsString(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+export class DeadLetterStore {
+  readonly directory: string;
+
+  constructor(
+    spillDir: string,
+    private readonly fileMode: FileMode = 'private',
+    private readonly maxBytes: number = DEAD_LETTER_MAX_BYTES,
+  ) {
+    this.directory = join(spillDir, DEAD_LETTER_FOLDER);
+  }
+
+  /** Writes the refused rows durably (data and folder fsynced) and returns the file's name; then enforces the cap. */
+  async store(
+    refused: readonly RefusedRow[],
+    destination: SpillDestination,
+    source: string,
+  ): Promise<string> {
+    const first = refused[0];
+    if (!first) throw new Error('no refused rows to keep');
+    const modes = MODES[this.fileMode];
+    await mkdir(this.directory, { recursive: true, mode: modes.folder });
+    // mkdir's mode passes through the umask, and an existing folder keeps its own.
+    await chmod(this.directory, modes.folder);
+    const name = `dead-${Date.now()}-${process.pid}-${randomUUID()}.ndjson`;
+    const temporary = join(this.directory, `${TEMPORARY_PREFIX}${name}`);
+    const header: DeadLetterHeader = {
+      format: FORMAT,
+      table: destination.table,
+      schema: destination.schema ?? null,
+      rows: refused.length,
+      created: new Date().toISOString(),
+      source,
+      firstError: first.error.slice(0, ERROR_MAX_CHARS),
+    };
+    let text = JSON.stringify(header) + '\n';
+    for (const { row, error, code } of refused) {
+      text += JSON.stringify(
+        { error: error.slice(0, ERROR_MAX_CHARS), code: code ?? null, row },
+        bigintAsString,
+      );
+      text += '\n';
+    }
+    const file = await open(temporary, 'wx', modes.file);
+    try {
+      await file.chmod(modes.file);
+      const bytes = Buffer.from(text, 'utf8');
+      // A short write would leave a file that looks whole; write until every byte is out.
+      for (let written = 0; written < bytes.length;) {
+        const { bytesWritten } = await file.write(bytes, written);
+        if (bytesWritten === 0) throw new Error(`no byte written to ${temporary}`);
+        written += bytesWritten;
+      }
+      await file.sync();
+    } catch (error) {
+      await file.close().catch(() => {});
+      await rm(temporary, { force: true });
+      throw error;
+    }
+    await file.close();
+    await rename(temporary, join(this.directory, name));
+    await this.syncFolder();
+    await this.enforceCap(name);
+    return name;
+  }
+
+  /** What the folder holds: files, rows, and the oldest file's first error. */
+  async summary(): Promise<DeadLetterSummary> {
+    const names = await this.names();
+    let rows = 0;
+    let firstError: string | undefined;
+    for (const name of names) {
+      const header = await this.headerOf(name);
+      if (!header) continue;
+      rows += header.rows;
+      firstError ??= header.firstError;
+    }
+    return { files: names.length, rows, firstError };
+  }
+
+  /** Dead-letter files, oldest first; temporary files left by a write that died are removed. */
+  private async names(): Promise<string[]> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.directory);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+    const names: string[] = [];
+    for (const entry of entries) {
+      if (NAME.test(entry)) names.push(entry);
+      else if (entry.startsWith(TEMPORARY_PREFIX) && NAME.test(entry.slice(TEMPORARY_PREFIX.length))) {
+        await this.removeIfAbandoned(entry);
+      }
+    }
+    return names.sort();
+  }
+
+  private async removeIfAbandoned(temporary: string): Promise<void> {
+    const path = join(this.directory, temporary);
+    const modified = await stat(path).then(
+      (s) => s.mtimeMs,
+      () => undefined,
+    );
+    if (modified !== undefined && Date.now() - modified > ABANDONED_TEMPORARY_MILLIS) {
+      await rm(path, { force: true });
+    }
+  }
+
+  private async headerOf(name: string): Promise<DeadLetterHeader | undefined> {
+    try {
+      const file = await open(join(this.directory, name), 'r');
+      try {
+        const { buffer, bytesRead } = await file.read({
+          buffer: Buffer.alloc(HEADER_MAX_BYTES),
+          position: 0,
+        });
+        const text = buffer.subarray(0, bytesRead).toString('utf8');
+        const header = JSON.parse(text.slice(0, text.indexOf('\n'))) as DeadLetterHeader;
+        return header.format === FORMAT ? header : undefined;
+      } finally {
+        await file.close();
+      }
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Past the cap, the oldest files go (never `keep`, the one just written), with a warning counting their rows. */
+  private async enforceCap(keep: string): Promise<void> {
+    const names = await this.names();
+    const sizes = await Promise.all(names.map(async (n) => (await stat(join(this.directory, n))).size));
+    let total = sizes.reduce((a, b) => a + b, 0);
+    for (let i = 0; i < names.length && total > this.maxBytes; i++) {
+      const name = names[i] as string;
+      if (name === keep) continue;
+      const rows = (await this.headerOf(name))?.rows ?? 0;
+      await rm(join(this.directory, name), { force: true });
+      total -= sizes[i] as number;
+      log.warn(
+        `dead-letter folder ${this.directory} is over its cap of ${this.maxBytes} bytes: removed ${name} and its ${rows} refused rows`,
+      );
+    }
+  }
+
+  private async syncFolder(): Promise<void> {
+    const folder = await open(this.directory, 'r');
+    try {
+      await folder.sync();
+    } finally {
+      await folder.close();
+    }
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * The README, run as a user would run it: the package packed and installed
+ * offline into a new ES module application together with everything the
+ * README says to install, an application that calls the `openai` client (its
+ * base URL pointed at the fake server on 127.0.0.1, as OPENAI_BASE_URL does),
+ * and then each code block, taken from README.md itself, run in that
+ * application. The only edits made to a block: placeholder database URLs
+ * become the test database, and each run gets a table of its own.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { installIntoNewApp, packFreshClone, type Packed } from '../package/packed-app.js';
+import { REPO, type Finished } from '../support/child-process.js';
+import { POSTGRES_URL, postgresAvailable, uniqueName } from '../support/databases.js';
+import {
+  CHAT_ANSWER,
+  responseModelFor,
+  startFakeLlmServer,
+  type FakeLlmServer,
+} from '../support/fake-llm-server.js';
+import { npmInstallPackages, readmeBlock, readmeBlocks, shellCommands } from './readme-blocks.js';
+
+const README = readFileSync(join(REPO, 'README.md'), 'utf8');
+const blocks = readmeBlocks(README);
+const block = (name: string) => readmeBlock(blocks, name);
+
+/** Every block name this test runs; a README block with another name, or none, fails the first test. */
+const RUN_HERE = [
+  'install',
+  'instrumentation',
+  'run',
+  'query-parquet',
+  'run-postgres',
+  'setup-provider',
+  'setup-nodesdk',
+  'setup-exporter',
+  'cli',
+  'clone',
+] as const;
+
+/** The placeholder URLs of the README's database examples, which stand for the test's database. */
+const PLACEHOLDER_URL = /postgres:\/\/(?:llamonitor|owner):secret@db:5432\/observability/g;
+
+/** What the application does: two questions through the official client, as any application would. */
+const APP = `import OpenAI from 'openai';
+
+const client = new OpenAI(); // OPENAI_BASE_URL and OPENAI_API_KEY from the environment
+for (const question of ['Where is my order?', 'Can I change the delivery address?']) {
+  const answer = await client.chat.completions.create({
+    model: 'gpt-4o-mini',
+    messages: [{ role: 'user', content: question }],
+  });
+  console.log(answer.choices[0].message.content);
+}
+`;
+const CALLS = 2;
+
+/** Packages every `npm install` of the README names, in code blocks and in the text. */
+function packagesTheReadmeInstalls(): string[] {
+  const lines = [...README.matchAll(/npm install [^`\n]+/g)].map((m) => m[0]);
+  const names = lines
+    .filter((line) => !/^npm install\s*&&/.test(line))
+    .flatMap((line) => npmInstallPackages(line));
+  return [...new Set(names)].filter((name) => name !== 'llamonitor-otel');
+}
+
+const available = { postgres: await postgresAvailable() };
+
+describe('the README code blocks', () => {
+  it('are each named by a readme-test comment that this test runs', () => {
+    const unnamed = blocks.filter((b) => b.name === undefined).map((b) => `README.md:${b.line}`);
+    expect(unnamed, 'blocks without a <!-- readme-test: name --> line before them').toEqual([]);
+    expect(blocks.map((b) => b.name).sort()).toEqual([...RUN_HERE].sort());
+  });
+});
+
+describe('the README, followed in a new application', () => {
+  let packed: Packed;
+  let app: string;
+  let server: FakeLlmServer;
+  const pgAdmin = new pg.Client({ connectionString: POSTGRES_URL });
+  const tables: string[] = [];
+
+  /** Runs one shell command line of the README in the application's folder (bounded; never throws). */
+  function shell(line: string, env: Record<string, string> = {}): Promise<Finished> {
+    const base = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith('LLAMONITOR_')),
+    );
+    const child = spawn('sh', ['-c', line], {
+      cwd: app,
+      env: {
+        ...base,
+        PATH: `${join(process.execPath, '..')}:${process.env.PATH ?? ''}`,
+        OPENAI_BASE_URL: server.baseURL,
+        OPENAI_API_KEY: 'sk-readme-test',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    return new Promise((resolve) =>
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, stdout, stderr });
+      }),
+    );
+  }
+
+  function expectSuccess(finished: Finished, what: string): void {
+    expect(finished.code, `${what}\nstdout: ${finished.stdout}\nstderr: ${finished.stderr}`).toBe(0);
+  }
+
+  /** A DuckDB query run from the application's folder, so that the README's relative paths hold. */
+  async function duckdb(sql: string): Promise<Record<string, unknown>[]> {
+    const connection = await (await DuckDBInstance.create(':memory:')).connect();
+    const previous = process.cwd();
+    process.chdir(app);
+    try {
+      const rows = (await connection.runAndReadAll(sql)).getRowObjectsJS();
+      // Counts and sums come back as BIGINT: compare them as the numbers they are.
+      return rows.map((row) =>
+        Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v])),
+      );
+    } finally {
+      process.chdir(previous);
+    }
+  }
+
+  async function parquetRows(folder: string): Promise<number> {
+    const [row] = await duckdb(
+      `SELECT count(*) AS n FROM read_parquet('${folder}/metric_events/**/*.parquet', hive_partitioning = true)`,
+    );
+    return Number(row?.n);
+  }
+
+  async function postgresRows(table: string): Promise<number> {
+    const result = await pgAdmin.query<{ n: string }>(`SELECT count(*) AS n FROM ${table}`);
+    return Number(result.rows[0]?.n);
+  }
+
+  function newTable(): string {
+    const table = uniqueName('readme');
+    tables.push(table);
+    return table;
+  }
+
+  beforeAll(async () => {
+    server = await startFakeLlmServer();
+    packed = await packFreshClone();
+    // The application's own client and tracing SDK, and what the README tells it to install.
+    app = await installIntoNewApp(packed, [
+      'openai',
+      '@opentelemetry/sdk-node',
+      ...packagesTheReadmeInstalls(),
+    ]);
+    await writeFile(join(app, 'app.mjs'), APP);
+    if (available.postgres) await pgAdmin.connect();
+  }, 240_000);
+
+  afterAll(async () => {
+    if (available.postgres) {
+      for (const table of tables) await pgAdmin.query(`DROP TABLE IF EXISTS ${table}`);
+      await pgAdmin.end();
+    }
+    await server?.close();
+    if (packed) await rm(packed.folder, { recursive: true, force: true });
+  });
+
+  it('install: installs the package and every package the first command names', () => {
+    const [line] = shellCommands(block('install').code);
+    const names = npmInstallPackages(line as string);
+    expect(names[0]).toBe('llamonitor-otel');
+    for (const name of names)
+      expect(existsSync(join(app, 'node_modules', name, 'package.json')), name).toBe(true);
+  });
+
+  it('quick start: the instrumentation file and the one-line start store every call as Parquet rows', async () => {
+    await writeFile(join(app, 'instrumentation.mjs'), block('instrumentation').code);
+    const [command] = shellCommands(block('run').code);
+    const ran = await shell(command as string);
+    expectSuccess(ran, command as string);
+    expect(ran.stdout).toContain(CHAT_ANSWER.text as string);
+    expect(ran.stderr, 'no warning when every call is stored').toBe('');
+    expect(await parquetRows('llamonitor-data')).toBe(CALLS);
+  });
+
+  it('quick start: the DuckDB query answers with the calls and the tokens the server counted', async () => {
+    const rows = await duckdb(block('query-parquet').code);
+    expect(rows).toEqual([
+      {
+        model: responseModelFor('gpt-4o-mini'), // the model the response names, as the 1.0 JSON key holds
+        calls: CALLS,
+        input_tokens: CALLS * CHAT_ANSWER.usage.prompt_tokens,
+        output_tokens: CALLS * CHAT_ANSWER.usage.completion_tokens,
+        avg_ms: expect.any(Number),
+        errors: 0,
+      },
+    ]);
+  });
+
+  it.runIf(available.postgres)(
+    'quick start: with the PostgreSQL driver and a postgres:// URL, the rows go to PostgreSQL',
+    async () => {
+      const [install, command] = shellCommands(block('run-postgres').code);
+      for (const name of npmInstallPackages(install as string)) {
+        expect(existsSync(join(app, 'node_modules', name, 'package.json')), name).toBe(true);
+      }
+      const table = newTable();
+      const line = (command as string).replace(PLACEHOLDER_URL, POSTGRES_URL);
+      expect(line).not.toBe(command);
+      const ran = await shell(line, { LLAMONITOR_TABLE: table });
+      expectSuccess(ran, line);
+      expect(await postgresRows(table)).toBe(CALLS);
+    },
+  );
+
+  for (const name of ['setup-provider', 'setup-nodesdk', 'setup-exporter'] as const) {
+    it(`${name}: the telemetry file stores every call, started as its first line says`, async () => {
+      const code = block(name).code;
+      const command = /^\/\/ telemetry\.mjs: (.+)$/m.exec(code)?.[1];
+      expect(command, 'the first line says how to start it').toBeDefined();
+      await writeFile(join(app, 'telemetry.mjs'), code);
+      const folder = `data-${name}`;
+      const ran = await shell(command as string, {
+        LLAMONITOR_URL: folder,
+        LLAMONITOR_SPILL_DIR: `spill-${name}`,
+      });
+      expectSuccess(ran, command as string);
+      expect(ran.stderr).toBe('');
+      expect(await parquetRows(folder)).toBe(CALLS);
+    });
+  }
+
+  it.runIf(available.postgres)(
+    'cli: migrate, doctor, replay of spilled rows and --version work as shown',
+    async () => {
+      const lines = shellCommands(block('cli').code).map((line) =>
+        line.replace(PLACEHOLDER_URL, POSTGRES_URL),
+      );
+      const table = newTable();
+      const env = { LLAMONITOR_TABLE: table };
+      const [migrate, doctor, replay, version] = lines as [string, string, string, string];
+
+      expectSuccess(await shell(migrate, env), migrate);
+      expect(await postgresRows(table)).toBe(0);
+
+      const checked = await shell(doctor, env);
+      expectSuccess(checked, doctor);
+      expect(checked.stdout).not.toMatch(/\[fail\]/);
+
+      // Rows spilled while the database was away (a port nothing listens on), as an outage leaves them.
+      await rm(join(app, 'llamonitor-spill'), { recursive: true, force: true });
+      const away = await shell(
+        'node --import llamonitor-otel/register --import ./instrumentation.mjs app.mjs',
+        {
+          LLAMONITOR_URL: 'postgres://postgres@127.0.0.1:1/test',
+          LLAMONITOR_TABLE: table,
+          LLAMONITOR_EXPORT_TIMEOUT_MS: '1000',
+        },
+      );
+      expectSuccess(away, 'the application while the database is away');
+      expect(away.stderr, 'the first failure is said once, on the console').toMatch(/llamonitor-otel: /);
+      expect(await postgresRows(table)).toBe(0);
+
+      expectSuccess(await shell(replay, { ...env, LLAMONITOR_URL: POSTGRES_URL }), replay);
+      expect(await postgresRows(table)).toBe(CALLS);
+
+      const shown = await shell(version);
+      expectSuccess(shown, version);
+      expect(shown.stdout.trim()).toBe(packed.manifest.version);
+    },
+  );
+
+  it('clone: the demo runs as `npm run demo` runs it, and `npm test` is what CI runs', async () => {
+    const [first, second] = shellCommands(block('clone').code);
+    expect(first).toBe('npm install && npm run demo');
+    expect(second).toBe('npm test');
+    const scripts = (
+      JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    ).scripts;
+    expect(readFileSync(join(REPO, '.ci', 'run'), 'utf8')).toMatch(/^npm test$/m);
+    // The suite has just built the package: run what `npm run demo` runs after its build.
+    const demo = (scripts.demo as string).replace(/^npm run build && /, '');
+    expect(demo).toBe('node examples/demo.mjs');
+    const folder = join(app, 'demo');
+    await mkdir(folder, { recursive: true });
+    const ran = await new Promise<Finished>((resolve) => {
+      const child = spawn(process.execPath, [join(REPO, 'examples', 'demo.mjs')], {
+        cwd: folder,
+        stdio: 'pipe',
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        resolve({ code, signal, stdout, stderr });
+      });
+    });
+    expectSuccess(ran, 'the demo');
+    expect(ran.stdout).toMatch(/calls of this run/);
+  });
+});
