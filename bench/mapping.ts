@@ -25,6 +25,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { everyFixtureSpan } from '../test/fixtures/spans/all.js';
+import { largeSpans } from './support/span-templates.js';
 
 const BATCH = 512;
 /** Both sides take turns over slices this long: load that comes and goes hits both alike. */
@@ -50,14 +51,19 @@ export interface MappingMeasurement {
   readonly otlpCpuMillis: readonly number[];
 }
 
-/** Times toMetricEvent (dist/) and OTLP serialisation over the same `spanCount` spans, `rounds` times. */
-export async function measureMapping(spanCount: number, rounds: number): Promise<MappingMeasurement> {
+/** toMetricEvent from the build in dist/. */
+async function builtMapping(): Promise<typeof import('../src/index.js')> {
   const builtEntry = fileURLToPath(new URL('../dist/index.js', import.meta.url));
   if (!existsSync(builtEntry)) {
     throw new Error('dist/ is missing: run `npm run build` first (or `npm run bench:mapping`).');
   }
   // Types from the source, code from the build (a variable path keeps TypeScript from resolving dist/).
-  const { toMetricEvent } = (await import(builtEntry)) as typeof import('../src/index.js');
+  return (await import(builtEntry)) as typeof import('../src/index.js');
+}
+
+/** Times toMetricEvent (dist/) and OTLP serialisation over the same `spanCount` spans, `rounds` times. */
+export async function measureMapping(spanCount: number, rounds: number): Promise<MappingMeasurement> {
+  const { toMetricEvent } = await builtMapping();
 
   const pool = everyFixtureSpan();
   const spans = Array.from({ length: spanCount }, (_, i) => pool[i % pool.length]!);
@@ -126,6 +132,44 @@ export async function measureMapping(spanCount: number, rounds: number): Promise
     measurement.otlpCpuMillis.push(timings.otlp.cpuMs);
   }
   return measurement;
+}
+
+/** Milliseconds toMetricEvent took on each large span, round by round. */
+export interface LargeSpanMeasurement {
+  readonly spans: readonly { readonly label: string; readonly chars: number }[];
+  /** Per round, per span (in `spans` order): wall milliseconds of one toMetricEvent. */
+  readonly millis: readonly (readonly number[])[];
+  /** The same calls in process CPU milliseconds. */
+  readonly cpuMillis: readonly (readonly number[])[];
+}
+
+/**
+ * Maps each of the large spans (bench/support/span-templates.ts) once per
+ * round, with the default maxMeasuredBytes (1 MiB), after two warm-up rounds:
+ * one toMetricEvent is what a span holds the event loop for.
+ */
+export async function measureLargeSpans(rounds: number): Promise<LargeSpanMeasurement> {
+  const { toMetricEvent } = await builtMapping();
+  const spans = largeSpans();
+  const millis: number[][] = [];
+  const cpuMillis: number[][] = [];
+  for (let round = -2; round < rounds; round++) {
+    const wall: number[] = [];
+    const cpu: number[] = [];
+    for (const { span } of spans) {
+      const cpuStart = process.cpuUsage();
+      const start = performance.now();
+      toMetricEvent(span);
+      wall.push(performance.now() - start);
+      const used = process.cpuUsage(cpuStart);
+      cpu.push((used.user + used.system) / 1000);
+    }
+    if (round >= 0) {
+      millis.push(wall);
+      cpuMillis.push(cpu);
+    }
+  }
+  return { spans: spans.map(({ label, chars }) => ({ label, chars })), millis, cpuMillis };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

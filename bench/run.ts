@@ -27,7 +27,7 @@ interface Group {
 }
 
 const GROUPS: readonly Group[] = [
-  { name: 'mapping', file: 'mapping.ts', rows: ['mapping_vs_otlp'] },
+  { name: 'mapping', file: 'mapping.ts', rows: ['mapping_vs_otlp', 'mapping_worst_span_ms'] },
   { name: 'postgres', file: 'postgres.ts', rows: ['postgres_vs_copy', 'postgres_sink_alone_vs_copy'] },
   { name: 'mysql', file: 'mysql.ts', rows: ['mysql_vs_load_data', 'mysql_sink_alone_vs_load_data'] },
   {

@@ -201,3 +201,87 @@ export function endedSpans(
   }
   return collector.spans.slice(0, count);
 }
+
+/** One of the large spans the worst-span row maps: what it is, and the span. */
+export interface LargeSpan {
+  readonly label: string;
+  /** Characters of its attribute values, in all. */
+  readonly chars: number;
+  readonly span: ReadableSpan;
+}
+
+/** A captured span of `instrumentation`/`scenario` named `name`, its attributes changed as given. */
+function capturedWith(
+  instrumentation: string,
+  scenario: string,
+  name: string,
+  attributes: Readonly<Record<string, string>>,
+): ReadableSpan {
+  const span = loadCapturedSpans(instrumentation, scenario).find((s) => s.name === name);
+  if (!span) throw new Error(`no span ${name} in ${instrumentation}/${scenario}`);
+  Object.assign(span.attributes, attributes);
+  return span;
+}
+
+/** A JSON list of `count` messages, message `i` as `message(i)` gives it. */
+function messageList(count: number, message: (i: number) => unknown): string {
+  return JSON.stringify(Array.from({ length: count }, (_, i) => message(i)));
+}
+
+/**
+ * The spans of issue 12's item 9, in the shapes of the instrumentations that
+ * make them: an OpenLLMetry 0.27 chat span (GenAI messages) with two 14 MB
+ * message lists of 200,000 messages each, an AI SDK 6 doGenerate span with
+ * 14 MB of prompt messages and 10 MB of response text, and a GenAI chat
+ * span whose one image is 20 MB of base64.
+ */
+export function largeSpans(): LargeSpan[] {
+  const genAi = (role: string) => (i: number) => ({
+    role,
+    parts: [{ type: 'text', content: `msg ${i} ok.` }],
+  });
+  const input = messageList(200_000, genAi('user'));
+  const output = messageList(200_000, genAi('assistant'));
+  const prompt = messageList(200_000, (i) => ({
+    role: 'user',
+    content: [{ type: 'text', text: `message ${i} ok` }],
+  }));
+  const text = 'lorem ipsum dolor sit amet, '.repeat(375_000);
+  const photo = Buffer.alloc(15 * 1024 * 1024, 7);
+  // A PNG header, so that the image is measured: 4000 x 3000.
+  Buffer.from('89504e470d0a1a0a0000000d4948445200000fa000000bb808020000', 'hex').copy(photo);
+  const imageMessages = JSON.stringify([
+    {
+      role: 'user',
+      parts: [
+        { type: 'text', content: 'What is in this photo?' },
+        { type: 'blob', modality: 'image', mime_type: 'image/png', content: photo.toString('base64') },
+      ],
+    },
+  ]);
+  return [
+    {
+      label: 'GenAI chat, two 14 MB message lists (400k messages)',
+      chars: input.length + output.length,
+      span: capturedWith('openllmetry-openai', 'chat', 'chat gpt-4o-mini', {
+        'gen_ai.input.messages': input,
+        'gen_ai.output.messages': output,
+      }),
+    },
+    {
+      label: 'AI SDK doGenerate, 14 MB of messages and 10 MB of text',
+      chars: prompt.length + text.length,
+      span: capturedWith('ai6', 'chat', 'ai.generateText.doGenerate', {
+        'ai.prompt.messages': prompt,
+        'ai.response.text': text,
+      }),
+    },
+    {
+      label: 'GenAI chat with one 20 MB base64 image',
+      chars: imageMessages.length,
+      span: capturedWith('openllmetry-openai', 'chat', 'chat gpt-4o-mini', {
+        'gen_ai.input.messages': imageMessages,
+      }),
+    },
+  ];
+}

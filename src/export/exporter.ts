@@ -302,7 +302,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
   private async toRows(spans: readonly ReadableSpan[]): Promise<MappedBatch> {
     const rows: MetricEvent[] = [];
     let bytes = 0;
-    const { spans: filter, captureContent, enrich } = this.options;
+    const { spans: filter, captureContent, maxMeasuredBytes, enrich } = this.options;
     let sliceEnd = performance.now() + MAPPING_SLICE_MILLIS;
     for (const span of spans) {
       if (performance.now() > sliceEnd) {
@@ -310,7 +310,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
         sliceEnd = performance.now() + MAPPING_SLICE_MILLIS;
       }
       const hints = this.spanHints?.(span);
-      const event = toMetricEvent(span, { spans: filter, captureContent, ...hints });
+      const event = toMetricEvent(span, { spans: filter, captureContent, maxMeasuredBytes, ...hints });
       if (!event) continue;
       const row = enrich ? this.enriched(enrich, span, event) : event;
       rows.push(row);

@@ -194,7 +194,7 @@ const URI_SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]{0,31}:/;
  */
 export function imageFromDeclaredString(value: string, mimeType?: string): ImageData | undefined {
   if (value.length === 0) return undefined;
-  if (value.startsWith('data:')) return imageFromDataUrl(value, 0)?.image;
+  if (value.startsWith('data:')) return imageFromDataUrl(value, 0, true)?.image;
   if (URI_SCHEME.test(value)) return { kind: 'uri', uri: value, mimeType };
   if (BASE64_ONLY.test(value.slice(0, 256))) return { kind: 'base64', base64: value, mimeType };
   return { kind: 'uri', uri: value, mimeType };
@@ -206,7 +206,7 @@ export function imageFromDeclaredString(value: string, mimeType?: string): Image
  * base64 whose first bytes are an image's signature.
  */
 export function imageFromUndeclaredString(value: string): ImageData | undefined {
-  if (value.startsWith('data:image/')) return imageFromDataUrl(value, 0)?.image;
+  if (value.startsWith('data:image/')) return imageFromDataUrl(value, 0, true)?.image;
   if (!BASE64_HEAD.test(value)) return undefined;
   return sniffFormat(decodeBase64(value, 0, Math.min(value.length, 64))) === null
     ? undefined
@@ -215,10 +215,15 @@ export function imageFromUndeclaredString(value: string): ImageData | undefined 
 
 const BASE64_RUN = /[A-Za-z0-9+/]*={0,2}/y;
 
-/** The data: URL that starts at `start` in `text`, and where it ends. */
+/**
+ * The data: URL that starts at `start` in `text`, and where it ends. When it
+ * is the whole value (an image field), its base64 runs to the end: taken
+ * without a scan, so a 20 MB image costs what a small one does.
+ */
 export function imageFromDataUrl(
   text: string,
   start: number,
+  wholeValue = false,
 ): { readonly image: ImageData; readonly end: number } | undefined {
   const comma = text.indexOf(',', start + 5);
   if (comma < 0 || comma - start > 256) return undefined;
@@ -229,9 +234,12 @@ export function imageFromDataUrl(
     // A percent-encoded image (rare): counted, its size unknown.
     return { image: { kind: 'placeholder', label: 'data_url', mimeType }, end: comma + 1 };
   }
-  BASE64_RUN.lastIndex = comma + 1;
-  BASE64_RUN.exec(text);
-  const end = BASE64_RUN.lastIndex;
+  let end = text.length;
+  if (!wholeValue) {
+    BASE64_RUN.lastIndex = comma + 1;
+    BASE64_RUN.exec(text);
+    end = BASE64_RUN.lastIndex;
+  }
   return { image: { kind: 'base64', base64: text.slice(comma + 1, end), mimeType }, end };
 }
 

@@ -21,20 +21,9 @@ import {
 import { ALL_KEY_GROUPS, groupedKeys, keyGroupOf } from './key-index.js';
 import type { SpanView } from './span-view.js';
 
-export const OPERATION_TYPES = [
-  'llm_call',
-  'embedding',
-  'tool_call',
-  'agent',
-  'workflow',
-  'retrieval',
-  'rerank',
-  'guardrail',
-  'evaluation',
-  'image_generation',
-  'other',
-] as const;
-export type OperationType = (typeof OPERATION_TYPES)[number];
+import { OPERATION_TYPES, type OperationType } from '../schema/columns.js';
+
+export { OPERATION_TYPES, type OperationType };
 
 type Vocabulary = Readonly<Record<string, OperationType>>;
 

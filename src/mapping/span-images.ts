@@ -79,19 +79,38 @@ export function spanImages(view: SpanView): ImageColumns {
   collector.addAttributes(GENAI_INPUT, 'input');
   collector.addIndexedContents(indexedPrompts, 'input');
   collector.addAttributes(OTHER_INPUT, 'input');
-  const redacted = collector.addOpenInferenceUrls(openInferenceInput, 'input');
-  const inRequestBody = view.has(INPUT_VALUE_GROUP) ? collector.addAttribute(INPUT_VALUE, 'input') : 0;
-  // A redacted image is measured from input.value; with no image there, it still counts, unmeasured.
-  if (inRequestBody === 0) {
-    for (let i = 0; i < redacted; i++)
-      collector.add({ kind: 'placeholder', label: REDACTED_VALUE }, 'input', INPUT_VALUE);
-  }
+  collector.addOpenInferenceInput(openInferenceInput);
   collector.addAttributes(GENAI_OUTPUT, 'output');
   collector.addIndexedContents(indexedCompletions, 'output');
   collector.addAttributes(OTHER_OUTPUT, 'output');
-  collector.addOpenInferenceUrls(openInferenceOutput, 'output');
+  collector.addOpenInferenceUrls(openInferenceUrls(view, openInferenceOutput), 'output');
   if (view.has(OUTPUT_VALUE_GROUP)) collector.addAttribute(OUTPUT_VALUE, 'output');
   return collector.columns();
+}
+
+/** An OpenInference message image: its URL, or REDACTED_VALUE where the instrumentation left it out. */
+interface OpenInferenceUrl {
+  readonly key: string;
+  readonly url: string;
+  readonly message: number;
+  readonly part: number;
+}
+
+const IMAGE_URL_KEY = /^llm\.(?:input|output)_messages\.(\d+)\.message\.contents\.(\d+)\./;
+
+/** The image URLs among `llm.input_messages.*` or `llm.output_messages.*`, in message then part order. */
+function openInferenceUrls(view: SpanView, keys: readonly string[]): OpenInferenceUrl[] {
+  const urls: OpenInferenceUrl[] = [];
+  for (const key of keys) {
+    if (!isOpenInferenceImageUrl(key)) continue;
+    // Whole: an image is measured from its length and first bytes, whatever its size.
+    const url = view.whole(key);
+    if (url === undefined) continue;
+    const match = IMAGE_URL_KEY.exec(key);
+    urls.push({ key, url, message: Number(match?.[1] ?? 0), part: Number(match?.[2] ?? 0) });
+  }
+  // Instrumentations set them in order, but the row's first image must not depend on it.
+  return urls.sort((a, b) => a.message - b.message || a.part - b.part);
 }
 
 /**
@@ -125,28 +144,53 @@ class ImageCollector {
   /** Adds the images of one attribute; returns how many it held (before deduplication). */
   addAttribute(key: string, side: ImageSide): number {
     const raw = this.view.get(key);
-    if (typeof raw !== 'string' || raw.length < 16 || !mayHoldImage(raw)) return 0;
+    if (typeof raw !== 'string' || raw.length < 16) return 0;
+    // Within what is read: the first image of a value starts within its first maxMeasured characters.
+    const max = this.view.maxMeasured;
+    if (raw.length <= max ? !mayHoldImage(raw) : !mayHoldImage(raw.slice(0, max))) {
+      // Unread past maxMeasured: an image there would be missed.
+      if (raw.length > max) this.view.noteCut();
+      return 0;
+    }
     const parsed = this.view.json(key);
-    const images = parsed === undefined ? findImagesInText(raw) : findImagesInJson(parsed);
+    const images = parsed === undefined ? findImagesInText(this.view.bounded(raw)) : findImagesInJson(parsed);
     for (const image of images) this.add(image, side, key);
     return images.length;
   }
 
-  /** OpenInference image URLs among `llm.input_messages.*` or `llm.output_messages.*`; returns the number of redacted ones. */
-  addOpenInferenceUrls(keys: readonly string[], side: ImageSide): number {
-    let redacted = 0;
-    for (const key of keys) {
-      if (!isOpenInferenceImageUrl(key)) continue;
-      const url = this.view.string(key);
-      if (url === undefined) continue;
-      if (url === REDACTED_VALUE) {
-        redacted++;
-        continue;
-      }
-      const image = imageFromDeclaredString(url);
-      if (image) this.add(image, side, key);
+  /**
+   * The request's images in the order it sent them. OpenInference redacts an
+   * image over 32k characters in the messages, and only input.value (the
+   * request body, in order) still holds it: with a redacted image, input.value
+   * is read first, so the first image of the row is the request's first even
+   * when a later, smaller one was left in the messages. Without input.value, a
+   * redacted image still counts, unmeasured, in its place.
+   */
+  addOpenInferenceInput(keys: readonly string[]): void {
+    const urls = openInferenceUrls(this.view, keys);
+    const redacted = urls.some((url) => url.url === REDACTED_VALUE);
+    const hasBody = this.view.has(INPUT_VALUE_GROUP);
+    const bodyFirst = redacted && hasBody;
+    if (bodyFirst && this.addAttribute(INPUT_VALUE, 'input') > 0) {
+      this.addOpenInferenceUrls(urls, 'input');
+      return;
     }
-    return redacted;
+    for (const { key, url } of urls) {
+      if (url === REDACTED_VALUE)
+        this.add({ kind: 'placeholder', label: REDACTED_VALUE }, 'input', INPUT_VALUE);
+      else this.addUrl(url, 'input', key);
+    }
+    if (hasBody && !bodyFirst) this.addAttribute(INPUT_VALUE, 'input');
+  }
+
+  /** The images of OpenInference message URLs; redacted ones are skipped. */
+  addOpenInferenceUrls(urls: readonly OpenInferenceUrl[], side: ImageSide): void {
+    for (const { key, url } of urls) if (url !== REDACTED_VALUE) this.addUrl(url, side, key);
+  }
+
+  private addUrl(url: string, side: ImageSide, key: string): void {
+    const image = imageFromDeclaredString(url);
+    if (image) this.add(image, side, key);
   }
 
   add(image: ImageData, side: ImageSide, source: string): void {

@@ -57,4 +57,13 @@ export interface MappingOptions {
    * around the Anthropic SDK's own span): its usage is kept as aggregate_* keys.
    */
   readonly parentIsModelCall?: boolean | undefined;
+  /**
+   * Characters of one attribute value read at most (UTF-16 code units: a byte
+   * each in ASCII text). A longer value is measured from its first
+   * maxMeasuredBytes in bounded time, and the row names the metrics taken
+   * from it in text_custom_metrics.partial_metrics. Image data inside JSON is
+   * not counted: an image is measured whole from its length and first bytes.
+   * Default 1 MiB (LLAMONITOR_MAX_MEASURED_BYTES for the exporter).
+   */
+  readonly maxMeasuredBytes?: number | undefined;
 }

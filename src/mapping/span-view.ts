@@ -1,13 +1,17 @@
 /**
  * What every part of the mapping reads: the span's attributes, indexed in one
  * pass over their keys (key-index.ts), and each JSON attribute parsed at most
- * once.
+ * once. Reads are bounded: of a string or JSON value longer than
+ * `maxMeasured` characters, only the first `maxMeasured` are read (image data
+ * in JSON aside, see bounded-json.ts), and the view notes which attributes it
+ * cut, so that the mapping can mark the metrics read from them as partial.
  */
 import { diag, type AttributeValue, type Attributes } from '@opentelemetry/api';
+import { parseBoundedJson } from './bounded-json.js';
 import { UNINDEXED, indexKeys, type GroupedPrefix, type KeyIndex } from './key-index.js';
 
-/** Past this many UTF-16 units a JSON attribute is not parsed: its parts are left unmeasured. */
-export const MAX_JSON_ATTRIBUTE_LENGTH = 64 * 1024 * 1024;
+/** maxMeasuredBytes's default (LLAMONITOR_MAX_MEASURED_BYTES): 1 MiB. */
+export const DEFAULT_MAX_MEASURED = 1024 * 1024;
 
 const NO_KEYS: readonly string[] = [];
 
@@ -15,11 +19,16 @@ export class SpanView {
   readonly keys: KeyIndex;
   private parsedKeys: string[] | undefined;
   private parsedValues: unknown[] | undefined;
+  private parsedCut: boolean[] | undefined;
+  /** While a part is read (see `partial`): whether a value it read was cut. */
+  private readCut = false;
 
   constructor(
     readonly name: string,
     readonly attributes: Attributes,
     readonly resourceAttributes: Attributes,
+    /** Characters (UTF-16 code units) of one value read at most. */
+    readonly maxMeasured: number = DEFAULT_MAX_MEASURED,
   ) {
     this.keys = indexOrUnindexed(attributes);
   }
@@ -29,34 +38,70 @@ export class SpanView {
     return (this.keys.groups & groups) !== 0;
   }
 
+  /** The value as the span holds it, for readers whose work does not grow with its length. */
   get(key: string): AttributeValue | undefined {
     return this.attributes[key];
   }
 
-  /** The attribute as a string, when it is one and is not empty. */
+  /** The attribute as a string, when it is one and is not empty; its first maxMeasured characters. */
   string(key: string): string | undefined {
+    const value = this.attributes[key];
+    if (typeof value !== 'string' || value.length === 0) return undefined;
+    return this.bounded(value);
+  }
+
+  /** A string read from the span (an attribute, an item of one), cut to maxMeasured characters. */
+  bounded(value: string): string {
+    if (value.length <= this.maxMeasured) return value;
+    this.readCut = true;
+    return prefixOf(value, this.maxMeasured);
+  }
+
+  /** The whole string, however long: for image URLs, measured from their length and first bytes. */
+  whole(key: string): string | undefined {
     const value = this.attributes[key];
     return typeof value === 'string' && value.length > 0 ? value : undefined;
   }
 
-  /** The attribute as a finite number (a numeric string counts), else undefined. */
-  number(key: string): number | undefined {
-    return finiteNumber(this.attributes[key]);
-  }
-
-  /** The attribute parsed as JSON, once per span; undefined when absent, too large or not JSON. */
+  /**
+   * The attribute parsed as JSON, once per span, reading at most maxMeasured
+   * characters of it; undefined when absent or not JSON.
+   */
   json(key: string): unknown {
     const raw = this.attributes[key];
     if (typeof raw !== 'string') return undefined;
-    // A span parses a few attributes at most: two short lists cost less than a Map per span.
+    // A span parses a few attributes at most: short lists cost less than a Map per span.
     const keys = (this.parsedKeys ??= []);
     const values = (this.parsedValues ??= []);
+    const cuts = (this.parsedCut ??= []);
     const at = keys.indexOf(key);
-    if (at >= 0) return values[at];
-    const value = parseJsonAttribute(raw);
+    if (at >= 0) {
+      if (cuts[at]) this.readCut = true;
+      return values[at];
+    }
+    const parsed = parseJsonAttribute(raw, this.maxMeasured);
     keys.push(key);
-    values.push(value);
-    return value;
+    values.push(parsed?.value);
+    cuts.push(parsed?.cut ?? false);
+    if (parsed?.cut) this.readCut = true;
+    return parsed?.value;
+  }
+
+  /** Notes that a part read less than a whole value (a list of items cut at maxMeasured). */
+  noteCut(): void {
+    this.readCut = true;
+  }
+
+  /** Runs `read`, and tells whether any value it read was cut to maxMeasured. */
+  partial<T>(read: (view: SpanView) => T): { readonly value: T; readonly partial: boolean } {
+    const outer = this.readCut;
+    this.readCut = false;
+    try {
+      const value = read(this);
+      return { value, partial: this.readCut };
+    } finally {
+      this.readCut = outer || this.readCut;
+    }
   }
 
   /** Keys grouped under a prefix, in span order. */
@@ -74,16 +119,21 @@ function indexOrUnindexed(attributes: Attributes): KeyIndex {
   }
 }
 
-/** A JSON attribute's value: parsed when it is a string holding an object or array, else undefined. */
-export function parseJsonAttribute(value: AttributeValue | undefined): unknown {
-  if (typeof value !== 'string' || value.length > MAX_JSON_ATTRIBUTE_LENGTH) return undefined;
+/**
+ * A JSON attribute's value, read up to `maxMeasured` characters: parsed when
+ * it is a string holding an object, an array or a string; else undefined.
+ */
+export function parseJsonAttribute(value: AttributeValue | undefined, maxMeasured = DEFAULT_MAX_MEASURED) {
+  if (typeof value !== 'string') return undefined;
   const first = firstNonSpace(value);
   if (first !== 0x7b /* { */ && first !== 0x5b /* [ */ && first !== 0x22 /* " */) return undefined;
-  try {
-    return JSON.parse(value) as unknown;
-  } catch {
-    return undefined;
-  }
+  return parseBoundedJson(value, maxMeasured);
+}
+
+/** The first `max` code units of `value`, one fewer where the last would split a surrogate pair. */
+export function prefixOf(value: string, max: number): string {
+  const last = value.charCodeAt(max - 1);
+  return value.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
 }
 
 /** The first code unit that is not JSON whitespace, among the first 64; -1 when there is none. */
@@ -93,15 +143,6 @@ function firstNonSpace(value: string): number {
     if (unit !== 0x20 && unit !== 0x0a && unit !== 0x0d && unit !== 0x09) return unit;
   }
   return -1;
-}
-
-export function finiteNumber(value: unknown): number | undefined {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'string' && value.length > 0 && value.length < 32) {
-    const parsed = Number(value);
-    return Number.isFinite(parsed) ? parsed : undefined;
-  }
-  return undefined;
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {

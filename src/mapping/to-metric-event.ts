@@ -23,6 +23,7 @@ import {
   sanitizeText,
   setUserKey,
 } from '../schema/fit-row.js';
+import { PARTIAL_METRICS_KEY, countInvalidValue } from '../schema/data-quality.js';
 import { hrTimeToIsoMicros } from '../schema/timestamps.js';
 import { customAttributes } from './custom-attributes.js';
 import { eventIdOf } from './event-id.js';
@@ -33,7 +34,7 @@ import { MAX_LISTED_IMAGES, NO_IMAGES, spanImages, type ImageColumns } from './s
 import { spanError, type SpanError } from './span-error.js';
 import { inputText, outputText } from './span-text.js';
 import { KeyGroup, type GroupedPrefix } from './key-index.js';
-import { SpanView, isRecord } from './span-view.js';
+import { DEFAULT_MAX_MEASURED, SpanView, isRecord, prefixOf } from './span-view.js';
 import { measureText, type TextMetrics } from './text-metrics.js';
 import { addTokenMetrics, spanTokens } from './tokens.js';
 
@@ -68,20 +69,32 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
   const name = typeof span.name === 'string' ? span.name : '';
   const attributes = attempt('attributes', spanAttributes, span, {});
   const resourceAttributes = attempt('resource', resourceAttributesOf, span, {});
-  const view = new SpanView(name, attributes, resourceAttributes);
+  const view = new SpanView(name, attributes, resourceAttributes, maxMeasuredOf(options));
   if ((options.spans ?? 'llm') === 'llm' && !view.keys.hasLlmConvention) return undefined;
 
   const { traceId, spanId } = identity(span);
   const operationType = attempt('operation type', operationTypeInView, view, 'other' as OperationType);
-  const input = attempt('input text', inputText, view, undefined);
-  const output = attempt('output text', outputText, view, undefined);
-  const outputMetrics = output === undefined ? undefined : measureText(output);
-  const images = attempt('images', spanImages, view, NO_IMAGES);
+  const inputRead = attempt('input text', readInputText, view, NOTHING_READ);
+  const outputRead = attempt('output text', readOutputText, view, NOTHING_READ);
+  const input = inputRead.value;
+  const output = outputRead.value;
+  const inputMetrics = measured(view, input);
+  const outputMetrics = measured(view, output);
+  const imagesRead = attempt('images', readImages, view, NO_IMAGES_READ);
+  const images = imagesRead.value;
+  const partial = partialMetrics(
+    inputRead.partial || inputMetrics?.cut === true,
+    outputRead.partial || outputMetrics?.cut === true,
+    imagesRead.partial,
+  );
   const aggregate = options.parentIsModelCall === true || isWrapperSpan(operationType, attributes);
   const sessionId =
     attempt('session', sessionIdInView, view, undefined) ?? options.inheritedSessionId ?? traceId;
   const parentSpanId = attempt('parent', parentSpanIdOf, span, null);
   const { error, error_type } = attemptRun('error', () => spanError(span, attributes), NO_ERROR);
+  // Attributes whose values were stored as null: named in text_custom_metrics, built last.
+  const invalid: string[] = [];
+  const imageMetrics = attemptRun('image metrics', () => imageCustomMetrics(view, images, invalid), null);
 
   return {
     event_id: eventIdOf(traceId, spanId),
@@ -94,18 +107,22 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     operation_type: operationType,
     timestamp: timestampOf(span),
     duration_ms: fitDouble(attempt('duration', durationMillis, span, null)),
-    text_char_count: fitInt32(outputMetrics?.chars),
-    text_word_count: fitInt32(outputMetrics?.words),
-    text_byte_size: fitInt32(outputMetrics?.bytes),
-    text_line_count: fitInt32(outputMetrics?.lines),
-    text_custom_metrics: attemptRun('text metrics', () => textCustomMetrics(view, input, aggregate), null),
+    text_char_count: fitInt32(outputMetrics?.metrics.chars),
+    text_word_count: fitInt32(outputMetrics?.metrics.words),
+    text_byte_size: fitInt32(outputMetrics?.metrics.bytes),
+    text_line_count: fitInt32(outputMetrics?.metrics.lines),
+    text_custom_metrics: attemptRun(
+      'text metrics',
+      () => textCustomMetrics(view, inputMetrics?.metrics, aggregate, invalid, partial),
+      null,
+    ),
     image_count: fitInt32(images.image_count),
     image_total_pixels: fitInt64(images.image_total_pixels),
     image_file_size_bytes: fitInt64(images.image_file_size_bytes),
     image_width: fitInt32(images.image_width),
     image_height: fitInt32(images.image_height),
     image_format: images.image_format,
-    image_custom_metrics: attemptRun('image metrics', () => imageCustomMetrics(view, images), null),
+    image_custom_metrics: imageMetrics,
     error: error === null ? null : fitString(error, ERROR_CHARS),
     error_type: error_type === null ? null : fitString(error_type, ERROR_TYPE_CHARS),
     custom_attributes: attemptRun(
@@ -217,11 +234,72 @@ function durationMillis(span: SpanLike): number | null {
   return Number.isFinite(millis) && millis >= 0 ? millis : null;
 }
 
-function textCustomMetrics(view: SpanView, input: string | undefined, aggregate: boolean): JsonObject | null {
+interface PartRead<T> {
+  readonly value: T;
+  /** A value the part read was cut to maxMeasuredBytes. */
+  readonly partial: boolean;
+}
+
+const NOTHING_READ: PartRead<undefined> = { value: undefined, partial: false };
+const NO_IMAGES_READ: PartRead<ImageColumns> = { value: NO_IMAGES, partial: false };
+
+function readInputText(view: SpanView): PartRead<string | undefined> {
+  return view.partial(inputText);
+}
+
+function readOutputText(view: SpanView): PartRead<string | undefined> {
+  return view.partial(outputText);
+}
+
+function readImages(view: SpanView): PartRead<ImageColumns> {
+  return view.partial(spanImages);
+}
+
+/** maxMeasuredBytes when it is a positive integer, else its default. */
+function maxMeasuredOf(options: MappingOptions): number {
+  const max = options.maxMeasuredBytes;
+  return typeof max === 'number' && Number.isInteger(max) && max > 0 ? max : DEFAULT_MAX_MEASURED;
+}
+
+/** The four measures of a text, of its first maxMeasured characters when it is longer (then `cut`). */
+function measured(
+  view: SpanView,
+  text: string | undefined,
+): { readonly metrics: TextMetrics; readonly cut: boolean } | undefined {
+  if (text === undefined) return undefined;
+  const cut = text.length > view.maxMeasured;
+  return { metrics: measureText(cut ? prefixOf(text, view.maxMeasured) : text), cut };
+}
+
+/**
+ * The metrics measured from a prefix of what the span held, named as a row
+ * holds them: `input_*` (the input keys of text_custom_metrics), `text_*`
+ * (the text columns), `image_*` (the image columns and image_custom_metrics).
+ */
+function partialMetrics(input: boolean, output: boolean, images: boolean): readonly string[] {
+  if (!input && !output && !images) return NONE_PARTIAL;
+  const names: string[] = [];
+  if (input) names.push('input_*');
+  if (output) names.push('text_*');
+  if (images) names.push('image_*');
+  return names;
+}
+
+const NONE_PARTIAL: readonly string[] = [];
+
+function textCustomMetrics(
+  view: SpanView,
+  input: TextMetrics | undefined,
+  aggregate: boolean,
+  invalid: string[],
+  partial: readonly string[],
+): JsonObject | null {
   const metrics: JsonObject = {};
-  if (input !== undefined) addInputMetrics(metrics, measureText(input));
+  if (input !== undefined) addInputMetrics(metrics, input);
   addTokenMetrics(metrics, spanTokens(view), aggregate);
-  addUserMetrics(metrics, view, 'llamonitor.text.');
+  addUserMetrics(metrics, view, 'llamonitor.text.', invalid);
+  for (const name of invalid) countInvalidValue(metrics, name);
+  if (partial.length > 0) metrics[PARTIAL_METRICS_KEY] = [...partial];
   return isEmpty(metrics) ? null : metrics;
 }
 
@@ -232,21 +310,28 @@ function addInputMetrics(metrics: JsonObject, input: TextMetrics): void {
   metrics['input_line_count'] = input.lines;
 }
 
-function imageCustomMetrics(view: SpanView, images: ImageColumns): JsonObject | null {
+function imageCustomMetrics(view: SpanView, images: ImageColumns, invalid: string[]): JsonObject | null {
   if (images.images.length === 0 && !view.has(KeyGroup.llamonitor)) return null;
   const metrics: JsonObject = {};
   if (images.images.length > 0) {
     metrics['images'] = images.images.slice(0, MAX_LISTED_IMAGES).map((image) => ({ ...image }));
   }
-  addUserMetrics(metrics, view, 'llamonitor.image.');
+  addUserMetrics(metrics, view, 'llamonitor.image.', invalid);
   return isEmpty(metrics) ? null : metrics;
 }
 
-/** The user's own `llamonitor.text.<name>` / `llamonitor.image.<name>` attributes, keyed by name. */
-function addUserMetrics(metrics: JsonObject, view: SpanView, prefix: GroupedPrefix): void {
+/**
+ * The user's own `llamonitor.text.<name>` / `llamonitor.image.<name>`
+ * attributes, keyed by name, one level below the column's root (which the
+ * JSON depth counts from). A key whose value held parts that were stored as
+ * null (a number that is not finite, nesting past the depth MariaDB accepts)
+ * is named in `invalid`.
+ */
+function addUserMetrics(metrics: JsonObject, view: SpanView, prefix: GroupedPrefix, invalid: string[]): void {
   if (!view.has(KeyGroup.llamonitor)) return;
   for (const key of view.grouped(prefix)) {
-    setUserKey(metrics, sanitizeText(key.slice(prefix.length)), sanitizeJson(view.get(key)));
+    const onInvalid = () => invalid.push(sanitizeText(key));
+    setUserKey(metrics, sanitizeText(key.slice(prefix.length)), sanitizeJson(view.get(key), 1, onInvalid));
   }
 }
 

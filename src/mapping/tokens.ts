@@ -31,6 +31,7 @@ import {
   ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
 } from './genai-names.js';
 import type { JsonObject } from '../schema/columns.js';
+import { countInvalidValue } from '../schema/data-quality.js';
 import { keyGroupOf } from './key-index.js';
 import type { SpanView } from './span-view.js';
 
@@ -42,7 +43,14 @@ export type TokenName =
   | 'cache_creation_tokens'
   | 'reasoning_tokens';
 
-export type TokenCounts = Partial<Record<TokenName, number>>;
+/** A count: a non-negative safe integer; null when the span gave only values that are not counts. */
+export type TokenCounts = Partial<Record<TokenName, number | null>>;
+
+/** The counts, and the token attributes whose values were not counts (each named once). */
+export interface SpanTokens {
+  readonly counts: TokenCounts;
+  readonly invalid: readonly string[];
+}
 
 /** Where each count is read, first present wins. Every key is in a usage key group (see key-index.ts). */
 export const TOKEN_SOURCES: Readonly<Record<TokenName, readonly string[]>> = {
@@ -96,34 +104,69 @@ const AGGREGATE_NAMES: Readonly<Record<TokenName, string>> = Object.fromEntries(
 /**
  * Token counts present on the span; total is input + output when the span
  * gives both but no total. Only the usage keys the span has are read: each
- * count comes from its first source whose value is a count (>= 0).
+ * count comes from its first source whose value is a count (see tokenCount);
+ * a source whose value is not one is named in `invalid`, and a count whose
+ * every source is invalid is null.
  */
-export function spanTokens(view: SpanView): TokenCounts {
-  const tokens = noCounts();
-  const ranks = noCounts();
+export function spanTokens(view: SpanView): SpanTokens {
+  const counts = noCounts();
+  const ranks = noRanks();
+  let invalid: string[] | undefined;
   for (const key of view.keys.usageKeys) {
     const source = SOURCE_OF_KEY.get(key);
-    if (source === undefined || (ranks[source.name] ?? Infinity) < source.rank) continue;
-    const count = view.number(key);
-    if (count !== undefined && count >= 0) {
-      tokens[source.name] = count;
+    if (source === undefined) continue;
+    const count = tokenCount(view.get(key));
+    if (count === undefined) {
+      (invalid ??= []).push(key);
+      if (counts[source.name] === undefined) counts[source.name] = null;
+    } else if (source.rank < ranks[source.name]) {
+      counts[source.name] = count;
       ranks[source.name] = source.rank;
     }
   }
   if (view.has(LANGFUSE_USAGE_GROUP)) {
     const langfuse = langfuseUsage(view);
-    if (tokens.input_tokens === undefined) setIfNonNegative(tokens, 'input_tokens', langfuse.input);
-    if (tokens.output_tokens === undefined) setIfNonNegative(tokens, 'output_tokens', langfuse.output);
-    if (tokens.total_tokens === undefined) setIfNonNegative(tokens, 'total_tokens', langfuse.total);
+    for (const [name, field] of LANGFUSE_FIELDS) {
+      const value = langfuse[field];
+      if (value === undefined || typeof counts[name] === 'number') continue;
+      const count = tokenCount(value.value);
+      if (count === undefined) {
+        (invalid ??= []).push(`${LANGFUSE_OBSERVATION_USAGE}.${value.key}`);
+        counts[name] ??= null;
+      } else {
+        counts[name] = count;
+      }
+    }
   }
-  if (
-    tokens.total_tokens === undefined &&
-    tokens.input_tokens !== undefined &&
-    tokens.output_tokens !== undefined
-  ) {
-    tokens.total_tokens = tokens.input_tokens + tokens.output_tokens;
+  const { input_tokens: input, output_tokens: output } = counts;
+  if (counts.total_tokens === undefined && typeof input === 'number' && typeof output === 'number') {
+    // Two safe integers can sum past 2^53: such a total is left out rather than stored rounded.
+    if (Number.isSafeInteger(input + output)) counts.total_tokens = input + output;
   }
-  return tokens;
+  return { counts, invalid: invalid ?? NO_INVALID };
+}
+
+const NO_INVALID: readonly string[] = [];
+const LANGFUSE_FIELDS = [
+  ['input_tokens', 'input'],
+  ['output_tokens', 'output'],
+  ['total_tokens', 'total'],
+] as const;
+const DECIMAL_DIGITS = /^\d{1,16}$/;
+
+/**
+ * A token count as stored: a non-negative safe integer, given as a number or
+ * as a string of decimal digits; undefined for anything else (1.5, 1e300,
+ * NaN, -1, "0x10", "1e3", "", a boolean), which no SUM over the column
+ * should meet.
+ */
+export function tokenCount(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value >= 0 ? value + 0 : undefined;
+  if (typeof value === 'string' && DECIMAL_DIGITS.test(value)) {
+    const parsed = Number(value);
+    return Number.isSafeInteger(parsed) ? parsed : undefined;
+  }
+  return undefined;
 }
 
 /** Every count unset, all six fields present: counts objects then share one shape. */
@@ -138,16 +181,26 @@ function noCounts(): TokenCounts {
   };
 }
 
-function setIfNonNegative(tokens: TokenCounts, name: TokenName, value: number | undefined): void {
-  if (value !== undefined && value >= 0) tokens[name] = value;
+/** The rank of the source each count was taken from; Infinity while none. */
+function noRanks(): Record<TokenName, number> {
+  return {
+    input_tokens: Infinity,
+    output_tokens: Infinity,
+    total_tokens: Infinity,
+    cache_read_tokens: Infinity,
+    cache_creation_tokens: Infinity,
+    reasoning_tokens: Infinity,
+  };
 }
 
-/** Adds the counts to `metrics`, as `aggregate_*` for a span that repeats its children's usage. */
-export function addTokenMetrics(metrics: JsonObject, tokens: TokenCounts, aggregate: boolean): void {
+/**
+ * Adds the counts to `metrics`, as `aggregate_*` for a span that repeats its
+ * children's usage, and names each invalid source under `invalid_values`.
+ */
+export function addTokenMetrics(metrics: JsonObject, tokens: SpanTokens, aggregate: boolean): void {
   for (const name of TOKEN_NAMES) {
-    const count = tokens[name];
-    // A total summed from two huge counts can overflow: JSON has no Infinity.
-    if (count !== undefined)
-      metrics[aggregate ? AGGREGATE_NAMES[name] : name] = Number.isFinite(count) ? count : null;
+    const count = tokens.counts[name];
+    if (count !== undefined) metrics[aggregate ? AGGREGATE_NAMES[name] : name] = count;
   }
+  for (const key of tokens.invalid) countInvalidValue(metrics, key);
 }

@@ -23,7 +23,25 @@ export interface ColumnSpec {
   readonly parquetType: 'STRING' | 'JSON' | 'DOUBLE' | 'INT32' | 'INT64' | 'TIMESTAMP_MICROS';
   /** Filled by the database (a default), so the mapping never sets it and inserts leave it out. */
   readonly databaseDefault?: string;
+  /** The only values the column holds: its TypeScript type is their union, and fitRow refuses any other. */
+  readonly values?: readonly string[];
 }
+
+/** operation_type's vocabulary: every convention's span kind is normalised to one of these. */
+export const OPERATION_TYPES = [
+  'llm_call',
+  'embedding',
+  'tool_call',
+  'agent',
+  'workflow',
+  'retrieval',
+  'rerank',
+  'guardrail',
+  'evaluation',
+  'image_generation',
+  'other',
+] as const;
+export type OperationType = (typeof OPERATION_TYPES)[number];
 
 /** MySQL's TEXT holds 65,535 bytes: at 4 UTF-8 bytes a code point this many characters always fit. */
 const TEXT_MAX_CHARS = 16_383;
@@ -98,6 +116,7 @@ export const COLUMNS = [
     kind: 'string',
     nullable: false,
     maxLength: 50,
+    values: OPERATION_TYPES,
     postgresType: 'VARCHAR(50)',
     mysqlType: 'VARCHAR(50)',
     parquetType: 'STRING',
@@ -200,9 +219,12 @@ interface KindValue {
   json: JsonObject;
 }
 
-type ValueOf<C extends Column> = C['nullable'] extends true
-  ? KindValue[C['kind']] | null
+/** A column with a vocabulary holds one of its values; any other, what its kind holds. */
+type KindValueOf<C extends Column> = C extends { readonly values: readonly (infer V)[] }
+  ? V
   : KindValue[C['kind']];
+
+type ValueOf<C extends Column> = C['nullable'] extends true ? KindValueOf<C> | null : KindValueOf<C>;
 
 /** One row of `metric_events`, keyed by column name; JSON columns as objects. */
 export type MetricEvent = {

@@ -36,21 +36,46 @@ describe('hostile values', () => {
     expect(event.custom_attributes?.['completion']).toBe('xy');
   });
 
-  it('ignores NaN and Infinity token counts', () => {
+  it('stores NaN and Infinity token counts as null, named under invalid_values', () => {
     const event = rowOf({ 'gen_ai.usage.input_tokens': NaN, 'gen_ai.usage.output_tokens': Infinity });
-    expect(event.text_custom_metrics).toBeNull();
+    expect(event.text_custom_metrics).toEqual({
+      input_tokens: null,
+      output_tokens: null,
+      invalid_values: { 'gen_ai.usage.input_tokens': 1, 'gen_ai.usage.output_tokens': 1 },
+    });
   });
 
-  it('stores a user metric of NaN as null', () => {
-    expect(rowOf({ 'llamonitor.text.score': NaN }).text_custom_metrics).toEqual({ score: null });
+  it('stores a user metric of NaN as null, named under invalid_values', () => {
+    expect(rowOf({ 'llamonitor.text.score': NaN }).text_custom_metrics).toEqual({
+      score: null,
+      invalid_values: { 'llamonitor.text.score': 1 },
+    });
   });
 
-  it('measures a 10 MB output once and bounds the captured completion', () => {
+  it('measures the first maxMeasuredBytes of a 10 MB output, marks the text metrics partial and bounds the captured completion', () => {
     const huge = 'word '.repeat(2 * 1024 * 1024);
     const event = rowOf({ 'gen_ai.output.messages': output(huge) });
-    expect([event.text_char_count, event.text_word_count]).toEqual([huge.length, 2 * 1024 * 1024]);
+    // The budget less the JSON before the text: `output('')` ends with the text's two quotes and `}]}]`.
+    const kept = 1024 * 1024 - (output('').length - 5);
+    expect([event.text_char_count, event.text_byte_size]).toEqual([kept, kept]);
+    // The images were looked for in the same cut attribute: those past the cut were not seen.
+    expect(event.text_custom_metrics).toMatchObject({ partial_metrics: ['text_*', 'image_*'] });
     expect(event.custom_attributes).toMatchObject({ completion_truncated: true });
     expect(String(event.custom_attributes?.['completion']).length).toBe(8192);
+  });
+
+  it('measures a 10 MB output whole under a maxMeasuredBytes above it', () => {
+    const huge = 'word '.repeat(2 * 1024 * 1024);
+    const [span] = recordSpans({ scope: { name: 'test' } }, (tracer) => {
+      tracer
+        .startSpan('chat', {
+          attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.output.messages': output(huge) },
+        })
+        .end();
+    });
+    const event = toMetricEvent(span!, { maxMeasuredBytes: 16 * 1024 * 1024 })!;
+    expect([event.text_char_count, event.text_word_count]).toEqual([huge.length, 2 * 1024 * 1024]);
+    expect(event.text_custom_metrics).toBeNull();
   });
 
   it('leaves text columns null for invalid JSON in a messages attribute', () => {

@@ -1,5 +1,12 @@
-import { describe, expect, it } from 'vitest';
-import { COLUMNS, INSERT_COLUMNS, INDEXES } from '../../src/schema/columns.js';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import {
+  COLUMNS,
+  INSERT_COLUMNS,
+  INDEXES,
+  OPERATION_TYPES,
+  type MetricEvent,
+  type OperationType,
+} from '../../src/schema/columns.js';
 
 // The Python llamonitor-async table, column for column (seed/000_*.txt).
 const SEED_COLUMNS = [
@@ -30,5 +37,13 @@ describe('the column table', () => {
     const names = new Set(COLUMNS.map((c) => c.name as string));
     expect(INDEXES).toHaveLength(6);
     for (const index of INDEXES) for (const column of index.columns) expect(names.has(column)).toBe(true);
+  });
+
+  it('types operation_type as its vocabulary, declared once in the column table', () => {
+    // Checked by `tsc` (npm run typecheck): a plain string here fails the build of the tests.
+    expectTypeOf<MetricEvent['operation_type']>().toEqualTypeOf<OperationType>();
+    expectTypeOf<MetricEvent['operation_type']>().not.toEqualTypeOf<string>();
+    const spec = COLUMNS.find((c) => c.name === 'operation_type');
+    expect(spec && 'values' in spec ? spec.values : undefined).toEqual(OPERATION_TYPES);
   });
 });

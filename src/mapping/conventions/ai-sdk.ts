@@ -136,19 +136,39 @@ function toolCallsText(toolCalls: unknown): string | undefined {
   );
 }
 
-/** `ai.value` is one JSON-encoded value, `ai.values` an array of them. */
+/**
+ * `ai.value` is one JSON-encoded value, `ai.values` an array of them: read
+ * up to maxMeasured characters in all, as any one value is.
+ */
 function embedText(view: SpanView, key: string): string {
   const value = view.get(key);
-  const items = Array.isArray(value) ? value : [value];
-  const pieces = items.map((item) => {
-    if (typeof item !== 'string') return stringifyPart(item);
-    try {
-      return stringifyPart(JSON.parse(item) as unknown);
-    } catch {
-      return item;
+  if (!Array.isArray(value)) return embeddedText(view, value) ?? '';
+  const pieces: (string | undefined)[] = [];
+  let room = view.maxMeasured;
+  for (const item of value) {
+    if (room <= 0) {
+      view.noteCut();
+      break;
     }
-  });
+    const piece = embeddedText(
+      view,
+      typeof item === 'string' && item.length > room ? item.slice(0, room) : item,
+    );
+    if (typeof item === 'string' && item.length > room) view.noteCut();
+    room -= typeof item === 'string' ? item.length : 1;
+    pieces.push(piece);
+  }
   return joinPieces(pieces) ?? '';
+}
+
+function embeddedText(view: SpanView, item: unknown): string | undefined {
+  if (typeof item !== 'string') return stringifyPart(item);
+  const bounded = view.bounded(item);
+  try {
+    return stringifyPart(JSON.parse(bounded) as unknown);
+  } catch {
+    return bounded;
+  }
 }
 
 function firstPresent(view: SpanView, keys: readonly string[]): string | undefined {

@@ -4,7 +4,7 @@
  * input / output (JSON-serialised), model, usage details, and metadata
  * flattened as `langfuse.{trace,observation}.metadata.<key>`.
  */
-import { finiteNumber, isRecord, type SpanView } from '../span-view.js';
+import { isRecord, type SpanView } from '../span-view.js';
 import { looseText } from '../loose-text.js';
 
 export const LANGFUSE_SESSION_ID = 'langfuse.session.id';
@@ -31,19 +31,34 @@ export function langfuseOutputText(view: SpanView): string | undefined {
   return raw === undefined ? undefined : looseText(raw, view.json(LANGFUSE_OBSERVATION_OUTPUT));
 }
 
-/** Usage details keyed `input` / `output` / `total` (or OpenAI's `prompt_tokens`...), as the user gave them. */
-export function langfuseUsage(view: SpanView): { input?: number; output?: number; total?: number } {
+/** One usage field as the user gave it, and the key it was found under. */
+export interface LangfuseUsageValue {
+  readonly key: string;
+  readonly value: unknown;
+}
+
+/**
+ * Usage details keyed `input` / `output` / `total` (or OpenAI's
+ * `prompt_tokens`...), as the user gave them: the first key present of each.
+ */
+export function langfuseUsage(view: SpanView): {
+  input?: LangfuseUsageValue;
+  output?: LangfuseUsageValue;
+  total?: LangfuseUsageValue;
+} {
   const usage = view.json(LANGFUSE_OBSERVATION_USAGE);
   if (!isRecord(usage)) return {};
   return {
-    input:
-      finiteNumber(usage['input']) ??
-      finiteNumber(usage['prompt_tokens']) ??
-      finiteNumber(usage['input_tokens']),
-    output:
-      finiteNumber(usage['output']) ??
-      finiteNumber(usage['completion_tokens']) ??
-      finiteNumber(usage['output_tokens']),
-    total: finiteNumber(usage['total']) ?? finiteNumber(usage['total_tokens']),
+    input: firstField(usage, ['input', 'prompt_tokens', 'input_tokens']),
+    output: firstField(usage, ['output', 'completion_tokens', 'output_tokens']),
+    total: firstField(usage, ['total', 'total_tokens']),
   };
+}
+
+function firstField(usage: Record<string, unknown>, keys: readonly string[]): LangfuseUsageValue | undefined {
+  for (const key of keys) {
+    const value = usage[key];
+    if (value !== undefined && value !== null) return { key, value };
+  }
+  return undefined;
 }
