@@ -14,8 +14,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { INSERT_COLUMNS } from '../../src/schema/columns.js';
-import { createDelimitedEncoder, type DelimitedDialect } from '../../src/sinks/delimited-text.js';
+import type { MetricEvent } from '../../src/schema/columns.js';
+import type { DelimitedDialect } from '../../src/sinks/delimited-text.js';
 import { runCli } from '../support/child-process.js';
 import {
   MYSQL_URL,
@@ -25,6 +25,7 @@ import {
   uniqueName,
 } from '../support/databases.js';
 import { sampleRows } from '../support/sample-rows.js';
+import { withForgedRow } from './forged-row.js';
 
 let spillDir: string;
 beforeEach(async () => {
@@ -57,19 +58,14 @@ async function handEdited(rows: readonly Record<string, unknown>[], epochMillis:
  * and one whose second row has a timestamp that is no instant.
  */
 async function spillHandEditedFiles(dialect: DelimitedDialect, badTimestamp: unknown) {
-  const [real, forged, good, bad] = sampleRows(4, { seed: randomUUID() }) as unknown as Record<
-    string,
-    unknown
-  >[];
-  const forgedLine = createDelimitedEncoder(
-    INSERT_COLUMNS,
-    dialect,
-  )([{ ...forged, session_id: 'forged' } as never]).slice(0, -1);
-  await handEdited([{ ...real, session_id: 'real', duration_ms: `12.5\n${forgedLine}` }], 1_772_000_000_000);
+  const [real, forged, good, bad] = sampleRows(4, { seed: randomUUID() });
+  const forgedRow = { ...forged, session_id: 'forged' } as MetricEvent;
+  const realRow = { ...real, session_id: 'real' } as MetricEvent;
+  await handEdited([withForgedRow(dialect, realRow, forgedRow)], 1_772_000_000_000);
   const unstorable = await handEdited(
     [
-      { ...good, session_id: 'good' },
-      { ...bad, session_id: 'bad', timestamp: badTimestamp },
+      { ...good, session_id: 'good' } as Record<string, unknown>,
+      { ...bad, session_id: 'bad', timestamp: badTimestamp } as Record<string, unknown>,
     ],
     1_772_000_000_001,
   );
