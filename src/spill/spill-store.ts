@@ -15,27 +15,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Dirent } from 'node:fs';
-import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diag } from '@opentelemetry/api';
 import type { MetricEvent } from '../schema/columns.js';
-import {
-  isLeaseName,
-  LEASE_STALE_MILLIS,
-  OwnerLeases,
-  thisProcess,
-  type ProcessOwner,
-} from '../sinks/process-owner.js';
+import { isLeaseName, thisProcess } from '../sinks/process-owner.js';
+import { DEAD_LETTER_FOLDER } from './dead-letter.js';
 import { writeFileDurably, writeSmallFile } from './durable-file.js';
+import { readHeaderSummary, REASON_SUFFIX, SET_ASIDE_FOLDER } from './spill-backlog.js';
 import { fileModesOf, makeFolders, type FileModes, type FileModeSetting } from './file-modes.js';
-import {
-  decodeSpill,
-  encodeSpill,
-  HEADER_MAX_BYTES,
-  headerSummary,
-  type SpillDestination,
-  type SpilledBatch,
-} from './spill-format.js';
+import { decodeSpill, encodeSpill, type SpillDestination, type SpilledBatch } from './spill-format.js';
 import {
   claimName,
   isSpillFileName,
@@ -44,15 +33,13 @@ import {
   temporaryName,
   type NameOwner,
 } from './spill-names.js';
+import { SpillOwners } from './spill-owners.js';
 
 export { CorruptSpillError, type SpillDestination, type SpilledBatch } from './spill-format.js';
 export { IncompleteWriteError } from './durable-file.js';
+export { SET_ASIDE_FOLDER, spillBacklog, type SpillBacklog } from './spill-backlog.js';
 
 const log = diag.createComponentLogger({ namespace: 'llamonitor-otel/spill' });
-
-export const SET_ASIDE_FOLDER = 'set-aside';
-/** Next to each file set aside, why: `set-aside/<file>.reason.txt`. */
-const REASON_SUFFIX = '.reason.txt';
 
 export interface SpillStoreOptions {
   /** `private` (files 0600, folders 0700; the default) or `group` (0640, 0750). */
@@ -72,14 +59,8 @@ export interface ClaimedSpill {
   readonly path: string;
 }
 
-function pidRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Folders of the package in the spill folder: not the store's to touch, nor foreign. */
+const KNOWN_FOLDERS = new Set([SET_ASIDE_FOLDER, DEAD_LETTER_FOLDER]);
 
 function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'ENOENT';
@@ -87,12 +68,7 @@ function isMissing(error: unknown): boolean {
 
 export class SpillStore {
   private readonly modes: FileModes;
-  private readonly otherHosts: boolean;
-  private readonly leases: OwnerLeases;
-  /** Paths of the claims this store holds; its lease is published while there is one. */
-  private readonly held = new Set<string>();
-  /** Publishing and removing the lease, one after the other. */
-  private leaseChange: Promise<void> = Promise.resolve();
+  private readonly owners: SpillOwners;
   private foreignEntriesNoted = false;
 
   constructor(
@@ -101,8 +77,7 @@ export class SpillStore {
     options: SpillStoreOptions = {},
   ) {
     this.modes = fileModesOf(options.fileMode);
-    this.otherHosts = options.otherHosts ?? false;
-    this.leases = new OwnerLeases(directory);
+    this.owners = new SpillOwners(directory, this.modes.file, options.otherHosts ?? false);
   }
 
   /**
@@ -138,12 +113,12 @@ export class SpillStore {
     for (const entry of await this.entries()) {
       const own = entry.isFile() ? parseOwnName(entry.name) : undefined;
       if (own === undefined) {
-        if (entry.name !== SET_ASIDE_FOLDER && !isLeaseName(entry.name)) foreign++;
+        if (!KNOWN_FOLDERS.has(entry.name) && !isLeaseName(entry.name)) foreign++;
       } else if (own.kind === 'spill') {
         ready.push(entry.name);
       } else if (own.kind === 'claim') {
         if (await this.releaseIfAbandoned(entry.name, own.spill, own.owner)) ready.push(own.spill);
-      } else if (await this.isAbandoned(own.owner, entry.name, 'temporary')) {
+      } else if (await this.owners.isGone(own.owner, entry.name, 'temporary')) {
         // A spill that never completed: its export did not report SUCCESS, so nothing acknowledged is lost.
         await rm(join(this.directory, entry.name), { force: true });
       }
@@ -161,12 +136,11 @@ export class SpillStore {
   async claim(name: string): Promise<ClaimedSpill | undefined> {
     if (!isSpillFileName(name)) throw new Error(`${name} is not the name of a spill file`);
     const path = join(this.directory, claimName(name, thisProcess()));
-    this.held.add(path);
+    await this.owners.hold(path);
     try {
-      await this.changeLease();
       await rename(join(this.directory, name), path);
     } catch (error) {
-      await this.letGo(path);
+      await this.owners.letGo(path);
       if (isMissing(error)) return undefined;
       throw error;
     }
@@ -178,7 +152,7 @@ export class SpillStore {
     try {
       await rename(claimed.path, join(this.directory, claimed.name));
     } finally {
-      await this.letGo(claimed.path);
+      await this.owners.letGo(claimed.path);
     }
   }
 
@@ -192,7 +166,7 @@ export class SpillStore {
     try {
       await rm(claimed.path, { force: true });
     } finally {
-      await this.letGo(claimed.path);
+      await this.owners.letGo(claimed.path);
     }
   }
 
@@ -207,7 +181,7 @@ export class SpillStore {
       await makeFolders(folder, this.modes.folder);
       await rename(path, join(folder, name));
     } finally {
-      await this.letGo(path);
+      await this.owners.letGo(path);
     }
     const reasonPath = join(folder, name + REASON_SUFFIX);
     await writeSmallFile(reasonPath, `${reason}\n`, this.modes.file).catch((error: Error) =>
@@ -226,43 +200,8 @@ export class SpillStore {
     }
   }
 
-  /** Publishes this process's lease before its first claim, removes it after its last. */
-  private changeLease(): Promise<void> {
-    const wanted = this.held.size > 0;
-    this.leaseChange = this.leaseChange
-      .catch(() => {})
-      .then(async () => {
-        if (!wanted) return this.leases.stop();
-        try {
-          await this.leases.publish(this.modes.file);
-        } catch (error) {
-          await this.leases.stop(); // publish() keeps a failed attempt; stop() forgets it for the next claim
-          throw error;
-        }
-      });
-    return this.leaseChange;
-  }
-
-  private async letGo(path: string): Promise<void> {
-    if (this.held.delete(path) && this.held.size === 0) await this.changeLease().catch(() => {});
-  }
-
-  /** Whether the process that wrote a claim or a temporary file is gone, so that its file is free. */
-  private async isAbandoned(owner: NameOwner, name: string, kind: 'claim' | 'temporary'): Promise<boolean> {
-    if ('legacyPid' in owner) {
-      // This release never writes such a name: one with this PID is a dead earlier process's.
-      return owner.legacyPid === process.pid || !pidRuns(owner.legacyPid);
-    }
-    const state = await this.leases.stateOf(owner);
-    if (state !== 'other-host') return state === 'dead';
-    if (!this.otherHosts) return false;
-    // A writer holds no lease: its temporary file is taken for abandoned once it stopped changing.
-    if (kind === 'temporary') return this.olderThanStale(join(this.directory, name));
-    return !(await this.leaseIsFresh(owner));
-  }
-
   private async releaseIfAbandoned(name: string, spill: string, owner: NameOwner): Promise<boolean> {
-    if (!(await this.isAbandoned(owner, name, 'claim'))) return false;
+    if (!(await this.owners.isGone(owner, name, 'claim'))) return false;
     try {
       await rename(join(this.directory, name), join(this.directory, spill));
     } catch (error) {
@@ -273,32 +212,9 @@ export class SpillStore {
     return true;
   }
 
-  /** Whether `owner` (of another host) keeps its lease in this folder fresh: it still replays. */
-  private async leaseIsFresh(owner: ProcessOwner): Promise<boolean> {
-    const path = join(this.directory, `.owner-${owner.host}~${owner.pid}`);
-    try {
-      const [token, modified] = await Promise.all([
-        readFile(path, 'utf8').then((text) => text.trim()),
-        stat(path).then((s) => s.mtimeMs),
-      ]);
-      return token === owner.token && Date.now() - modified <= LEASE_STALE_MILLIS;
-    } catch (error) {
-      if (isMissing(error)) return false;
-      throw error;
-    }
-  }
-
-  private async olderThanStale(path: string): Promise<boolean> {
-    try {
-      return Date.now() - (await stat(path)).mtimeMs > LEASE_STALE_MILLIS;
-    } catch {
-      return false;
-    }
-  }
-
   /** Rows a spill file holds, read from its header; 0 when it cannot be read. */
   private async rowsIn(name: string): Promise<number> {
-    return (await readHeader(join(this.directory, name)))?.rows ?? 0;
+    return (await readHeaderSummary(join(this.directory, name)))?.rows ?? 0;
   }
 
   /** Past the size cap, the oldest files go, with a warning that counts the rows dropped. */
@@ -326,72 +242,4 @@ export class SpillStore {
       );
     }
   }
-}
-
-/** A spill file's header line, read alone; undefined when it cannot be read. */
-async function readHeader(path: string): Promise<ReturnType<typeof headerSummary>> {
-  try {
-    const file = await open(path, 'r');
-    try {
-      const { buffer, bytesRead } = await file.read({ buffer: Buffer.alloc(HEADER_MAX_BYTES), position: 0 });
-      return headerSummary(buffer.subarray(0, bytesRead).toString('utf8'));
-    } finally {
-      await file.close();
-    }
-  } catch {
-    return undefined;
-  }
-}
-
-/** What a spill folder holds for replay, as its files' headers count it. */
-export interface SpillBacklog {
-  /** Files waiting for a replay, those a replay holds right now included. */
-  readonly files: number;
-  readonly rows: number;
-  /** When the oldest of them was written (ISO-8601), undefined when there is none. */
-  readonly oldest: string | undefined;
-  /** Waiting files whose header cannot be read: the next replay sets them aside. */
-  readonly unreadable: number;
-  /** Files a replay set aside (in `set-aside/`) for a person to look at. */
-  readonly setAside: number;
-}
-
-/** The names of the regular files in `folder`; undefined when it does not exist. */
-async function fileNames(folder: string): Promise<string[] | undefined> {
-  try {
-    return (await readdir(folder, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
-  } catch (error) {
-    if (isMissing(error)) return undefined;
-    throw error;
-  }
-}
-
-/**
- * Counts a spill folder's files and rows from their header lines only, without
- * taking, moving or removing any file (a running exporter may be replaying
- * them). Undefined when the folder does not exist.
- */
-export async function spillBacklog(directory: string): Promise<SpillBacklog | undefined> {
-  const names = await fileNames(directory);
-  if (names === undefined) return undefined;
-  let files = 0;
-  let rows = 0;
-  let unreadable = 0;
-  let oldest: string | undefined;
-  for (const name of names) {
-    const kind = parseOwnName(name)?.kind;
-    if (kind !== 'spill' && kind !== 'claim') continue;
-    files++;
-    const header = await readHeader(join(directory, name));
-    if (!header) {
-      unreadable++;
-      continue;
-    }
-    rows += header.rows;
-    if (oldest === undefined || header.created < oldest) oldest = header.created;
-  }
-  const setAside = ((await fileNames(join(directory, SET_ASIDE_FOLDER))) ?? []).filter(
-    (name) => !name.endsWith(REASON_SUFFIX),
-  ).length;
-  return { files, rows, oldest, unreadable, setAside };
 }
