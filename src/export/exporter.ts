@@ -158,7 +158,9 @@ export class MetricEventsSpanExporter implements SpanExporter {
   ) {
     this.options = resolveOptions(options, env);
     this.slots = new WriteSlots(this.options.poolSize);
-    this.spill = new SpillStore(this.options.spillDir, this.options.spillMaxBytes);
+    this.spill = new SpillStore(this.options.spillDir, this.options.spillMaxBytes, {
+      fileMode: this.options.fileMode,
+    });
     this.deadLetters = new DeadLetterStore(this.options.spillDir, this.options.fileMode);
     this.warnings = internals.warnings ?? new ConsoleWarnings(this.options.warnings);
     this.replayer = new Replayer(this.spill, {

@@ -25,18 +25,30 @@ function escapeJson(json: string): string {
 
 type FieldEncoder = (value: unknown) => string;
 
+/** Any value as escaped text: one of an unexpected type (a string in a numeric column) is still one field. */
+function escapedText(value: unknown): string {
+  return escapeField(typeof value === 'string' ? value : String(value));
+}
+
+/** A number's own text holds only digits, signs, `.`, `e` and letters: no escape needed. */
+function numberText(value: unknown): string {
+  return typeof value === 'number' || typeof value === 'bigint' ? String(value) : escapedText(value);
+}
+
 function fieldEncoder(spec: ColumnSpec, dialect: DelimitedDialect): FieldEncoder {
   switch (spec.kind) {
     case 'timestamp':
-      return dialect === 'mysql' ? (v) => isoMicrosToMySql(v as string) : (v) => v as string;
+      return dialect === 'mysql'
+        ? (v) => (typeof v === 'string' ? escapeField(isoMicrosToMySql(v)) : escapedText(v))
+        : escapedText;
     case 'json':
-      return (v) => escapeJson(JSON.stringify(v));
+      return (v) => escapeJson(JSON.stringify(v) ?? 'null');
     case 'double':
     case 'int32':
     case 'int64':
-      return (v) => String(v);
+      return numberText;
     default:
-      return (v) => escapeField(v as string);
+      return escapedText;
   }
 }
 

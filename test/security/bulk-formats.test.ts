@@ -18,7 +18,8 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { toMetricEvent } from '../../src/mapping/to-metric-event.js';
-import type { MetricEvent } from '../../src/schema/columns.js';
+import { INSERT_COLUMNS, type MetricEvent } from '../../src/schema/columns.js';
+import { createDelimitedEncoder } from '../../src/sinks/delimited-text.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { importBuilt } from '../support/built-package.js';
 import {
@@ -28,6 +29,8 @@ import {
   postgresAvailable,
   uniqueName,
 } from '../support/databases.js';
+import { sampleRows } from '../support/sample-rows.js';
+import { withForgedRow } from '../spill/forged-row.js';
 
 // The built package, whose Parquet sink can start its worker thread.
 const { MetricEventsSpanExporter } = await importBuilt<typeof import('../../src/index.js')>('index.js');
@@ -220,3 +223,59 @@ describe.each(TARGETS)('values built to break out of $name', (target) => {
     }
   });
 });
+
+/**
+ * A value of an unexpected type (a string in a numeric or timestamp column, as
+ * a hand-edited spill file could hold before fitRow) is escaped all the same:
+ * it is one field, never a second row.
+ */
+const FORGED_EVENT_ID = '00000000-0000-5000-8000-000000000666';
+
+function mistypedRow(dialect: 'postgres' | 'mysql'): MetricEvent {
+  const [real, forged] = sampleRows(2, { seed: 'mistyped' });
+  const forgedRow = { ...forged, event_id: FORGED_EVENT_ID, session_id: 'forged' } as MetricEvent;
+  return withForgedRow(dialect, real as MetricEvent, forgedRow) as unknown as MetricEvent;
+}
+
+describe.each(['postgres', 'mysql'] as const)('the %s bulk encoder', (dialect) => {
+  it('keeps a string in a numeric or timestamp column inside its field, whatever it holds', () => {
+    const row = {
+      ...mistypedRow(dialect),
+      text_char_count: '1\t2\n3',
+      image_total_pixels: '4\\',
+      timestamp: '2026-03-01T10:00:00.123456Z\nforged',
+    } as unknown as MetricEvent;
+    const text = createDelimitedEncoder(INSERT_COLUMNS, dialect)([row]);
+    expect(text.split('\n')).toEqual([expect.any(String), '']);
+    expect(text.split('\t')).toHaveLength(INSERT_COLUMNS.length);
+  });
+});
+
+const BULK_SINKS = [
+  ...((await postgresAvailable())
+    ? [{ name: 'PostgreSQL COPY', url: POSTGRES_URL, dialect: 'postgres' as const }]
+    : []),
+  ...((await mysqlAvailable())
+    ? [{ name: 'MySQL LOAD DATA', url: MYSQL_URL, dialect: 'mysql' as const }]
+    : []),
+];
+
+describe.each(BULK_SINKS)(
+  '$name given a row whose number column holds a string forging a second row',
+  (target) => {
+    it('stores no second row: the server refuses the value as a number', async () => {
+      const table = uniqueName('mistyped');
+      const sink = await createSink(resolveOptions({ url: target.url, table }));
+      try {
+        await sink.prepare();
+        const row = mistypedRow(target.dialect);
+        await expect(sink.write([row])).rejects.toThrow();
+        expect(await sink.readBack([FORGED_EVENT_ID, row.event_id])).toEqual([]);
+      } finally {
+        await sink.close();
+        if (target.dialect === 'postgres') await postgresQuery(`DROP TABLE IF EXISTS ${table}`);
+        else await mysqlQuery(`DROP TABLE IF EXISTS \`${table}\``);
+      }
+    });
+  },
+);

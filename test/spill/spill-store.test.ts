@@ -165,7 +165,7 @@ describe('Replayer', () => {
     expect(await store.list()).toEqual([refusedFile]);
   });
 
-  it('sets a corrupt file and a foreign file aside with warnings, and replays the rest', async () => {
+  it('sets a corrupt file aside with its reason, leaves a foreign file where it is, and replays the rest', async () => {
     const captured = captureDiag();
     try {
       const store = new SpillStore(dir, 1 << 30);
@@ -176,20 +176,22 @@ describe('Replayer', () => {
       const sink = new MemorySink();
       const report = await new Replayer(store, sinkTarget(sink)).replayOnce();
       expect(report).toMatchObject({ files: 1, rows: 1, setAside: 1 });
-      expect((await readdir(join(dir, 'set-aside'))).sort()).toEqual([bad, 'notes.txt'].sort());
-      expect(
-        captured.logs
-          .filter((l) => l.level === 'warn')
-          .map((l) => l.message)
-          .join('\n'),
-      ).toMatch(/notes\.txt/);
+      expect((await readdir(join(dir, 'set-aside'))).sort()).toEqual([bad, `${bad}.reason.txt`]);
+      expect(await readFile(join(dir, 'set-aside', `${bad}.reason.txt`), 'utf8')).toMatch(
+        /unusable: the header names no table/,
+      );
+      expect((await readdir(dir)).sort()).toEqual(['notes.txt', 'set-aside']);
+      expect(await readFile(join(dir, 'notes.txt'), 'utf8')).toBe('someone else');
+      const warnings = captured.logs.filter((l) => l.level === 'warn').map((l) => l.message);
+      expect(warnings.join('\n')).toContain(bad);
+      expect(warnings.join('\n')).not.toMatch(/notes\.txt/);
       expect(good).not.toBe(bad);
     } finally {
       captured.stop();
     }
   });
 
-  it('sets aside files named like spill files that hold no spill: a JSON header that is no object, rows that are not JSON, a folder', async () => {
+  it('sets aside files named like spill files that hold no spill (a JSON header that is no object, rows that are not JSON), and leaves a folder by such a name alone', async () => {
     const captured = captureDiag();
     try {
       const store = new SpillStore(dir, 1 << 30);
@@ -207,10 +209,11 @@ describe('Replayer', () => {
       await mkdir(join(dir, fake(4)));
       const sink = new MemorySink();
       const report = await new Replayer(store, sinkTarget(sink)).replayOnce();
-      expect(report).toMatchObject({ files: 1, rows: 1, setAside: 4 });
+      expect(report).toMatchObject({ files: 1, rows: 1, setAside: 3 });
       expect(report.stoppedBecause).toBeUndefined();
-      expect((await readdir(join(dir, 'set-aside'))).sort()).toEqual([fake(1), fake(2), fake(3), fake(4)]);
-      expect(await readdir(dir)).toEqual(['set-aside']);
+      const setAside = (await readdir(join(dir, 'set-aside'))).filter((n) => !n.endsWith('.reason.txt'));
+      expect(setAside.sort()).toEqual([fake(1), fake(2), fake(3)]);
+      expect((await readdir(dir)).sort()).toEqual(['set-aside', fake(4)]);
       expect(good).toMatch(/^spill-/);
     } finally {
       captured.stop();
