@@ -224,7 +224,11 @@ export async function replay(env: Env, out: Out): Promise<number> {
     const opened = await createSink(options);
     sink = opened;
     await opened.prepare();
-    const store = new SpillStore(options.spillDir, options.spillMaxBytes);
+    // Asked for by hand: files another host claimed are taken too, once that host's lease is stale.
+    const store = new SpillStore(options.spillDir, options.spillMaxBytes, {
+      fileMode: options.fileMode,
+      otherHosts: true,
+    });
     const deadLetters = new DeadLetterStore(options.spillDir, options.fileMode);
     const report = await new Replayer(store, {
       destination: undefined,

@@ -60,7 +60,8 @@ export function adoptProcessToken(token: string): void {
   globals[TOKEN] = token;
 }
 
-function pidRuns(pid: number): boolean {
+/** Whether a process with this PID runs on this host (whoever it is). */
+export function pidRuns(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -76,6 +77,30 @@ export function leaseName(owner: Pick<ProcessOwner, 'host' | 'pid'>): string {
 /** True for the name of a lease file, so that a folder's listing can pass over it. */
 export function isLeaseName(name: string): boolean {
   return /^\.owner-[A-Za-z0-9-]+~\d+(\.tmp-[0-9a-f]+)?$/.test(name);
+}
+
+/** The token and mtime of `owner`'s lease in `folder`; undefined when it has none. */
+async function readLease(
+  folder: string,
+  owner: Pick<ProcessOwner, 'host' | 'pid'>,
+): Promise<{ token: string; modified: number } | undefined> {
+  const path = join(folder, leaseName(owner));
+  try {
+    const [token, modified] = await Promise.all([
+      readFile(path, 'utf8').then((text) => text.trim()),
+      stat(path).then((s) => s.mtimeMs),
+    ]);
+    return { token, modified };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** Whether `owner`'s lease in `folder` holds its token and is fresh: its process (on another host, say) still works there. */
+export async function leaseIsFresh(folder: string, owner: ProcessOwner, now = Date.now()): Promise<boolean> {
+  const lease = await readLease(folder, owner);
+  return lease !== undefined && lease.token === owner.token && now - lease.modified <= LEASE_STALE_MILLIS;
 }
 
 /** The leases of one folder: this process's own, kept fresh, and the reading of others'. */
@@ -114,20 +139,10 @@ export class OwnerLeases {
     if (owner.host !== self.host) return 'other-host';
     if (owner.pid === self.pid) return owner.token === self.token ? 'alive' : 'dead';
     if (!pidRuns(owner.pid)) return 'dead';
-    const path = join(this.folder, leaseName(owner));
-    let token: string;
-    let modified: number;
-    try {
-      [token, modified] = await Promise.all([
-        readFile(path, 'utf8').then((text) => text.trim()),
-        stat(path).then((s) => s.mtimeMs),
-      ]);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'alive';
-      throw error;
-    }
-    if (token !== owner.token) return 'dead';
-    return this.now() - modified > LEASE_STALE_MILLIS ? 'dead' : 'alive';
+    const lease = await readLease(this.folder, owner);
+    if (lease === undefined) return 'alive'; // a running PID with no lease: a release older than leases
+    if (lease.token !== owner.token) return 'dead';
+    return this.now() - lease.modified > LEASE_STALE_MILLIS ? 'dead' : 'alive';
   }
 
   private async writeLease(): Promise<void> {

@@ -12,10 +12,13 @@
  * past the cap the oldest files go, with a warning that counts their rows.
  */
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diag } from '@opentelemetry/api';
 import type { FileMode } from '../config/options.js';
+import { fileModesOf, makeFolders } from '../sinks/file-modes.js';
+import { writeFileDurably } from './durable-file.js';
+import { readHeaderLine } from './header-line.js';
 import type { MetricEvent } from '../schema/columns.js';
 import type { SpillDestination } from './spill-store.js';
 
@@ -31,14 +34,6 @@ const TEMPORARY_PREFIX = '.tmp-';
 /** A temporary file older than this was left by a write that died: a write takes milliseconds. */
 const ABANDONED_TEMPORARY_MILLIS = 60 * 60 * 1000;
 const ERROR_MAX_CHARS = 2_000;
-/** The longest header line: its fields and a first error of ERROR_MAX_CHARS characters of 6 bytes each. */
-const HEADER_MAX_BYTES = 16 * 1024;
-
-/** Permissions of what the package writes, per `fileMode`. */
-export const MODES: Readonly<Record<FileMode, { readonly file: number; readonly folder: number }>> = {
-  private: { file: 0o600, folder: 0o700 },
-  group: { file: 0o640, folder: 0o750 },
-};
 
 /** A row the store refused, and why. */
 export interface RefusedRow {
@@ -90,10 +85,8 @@ export class DeadLetterStore {
   ): Promise<string> {
     const first = refused[0];
     if (!first) throw new Error('no refused rows to keep');
-    const modes = MODES[this.fileMode];
-    await mkdir(this.directory, { recursive: true, mode: modes.folder });
-    // mkdir's mode passes through the umask, and an existing folder keeps its own.
-    await chmod(this.directory, modes.folder);
+    const modes = fileModesOf(this.fileMode);
+    await makeFolders(this.directory, modes.folder);
     const name = `dead-${Date.now()}-${process.pid}-${randomUUID()}.ndjson`;
     const temporary = join(this.directory, `${TEMPORARY_PREFIX}${name}`);
     const header: DeadLetterHeader = {
@@ -113,25 +106,7 @@ export class DeadLetterStore {
       );
       text += '\n';
     }
-    const file = await open(temporary, 'wx', modes.file);
-    try {
-      await file.chmod(modes.file);
-      const bytes = Buffer.from(text, 'utf8');
-      // A short write would leave a file that looks whole; write until every byte is out.
-      for (let written = 0; written < bytes.length;) {
-        const { bytesWritten } = await file.write(bytes, written);
-        if (bytesWritten === 0) throw new Error(`no byte written to ${temporary}`);
-        written += bytesWritten;
-      }
-      await file.sync();
-    } catch (error) {
-      await file.close().catch(() => {});
-      await rm(temporary, { force: true });
-      throw error;
-    }
-    await file.close();
-    await rename(temporary, join(this.directory, name));
-    await this.syncFolder();
+    await writeFileDurably(temporary, join(this.directory, name), [Buffer.from(text, 'utf8')], modes.file);
     await this.enforceCap(name);
     return name;
   }
@@ -181,19 +156,10 @@ export class DeadLetterStore {
   }
 
   private async headerOf(name: string): Promise<DeadLetterHeader | undefined> {
+    const line = await readHeaderLine(join(this.directory, name));
     try {
-      const file = await open(join(this.directory, name), 'r');
-      try {
-        const { buffer, bytesRead } = await file.read({
-          buffer: Buffer.alloc(HEADER_MAX_BYTES),
-          position: 0,
-        });
-        const text = buffer.subarray(0, bytesRead).toString('utf8');
-        const header = JSON.parse(text.slice(0, text.indexOf('\n'))) as DeadLetterHeader;
-        return header.format === FORMAT ? header : undefined;
-      } finally {
-        await file.close();
-      }
+      const header = JSON.parse(line ?? '') as DeadLetterHeader;
+      return header.format === FORMAT ? header : undefined;
     } catch {
       return undefined;
     }
@@ -213,15 +179,6 @@ export class DeadLetterStore {
       log.warn(
         `dead-letter folder ${this.directory} is over its cap of ${this.maxBytes} bytes: removed ${name} and its ${rows} refused rows`,
       );
-    }
-  }
-
-  private async syncFolder(): Promise<void> {
-    const folder = await open(this.directory, 'r');
-    try {
-      await folder.sync();
-    } finally {
-      await folder.close();
     }
   }
 }

@@ -2,9 +2,10 @@
  * What a spill folder holds for replay, counted from its files' header lines
  * only: `llamonitor doctor` reads it while an exporter may be replaying.
  */
-import { open, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HEADER_MAX_BYTES, headerSummary } from './spill-format.js';
+import { headerSummary } from './spill-format.js';
+import { readHeaderLine } from './header-line.js';
 import { parseOwnName } from './spill-names.js';
 
 export const SET_ASIDE_FOLDER = 'set-aside';
@@ -17,17 +18,8 @@ function isMissing(error: unknown): boolean {
 
 /** A spill file's header line, read alone; undefined when it cannot be read. */
 export async function readHeaderSummary(path: string): Promise<ReturnType<typeof headerSummary>> {
-  try {
-    const file = await open(path, 'r');
-    try {
-      const { buffer, bytesRead } = await file.read({ buffer: Buffer.alloc(HEADER_MAX_BYTES), position: 0 });
-      return headerSummary(buffer.subarray(0, bytesRead).toString('utf8'));
-    } finally {
-      await file.close();
-    }
-  } catch {
-    return undefined;
-  }
+  const line = await readHeaderLine(path);
+  return line === undefined ? undefined : headerSummary(`${line}\n`);
 }
 
 /** What a spill folder holds for replay, as its files' headers count it. */

@@ -12,8 +12,6 @@ import { fitRow } from '../schema/fit-row.js';
 const FORMAT = 'llamonitor-spill/1';
 const ROWS_PER_CHUNK = 2_000;
 const REASON_MAX_CHARS = 2_000;
-/** The longest header line: its fields, and a reason of REASON_MAX_CHARS characters of 6 bytes each. */
-export const HEADER_MAX_BYTES = 16 * 1024;
 const INT64_COLUMNS = COLUMNS.filter((c) => c.kind === 'int64').map((c) => c.name);
 /** The text a bigint is written as; anything else in an int64 column is left for fitRow to judge. */
 const INT64_TEXT = /^-?\d{1,19}$/;

@@ -5,19 +5,10 @@
  * after its last, so that another process can tell a live claimant from a
  * dead one whose PID was reused, or whose PID this very process now has.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LEASE_STALE_MILLIS, OwnerLeases, type ProcessOwner } from '../sinks/process-owner.js';
+import { LEASE_STALE_MILLIS, leaseIsFresh, OwnerLeases, pidRuns } from '../sinks/process-owner.js';
 import type { NameOwner } from './spill-names.js';
-
-function pidRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export class SpillOwners {
   private readonly leases: OwnerLeases;
@@ -62,7 +53,7 @@ export class SpillOwners {
     if (!this.otherHosts) return false;
     // A writer holds no lease: its temporary file is taken for abandoned once it stopped changing.
     if (kind === 'temporary') return this.olderThanStale(join(this.folder, name));
-    return !(await this.leaseIsFresh(owner));
+    return !(await leaseIsFresh(this.folder, owner));
   }
 
   private changeLease(): Promise<void> {
@@ -79,21 +70,6 @@ export class SpillOwners {
         }
       });
     return this.leaseChange;
-  }
-
-  /** Whether `owner` (of another host) keeps its lease in this folder fresh: it still replays. */
-  private async leaseIsFresh(owner: ProcessOwner): Promise<boolean> {
-    const path = join(this.folder, `.owner-${owner.host}~${owner.pid}`);
-    try {
-      const [token, modified] = await Promise.all([
-        readFile(path, 'utf8').then((text) => text.trim()),
-        stat(path).then((s) => s.mtimeMs),
-      ]);
-      return token === owner.token && Date.now() - modified <= LEASE_STALE_MILLIS;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-      throw error;
-    }
   }
 
   private async olderThanStale(path: string): Promise<boolean> {

@@ -23,7 +23,7 @@ import { isLeaseName, thisProcess } from '../sinks/process-owner.js';
 import { DEAD_LETTER_FOLDER } from './dead-letter.js';
 import { writeFileDurably, writeSmallFile } from './durable-file.js';
 import { readHeaderSummary, REASON_SUFFIX, SET_ASIDE_FOLDER } from './spill-backlog.js';
-import { fileModesOf, makeFolders, type FileModes, type FileModeSetting } from './file-modes.js';
+import { fileModesOf, makeFolders, type FileModes, type FileModeSetting } from '../sinks/file-modes.js';
 import { decodeSpill, encodeSpill, type SpillDestination, type SpilledBatch } from './spill-format.js';
 import {
   claimName,

@@ -55,13 +55,15 @@ describe('the dead-letter folder', () => {
     const folder = join(spillDir, 'dead-letter');
     expect((await stat(folder)).mode & 0o777).toBe(0o700);
     expect((await stat(join(folder, privateName))).mode & 0o777).toBe(0o600);
-    const groupName = await new DeadLetterStore(spillDir, 'group').store(
+    const groupSpill = join(spillDir, 'group-readable');
+    const groupName = await new DeadLetterStore(groupSpill, 'group').store(
       refusedRows(1),
       { table: 't' },
       'export',
     );
-    expect((await stat(folder)).mode & 0o777).toBe(0o750);
-    expect((await stat(join(folder, groupName))).mode & 0o777).toBe(0o640);
+    const groupFolder = join(groupSpill, 'dead-letter');
+    expect((await stat(groupFolder)).mode & 0o777).toBe(0o750);
+    expect((await stat(join(groupFolder, groupName))).mode & 0o777).toBe(0o640);
   });
 
   it('stays under its cap by removing the oldest files, never the one just written', async () => {

@@ -18,7 +18,7 @@ import { ByteWriter, ParquetWriter, type ColumnSource, type SchemaElement } from
 import { COLUMNS, SCHEMA_VERSION } from '../../schema/columns.js';
 import { fsyncFolderSync } from './durable-fs.js';
 import { faultPoint } from './fault-points.js';
-import { fileModesOf, makeFoldersSync, type FileModes } from './file-modes.js';
+import { fileModesOf, makeFoldersSync, type FileModes } from '../file-modes.js';
 import { keepsStatistics, parquetSchema } from './parquet-schema.js';
 import type { ColumnArrays } from './wal-format.js';
 

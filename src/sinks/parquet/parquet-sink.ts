@@ -24,12 +24,13 @@ import { diag } from '@opentelemetry/api';
 import type { MetricEvent } from '../../schema/columns.js';
 import { assertIdentifier } from '../../schema/identifier.js';
 import { epochMicrosToIsoMicros } from '../../schema/timestamps.js';
+import { ConfigError } from '../../errors.js';
 import { ConsoleWarnings } from '../../warnings.js';
 import { OwnerLeases, thisProcess } from '../process-owner.js';
 import type { Sink, SinkOptions } from '../sink.js';
 import { ConversionWorker } from './worker-client.js';
 import { compactTime, probeFileName, walFolder, type Owner } from './dataset-layout.js';
-import { fileModesOf, makeFolders, type FileModes, type FileModeSetting } from './file-modes.js';
+import { fileModesOf, makeFolders, type FileModes, type FileModeSetting } from '../file-modes.js';
 import {
   abandonedSegments,
   claimSegment,
@@ -93,6 +94,9 @@ interface WaitingBatch {
   resolve(): void;
   reject(error: Error): void;
 }
+
+/** File system errors that no retry cures: the folder given cannot be used as it is. */
+const SETTINGS_CODES = new Set(['ENOTDIR', 'EEXIST', 'EACCES', 'EPERM', 'EROFS']);
 
 export class ParquetSinkError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -512,11 +516,13 @@ async function createFolders(dataset: string, wal: string, folderMode: number): 
           : code === 'EROFS'
             ? 'the file system is read-only'
             : message(error);
-    throw new ParquetSinkError(
+    const explained =
       `cannot create the Parquet dataset folder ${dataset}: ${reason} (${code ?? 'error'}). ` +
-        'Point LLAMONITOR_URL at a folder this process can write.',
-      { cause: error },
-    );
+      'Point LLAMONITOR_URL at a folder this process can write.';
+    // A file in the way, a permission or a read-only file system stays so until someone changes it.
+    if (code !== undefined && SETTINGS_CODES.has(code))
+      throw new ConfigError(explained, { code, cause: error });
+    throw new ParquetSinkError(explained, { cause: error });
   }
 }
 

@@ -7,15 +7,9 @@
  * when asked (`llamonitor recover`), and then only when that process's lease
  * is missing or stale.
  */
-import { readdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  LEASE_STALE_MILLIS,
-  leaseName,
-  type OwnerLeases,
-  type OwnerState,
-  type ProcessOwner,
-} from '../process-owner.js';
+import { leaseIsFresh, type OwnerLeases, type OwnerState } from '../process-owner.js';
 import {
   parseSegmentFileName,
   parseTempFileOwner,
@@ -43,21 +37,6 @@ export async function segmentsIn(wal: string, leases: OwnerLeases): Promise<Segm
     if (segment) found.push({ name, segment, state: await leases.stateOf(segment.owner) });
   }
   return found;
-}
-
-/** Whether `owner`'s lease in `wal` holds its token and is fresh: its process, on another host, still writes. */
-export async function leaseIsFresh(wal: string, owner: ProcessOwner, now = Date.now()): Promise<boolean> {
-  const path = join(wal, leaseName(owner));
-  try {
-    const [token, modified] = await Promise.all([
-      readFile(path, 'utf8').then((text) => text.trim()),
-      stat(path).then((s) => s.mtimeMs),
-    ]);
-    return token === owner.token && now - modified <= LEASE_STALE_MILLIS;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw error;
-  }
 }
 
 async function mayTake(state: OwnerState, owner: Owner, wal: string, scope: RecoveryScope): Promise<boolean> {

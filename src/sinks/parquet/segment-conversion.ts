@@ -20,7 +20,7 @@ import {
   type SegmentName,
 } from './dataset-layout.js';
 import { fsyncFolderSync } from './durable-fs.js';
-import { makeFoldersSync, type FileModes } from './file-modes.js';
+import { makeFoldersSync, type FileModes } from '../file-modes.js';
 import { moveIntoPlace, TemporaryParquetFile } from './parquet-file.js';
 import type { SegmentContents } from './segment-reader.js';
 import type { ColumnArrays } from './wal-format.js';

@@ -1,6 +1,6 @@
 /** Messages between a ParquetSink and its conversion worker. */
 import type { Owner } from './dataset-layout.js';
-import type { FileModes } from './file-modes.js';
+import type { FileModes } from '../file-modes.js';
 import type { ConversionResult } from './segment-conversion.js';
 
 /**

@@ -1,10 +1,10 @@
 /**
- * Who may read what the Parquet sink writes: `private` (files 0600, folders
- * 0700: rows hold user ids, errors and, with content capture, prompts) or
- * `group` (0640, 0750: for a group that reads the files, a query engine or
- * `llamonitor serve` under another user). The modes are set exactly, not
- * reduced by the umask, on the files and folders the sink creates; folders
- * that already existed keep theirs.
+ * Who may read what the package writes (spill files, dead letters, Parquet
+ * files and their write-ahead log): `private` (files 0600, folders 0700: rows
+ * hold user ids, errors and, with content capture, prompts) or `group` (0640,
+ * 0750: for a group that reads the files, a query engine or `llamonitor serve`
+ * under another user). The modes are set exactly, not reduced by the umask, on
+ * the files and folders the package creates; folders that already existed keep theirs.
  */
 import { chmodSync, mkdirSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
