@@ -53,8 +53,8 @@ export interface MetricEventsExporterOptions {
    */
   fileMode?: FileMode;
   /**
-   * Bytes of one attribute value measured in full; past it the value is measured in bounded time and
-   * the row's metrics are marked partial. Env LLAMONITOR_MAX_MEASURED_BYTES; default 1 MiB.
+   * Characters of a span's values measured at most, in all; past it each long value is measured from its
+   * head and the row's metrics are marked partial. Env LLAMONITOR_MAX_MEASURED_BYTES; default 1 MiB.
    */
   maxMeasuredBytes?: number;
   /**

@@ -58,11 +58,12 @@ export interface MappingOptions {
    */
   readonly parentIsModelCall?: boolean | undefined;
   /**
-   * Characters of one attribute value read at most (UTF-16 code units: a byte
-   * each in ASCII text). A longer value is measured from its first
-   * maxMeasuredBytes in bounded time, and the row names the metrics taken
-   * from it in text_custom_metrics.partial_metrics. Image data inside JSON is
-   * not counted: an image is measured whole from its length and first bytes.
+   * Characters of the span's values read at most, in all (UTF-16 code units:
+   * a byte each in ASCII text). When its values are longer together, each
+   * long value is measured from its head, up to an equal share, in bounded
+   * time, and the row names the metrics taken from a head in
+   * text_custom_metrics.partial_metrics. Image data is not counted: an image
+   * is measured whole from its length and first bytes.
    * Default 1 MiB (LLAMONITOR_MAX_MEASURED_BYTES for the exporter).
    */
   readonly maxMeasuredBytes?: number | undefined;

@@ -1,10 +1,13 @@
 /**
  * What every part of the mapping reads: the span's attributes, indexed in one
  * pass over their keys (key-index.ts), and each JSON attribute parsed at most
- * once. Reads are bounded: of a string or JSON value longer than
- * `maxMeasured` characters, only the first `maxMeasured` are read (image data
- * in JSON aside, see bounded-json.ts), and the view notes which attributes it
- * cut, so that the mapping can mark the metrics read from them as partial.
+ * once. Reads are bounded per span: its values are read up to maxMeasuredBytes
+ * characters in all (image data aside, see bounded-json.ts). When they are
+ * longer together, each value is read up to one cap (`maxMeasured`), the same
+ * for all, chosen so that the values shorter than it and the caps of the
+ * longer ones fit in the budget; the view notes which values it cut, so that
+ * the mapping can mark the metrics read from them as partial. A bound per
+ * value would let a span with many long values cost many times the budget.
  */
 import { diag, type AttributeValue, type Attributes } from '@opentelemetry/api';
 import { parseBoundedJson } from './bounded-json.js';
@@ -23,14 +26,18 @@ export class SpanView {
   /** While a part is read (see `partial`): whether a value it read was cut. */
   private readCut = false;
 
+  /** Characters (UTF-16 code units) of one value read at most: the span's share per value of its budget. */
+  readonly maxMeasured: number;
+
   constructor(
     readonly name: string,
     readonly attributes: Attributes,
     readonly resourceAttributes: Attributes,
-    /** Characters (UTF-16 code units) of one value read at most. */
-    readonly maxMeasured: number = DEFAULT_MAX_MEASURED,
+    /** Characters of the span's values read at most, in all (maxMeasuredBytes). */
+    budget: number = DEFAULT_MAX_MEASURED,
   ) {
     this.keys = indexOrUnindexed(attributes);
+    this.maxMeasured = perValueCap(attributes, budget);
   }
 
   /** True when the span has a key in one of `groups` (KeyGroup bits). */
@@ -128,6 +135,44 @@ export function parseJsonAttribute(value: AttributeValue | undefined, maxMeasure
   const first = firstNonSpace(value);
   if (first !== 0x7b /* { */ && first !== 0x5b /* [ */ && first !== 0x22 /* " */) return undefined;
   return parseBoundedJson(value, maxMeasured);
+}
+
+/** A cap below this would read next to nothing of each value: a span with thousands of long values gets this much of each. */
+const MIN_CAP = 1024;
+
+/**
+ * The one cap per value that keeps the reading of a span's string values
+ * within `budget` characters: values read whole, shortest first, while each
+ * fits an equal share of what is left; the longer ones get that share each.
+ * `budget` itself when the values fit. Image data URLs are not counted: they
+ * are measured from their length and first bytes.
+ */
+export function perValueCap(attributes: Attributes, budget: number): number {
+  const lengths: number[] = [];
+  let total = 0;
+  try {
+    for (const key in attributes) {
+      const value = attributes[key];
+      const values = Array.isArray(value) ? value : [value];
+      for (const item of values) {
+        if (typeof item !== 'string' || item.length < MIN_CAP || item.startsWith('data:')) continue;
+        lengths.push(item.length);
+        total += item.length;
+      }
+    }
+  } catch {
+    return budget; // hostile attributes (a throwing getter): the per-value bound still holds
+  }
+  if (total <= budget) return budget;
+  lengths.sort((a, b) => a - b);
+  let left = budget;
+  for (let i = 0; i < lengths.length; i++) {
+    const share = left / (lengths.length - i);
+    const length = lengths[i] as number;
+    if (length > share) return Math.max(MIN_CAP, Math.floor(share));
+    left -= length;
+  }
+  return budget;
 }
 
 /** The first `max` code units of `value`, one fewer where the last would split a surrogate pair. */

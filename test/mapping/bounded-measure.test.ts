@@ -1,9 +1,9 @@
 /**
- * The work on one span is bounded: of an attribute value longer than
- * maxMeasuredBytes, the mapping reads the first maxMeasuredBytes characters
- * (image data in JSON aside: an image is measured from its length and first
- * bytes, whole), and the row names the metrics taken from a prefix in
- * text_custom_metrics.partial_metrics. What is past the bound is never read:
+ * The work on one span is bounded: the mapping reads at most maxMeasuredBytes
+ * characters of a span's values in all, each long value from its head up to
+ * an equal share (image data in JSON aside: an image is measured from its
+ * length and first bytes, whole), and the row names the metrics taken from a
+ * prefix in text_custom_metrics.partial_metrics. What is past the bound is never read:
  * a value and another with the same head and any tail map to the same row.
  */
 import type { AttributeValue } from '@opentelemetry/api';
@@ -16,6 +16,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MetricEventsSpanExporter } from '../../src/export/exporter.js';
 import { parseBoundedJson } from '../../src/mapping/bounded-json.js';
+import { perValueCap } from '../../src/mapping/span-view.js';
 import { toMetricEvent } from '../../src/mapping/to-metric-event.js';
 import type { MetricEvent } from '../../src/schema/columns.js';
 import { base64, png } from '../fixtures/images.js';
@@ -102,6 +103,17 @@ describe('a span with two message lists past maxMeasuredBytes', () => {
     expect(row.text_line_count).toBe(20_000);
   });
 
+  it('reads at most maxMeasuredBytes of the span in all, however many long values it holds', () => {
+    const lists = Array.from({ length: 6 }, (_, i) => JSON.stringify(genAiMessages(5_000, 'user', i)));
+    const span = genAiChat(lists[0] as string, lists[1] as string);
+    lists.slice(2).forEach((list, i) => (span.attributes[`gen_ai.extra.list.${i}`] = list));
+    const cap = perValueCap(span.attributes, budget);
+    expect(cap * lists.length).toBeLessThanOrEqual(budget);
+    const row = toMetricEvent(span, { maxMeasuredBytes: budget })!;
+    expect(row.text_byte_size).toBeLessThanOrEqual(cap);
+    expect(row.text_custom_metrics?.['input_byte_size']).toBeLessThanOrEqual(cap);
+  });
+
   it('is bounded by 1 MiB by default', () => {
     const big = JSON.stringify(genAiMessages(60_000, 'assistant'));
     expect(big.length).toBeGreaterThan(2 * 1024 * KIB);
@@ -112,7 +124,7 @@ describe('a span with two message lists past maxMeasuredBytes', () => {
 });
 
 describe('an AI SDK span with its prompt and its response text past maxMeasuredBytes', () => {
-  it('measures the first maxMeasuredBytes of the text and of the prompt, both partial', () => {
+  it('measures the text and the prompt each from an equal share of maxMeasuredBytes, both partial', () => {
     const budget = 32 * KIB;
     const messages = JSON.stringify(
       Array.from({ length: 5_000 }, (_, i) => ({
@@ -121,9 +133,14 @@ describe('an AI SDK span with its prompt and its response text past maxMeasuredB
       })),
     );
     const text = 'lorem ipsum dolor sit amet '.repeat(10_000);
-    const row = toMetricEvent(aiSdkDoGenerate(messages, text), { maxMeasuredBytes: budget })!;
-    // The response text is ASCII: its first `budget` characters are `budget` bytes.
-    expect([row.text_char_count, row.text_byte_size]).toEqual([budget, budget]);
+    const span = aiSdkDoGenerate(messages, text);
+    const row = toMetricEvent(span, { maxMeasuredBytes: budget })!;
+    // Two values past the budget share it: each is read up to the same cap, half of it at most.
+    const cap = perValueCap(span.attributes, budget);
+    expect(cap).toBeLessThanOrEqual(budget / 2);
+    expect(cap).toBeGreaterThan(budget / 4);
+    // The response text is ASCII: its first `cap` characters are `cap` bytes.
+    expect([row.text_char_count, row.text_byte_size]).toEqual([cap, cap]);
     // The images are looked for in the same prompt: those past the bound were not seen.
     expect(row.text_custom_metrics).toMatchObject({ partial_metrics: ['input_*', 'text_*', 'image_*'] });
     expect(row.text_custom_metrics?.['input_line_count']).toBeLessThan(5_000);
