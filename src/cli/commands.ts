@@ -172,6 +172,7 @@ export async function doctor(env: Env, out: Out): Promise<number> {
   for (const report of WAITING_REPORTS) {
     try {
       const line = await report(options);
+      if (line === undefined) continue;
       out(`${line.status === 'ok' ? '[ok]  ' : '[warn]'} ${line.name}: ${line.detail}`);
     } catch (error) {
       failed = true;

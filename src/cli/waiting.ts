@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import type { ResolvedOptions } from '../config/options.js';
+import { DeadLetterStore } from '../spill/dead-letter.js';
 import { spillBacklog } from '../spill/spill-store.js';
 
 export interface WaitingLine {
@@ -14,7 +15,8 @@ export interface WaitingLine {
   readonly detail: string;
 }
 
-export type WaitingReport = (options: ResolvedOptions) => Promise<WaitingLine>;
+/** A report's line; undefined when it has nothing to say (no dead letters, say). */
+export type WaitingReport = (options: ResolvedOptions) => Promise<WaitingLine | undefined>;
 
 function plural(count: number, one: string, many = `${one}s`): string {
   return `${count.toLocaleString('en-US')} ${count === 1 ? one : many}`;
@@ -55,8 +57,22 @@ export async function spillWaiting(options: ResolvedOptions): Promise<WaitingLin
   };
 }
 
+/** Rows the store refused, kept in the dead-letter folder: never retried, so a person must look. */
+export async function deadLettersKept(options: ResolvedOptions): Promise<WaitingLine | undefined> {
+  const store = new DeadLetterStore(resolve(options.spillDir), options.fileMode);
+  const { files, rows, firstError } = await store.summary();
+  if (files === 0) return undefined;
+  return {
+    status: 'warn',
+    name: 'dead letters',
+    detail:
+      `${plural(rows, 'row')} the store refused, kept in ${plural(files, 'file')} in ${store.directory} ` +
+      `(the first error: ${firstError ?? 'unknown'}); they are never retried: fix the cause, then write them back by hand`,
+  };
+}
+
 /**
  * Every kind of waiting data, in the order doctor prints them. The Parquet
  * sink's write-ahead segments not yet in a closed file belong here too.
  */
-export const WAITING_REPORTS: readonly WaitingReport[] = [spillWaiting];
+export const WAITING_REPORTS: readonly WaitingReport[] = [spillWaiting, deadLettersKept];

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flagOf } from '../../src/cli/arguments.js';
 import { OPTION_SPECS } from '../../src/config/options.js';
 import { fitRow } from '../../src/schema/fit-row.js';
+import { DeadLetterStore } from '../../src/spill/dead-letter.js';
 import { SpillStore } from '../../src/spill/spill-store.js';
 import {
   MYSQL_URL,
@@ -187,6 +188,26 @@ describe('llamonitor doctor', () => {
       ),
     );
     expect((await readdir(spillDir, { recursive: true })).sort()).toEqual(before);
+  });
+
+  it('ends with the refused rows kept as dead letters, which no replay retries, and leaves them where they are', async () => {
+    const spillDir = join(dir, 'doctor-dead-letters');
+    const store = new DeadLetterStore(spillDir);
+    const refused = [spilledRow(1), spilledRow(2)].map((row) => ({
+      row,
+      error: 'new row violates check constraint "no_poison" (23514)',
+      code: '23514',
+    }));
+    await store.store(refused, { table: 'metric_events' }, 'export');
+    const before = await readdir(store.directory);
+    const run = await runCli(['doctor', '--url', join(dir, 'doctor-parquet-4'), '--spill-dir', spillDir]);
+    expect(lines(run.stdout).at(-1)).toBe(
+      `[warn] dead letters: 2 rows the store refused, kept in 1 file in ${store.directory} ` +
+        '(the first error: new row violates check constraint "no_poison" (23514)); they are never retried: ' +
+        'fix the cause, then write them back by hand',
+    );
+    expect(run.code).toBe(0);
+    expect(await readdir(store.directory)).toEqual(before);
   });
 
   it('fails at connect against a server that is down, says what to do, and never shows the password', async () => {
