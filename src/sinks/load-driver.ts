@@ -8,6 +8,18 @@ function missingPackage(error: unknown): string | undefined {
   return /Cannot find (?:package|module) '((?:@[^/']+\/)?[^/']+)/.exec((error as Error).message)?.[1];
 }
 
+/** Those of `packages` that cannot be found from here, in their order (import order varies; this does not). */
+function notInstalled(packages: readonly string[]): string[] {
+  return packages.filter((name) => {
+    try {
+      import.meta.resolve(name);
+      return false;
+    } catch (error) {
+      return missingPackage(error) === name;
+    }
+  });
+}
+
 /**
  * `importer()`, or a ConfigError saying `npm install <packages>` when one of
  * `packages` (the sink's drivers) is not installed. Another failure is thrown as it is.
@@ -22,8 +34,14 @@ export async function importDriver<T>(
   } catch (error) {
     const missing = missingPackage(error);
     if (missing === undefined || !packages.includes(missing)) throw error;
+    const found = notInstalled(packages);
+    const named = found.length > 0 ? found : [missing];
+    const needs =
+      named.length === 1
+        ? `the ${named[0]} package, which is`
+        : `the ${named.join(' and ')} packages, which are`;
     throw new ConfigError(
-      `the ${sink} sink needs the ${missing} package, which is not installed: npm install ${packages.join(' ')}`,
+      `the ${sink} sink needs ${needs} not installed: npm install ${packages.join(' ')}`,
       { code: (error as NodeJS.ErrnoException).code, cause: error },
     );
   }

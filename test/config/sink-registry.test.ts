@@ -116,7 +116,15 @@ describe('the drivers, loaded only when a sink is built', () => {
     expect(run.stderr).toBe('');
     expect(run.stdout).toBe(
       'resolved postgres\n' +
-        'ConfigError configuration: the PostgreSQL sink needs the pg package, which is not installed: npm install pg pg-copy-streams\n',
+        'ConfigError configuration: the PostgreSQL sink needs the pg and pg-copy-streams packages, which are not installed: npm install pg pg-copy-streams\n',
+    );
+  });
+
+  it('names the one PostgreSQL driver that is missing, whichever the import met first', async () => {
+    const run = await buildWithout('pg-copy-streams', 'postgres://app:hunter2@127.0.0.1:1/m?sslmode=disable');
+    expect(run.stdout).toBe(
+      'resolved postgres\n' +
+        'ConfigError configuration: the PostgreSQL sink needs the pg-copy-streams package, which is not installed: npm install pg pg-copy-streams\n',
     );
   });
 
@@ -138,7 +146,7 @@ describe('the drivers, loaded only when a sink is built', () => {
       { LLAMONITOR_TEST_HIDDEN_PACKAGES: 'pg,pg-copy-streams', LLAMONITOR_URL: 'postgres://app@127.0.0.1:1/m' },
     );
     expect(missing.code).toBe(1);
-    expect(missing.stdout).toMatch(/\[fail\] driver: the PostgreSQL sink needs the pg package, which is not installed: npm install pg pg-copy-streams/);
+    expect(missing.stdout).toMatch(/\[fail\] driver: the PostgreSQL sink needs the pg and pg-copy-streams packages, which are not installed: npm install pg pg-copy-streams/);
     const badUrl = await runCli(['doctor'], { LLAMONITOR_URL: 'postgres://postgres:pa/ss@127.0.0.1:5432/db' });
     expect(badUrl.code).toBe(1);
     expect(badUrl.stdout).toMatch(/^\[fail\] configuration: LLAMONITOR_URL=postgres:\/\/postgres:\*\*\*\*@127\.0\.0\.1:5432\/db is not allowed: not a valid URL/);
