@@ -1,7 +1,7 @@
 /** The known name nearest to a mistyped one, for messages that say "did you mean ...?". Imports nothing. */
 
 /** Edits (insert, delete, replace, swap two neighbours) that turn `a` into `b`, ignoring case. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const s = a.toLowerCase();
   const t = b.toLowerCase();
   // rows[i][j]: distance between the first i characters of s and the first j of t.

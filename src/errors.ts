@@ -68,3 +68,14 @@ export class RefusedDataError extends LlamonitorError {
 export function errorKindOf(error: unknown): ErrorKind {
   return error instanceof LlamonitorError ? error.kind : 'connection';
 }
+
+const ERROR_OF_KIND = {
+  configuration: ConfigError,
+  connection: ConnectionError,
+  'refused-data': RefusedDataError,
+};
+
+/** The error of `kind`, for code that has classified a failure (a driver's error, by its code). */
+export function errorOfKind(kind: ErrorKind, message: string, details: ErrorDetails = {}): LlamonitorError {
+  return new ERROR_OF_KIND[kind](message, details);
+}

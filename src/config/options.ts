@@ -7,6 +7,7 @@
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import type { MetricEvent } from '../schema/columns.js';
 import type { SpanFilter } from '../mapping/span-like.js';
+import { FILE_MODES, type FileMode } from '../sinks/file-modes.js';
 import { ConfigError } from '../errors.js';
 import { assertIdentifier, InvalidIdentifierError } from '../schema/identifier.js';
 import { maskUrl } from '../secrets.js';
@@ -66,7 +67,7 @@ export interface MetricEventsExporterOptions {
   enrich?: EnrichHook;
 }
 
-export type FileMode = 'private' | 'group';
+export type { FileMode };
 
 /** The options after checking, every default filled in. */
 export interface ResolvedOptions {
@@ -125,7 +126,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'spillMaxBytes', env: 'LLAMONITOR_SPILL_MAX_BYTES', kind: { type: 'integer', min: 65_536, max: MAX_SAFE }, defaultValue: 1024 * 1024 * 1024 },
   { key: 'parquetFileRows', env: 'LLAMONITOR_PARQUET_FILE_ROWS', kind: { type: 'integer', min: 1, max: 10_000_000 }, defaultValue: 100_000 },
   { key: 'parquetFileAgeMillis', env: 'LLAMONITOR_PARQUET_FILE_AGE_MS', kind: { type: 'integer', min: 100, max: 86_400_000 }, defaultValue: 60_000 },
-  { key: 'fileMode', env: 'LLAMONITOR_FILE_MODE', kind: { type: 'choice', choices: ['private', 'group'] }, defaultValue: 'private' },
+  { key: 'fileMode', env: 'LLAMONITOR_FILE_MODE', kind: { type: 'choice', choices: FILE_MODES }, defaultValue: 'private' },
   { key: 'maxMeasuredBytes', env: 'LLAMONITOR_MAX_MEASURED_BYTES', kind: { type: 'integer', min: 1_024, max: 1_073_741_824 }, defaultValue: 1024 * 1024 },
   { key: 'warnings', env: 'LLAMONITOR_WARNINGS', kind: { type: 'boolean' }, defaultValue: true },
 ]; // prettier-ignore

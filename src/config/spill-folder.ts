@@ -9,7 +9,7 @@ import { basename, dirname, join, relative, resolve, isAbsolute } from 'node:pat
 import { ConfigError } from '../errors.js';
 
 /** `path` absolute with symbolic links resolved, as far as it exists; the rest appended as given. */
-export function realPathOf(path: string): string {
+function realPathOf(path: string): string {
   let existing = resolve(path);
   const missing: string[] = [];
   for (;;) {

@@ -7,9 +7,9 @@
  */
 import { closestName } from '../closest-name.js';
 
-export const VARIABLE_PREFIX = 'LLAMONITOR_';
+const VARIABLE_PREFIX = 'LLAMONITOR_';
 /** Reserved for the repository's tests (LLAMONITOR_TEST_POSTGRES_URL) and benchmarks (LLAMONITOR_BENCH_*). */
-export const RESERVED_PREFIXES: readonly string[] = ['LLAMONITOR_TEST_', 'LLAMONITOR_BENCH_'];
+const RESERVED_PREFIXES: readonly string[] = ['LLAMONITOR_TEST_', 'LLAMONITOR_BENCH_'];
 
 export interface UnknownVariable {
   readonly name: string;

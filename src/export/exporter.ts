@@ -20,7 +20,7 @@ import { fitRow } from '../schema/fit-row.js';
 import type { Sink } from '../sinks/sink.js';
 import { SpillStore } from '../spill/spill-store.js';
 import { DeadLetterStore, type RefusedRow } from '../spill/dead-letter.js';
-import { ConnectionError, errorKindOf, type ErrorKind } from '../errors.js';
+import { ConnectionError, errorKindOf } from '../errors.js';
 import { ConsoleWarnings } from '../warnings.js';
 import { backoffDelayMillis } from './retry-policy.js';
 import { estimateRowBytes } from './row-bytes.js';
@@ -57,7 +57,6 @@ interface MappedBatch {
 /** Why exports go straight to the spill, while they do. */
 interface SinkDown {
   readonly since: string;
-  readonly kind: ErrorKind;
   /** The console warning's cause: later failures of the same cause go to diag only. */
   readonly cause: string;
 }
@@ -487,11 +486,10 @@ export class MetricEventsSpanExporter implements SpanExporter {
 
   /** Spills rows a write could not store, and sends later exports to the spill while the sink is failing. */
   private async spillAfterFailure(rows: readonly MetricEvent[], failure: Error): Promise<ExportResult> {
-    const kind = errorKindOf(failure);
     const cause = causeOf(failure);
-    if (kind === 'configuration') this.replayer.recheckSlowly();
+    if (errorKindOf(failure) === 'configuration') this.replayer.recheckSlowly();
     if (this.sinkDown === undefined && this.shutdownDeadline === undefined) {
-      this.sinkDown = { since: new Date().toISOString(), kind, cause };
+      this.sinkDown = { since: new Date().toISOString(), cause };
       log.debug(
         `the sink is failing (${failure.message}): later exports go straight to the spill until it answers again`,
       );

@@ -10,7 +10,7 @@
  * value would let a span with many long values cost many times the budget.
  */
 import { diag, type AttributeValue, type Attributes } from '@opentelemetry/api';
-import { parseBoundedJson } from './bounded-json.js';
+import { parseBoundedJson, type BoundedJson } from './bounded-json.js';
 import { UNINDEXED, indexKeys, type GroupedPrefix, type KeyIndex } from './key-index.js';
 
 /** maxMeasuredBytes's default (LLAMONITOR_MAX_MEASURED_BYTES): 1 MiB. */
@@ -21,23 +21,27 @@ const NO_KEYS: readonly string[] = [];
 export class SpanView {
   readonly keys: KeyIndex;
   private parsedKeys: string[] | undefined;
-  private parsedValues: unknown[] | undefined;
-  private parsedCut: boolean[] | undefined;
+  private parsedValues: (BoundedJson | undefined)[] | undefined;
   /** While a part is read (see `partial`): whether a value it read was cut. */
   private readCut = false;
-
-  /** Characters (UTF-16 code units) of one value read at most: the span's share per value of its budget. */
-  readonly maxMeasured: number;
+  private cap: number | undefined;
 
   constructor(
     readonly name: string,
     readonly attributes: Attributes,
     readonly resourceAttributes: Attributes,
     /** Characters of the span's values read at most, in all (maxMeasuredBytes). */
-    budget: number = DEFAULT_MAX_MEASURED,
+    private readonly budget: number = DEFAULT_MAX_MEASURED,
   ) {
     this.keys = indexOrUnindexed(attributes);
-    this.maxMeasured = perValueCap(attributes, budget);
+  }
+
+  /**
+   * Characters (UTF-16 code units) of one value read at most: the span's share per value of its
+   * budget, worked out on first use (a span the filter drops never needs it).
+   */
+  get maxMeasured(): number {
+    return (this.cap ??= perValueCap(this.attributes, this.budget));
   }
 
   /** True when the span has a key in one of `groups` (KeyGroup bits). */
@@ -80,16 +84,12 @@ export class SpanView {
     // A span parses a few attributes at most: short lists cost less than a Map per span.
     const keys = (this.parsedKeys ??= []);
     const values = (this.parsedValues ??= []);
-    const cuts = (this.parsedCut ??= []);
     const at = keys.indexOf(key);
-    if (at >= 0) {
-      if (cuts[at]) this.readCut = true;
-      return values[at];
+    const parsed = at >= 0 ? values[at] : parseJsonAttribute(raw, this.maxMeasured);
+    if (at < 0) {
+      keys.push(key);
+      values.push(parsed);
     }
-    const parsed = parseJsonAttribute(raw, this.maxMeasured);
-    keys.push(key);
-    values.push(parsed?.value);
-    cuts.push(parsed?.cut ?? false);
     if (parsed?.cut) this.readCut = true;
     return parsed?.value;
   }
@@ -130,7 +130,7 @@ function indexOrUnindexed(attributes: Attributes): KeyIndex {
  * A JSON attribute's value, read up to `maxMeasured` characters: parsed when
  * it is a string holding an object, an array or a string; else undefined.
  */
-export function parseJsonAttribute(value: AttributeValue | undefined, maxMeasured = DEFAULT_MAX_MEASURED) {
+function parseJsonAttribute(value: AttributeValue | undefined, maxMeasured = DEFAULT_MAX_MEASURED) {
   if (typeof value !== 'string') return undefined;
   const first = firstNonSpace(value);
   if (first !== 0x7b /* { */ && first !== 0x5b /* [ */ && first !== 0x22 /* " */) return undefined;
@@ -150,15 +150,16 @@ const MIN_CAP = 1024;
 export function perValueCap(attributes: Attributes, budget: number): number {
   const lengths: number[] = [];
   let total = 0;
+  const count = (value: unknown): void => {
+    if (typeof value !== 'string' || value.length < MIN_CAP || value.startsWith('data:')) return;
+    lengths.push(value.length);
+    total += value.length;
+  };
   try {
     for (const key in attributes) {
       const value = attributes[key];
-      const values = Array.isArray(value) ? value : [value];
-      for (const item of values) {
-        if (typeof item !== 'string' || item.length < MIN_CAP || item.startsWith('data:')) continue;
-        lengths.push(item.length);
-        total += item.length;
-      }
+      if (Array.isArray(value)) (value as unknown[]).forEach(count);
+      else count(value);
     }
   } catch {
     return budget; // hostile attributes (a throwing getter): the per-value bound still holds

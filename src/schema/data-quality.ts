@@ -7,7 +7,7 @@
  */
 import type { JsonObject } from './columns.js';
 
-export const INVALID_VALUES_KEY = 'invalid_values';
+const INVALID_VALUES_KEY = 'invalid_values';
 /**
  * text_custom_metrics key listing the metrics measured from a prefix of a
  * value longer than maxMeasuredBytes: `input_*`, `text_*`, `image_*`.

@@ -40,7 +40,7 @@ const INT64_MAX = 2n ** 63n - 1n;
  * the first: MariaDB's JSON_VALID refuses 32 (MySQL allows 100, PostgreSQL
  * far more). A container that would be level 32 is stored as null.
  */
-export const JSON_MAX_DEPTH = 31;
+const JSON_MAX_DEPTH = 31;
 const TIMESTAMP_PATTERN = /^(\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The text form of an int64 (a spill file writes a bigint so): an optional sign and up to 19 digits. */

@@ -10,14 +10,15 @@ import { chmodSync, mkdirSync } from 'node:fs';
 import { chmod, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-export type FileModeSetting = 'private' | 'group';
+export const FILE_MODES = ['private', 'group'] as const;
+export type FileMode = (typeof FILE_MODES)[number];
 
 export interface FileModes {
   readonly file: number;
   readonly folder: number;
 }
 
-export function fileModesOf(setting: FileModeSetting = 'private'): FileModes {
+export function fileModesOf(setting: FileMode = 'private'): FileModes {
   return setting === 'group' ? { file: 0o640, folder: 0o750 } : { file: 0o600, folder: 0o700 };
 }
 

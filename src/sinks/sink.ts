@@ -3,6 +3,7 @@
  * declares itself to the registry (registry.ts). Each sink is I/O only: rows
  * arrive mapped and fitted to their columns (schema/fit-row.ts).
  */
+import type { FileMode } from './file-modes.js';
 import type { MetricEvent } from '../schema/columns.js';
 
 export type SinkKind = 'parquet' | 'postgres' | 'mysql';
@@ -55,7 +56,7 @@ export interface SinkSettings extends SinkOptions {
   readonly parquetFileRows: number;
   readonly parquetFileAgeMillis: number;
   /** Who may read the files written: `private` (0600 / 0700) or `group` (0640 / 0750). */
-  readonly fileMode: 'private' | 'group';
+  readonly fileMode: FileMode;
   /** The package's console warnings (`LLAMONITOR_WARNINGS`); off sends them to diag. */
   readonly warnings: boolean;
 }

@@ -23,7 +23,7 @@ import { isLeaseName, thisProcess } from '../sinks/process-owner.js';
 import { DEAD_LETTER_FOLDER } from './dead-letter.js';
 import { writeFileDurably, writeSmallFile } from './durable-file.js';
 import { readHeaderSummary, REASON_SUFFIX, SET_ASIDE_FOLDER } from './spill-backlog.js';
-import { fileModesOf, makeFolders, type FileModes, type FileModeSetting } from '../sinks/file-modes.js';
+import { fileModesOf, makeFolders, type FileModes, type FileMode } from '../sinks/file-modes.js';
 import { decodeSpill, encodeSpill, type SpillDestination, type SpilledBatch } from './spill-format.js';
 import {
   claimName,
@@ -43,7 +43,7 @@ const log = diag.createComponentLogger({ namespace: 'llamonitor-otel/spill' });
 
 export interface SpillStoreOptions {
   /** `private` (files 0600, folders 0700; the default) or `group` (0640, 0750). */
-  readonly fileMode?: FileModeSetting | undefined;
+  readonly fileMode?: FileMode | undefined;
   /**
    * Also take files claimed by a process of another host (a spill folder on
    * shared storage) once that process's lease in the folder is stale or gone.

@@ -3,7 +3,6 @@
  * without the driver; `mysql2` is imported on first use.
  */
 import type { SinkDefinition } from '../sink.js';
-import { importDriver } from '../load-driver.js';
 import { parseMySqlUrl, type MySqlConnectionConfig } from './connection-config.js';
 
 export const mySqlSink: SinkDefinition<MySqlConnectionConfig> = {
@@ -15,11 +14,11 @@ export const mySqlSink: SinkDefinition<MySqlConnectionConfig> = {
     return { display: config.target, secrets: config.secrets, config };
   },
   async load() {
+    // The sink's module imports only mysql2's types; the driver itself is loaded (or named missing) here.
     const [{ MySqlSink }, { loadMySqlDriver }] = await Promise.all([
-      importDriver('MySQL', ['mysql2'], () => import('./mysql-sink.js')),
+      import('./mysql-sink.js'),
       import('./pool.js'),
     ]);
-    // The sink loads mysql2 only when it connects: a missing driver is named now instead.
     await loadMySqlDriver();
     return (config, settings) => new MySqlSink(config, settings);
   },

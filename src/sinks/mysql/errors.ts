@@ -4,13 +4,7 @@
  * message would echo it.
  */
 import { redactSecrets } from '../../secrets.js';
-import {
-  ConfigError,
-  ConnectionError,
-  LlamonitorError,
-  RefusedDataError,
-  type ErrorKind,
-} from '../../errors.js';
+import { errorOfKind, LlamonitorError, type ErrorKind } from '../../errors.js';
 import type { MySqlConnectionConfig } from './connection-config.js';
 
 /** What mysql2 puts on its errors; every field optional, since sockets and TLS fail differently. */
@@ -80,7 +74,7 @@ const REFUSED_DATA_ERRNOS = new Set([
 ]);
 
 /** What a failure means for the rows: see errors.ts. */
-export function mySqlErrorKind(
+function mySqlErrorKind(
   code: string | undefined,
   serverErrno: number | undefined,
   sqlState?: string,
@@ -91,12 +85,6 @@ export function mySqlErrorKind(
   if (serverErrno !== undefined && sqlState !== undefined && /^22/.test(sqlState)) return 'refused-data';
   return 'connection';
 }
-
-const ERROR_OF_KIND = {
-  configuration: ConfigError,
-  connection: ConnectionError,
-  'refused-data': RefusedDataError,
-};
 
 /**
  * The error of the right kind for `error`, raised while trying to `action` (e.g. "connect to",
@@ -117,7 +105,7 @@ export function describeMySqlError(
   const advice = adviceFor(code, serverErrno, serverMessage, config, table);
   const message = `MySQL: could not ${action} ${config.target}: ${advice}`;
   const kind = mySqlErrorKind(code, serverErrno, driverError.sqlState);
-  return new ERROR_OF_KIND[kind](redactSecrets(message, config.secrets), {
+  return errorOfKind(kind, redactSecrets(message, config.secrets), {
     code: code ?? (serverErrno === undefined ? undefined : String(serverErrno)),
     cause: error,
   });

@@ -30,7 +30,7 @@ import { OwnerLeases, thisProcess } from '../process-owner.js';
 import type { Sink, SinkOptions } from '../sink.js';
 import { ConversionWorker } from './worker-client.js';
 import { compactTime, probeFileName, walFolder, type Owner } from './dataset-layout.js';
-import { fileModesOf, makeFolders, type FileModes, type FileModeSetting } from '../file-modes.js';
+import { fileModesOf, makeFolders, type FileModes, type FileMode } from '../file-modes.js';
 import {
   abandonedSegments,
   claimSegment,
@@ -54,7 +54,7 @@ export interface ParquetSinkOptions extends SinkOptions {
    * Who may read the files (`LLAMONITOR_FILE_MODE`): `private` (default, files
    * 0600, folders 0700) or `group` (0640, 0750).
    */
-  readonly fileMode?: FileModeSetting | undefined;
+  readonly fileMode?: FileMode | undefined;
   /** The package's console warnings (`LLAMONITOR_WARNINGS`); off sends them to diag. Default on. */
   readonly warnings?: boolean | undefined;
   /**

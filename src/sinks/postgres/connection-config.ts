@@ -63,7 +63,7 @@ const PG_PARAMETERS: Readonly<Record<string, (value: string) => string | undefin
     ['postgres', 'direct'].includes(value) ? undefined : "use 'postgres' or 'direct'",
 };
 /** Every parameter a PostgreSQL URL may hold, for messages. */
-export const POSTGRES_PARAMETERS: readonly string[] = [...OWN_PARAMETERS, ...Object.keys(PG_PARAMETERS)];
+const POSTGRES_PARAMETERS: readonly string[] = [...OWN_PARAMETERS, ...Object.keys(PG_PARAMETERS)];
 const DEFAULT_CONNECT_TIMEOUT_MILLIS = 15_000;
 
 /** Undefined when `value` is a whole number from `min` to `max`, else what to give instead. */

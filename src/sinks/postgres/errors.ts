@@ -4,13 +4,7 @@
  * password, even where the server or a library would have echoed one.
  */
 import { redactSecrets } from '../../secrets.js';
-import {
-  ConfigError,
-  ConnectionError,
-  LlamonitorError,
-  RefusedDataError,
-  type ErrorKind,
-} from '../../errors.js';
+import { errorOfKind, LlamonitorError, type ErrorKind } from '../../errors.js';
 import type { TableName } from './ddl.js';
 
 /** What the sink was doing: "could not <action>". */
@@ -46,7 +40,7 @@ const REFUSED_DATA_CLASSES = /^(22|23)/;
 const REFUSED_DATA = new Set(['54000']);
 
 /** What a failure means for the rows: see errors.ts. */
-export function postgresErrorKind(code: string | undefined, raw: string): ErrorKind {
+function postgresErrorKind(code: string | undefined, raw: string): ErrorKind {
   if (code === undefined) {
     return /certificate|does not support SSL/i.test(raw) ? 'configuration' : 'connection';
   }
@@ -61,12 +55,6 @@ export function postgresErrorKind(code: string | undefined, raw: string): ErrorK
   return 'connection';
 }
 
-const ERROR_OF_KIND = {
-  configuration: ConfigError,
-  connection: ConnectionError,
-  'refused-data': RefusedDataError,
-};
-
 /** The error of the right kind for `error`, raised while doing `action`, with a message that says what to do. */
 export function describePostgresError(
   error: unknown,
@@ -78,7 +66,7 @@ export function describePostgresError(
   const code = sqlState(error) ?? (error as { code?: string } | null)?.code;
   const message = redactSecrets(explain(raw, code, action, context), context.secrets);
   const kind = postgresErrorKind(code, raw);
-  return new ERROR_OF_KIND[kind](message, { code, cause: error });
+  return errorOfKind(kind, message, { code, cause: error });
 }
 
 function explain(raw: string, code: string | undefined, action: SinkAction, context: ErrorContext): string {
