@@ -15,7 +15,6 @@ import { DeadLetterStore } from '../spill/dead-letter.js';
 import { Replayer } from '../export/replayer.js';
 import { withDeadline } from '../export/deadline.js';
 import { WAITING_REPORTS } from './waiting.js';
-import { waitingSegmentLines } from './recover.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 export type Out = (line: string) => void;
@@ -34,7 +33,7 @@ function safeMessage(error: unknown, options: ResolvedOptions | undefined): stri
   return redactSecrets(message, options?.target.secrets ?? []);
 }
 
-function loadOptions(
+export function loadOptions(
   env: Env,
   out: Out,
   overrides: { createTable?: boolean } = {},
@@ -168,12 +167,11 @@ export async function doctor(env: Env, out: Out): Promise<number> {
     }
   }
   await (sink as Sink | undefined)?.close().catch(() => {});
-  for (const line of await waitingSegmentLines(options)) out(line);
   for (const report of WAITING_REPORTS) {
     try {
-      const line = await report(options);
-      if (line === undefined) continue;
-      out(`${line.status === 'ok' ? '[ok]  ' : '[warn]'} ${line.name}: ${line.detail}`);
+      for (const line of await report(options)) {
+        out(`${line.status === 'ok' ? '[ok]  ' : '[warn]'} ${line.name}: ${line.detail}`);
+      }
     } catch (error) {
       failed = true;
       out(`[fail] reading what waits on disk: ${safeMessage(error, options)}`);

@@ -80,10 +80,15 @@ export function isLeaseName(name: string): boolean {
 }
 
 /** The token and mtime of `owner`'s lease in `folder`; undefined when it has none. */
+interface Lease {
+  readonly token: string;
+  readonly modified: number;
+}
+
 async function readLease(
   folder: string,
   owner: Pick<ProcessOwner, 'host' | 'pid'>,
-): Promise<{ token: string; modified: number } | undefined> {
+): Promise<Lease | undefined> {
   const path = join(folder, leaseName(owner));
   try {
     const [token, modified] = await Promise.all([
@@ -99,7 +104,11 @@ async function readLease(
 
 /** Whether `owner`'s lease in `folder` holds its token and is fresh: its process (on another host, say) still works there. */
 export async function leaseIsFresh(folder: string, owner: ProcessOwner, now = Date.now()): Promise<boolean> {
-  const lease = await readLease(folder, owner);
+  return holdsLease(await readLease(folder, owner), owner, now);
+}
+
+/** The lease holds the owner's token and was refreshed lately. */
+function holdsLease(lease: Lease | undefined, owner: ProcessOwner, now: number): boolean {
   return lease !== undefined && lease.token === owner.token && now - lease.modified <= LEASE_STALE_MILLIS;
 }
 
@@ -141,8 +150,7 @@ export class OwnerLeases {
     if (!pidRuns(owner.pid)) return 'dead';
     const lease = await readLease(this.folder, owner);
     if (lease === undefined) return 'alive'; // a running PID with no lease: a release older than leases
-    if (lease.token !== owner.token) return 'dead';
-    return this.now() - lease.modified > LEASE_STALE_MILLIS ? 'dead' : 'alive';
+    return holdsLease(lease, owner, this.now()) ? 'alive' : 'dead';
   }
 
   private async writeLease(): Promise<void> {

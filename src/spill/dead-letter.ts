@@ -18,6 +18,7 @@ import { diag } from '@opentelemetry/api';
 import { fileModesOf, makeFolders, type FileMode } from '../sinks/file-modes.js';
 import { writeFileDurably } from './durable-file.js';
 import { readHeaderLine } from './header-line.js';
+import { bigintAsString } from './spill-format.js';
 import type { MetricEvent } from '../schema/columns.js';
 import type { SpillDestination } from './spill-store.js';
 
@@ -59,10 +60,6 @@ interface DeadLetterHeader {
   /** `export`, or the spill file whose replay found the rows. */
   readonly source: string;
   readonly firstError: string;
-}
-
-function bigintAsString(_key: string, value: unknown): unknown {
-  return typeof value === 'bigint' ? value.toString() : value;
 }
 
 export class DeadLetterStore {

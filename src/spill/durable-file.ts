@@ -3,8 +3,9 @@
  * may take fewer bytes than it was given when the disk fills) and synced
  * before the file is given its name, and on any failure nothing left behind.
  */
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { fsyncFolder, writeFully } from '../sinks/durable-fs.js';
 
 /** A write the file system did not take whole: the disk is full, or a write failed. */
 export class IncompleteWriteError extends Error {
@@ -21,25 +22,6 @@ export class IncompleteWriteError extends Error {
     });
     this.name = 'IncompleteWriteError';
     this.code = code;
-  }
-}
-
-/** Writes all of `bytes` at the file's current end, looping on short writes. */
-async function writeFully(handle: FileHandle, bytes: Buffer): Promise<void> {
-  for (let written = 0; written < bytes.length;) {
-    const { bytesWritten } = await handle.write(bytes, written, bytes.length - written);
-    // A write that takes nothing and reports no error would loop forever: a full disk that said nothing.
-    if (bytesWritten <= 0) throw Object.assign(new Error('the write took no bytes'), { code: 'ENOSPC' });
-    written += bytesWritten;
-  }
-}
-
-export async function syncFolder(path: string): Promise<void> {
-  const folder = await open(path, 'r');
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
   }
 }
 
@@ -69,7 +51,7 @@ export async function writeFileDurably(
       await handle.close();
     }
     await rename(temporary, final);
-    await syncFolder(dirname(final));
+    await fsyncFolder(dirname(final));
   } catch (error) {
     await rm(temporary, { force: true }).catch(() => {});
     await rm(final, { force: true }).catch(() => {});

@@ -12,14 +12,15 @@ export const SET_ASIDE_FOLDER = 'set-aside';
 /** Next to each file set aside, why: `set-aside/<file>.reason.txt`. */
 export const REASON_SUFFIX = '.reason.txt';
 
-function isMissing(error: unknown): boolean {
+/** The error says the file or folder is not there. */
+export function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'ENOENT';
 }
 
 /** A spill file's header line, read alone; undefined when it cannot be read. */
 export async function readHeaderSummary(path: string): Promise<ReturnType<typeof headerSummary>> {
   const line = await readHeaderLine(path);
-  return line === undefined ? undefined : headerSummary(`${line}\n`);
+  return line === undefined ? undefined : headerSummary(line);
 }
 
 /** What a spill folder holds for replay, as its files' headers count it. */

@@ -44,7 +44,8 @@ export class CorruptSpillError extends Error {
   }
 }
 
-function bigintAsString(_key: string, value: unknown): unknown {
+/** A JSON.stringify replacer: 64-bit counts as their decimal text. */
+export function bigintAsString(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
 }
 
@@ -144,11 +145,9 @@ export function decodeSpill(file: string, text: string): SpilledBatch {
 }
 
 /** What a header line declares about its file, read without the rest; undefined when it is no spill header. */
-export function headerSummary(
-  start: string,
-): { readonly rows: number; readonly created: string } | undefined {
+export function headerSummary(line: string): { readonly rows: number; readonly created: string } | undefined {
   try {
-    const header = JSON.parse(start.slice(0, start.indexOf('\n'))) as Partial<SpillHeader>;
+    const header = JSON.parse(line) as Partial<SpillHeader>;
     if (header.format !== FORMAT || !Number.isSafeInteger(header.rows)) return undefined;
     return { rows: header.rows as number, created: typeof header.created === 'string' ? header.created : '' };
   } catch {

@@ -22,7 +22,7 @@ import type { MetricEvent } from '../schema/columns.js';
 import { isLeaseName, thisProcess } from '../sinks/process-owner.js';
 import { DEAD_LETTER_FOLDER } from './dead-letter.js';
 import { writeFileDurably, writeSmallFile } from './durable-file.js';
-import { readHeaderSummary, REASON_SUFFIX, SET_ASIDE_FOLDER } from './spill-backlog.js';
+import { isMissing, readHeaderSummary, REASON_SUFFIX, SET_ASIDE_FOLDER } from './spill-backlog.js';
 import { fileModesOf, makeFolders, type FileModes, type FileMode } from '../sinks/file-modes.js';
 import { decodeSpill, encodeSpill, type SpillDestination, type SpilledBatch } from './spill-format.js';
 import {
@@ -61,10 +61,6 @@ export interface ClaimedSpill {
 
 /** Folders of the package in the spill folder: not the store's to touch, nor foreign. */
 const KNOWN_FOLDERS = new Set([SET_ASIDE_FOLDER, DEAD_LETTER_FOLDER]);
-
-function isMissing(error: unknown): boolean {
-  return (error as NodeJS.ErrnoException).code === 'ENOENT';
-}
 
 export class SpillStore {
   private readonly modes: FileModes;

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   compactTime,
-  hostLabel,
   parseSegmentFileName,
   parseTempFileOwner,
   partFileName,
@@ -10,6 +9,7 @@ import {
   tempFileName,
   type Owner,
 } from '../../src/sinks/parquet/dataset-layout.js';
+import { hostLabel } from '../../src/sinks/process-owner.js';
 
 const self: Owner = { host: hostLabel('build-box.example.com'), pid: process.pid, token: '0a1b2c3d' };
 const segment = {

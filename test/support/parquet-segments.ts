@@ -11,12 +11,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { MetricEvent } from '../../src/schema/columns.js';
-import {
-  compactTime,
-  hostLabel,
-  segmentFileName,
-  type Owner,
-} from '../../src/sinks/parquet/dataset-layout.js';
+import { compactTime, segmentFileName, type Owner } from '../../src/sinks/parquet/dataset-layout.js';
+import { hostLabel } from '../../src/sinks/process-owner.js';
 import {
   batchHeaderPayload,
   encodeRowLine,

@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import type { ProcessOwner } from '../process-owner.js';
 
 export const WAL_FOLDER = '_wal';
 export const QUARANTINE_FOLDER = 'quarantine';
@@ -22,13 +23,7 @@ const SEGMENT_SUFFIX = '.wal';
 const TEMP_SUFFIX = '.tmp';
 
 /** The process that writes a segment: recovery converts only segments whose process is gone. */
-export interface Owner {
-  /** os.hostname(), reduced to letters, digits and `-`. */
-  readonly host: string;
-  readonly pid: number;
-  /** Random per process: a later process that happens to get the same pid is another owner. */
-  readonly token: string;
-}
+export type Owner = ProcessOwner;
 
 export interface SegmentName {
   /** Creation time, `20260102T030405123Z`: names sort by age. */
@@ -40,10 +35,6 @@ export interface SegmentName {
 const SEGMENT_PATTERN =
   /^(\d{8}T\d{9}Z)-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})~([A-Za-z0-9-]+)~(\d+)~([0-9a-f]+)\.wal$/;
 const TEMP_PATTERN = /^\..*~([A-Za-z0-9-]+)~(\d+)~([0-9a-f]+)\.tmp$/;
-
-export function hostLabel(hostname: string): string {
-  return hostname.replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63) || 'host';
-}
 
 /** `20260102T030405123Z` for a time in milliseconds. */
 export function compactTime(millis: number): string {

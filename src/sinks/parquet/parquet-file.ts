@@ -16,7 +16,7 @@ import {
 import { dirname } from 'node:path';
 import { ByteWriter, ParquetWriter, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
 import { COLUMNS, SCHEMA_VERSION } from '../../schema/columns.js';
-import { fsyncFolderSync } from './durable-fs.js';
+import { fsyncFolderSync } from '../durable-fs.js';
 import { faultPoint } from './fault-points.js';
 import { fileModesOf, makeFoldersSync, type FileModes } from '../file-modes.js';
 import { keepsStatistics, parquetSchema } from './parquet-schema.js';

@@ -19,7 +19,7 @@ import {
   type Owner,
   type SegmentName,
 } from './dataset-layout.js';
-import { fsyncFolderSync } from './durable-fs.js';
+import { fsyncFolderSync } from '../durable-fs.js';
 import { makeFoldersSync, type FileModes } from '../file-modes.js';
 import { moveIntoPlace, TemporaryParquetFile } from './parquet-file.js';
 import type { SegmentContents } from './segment-reader.js';

@@ -5,7 +5,7 @@
  * read no longer ends the reading: the lines up to the next batch header that
  * can be read are lost, and the batches after it are kept.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 import { isoMicrosToEpochMicros } from '../../schema/timestamps.js';
 import type { SegmentContents, SegmentLoss } from './segment-reader.js';
 import {
@@ -168,14 +168,4 @@ class LegacySegmentReader {
 /** The rows of a version 1 segment, read from `fd` up to `size` bytes (the whole file when undefined). */
 export function readLegacySegment(fd: number, size?: number): SegmentContents {
   return new LegacySegmentReader().read(fd, size ?? fstatSync(fd).size);
-}
-
-/** The same, from a path. */
-export function readLegacySegmentFile(path: string): SegmentContents {
-  const fd = openSync(path, 'r');
-  try {
-    return readLegacySegment(fd);
-  } finally {
-    closeSync(fd);
-  }
 }

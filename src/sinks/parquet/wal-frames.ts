@@ -101,8 +101,3 @@ export function findFrame(bytes: Buffer, from: number): number {
   }
   return -1;
 }
-
-/** True when a segment's first bytes are a frame marker (version 2 and later); version 1 starts with `{`. */
-export function startsWithFrame(bytes: Buffer): boolean {
-  return bytes.length >= 4 && bytes.compare(FRAME_MARKER, 0, 4, 0, 4) === 0;
-}
