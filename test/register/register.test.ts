@@ -79,7 +79,12 @@ describe('node --import llamonitor-otel/register (Parquet)', () => {
       // Bounded: a loaded machine may start the child slowly, but it must print its spans in the end.
       const started = Date.now();
       while (app.stdout().split('\n').length < 3_000) {
-        if (exited) throw new Error(`the burst app ended before 3,000 spans: ${app.stdout().slice(-500)}`);
+        if (exited) {
+          const { code, signal, stderr } = await app.finished;
+          throw new Error(
+            `the burst app ended (${code ?? signal}) before 3,000 spans: ${stderr.slice(-1_000)}`,
+          );
+        }
         if (Date.now() - started > 90_000)
           throw new Error('the burst app did not end 3,000 spans within 90 s');
         await new Promise((r) => setTimeout(r, 20));

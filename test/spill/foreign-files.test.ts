@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MetricEventsSpanExporter } from '../../src/export/exporter.js';
 import { fitRow } from '../../src/schema/fit-row.js';
+import { isLeaseName } from '../../src/sinks/process-owner.js';
 import { SpillStore } from '../../src/spill/spill-store.js';
 import { runCli } from '../support/child-process.js';
 import { MemorySink } from '../support/memory-sink.js';
@@ -55,6 +56,9 @@ async function snapshot(folder: string): Promise<Record<string, string>> {
   return out;
 }
 
+/** A file the spill store itself writes while it replays (regular files only): a spill file, a claim, a lease. */
+const isOwnEntry = (name: string) => /^spill-\d{13}-.*\.ndjson(\.claim-.*)?$/.test(name) || isLeaseName(name);
+
 const row = (i: number) => fitRow({ ...sampleRows(1, i)[0] });
 
 describe('a spill folder that holds an application’s files', () => {
@@ -69,9 +73,13 @@ describe('a spill folder that holds an application’s files', () => {
     const exporter = MetricEventsSpanExporter.withSink(sink, { spillDir: app }, { replayIntervalMillis: 10 });
     try {
       await exporter.ready(); // wakes the background replay
-      for (let waited = 0; sink.rows.length < 2; waited += 20) {
+      // Done means the rows stored and the store's own entries gone: the file, its claim, its lease.
+      const done = async () =>
+        sink.rows.length >= 2 &&
+        !(await readdir(app, { withFileTypes: true })).some((e) => e.isFile() && isOwnEntry(e.name));
+      for (let waited = 0; !(await done()); waited += 20) {
         if (waited > 10_000)
-          throw new Error('the background replay did not replay the spill file within 10 s');
+          throw new Error('the background replay did not replay the spill file and release it within 10 s');
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     } finally {
