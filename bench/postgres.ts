@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import pg from 'pg';
 import { INSERT_COLUMNS, type ColumnSpec, type MetricEvent } from '../src/schema/columns.js';
+import { postgresType } from '../src/sinks/postgres/column-types.js';
 import { createDelimitedEncoder } from '../src/sinks/delimited-text.js';
 import { writeSkippingStored } from '../src/sinks/postgres/conflict-path.js';
 import {
@@ -180,12 +181,12 @@ try {
     await batchSink.close();
 
     const conflictTable = await freshTable();
-    const types = new Map(INSERT_COLUMNS.map((c) => [c.name, c.postgresType]));
+    const types = new Map(INSERT_COLUMNS.map((c) => [c.name, postgresType(c)]));
     const client = await pool.connect();
     record(
       'conflict path',
       await timed(() =>
-        writeSkippingStored(client, conflictTable, types, rows as readonly MetricEvent[], encode),
+        writeSkippingStored(client, conflictTable, types, INSERT_COLUMNS, rows as readonly MetricEvent[], encode),
       ),
     );
     client.release();

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { ByteWriter, ParquetWriter, type ColumnSource } from 'hyparquet-writer';
-import { COLUMNS, type MetricEvent } from '../../src/schema/columns.js';
+import { COLUMNS, type ColumnKind, type MetricEvent } from '../../src/schema/columns.js';
 import { isoMicrosToEpochMicros } from '../../src/schema/timestamps.js';
 import { parquetSchema } from '../../src/sinks/parquet/parquet-schema.js';
 
@@ -41,13 +41,16 @@ interface Parquetjs {
 const require = createRequire(import.meta.url);
 const parquetjs = require('parquetjs-lite') as Parquetjs;
 
-const PARQUETJS_TYPES: Record<string, string> = {
-  STRING: 'UTF8',
-  JSON: 'JSON',
-  INT32: 'INT32',
-  INT64: 'INT64',
-  DOUBLE: 'DOUBLE',
-  TIMESTAMP_MICROS: 'TIMESTAMP_MICROS',
+/** parquetjs-lite's type for each column kind, as close to the sink's as it has. */
+const PARQUETJS_TYPES: Record<ColumnKind, string> = {
+  uuid: 'UTF8',
+  string: 'UTF8',
+  text: 'UTF8',
+  json: 'JSON',
+  int32: 'INT32',
+  int64: 'INT64',
+  double: 'DOUBLE',
+  timestamp: 'TIMESTAMP_MICROS',
 };
 
 /** The same rows with parquetjs-lite, row by row, snappy. */
@@ -56,7 +59,7 @@ export async function parquetjsLite(rows: readonly MetricEvent[], path: string):
     Object.fromEntries(
       COLUMNS.map((spec) => [
         spec.name,
-        { type: PARQUETJS_TYPES[spec.parquetType] as string, optional: spec.nullable, compression: 'SNAPPY' },
+        { type: PARQUETJS_TYPES[spec.kind], optional: spec.nullable, compression: 'SNAPPY' },
       ]),
     ),
   );

@@ -6,6 +6,7 @@
  * columns and the row is still produced.
  */
 import { diag, type Attributes, type HrTime } from '@opentelemetry/api';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import {
   SCHEMA_VERSION,
   columnSpec,
@@ -36,7 +37,10 @@ import { inputText, outputText } from './span-text.js';
 import { KeyGroup, type GroupedPrefix } from './key-index.js';
 import { DEFAULT_MAX_MEASURED, SpanView, isRecord, prefixOf } from './span-view.js';
 import { measureText, type TextMetrics } from './text-metrics.js';
-import { addTokenMetrics, spanTokens } from './tokens.js';
+import { NO_TOKEN_COLUMNS, addTokenMetrics, spanTokens, tokenColumns, type SpanTokens } from './tokens.js';
+import { callModels, modelColumn, providerName, type CallModels } from './call-identity.js';
+import { finishReasonInView } from './finish-reason.js';
+import { userIdInView } from './user-id.js';
 
 const ZERO_TRACE_ID = '00000000000000000000000000000000';
 const ZERO_SPAN_ID = '0000000000000000';
@@ -55,6 +59,13 @@ const PARENT_SPAN_ID_CHARS = maxChars('parent_span_id');
 const OPERATION_NAME_CHARS = maxChars('operation_name');
 const ERROR_CHARS = maxChars('error');
 const ERROR_TYPE_CHARS = maxChars('error_type');
+const MODEL_CHARS = maxChars('model');
+const PROVIDER_CHARS = maxChars('provider');
+const FINISH_REASON_CHARS = maxChars('finish_reason');
+const USER_ID_CHARS = maxChars('user_id');
+const SERVICE_NAME_CHARS = maxChars('service_name');
+const NO_TOKENS: SpanTokens = { counts: {}, invalid: [] };
+const NO_MODELS: CallModels = { request: undefined, response: undefined };
 
 export function toMetricEvent(span: SpanLike, options: MappingOptions = {}): MetricEvent | undefined {
   try {
@@ -88,6 +99,10 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     imagesRead.partial,
   );
   const aggregate = options.parentIsModelCall === true || isWrapperSpan(operationType, attributes);
+  const tokens = attempt('tokens', spanTokens, view, NO_TOKENS);
+  const usage = attemptRun('token columns', () => tokenColumns(tokens, aggregate), NO_TOKEN_COLUMNS);
+  const models = attempt('model', callModels, view, NO_MODELS);
+  const userId = attempt('user', userIdInView, view, undefined) ?? options.inheritedUserId;
   const sessionId =
     attempt('session', sessionIdInView, view, undefined) ?? options.inheritedSessionId ?? traceId;
   const parentSpanId = attempt('parent', parentSpanIdOf, span, null);
@@ -113,7 +128,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     text_line_count: fitInt32(outputMetrics?.metrics.lines),
     text_custom_metrics: attemptRun(
       'text metrics',
-      () => textCustomMetrics(view, inputMetrics?.metrics, aggregate, invalid, partial),
+      () => textCustomMetrics(view, inputMetrics?.metrics, tokens, aggregate, invalid, partial),
       null,
     ),
     image_count: fitInt32(images.image_count),
@@ -136,7 +151,31 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
         ),
       null,
     ),
+    model: optionalString(
+      attemptRun('model', () => modelColumn(models), undefined),
+      MODEL_CHARS,
+    ),
+    provider: optionalString(attempt('provider', providerName, view, undefined), PROVIDER_CHARS),
+    input_tokens: usage.input_tokens,
+    output_tokens: usage.output_tokens,
+    total_tokens: usage.total_tokens,
+    cache_read_tokens: usage.cache_read_tokens,
+    cache_write_tokens: usage.cache_write_tokens,
+    reasoning_tokens: usage.reasoning_tokens,
+    cost_usd: null,
+    time_to_first_token_ms: null,
+    finish_reason: optionalString(
+      attempt('finish reason', finishReasonInView, view, undefined),
+      FINISH_REASON_CHARS,
+    ),
+    user_id: optionalString(userId === undefined ? undefined : String(userId), USER_ID_CHARS),
+    service_name: optionalString(view.resourceAttributes[ATTR_SERVICE_NAME], SERVICE_NAME_CHARS),
   };
+}
+
+/** A string column's value: a non-empty string cut to fit, else null. */
+function optionalString(value: unknown, maxLength: number | undefined): string | null {
+  return typeof value === 'string' && value.length > 0 ? fitString(value, maxLength) : null;
 }
 
 /**
@@ -290,13 +329,14 @@ const NONE_PARTIAL: readonly string[] = [];
 function textCustomMetrics(
   view: SpanView,
   input: TextMetrics | undefined,
+  tokens: SpanTokens,
   aggregate: boolean,
   invalid: string[],
   partial: readonly string[],
 ): JsonObject | null {
   const metrics: JsonObject = {};
   if (input !== undefined) addInputMetrics(metrics, input);
-  addTokenMetrics(metrics, spanTokens(view), aggregate);
+  addTokenMetrics(metrics, tokens, aggregate);
   addUserMetrics(metrics, view, 'llamonitor.text.', invalid);
   for (const name of invalid) countInvalidValue(metrics, name);
   if (partial.length > 0) metrics[PARTIAL_METRICS_KEY] = [...partial];

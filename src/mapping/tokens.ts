@@ -204,3 +204,33 @@ export function addTokenMetrics(metrics: JsonObject, tokens: SpanTokens, aggrega
   }
   for (const key of tokens.invalid) countInvalidValue(metrics, key);
 }
+
+// TEMPORARY stub: replaced by the tokens branch.
+export interface TokenColumns {
+  readonly input_tokens: number | null;
+  readonly output_tokens: number | null;
+  readonly total_tokens: number | null;
+  readonly cache_read_tokens: number | null;
+  readonly cache_write_tokens: number | null;
+  readonly reasoning_tokens: number | null;
+}
+export const NO_TOKEN_COLUMNS: TokenColumns = {
+  input_tokens: null,
+  output_tokens: null,
+  total_tokens: null,
+  cache_read_tokens: null,
+  cache_write_tokens: null,
+  reasoning_tokens: null,
+};
+export function tokenColumns(tokens: SpanTokens, aggregate: boolean): TokenColumns {
+  if (aggregate) return NO_TOKEN_COLUMNS;
+  const c = tokens.counts;
+  return {
+    input_tokens: c.input_tokens ?? null,
+    output_tokens: c.output_tokens ?? null,
+    total_tokens: c.total_tokens ?? null,
+    cache_read_tokens: c.cache_read_tokens ?? null,
+    cache_write_tokens: c.cache_creation_tokens ?? null,
+    reasoning_tokens: c.reasoning_tokens ?? null,
+  };
+}

@@ -1,28 +1,39 @@
 /**
- * The `metric_events` table, declared once. Every form a sink needs (DDL, the
- * COPY / LOAD DATA encoders, the Parquet schema, the row type) derives from this
- * list and from nothing else: adding a column is one line here plus its mapping.
+ * The `metric_events` table, declared once: each column by name, a
+ * dialect-neutral kind, its nullability and the schema version that added it.
+ * Every form a sink needs (DDL, the COPY / LOAD DATA encoders, the Parquet
+ * schema, the row type) derives from this list; each sink turns a kind into
+ * its own type (`columnType` of its definition). Adding a column is one line
+ * here plus its mapping.
  *
- * The table is the one the Python `llamonitor-async` writes (schema 1.0.0).
+ * Version 1.0.0 is the table the Python `llamonitor-async` writes; 1.1.0
+ * appends nullable columns after `created_at`, which prepare() adds to an
+ * existing table (docs/upgrading.md).
  */
 
-export const SCHEMA_VERSION = '1.0.0';
+/** The version rows written with every column carry. */
+export const SCHEMA_VERSION = '1.1.0';
+/** The version rows written into a table that lacks a 1.1 column carry: the shape they have. */
+export const SCHEMA_VERSION_1_0 = '1.0.0';
+export type SchemaVersion = typeof SCHEMA_VERSION | typeof SCHEMA_VERSION_1_0;
 
-/** What a column holds, independent of any database. */
+/**
+ * What a column holds, independent of any database: `uuid` an id in UUID
+ * form, `string` text of at most `maxLength` characters, `text` longer text,
+ * `timestamp` an instant with microseconds.
+ */
 export type ColumnKind = 'uuid' | 'string' | 'text' | 'timestamp' | 'double' | 'int32' | 'int64' | 'json';
 
 export interface ColumnSpec {
   readonly name: string;
   readonly kind: ColumnKind;
   readonly nullable: boolean;
+  /** The schema version that added the column. */
+  readonly since: SchemaVersion;
   /** Longest value in characters (code points), where the column has a limit. */
   readonly maxLength?: number;
-  readonly postgresType: string;
-  readonly mysqlType: string;
-  /** hyparquet-writer's basic type, or TIMESTAMP_MICROS for an INT64 TIMESTAMP(MICROS, UTC). */
-  readonly parquetType: 'STRING' | 'JSON' | 'DOUBLE' | 'INT32' | 'INT64' | 'TIMESTAMP_MICROS';
   /** Filled by the database (a default), so the mapping never sets it and inserts leave it out. */
-  readonly databaseDefault?: string;
+  readonly databaseDefault?: 'CURRENT_TIMESTAMP';
   /** The only values the column holds: its TypeScript type is their union, and fitRow refuses any other. */
   readonly values?: readonly string[];
 }
@@ -46,137 +57,66 @@ export type OperationType = (typeof OPERATION_TYPES)[number];
 /** MySQL's TEXT holds 65,535 bytes: at 4 UTF-8 bytes a code point this many characters always fit. */
 const TEXT_MAX_CHARS = 16_383;
 
-const id = <N extends string, Null extends boolean = false>(name: N, nullable?: Null) =>
-  ({
-    name,
-    kind: 'string',
-    nullable: (nullable ?? false) as Null,
-    maxLength: 255,
-    postgresType: 'VARCHAR(255)',
-    mysqlType: 'VARCHAR(255)',
-    parquetType: 'STRING',
-  }) as const;
+type Since = { readonly since: SchemaVersion };
+const V1_0 = { since: '1.0.0' } as const satisfies Since;
+const V1_1 = { since: '1.1.0' } as const satisfies Since;
 
-const int32 = <N extends string>(name: N) =>
-  ({
-    name,
-    kind: 'int32',
-    nullable: true,
-    postgresType: 'INTEGER',
-    mysqlType: 'INT',
-    parquetType: 'INT32',
-  }) as const;
+const string = <N extends string, L extends number, Null extends boolean, S extends Since>(
+  name: N,
+  maxLength: L,
+  nullable: Null,
+  version: S,
+) => ({ name, kind: 'string', nullable, maxLength, ...version }) as const;
 
-const int64 = <N extends string>(name: N) =>
-  ({
-    name,
-    kind: 'int64',
-    nullable: true,
-    postgresType: 'BIGINT',
-    mysqlType: 'BIGINT',
-    parquetType: 'INT64',
-  }) as const;
+const number = <N extends string, K extends 'double' | 'int32' | 'int64', S extends Since>(
+  name: N,
+  kind: K,
+  version: S,
+) => ({ name, kind, nullable: true, ...version }) as const;
 
-const json = <N extends string>(name: N) =>
-  ({
-    name,
-    kind: 'json',
-    nullable: true,
-    postgresType: 'JSONB',
-    mysqlType: 'JSON',
-    parquetType: 'JSON',
-  }) as const;
+const json = <N extends string>(name: N) => ({ name, kind: 'json', nullable: true, ...V1_0 }) as const;
 
 export const COLUMNS = [
-  {
-    name: 'event_id',
-    kind: 'uuid',
-    nullable: false,
-    maxLength: 36,
-    postgresType: 'UUID',
-    mysqlType: 'CHAR(36)',
-    parquetType: 'STRING',
-  },
-  {
-    name: 'schema_version',
-    kind: 'string',
-    nullable: false,
-    maxLength: 20,
-    postgresType: 'VARCHAR(20)',
-    mysqlType: 'VARCHAR(20)',
-    parquetType: 'STRING',
-  },
-  id('session_id'),
-  id('trace_id'),
-  id('span_id'),
-  id('parent_span_id', true),
-  id('operation_name'),
-  {
-    name: 'operation_type',
-    kind: 'string',
-    nullable: false,
-    maxLength: 50,
-    values: OPERATION_TYPES,
-    postgresType: 'VARCHAR(50)',
-    mysqlType: 'VARCHAR(50)',
-    parquetType: 'STRING',
-  },
-  {
-    name: 'timestamp',
-    kind: 'timestamp',
-    nullable: false,
-    postgresType: 'TIMESTAMPTZ',
-    mysqlType: 'DATETIME(6)',
-    parquetType: 'TIMESTAMP_MICROS',
-  },
-  {
-    name: 'duration_ms',
-    kind: 'double',
-    nullable: true,
-    postgresType: 'DOUBLE PRECISION',
-    mysqlType: 'DOUBLE',
-    parquetType: 'DOUBLE',
-  },
-  int32('text_char_count'),
-  int32('text_word_count'),
-  int32('text_byte_size'),
-  int32('text_line_count'),
+  { name: 'event_id', kind: 'uuid', nullable: false, maxLength: 36, ...V1_0 },
+  string('schema_version', 20, false, V1_0),
+  string('session_id', 255, false, V1_0),
+  string('trace_id', 255, false, V1_0),
+  string('span_id', 255, false, V1_0),
+  string('parent_span_id', 255, true, V1_0),
+  string('operation_name', 255, false, V1_0),
+  { ...string('operation_type', 50, false, V1_0), values: OPERATION_TYPES },
+  { name: 'timestamp', kind: 'timestamp', nullable: false, ...V1_0 },
+  number('duration_ms', 'double', V1_0),
+  number('text_char_count', 'int32', V1_0),
+  number('text_word_count', 'int32', V1_0),
+  number('text_byte_size', 'int32', V1_0),
+  number('text_line_count', 'int32', V1_0),
   json('text_custom_metrics'),
-  int32('image_count'),
-  int64('image_total_pixels'),
-  int64('image_file_size_bytes'),
-  int32('image_width'),
-  int32('image_height'),
-  {
-    name: 'image_format',
-    kind: 'string',
-    nullable: true,
-    maxLength: 20,
-    postgresType: 'VARCHAR(20)',
-    mysqlType: 'VARCHAR(20)',
-    parquetType: 'STRING',
-  },
+  number('image_count', 'int32', V1_0),
+  number('image_total_pixels', 'int64', V1_0),
+  number('image_file_size_bytes', 'int64', V1_0),
+  number('image_width', 'int32', V1_0),
+  number('image_height', 'int32', V1_0),
+  string('image_format', 20, true, V1_0),
   json('image_custom_metrics'),
-  {
-    name: 'error',
-    kind: 'text',
-    nullable: true,
-    maxLength: TEXT_MAX_CHARS,
-    postgresType: 'TEXT',
-    mysqlType: 'TEXT',
-    parquetType: 'STRING',
-  },
-  id('error_type', true),
+  { name: 'error', kind: 'text', nullable: true, maxLength: TEXT_MAX_CHARS, ...V1_0 },
+  string('error_type', 255, true, V1_0),
   json('custom_attributes'),
-  {
-    name: 'created_at',
-    kind: 'timestamp',
-    nullable: true,
-    postgresType: 'TIMESTAMPTZ',
-    mysqlType: 'TIMESTAMP',
-    parquetType: 'TIMESTAMP_MICROS',
-    databaseDefault: 'CURRENT_TIMESTAMP',
-  },
+  { name: 'created_at', kind: 'timestamp', nullable: true, databaseDefault: 'CURRENT_TIMESTAMP', ...V1_0 },
+  // 1.1.0: the questions users group and sum by, as columns (docs/upgrading.md).
+  string('model', 255, true, V1_1),
+  string('provider', 100, true, V1_1),
+  number('input_tokens', 'int64', V1_1),
+  number('output_tokens', 'int64', V1_1),
+  number('total_tokens', 'int64', V1_1),
+  number('cache_read_tokens', 'int64', V1_1),
+  number('cache_write_tokens', 'int64', V1_1),
+  number('reasoning_tokens', 'int64', V1_1),
+  number('cost_usd', 'double', V1_1),
+  number('time_to_first_token_ms', 'double', V1_1),
+  string('finish_reason', 50, true, V1_1),
+  string('user_id', 255, true, V1_1),
+  string('service_name', 255, true, V1_1),
 ] as const satisfies readonly ColumnSpec[];
 
 export type Column = (typeof COLUMNS)[number];
@@ -188,16 +128,28 @@ export const INSERT_COLUMNS: readonly ColumnSpec[] = COLUMNS.filter(
 );
 export type InsertColumnName = Exclude<ColumnName, 'created_at'>;
 
+/** The columns a schema version added after 1.0.0: a table may lack them, and prepare() adds them. */
+export const ADDED_COLUMNS: readonly ColumnSpec[] = COLUMNS.filter((c: ColumnSpec) => c.since !== '1.0.0');
+
 export const PRIMARY_KEY: ColumnName = 'event_id';
 
-/** The six indexes of the seed table; the time column of each sorts newest first. */
-export const INDEXES: readonly { readonly suffix: string; readonly columns: readonly ColumnName[] }[] = [
-  { suffix: 'session', columns: ['session_id', 'timestamp'] },
-  { suffix: 'trace', columns: ['trace_id', 'timestamp'] },
-  { suffix: 'span', columns: ['span_id'] },
-  { suffix: 'parent_span', columns: ['parent_span_id'] },
-  { suffix: 'timestamp', columns: ['timestamp'] },
-  { suffix: 'operation', columns: ['operation_name', 'timestamp'] },
+export interface IndexSpec {
+  /** `<table>_<suffix>_idx` in PostgreSQL, `idx_<suffix>` in MySQL (the Python table's names). */
+  readonly suffix: string;
+  readonly columns: readonly ColumnName[];
+  /** Indexes added after 1.0.0 are made with a new table, or by `llamonitor migrate` on an existing one. */
+  readonly since: SchemaVersion;
+}
+
+/** The seed table's six indexes and 1.1's model index; the time column of each sorts newest first. */
+export const INDEXES: readonly IndexSpec[] = [
+  { suffix: 'session', columns: ['session_id', 'timestamp'], since: '1.0.0' },
+  { suffix: 'trace', columns: ['trace_id', 'timestamp'], since: '1.0.0' },
+  { suffix: 'span', columns: ['span_id'], since: '1.0.0' },
+  { suffix: 'parent_span', columns: ['parent_span_id'], since: '1.0.0' },
+  { suffix: 'timestamp', columns: ['timestamp'], since: '1.0.0' },
+  { suffix: 'operation', columns: ['operation_name', 'timestamp'], since: '1.0.0' },
+  { suffix: 'model', columns: ['model', 'timestamp'], since: '1.1.0' },
 ];
 
 /** The JavaScript value each column kind holds in a MetricEvent. */

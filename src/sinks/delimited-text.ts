@@ -52,13 +52,21 @@ function fieldEncoder(spec: ColumnSpec, dialect: DelimitedDialect): FieldEncoder
   }
 }
 
-/** Encodes rows (already fitted to their columns) in the column order given. */
+/**
+ * Encodes rows (already fitted to their columns) in the column order given;
+ * a column named in `fixed` gets that text in every row, whatever the row holds
+ * (schema_version, in a table of an earlier version).
+ */
 export function createDelimitedEncoder(
   columns: readonly ColumnSpec[],
   dialect: DelimitedDialect,
+  fixed: Readonly<Record<string, string>> = {},
 ): (rows: readonly MetricEvent[], start?: number, end?: number) => string {
   const names = columns.map((c) => c.name);
-  const encoders = columns.map((c) => fieldEncoder(c, dialect));
+  const encoders = columns.map((c): FieldEncoder => {
+    const text = fixed[c.name];
+    return text === undefined ? fieldEncoder(c, dialect) : () => escapeField(text);
+  });
   const width = names.length;
   return (rows, start = 0, end = rows.length) => {
     let out = '';

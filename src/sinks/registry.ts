@@ -4,6 +4,7 @@
  * without its driver; the sink and its driver are loaded only when built.
  */
 import { ConfigError } from '../errors.js';
+import type { ColumnSpec } from '../schema/columns.js';
 import { mySqlSink } from './mysql/definition.js';
 import { parquetSink } from './parquet/definition.js';
 import { postgresSink } from './postgres/definition.js';
@@ -27,6 +28,7 @@ interface Registered {
   readonly kind: SinkKind;
   readonly schemes: readonly string[];
   readonly takesPlainPaths: boolean;
+  readonly columnType: (column: ColumnSpec) => string;
   readonly targetOf: (url: string) => SinkTarget;
 }
 
@@ -35,6 +37,7 @@ function register<Config>(definition: SinkDefinition<Config>): Registered {
     kind: definition.kind,
     schemes: definition.schemes,
     takesPlainPaths: definition.takesPlainPaths,
+    columnType: definition.columnType,
     targetOf: (url) => {
       const parsed = definition.parseTarget(url);
       return {
@@ -50,6 +53,11 @@ function register<Config>(definition: SinkDefinition<Config>): Registered {
 
 /** Every sink, in the order messages list them. */
 const SINKS: readonly Registered[] = [register(postgresSink), register(mySqlSink), register(parquetSink)];
+
+/** Each sink's type for `column`, by sink kind, in the order messages list the sinks (docs and tests render tables from it). */
+export function columnTypes(column: ColumnSpec): ReadonlyMap<SinkKind, string> {
+  return new Map(SINKS.map((sink) => [sink.kind, sink.columnType(column)]));
+}
 
 /** At least two characters, so that a Windows drive letter is no scheme. */
 const SCHEME = /^([a-z][a-z0-9+.-]+):/i;

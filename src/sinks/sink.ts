@@ -4,7 +4,7 @@
  * arrive mapped and fitted to their columns (schema/fit-row.ts).
  */
 import type { FileMode } from './file-modes.js';
-import type { MetricEvent } from '../schema/columns.js';
+import type { ColumnSpec, MetricEvent } from '../schema/columns.js';
 
 export type SinkKind = 'parquet' | 'postgres' | 'mysql';
 
@@ -27,6 +27,14 @@ export interface Sink {
    * may or may not be stored then; written again, each is stored once.
    */
   write(rows: readonly MetricEvent[], signal?: AbortSignal): Promise<void>;
+  /**
+   * The statements `llamonitor migrate` runs to bring the table to this
+   * schema version (create it, add the columns and indexes it lacks), in
+   * order; with `dryRun` only returns them. None for a store whose files carry their own schema.
+   */
+  migrate(dryRun: boolean): Promise<readonly string[]>;
+  /** What the table lacks of this schema version (`llamonitor doctor`); undefined when there is no table. */
+  schemaGaps(): Promise<SchemaGaps | undefined>;
   /** Resolves when the sink can take writes; rejects with the reason when it cannot. `signal` as for write. */
   checkHealth(signal?: AbortSignal): Promise<void>;
   /** The stored rows with these event ids (the doctor's probe reads its row back). */
@@ -39,6 +47,12 @@ export interface Sink {
   close(): Promise<void>;
 }
 
+/** The columns and indexes of this schema version a table lacks. */
+export interface SchemaGaps {
+  readonly columns: readonly string[];
+  readonly indexes: readonly string[];
+}
+
 /** What every sink is configured with, beside its URL. */
 export interface SinkOptions {
   /** Table name, or the Parquet dataset folder's name; a checked identifier. */
@@ -47,8 +61,10 @@ export interface SinkOptions {
   readonly schema?: string | undefined;
   /** Connections in the pool. */
   readonly poolSize: number;
-  /** Create the table and indexes when missing. */
+  /** Create the table and indexes when missing, and add the columns a later schema version added. */
   readonly createTable: boolean;
+  /** The package's console warnings (`LLAMONITOR_WARNINGS`); off sends them to diag. Default on. */
+  readonly warnings?: boolean | undefined;
 }
 
 /** What the registry builds a sink with: SinkOptions and the file sinks' settings (ResolvedOptions has them all). */
@@ -57,7 +73,6 @@ export interface SinkSettings extends SinkOptions {
   readonly parquetFileAgeMillis: number;
   /** Who may read the files written: `private` (0600 / 0700) or `group` (0640 / 0750). */
   readonly fileMode: FileMode;
-  /** The package's console warnings (`LLAMONITOR_WARNINGS`); off sends them to diag. */
   readonly warnings: boolean;
 }
 
@@ -86,6 +101,8 @@ export interface SinkDefinition<Config> {
   readonly schemes: readonly string[];
   /** Whether a plain path (no scheme) means this sink. */
   readonly takesPlainPaths: boolean;
+  /** A column of the column table as this store declares it: the sink's one map from kinds to its types. */
+  columnType(column: ColumnSpec): string;
   /** Checks every part and parameter of `url`; throws a ConfigError that says what is wrong and what is allowed, URL masked. */
   parseTarget(url: string): ParsedTarget<Config>;
   /** The sink's factory, its driver loaded; a ConfigError saying what to npm install when the driver is missing. */

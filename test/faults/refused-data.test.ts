@@ -68,6 +68,8 @@ function counting(sink: Sink): Sink & { readonly writes: number[] } {
     readBack: (ids) => sink.readBack(ids),
     remove: (ids) => sink.remove(ids),
     flush: () => sink.flush(),
+    migrate: (dryRun) => sink.migrate(dryRun),
+    schemaGaps: () => sink.schemaGaps(),
     close: () => sink.close(),
   };
 }

@@ -1,5 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { columnTypes } from '../../src/sinks/registry.js';
 import {
+  ADDED_COLUMNS,
   COLUMNS,
   INSERT_COLUMNS,
   INDEXES,
@@ -17,13 +19,56 @@ const SEED_COLUMNS = [
   'custom_attributes', 'created_at',
 ]; // prettier-ignore
 
+// Schema 1.1's columns, appended after created_at; their names are part of the contract.
+const COLUMNS_1_1 = [
+  'model', 'provider', 'input_tokens', 'output_tokens', 'total_tokens', 'cache_read_tokens',
+  'cache_write_tokens', 'reasoning_tokens', 'cost_usd', 'time_to_first_token_ms', 'finish_reason',
+  'user_id', 'service_name',
+]; // prettier-ignore
+
 describe('the column table', () => {
-  it('declares the 25 seed columns plus created_at, in the seed order', () => {
-    expect(COLUMNS.map((c) => c.name)).toEqual(SEED_COLUMNS);
+  it('declares the 25 seed columns plus created_at, in the seed order, then the 1.1 columns', () => {
+    expect(COLUMNS.map((c) => c.name)).toEqual([...SEED_COLUMNS, ...COLUMNS_1_1]);
+    expect(COLUMNS.filter((c) => c.since === '1.0.0').map((c) => c.name)).toEqual(SEED_COLUMNS);
+    expect(ADDED_COLUMNS.map((c) => c.name)).toEqual(COLUMNS_1_1);
   });
 
   it('leaves created_at to the database and every other column to the writer', () => {
-    expect(INSERT_COLUMNS.map((c) => c.name)).toEqual(SEED_COLUMNS.filter((n) => n !== 'created_at'));
+    expect(INSERT_COLUMNS.map((c) => c.name)).toEqual(
+      [...SEED_COLUMNS, ...COLUMNS_1_1].filter((n) => n !== 'created_at'),
+    );
+  });
+
+  it('makes every 1.1 column nullable, so that a table without them takes rows and one with them grows safely', () => {
+    for (const column of ADDED_COLUMNS) expect(column.nullable, column.name).toBe(true);
+  });
+
+  it('gives the 1.1 columns the types of the contract in every store', () => {
+    const expected: Record<string, [string, string, string]> = {
+      model: ['VARCHAR(255)', 'VARCHAR(255)', 'STRING'],
+      provider: ['VARCHAR(100)', 'VARCHAR(100)', 'STRING'],
+      input_tokens: ['BIGINT', 'BIGINT', 'INT64'],
+      cache_write_tokens: ['BIGINT', 'BIGINT', 'INT64'],
+      cost_usd: ['DOUBLE PRECISION', 'DOUBLE', 'DOUBLE'],
+      time_to_first_token_ms: ['DOUBLE PRECISION', 'DOUBLE', 'DOUBLE'],
+      finish_reason: ['VARCHAR(50)', 'VARCHAR(50)', 'STRING'],
+      user_id: ['VARCHAR(255)', 'VARCHAR(255)', 'STRING'],
+      service_name: ['VARCHAR(255)', 'VARCHAR(255)', 'STRING'],
+    };
+    for (const [name, types] of Object.entries(expected)) {
+      const column = COLUMNS.find((c) => c.name === name)!;
+      expect([...columnTypes(column).values()], name).toEqual(types);
+    }
+  });
+
+  it("derives each store's type from the column's kind: the seed's types for the seed columns", () => {
+    const types = (name: string) => [...columnTypes(COLUMNS.find((c) => c.name === name)!).values()];
+    expect(types('event_id')).toEqual(['UUID', 'CHAR(36)', 'STRING']);
+    expect(types('timestamp')).toEqual(['TIMESTAMPTZ', 'DATETIME(6)', 'TIMESTAMP(MICROS, UTC)']);
+    expect(types('created_at')).toEqual(['TIMESTAMPTZ', 'TIMESTAMP', 'TIMESTAMP(MICROS, UTC)']);
+    expect(types('error')).toEqual(['TEXT', 'TEXT', 'STRING']);
+    expect(types('text_custom_metrics')).toEqual(['JSONB', 'JSON', 'JSON']);
+    expect(types('text_char_count')).toEqual(['INTEGER', 'INT', 'INT32']);
   });
 
   it('marks the seed NOT NULL columns as not nullable', () => {
@@ -35,7 +80,13 @@ describe('the column table', () => {
 
   it('gives every index only columns of the table', () => {
     const names = new Set(COLUMNS.map((c) => c.name as string));
-    expect(INDEXES).toHaveLength(6);
+    expect(INDEXES.map((index) => index.suffix)).toEqual([
+      'session', 'trace', 'span', 'parent_span', 'timestamp', 'operation', 'model',
+    ]); // prettier-ignore
+    expect(INDEXES.find((index) => index.suffix === 'model')).toMatchObject({
+      columns: ['model', 'timestamp'],
+      since: '1.1.0',
+    });
     for (const index of INDEXES) for (const column of index.columns) expect(names.has(column)).toBe(true);
   });
 

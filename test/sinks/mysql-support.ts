@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { fitRow } from '../../src/schema/fit-row.js';
-import type { MetricEvent } from '../../src/schema/columns.js';
+import { INSERT_COLUMNS, SCHEMA_VERSION, SCHEMA_VERSION_1_0, type MetricEvent } from '../../src/schema/columns.js';
 import { MYSQL_URL } from '../support/databases.js';
 
 export { MYSQL_URL };
@@ -23,7 +23,7 @@ export function chatRow(overrides: Record<string, unknown> = {}): MetricEvent {
   sequence++;
   return fitRow({
     event_id: randomUUID(),
-    schema_version: '1.0.0',
+    schema_version: SCHEMA_VERSION,
     session_id: `session-${sequence % 7}`,
     trace_id: '0af7651916cd43dd8448eb211c80319c',
     span_id: sequence.toString(16).padStart(16, '0'),
@@ -69,8 +69,7 @@ export async function readRows(
       if (key === 'timestamp') out[key] = `${String(value).replace(' ', 'T')}Z`;
       else if (typeof value === 'string' && /custom_metrics|custom_attributes/.test(key))
         out[key] = JSON.parse(value);
-      else if (key === 'image_total_pixels' || key === 'image_file_size_bytes')
-        out[key] = value === null ? null : String(value);
+      else if (INT64_NAMES.has(key)) out[key] = value === null ? null : String(value);
       else out[key] = value;
     }
     return out;
@@ -78,14 +77,25 @@ export async function readRows(
 }
 
 /** Rows as written, with int64 values as strings, sorted by event_id: comparable with readRows. */
-export function comparable(rows: readonly MetricEvent[]): Record<string, unknown>[] {
+const INT64_NAMES = new Set<string>(INSERT_COLUMNS.filter((c) => c.kind === 'int64').map((c) => c.name));
+
+/**
+ * `rows` as readRows returns them once stored; `schema1_0`: as stored in a
+ * table that lacks the 1.1 columns (without them, schema_version 1.0.0).
+ */
+export function comparable(rows: readonly MetricEvent[], schema1_0 = false): Record<string, unknown>[] {
   return [...rows]
     .sort((a, b) => (a.event_id < b.event_id ? -1 : 1))
-    .map((row) => ({
-      ...row,
-      image_total_pixels: row.image_total_pixels === null ? null : String(row.image_total_pixels),
-      image_file_size_bytes: row.image_file_size_bytes === null ? null : String(row.image_file_size_bytes),
-    }));
+    .map((row) => {
+      const out: Record<string, unknown> = {};
+      for (const column of INSERT_COLUMNS) {
+        if (schema1_0 && column.since !== '1.0.0') continue;
+        const value = (row as unknown as Record<string, unknown>)[column.name] ?? null;
+        out[column.name] = INT64_NAMES.has(column.name) && value !== null ? String(value) : value;
+      }
+      if (schema1_0) out['schema_version'] = SCHEMA_VERSION_1_0;
+      return out;
+    });
 }
 
 export async function countRows(inspector: mysql.Connection, table: string): Promise<number> {
@@ -97,4 +107,10 @@ export async function countRows(inspector: mysql.Connection, table: string): Pro
 export function pythonTableDdl(table: string): string {
   const ddl = readFileSync(new URL('./fixtures/python-metric-events.mysql.sql', import.meta.url), 'utf8');
   return ddl.replace('CREATE TABLE IF NOT EXISTS metric_events', `CREATE TABLE \`${table}\``);
+}
+
+/** The table this package's 1.0 release created (its DDL, saved as it printed it). */
+export function releaseTableDdl(table: string): string {
+  const ddl = readFileSync(new URL('./fixtures/mysql-1.0.sql', import.meta.url), 'utf8');
+  return ddl.replace('`__TABLE__`', `\`${table}\``).replace(/;\s*$/, '');
 }

@@ -7,7 +7,16 @@ import type mysql from 'mysql2/promise';
 import { MySqlSink } from '../../src/sinks/mysql/index.js';
 import { BACKSLASH_ESCAPES_SQL } from '../../src/sinks/mysql/pool.js';
 import { mysqlAvailable, uniqueName } from '../support/databases.js';
-import { chatRow, comparable, mysqlUrl, openInspector, pythonTableDdl, readRows } from './mysql-support.js';
+import { ADDED_COLUMNS, INDEXES } from '../../src/schema/columns.js';
+import {
+  chatRow,
+  comparable,
+  mysqlUrl,
+  openInspector,
+  pythonTableDdl,
+  readRows,
+  releaseTableDdl,
+} from './mysql-support.js';
 
 const available = await mysqlAvailable();
 
@@ -57,13 +66,52 @@ describe.skipIf(!available)('MySqlSink table', () => {
     await inspector?.end();
   });
 
-  it('creates the table the Python project creates: same columns, types, keys and index names', async () => {
+  it('creates the table the Python project creates, then the 1.1 columns and the model index', async () => {
     const ours = newTable('created');
     const python = newTable('python');
     await sinkFor(ours).prepare();
     await inspector.query(pythonTableDdl(python));
-    expect(await describeColumns(ours)).toEqual(await describeColumns(python));
-    expect(await describeIndexes(ours)).toEqual(await describeIndexes(python));
+    const pythonColumns = await describeColumns(python);
+    const ourColumns = await describeColumns(ours);
+    expect(ourColumns.slice(0, pythonColumns.length)).toEqual(pythonColumns);
+    expect(
+      ourColumns.slice(pythonColumns.length).map((c) => (c as { COLUMN_NAME: string }).COLUMN_NAME),
+    ).toEqual(ADDED_COLUMNS.map((c) => c.name));
+    const modelIndex = (i: unknown) => (i as { INDEX_NAME: string }).INDEX_NAME === 'idx_model';
+    expect((await describeIndexes(ours)).filter((i) => !modelIndex(i))).toEqual(
+      await describeIndexes(python),
+    );
+    expect(
+      (await describeIndexes(ours)).filter(modelIndex).map((i) => (i as { COLUMN_NAME: string }).COLUMN_NAME),
+    ).toEqual(['model', 'timestamp']);
+  });
+
+  it('brings a table made by the Python DDL up to 1.1 with the columns this package creates, and fills them', async () => {
+    const ours = newTable('created11');
+    const python = newTable('python11');
+    await sinkFor(ours).prepare();
+    await inspector.query(pythonTableDdl(python));
+    const sink = sinkFor(python);
+    await sink.prepare();
+    expect(await describeColumns(python)).toEqual(await describeColumns(ours));
+    const rows = [
+      chatRow({
+        model: 'gpt-4o-mini',
+        provider: 'openai',
+        input_tokens: 12,
+        output_tokens: 5,
+        total_tokens: 17,
+        user_id: 'u-1',
+        service_name: 'checkout',
+      }),
+    ];
+    await sink.write(rows);
+    expect(await readRows(inspector, python)).toEqual(comparable(rows));
+    expect((await readRows(inspector, python))[0]).toMatchObject({
+      schema_version: '1.1.0',
+      model: 'gpt-4o-mini',
+      input_tokens: '12',
+    });
   });
 
   it('creates an InnoDB utf8mb4 table', async () => {
@@ -83,22 +131,59 @@ describe.skipIf(!available)('MySqlSink table', () => {
     const names = new Set(
       (await describeIndexes(table)).map((i) => (i as { INDEX_NAME: string }).INDEX_NAME),
     );
-    expect(names.size).toBe(7);
+    expect(names.size).toBe(INDEXES.length + 1); // and PRIMARY
   });
 
-  it('writes into a table created by the Python DDL as it is', async () => {
+  it('writes into a table created by the Python DDL as it is when table creation is off, as 1.0.0 rows', async () => {
     const table = newTable('python_rows');
     await inspector.query(pythonTableDdl(table));
     const before = await describeColumns(table);
-    const sink = sinkFor(table);
+    const sink = sinkFor(table, false);
     await sink.prepare();
     const rows = [
-      chatRow({ image_total_pixels: 2n ** 60n }),
+      chatRow({ image_total_pixels: 2n ** 60n, model: 'claude-sonnet-4-5', input_tokens: 40 }),
       chatRow({ custom_attributes: { model: 'claude' } }),
     ];
     await sink.write(rows);
-    expect(await readRows(inspector, table)).toEqual(comparable(rows));
+    expect(await readRows(inspector, table)).toEqual(comparable(rows, true));
     expect(await describeColumns(table)).toEqual(before);
+    expect(await sink.schemaGaps()).toEqual({
+      columns: ADDED_COLUMNS.map((c) => c.name),
+      indexes: ['(model, timestamp)'],
+    });
+  });
+
+  it("keeps a table of this package's 1.0 release working, and adds the 1.1 columns in place with prepare()", async () => {
+    const table = newTable('release10');
+    await inspector.query(releaseTableDdl(table));
+    await inspector.query(
+      `INSERT INTO \`${table}\` (event_id, schema_version, session_id, trace_id, span_id, operation_name, operation_type, timestamp) VALUES ('00000000-0000-4000-8000-000000000001', '1.0.0', 's', 't', 'x', 'chat', 'llm_call', '2026-01-01 00:00:00')`,
+    );
+    const sink = sinkFor(table);
+    await sink.prepare();
+    expect(await sink.schemaGaps()).toEqual({ columns: [], indexes: ['(model, timestamp)'] });
+    const rows = [
+      chatRow({
+        model: 'gpt-4o',
+        provider: 'openai',
+        input_tokens: 3,
+        cache_read_tokens: 1,
+        finish_reason: 'stop',
+      }),
+    ];
+    await sink.write(rows);
+    const stored = await readRows(inspector, table);
+    expect(stored).toHaveLength(2);
+    expect(stored.find((r) => r['schema_version'] === '1.0.0')).toMatchObject({
+      model: null,
+      input_tokens: null,
+    });
+    expect(stored.find((r) => r['event_id'] === rows[0]!.event_id)).toEqual(comparable(rows)[0]);
+    expect(await sink.migrate(true)).toEqual([
+      `ALTER TABLE \`${table}\` ADD INDEX \`idx_model\` (\`model\`, \`timestamp\`), ALGORITHM=INPLACE, LOCK=NONE`,
+    ]);
+    await sink.migrate(false);
+    expect(await sink.schemaGaps()).toEqual({ columns: [], indexes: [] });
   });
 
   it('refuses a table whose column is too short, naming the column, found and expected types', async () => {

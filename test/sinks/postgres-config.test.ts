@@ -144,10 +144,10 @@ describe('postgresConnectionConfig', () => {
 });
 
 describe('indexName', () => {
-  it('keeps the six index names of a 63-character table distinct and within 63 characters', () => {
+  it('keeps the index names of a 63-character table distinct and within 63 characters', () => {
     const table = 't'.repeat(63);
     const names = INDEXES.map((index) => indexName(table, index.suffix));
-    expect(new Set(names).size).toBe(6);
+    expect(new Set(names).size).toBe(INDEXES.length);
     for (const name of names) expect(name.length).toBeLessThanOrEqual(63);
   });
 });

@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
-import type { MetricEvent } from '../../src/schema/columns.js';
+import { INSERT_COLUMNS, type MetricEvent } from '../../src/schema/columns.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import { POSTGRES_URL, uniqueName } from '../support/databases.js';
 
@@ -41,27 +41,39 @@ export function useOwnSchema(): OwnSchema {
  * BIGINTs as numbers when safe, else bigints.
  */
 export async function readRows(admin: pg.Client, tableSql: string): Promise<MetricEvent[]> {
-  const kind = await admin.query<{ type: string }>(
-    `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute
-      WHERE attrelid = $1::regclass AND attname = 'timestamp'`,
+  const found = await admin.query<{ name: string; type: string }>(
+    `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute
+      WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
     [tableSql],
   );
-  const utc =
-    kind.rows[0]?.type === 'timestamp with time zone' ? `"timestamp" AT TIME ZONE 'UTC'` : '"timestamp"';
+  const types = new Map(found.rows.map((row) => [row.name, row.type]));
+  // Every column of the column table, in its form: one the table lacks reads as null.
+  const select = INSERT_COLUMNS.map((column) => {
+    const name = `"${column.name}"`;
+    if (!types.has(column.name)) return `NULL AS ${name}`;
+    switch (column.kind) {
+      case 'timestamp': {
+        const utc =
+          types.get(column.name) === 'timestamp with time zone' ? `${name} AT TIME ZONE 'UTC'` : name;
+        return `to_char(${utc}, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ${name}`;
+      }
+      case 'uuid':
+      case 'int64':
+        return `${name}::text AS ${name}`;
+      case 'double':
+        return `${name}::float8 AS ${name}`;
+      default:
+        return name;
+    }
+  });
   const result = await admin.query(
-    `SELECT event_id::text AS event_id, schema_version, session_id, trace_id, span_id, parent_span_id,
-            operation_name, operation_type,
-            to_char(${utc}, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "timestamp",
-            duration_ms::float8 AS duration_ms, text_char_count, text_word_count, text_byte_size, text_line_count,
-            text_custom_metrics, image_count, image_total_pixels, image_file_size_bytes, image_width,
-            image_height, image_format, image_custom_metrics, error, error_type, custom_attributes
-       FROM ${tableSql} ORDER BY "timestamp", event_id`,
+    `SELECT ${select.join(', ')} FROM ${tableSql} ORDER BY "timestamp", event_id`,
   );
-  return result.rows.map((row: Record<string, unknown>) => ({
-    ...row,
-    image_total_pixels: int64(row.image_total_pixels),
-    image_file_size_bytes: int64(row.image_file_size_bytes),
-  })) as MetricEvent[];
+  return result.rows.map((row: Record<string, unknown>) => {
+    for (const column of INSERT_COLUMNS)
+      if (column.kind === 'int64') row[column.name] = int64(row[column.name]);
+    return row;
+  }) as MetricEvent[];
 }
 
 function int64(value: unknown): number | bigint | null {

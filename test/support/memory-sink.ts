@@ -4,7 +4,7 @@
  * against real servers and files.
  */
 import type { MetricEvent } from '../../src/schema/columns.js';
-import type { Sink } from '../../src/sinks/sink.js';
+import type { SchemaGaps, Sink } from '../../src/sinks/sink.js';
 
 export class MemorySink implements Sink {
   readonly kind = 'parquet' as const;
@@ -57,6 +57,14 @@ export class MemorySink implements Sink {
   async remove(eventIds: readonly string[]): Promise<void> {
     const keep = this.rows.filter((r) => !eventIds.includes(r.event_id));
     this.rows.splice(0, this.rows.length, ...keep);
+  }
+
+  async migrate(_dryRun: boolean): Promise<readonly string[]> {
+    return [];
+  }
+
+  async schemaGaps(): Promise<SchemaGaps> {
+    return { columns: [], indexes: [] };
   }
 
   async flush(): Promise<void> {

@@ -16,6 +16,16 @@ export interface ServerCapabilities {
   readonly bulkPath: BulkPath;
   /** Why that path, for the debug log. */
   readonly reason: string;
+  /** ALTER TABLE ... ADD COLUMN, ALGORITHM=INSTANT: MariaDB 10.3.2 and MySQL 8.0.12 onwards. */
+  readonly instantAddColumn: boolean;
+}
+
+/** Whether a server of this VERSION() adds a column at the end without copying the table. */
+export function addsColumnsInstantly(version: string): boolean {
+  const [major = 0, minor = 0, patch = 0] = (/^(\d+)\.(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+  const atLeast = (a: number, b: number, c: number) =>
+    major !== a ? major > a : minor !== b ? minor > b : patch >= c;
+  return /mariadb/i.test(version) ? atLeast(10, 3, 2) : atLeast(8, 0, 12);
 }
 
 /** Reads the server's settings on `connection`; `clientLocalInfile` is false when the URL says local-infile=0. */
@@ -36,6 +46,7 @@ export async function detectCapabilities(
     flavor,
     serverLocalInfile,
     maxAllowedPacket: Number(row.maxAllowedPacket),
+    instantAddColumn: addsColumnsInstantly(version),
     ...choice,
   };
 }

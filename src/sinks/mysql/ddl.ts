@@ -3,8 +3,10 @@
  * `llamonitor-async` runs (InnoDB, utf8mb4, JSON, DATETIME(6), six indexes
  * named idx_<suffix>), so a table made by either serves both.
  */
-import { COLUMNS, INDEXES, PRIMARY_KEY, type ColumnSpec } from '../../schema/columns.js';
+import { createHash } from 'node:crypto';
+import { COLUMNS, INDEXES, PRIMARY_KEY, type ColumnSpec, type IndexSpec } from '../../schema/columns.js';
 import { assertIdentifier } from '../../schema/identifier.js';
+import { mysqlType } from './column-types.js';
 
 /** `name` in backticks, after checking it is a plain identifier. */
 export function quoteIdentifier(name: string): string {
@@ -14,7 +16,7 @@ export function quoteIdentifier(name: string): string {
 function columnDefinition(spec: ColumnSpec): string {
   const nullability = spec.nullable ? 'NULL' : 'NOT NULL';
   const byDefault = spec.databaseDefault ? ` DEFAULT ${spec.databaseDefault}` : '';
-  return `${quoteIdentifier(spec.name)} ${spec.mysqlType} ${nullability}${byDefault}`;
+  return `${quoteIdentifier(spec.name)} ${mysqlType(spec)} ${nullability}${byDefault}`;
 }
 
 /** The index name the Python table uses, e.g. idx_session. */
@@ -39,4 +41,36 @@ export function createTableSql(table: string): string {
     `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table)} (\n  ${lines.join(',\n  ')}\n)` +
     ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci'
   );
+}
+
+/** Seconds a change to the table's definition waits for its metadata lock before it gives up (and is tried later). */
+export const DDL_LOCK_WAIT_SECONDS = 2;
+
+/**
+ * Adds nullable columns at the end. `instant`: ALGORITHM=INSTANT (MariaDB
+ * 10.3.2+, MySQL 8.0.12+), a change to the data dictionary only, which the
+ * server refuses rather than copy the table; without it the server may copy
+ * the table (`llamonitor migrate` on an older server, documented).
+ */
+export function addColumnsSql(table: string, columns: readonly ColumnSpec[], instant: boolean): string {
+  const additions = columns.map((c) => `ADD COLUMN ${columnDefinition(c)}`);
+  return `ALTER TABLE ${quoteIdentifier(table)} ${additions.join(', ')}${instant ? ', ALGORITHM=INSTANT' : ''}`;
+}
+
+/** One index built online: InnoDB keeps taking writes while it builds (ALGORITHM=INPLACE, LOCK=NONE). */
+export function addIndexSql(table: string, index: IndexSpec): string {
+  const columns = index.columns.map(quoteIdentifier).join(', ');
+  return (
+    `ALTER TABLE ${quoteIdentifier(table)} ADD INDEX ${quoteIdentifier(indexName(index.suffix))} (${columns}), ` +
+    'ALGORITHM=INPLACE, LOCK=NONE'
+  );
+}
+
+/**
+ * The name of the server-wide lock (GET_LOCK) that lets one process at a time
+ * change this table's definition: at most 64 characters, whatever the names' lengths.
+ */
+export function definitionLockName(database: string, table: string): string {
+  const hash = createHash('sha256').update(`${database}.${table}`).digest('hex').slice(0, 40);
+  return `llamonitor-otel:${hash}`;
 }

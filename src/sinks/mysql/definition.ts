@@ -3,12 +3,14 @@
  * without the driver; `mysql2` is imported on first use.
  */
 import type { SinkDefinition } from '../sink.js';
+import { mysqlType } from './column-types.js';
 import { parseMySqlUrl, type MySqlConnectionConfig } from './connection-config.js';
 
 export const mySqlSink: SinkDefinition<MySqlConnectionConfig> = {
   kind: 'mysql',
   schemes: ['mysql', 'mariadb'],
   takesPlainPaths: false,
+  columnType: mysqlType,
   parseTarget(url) {
     const config = parseMySqlUrl(url);
     return { display: config.target, secrets: config.secrets, config };

@@ -3,7 +3,8 @@
  * grouped so that no statement exceeds a byte budget below the server's
  * max_allowed_packet. Pure: the writer runs what this plans.
  */
-import { INSERT_COLUMNS, type ColumnSpec, type MetricEvent } from '../../schema/columns.js';
+import type { ColumnSpec, MetricEvent } from '../../schema/columns.js';
+import { ALL_COLUMNS, type WrittenColumns } from '../table-columns.js';
 import { isoMicrosToMySql } from '../../schema/timestamps.js';
 import { quoteIdentifier } from './ddl.js';
 import { RefusedDataError } from '../../errors.js';
@@ -29,10 +30,20 @@ function valueEncoder(spec: ColumnSpec, escape: Escape): ValueEncoder {
   }
 }
 
-/** Encodes one row as `(v1,v2,...)` in INSERT_COLUMNS order. */
-export function createTupleEncoder(escape: Escape): (row: MetricEvent) => string {
-  const names = INSERT_COLUMNS.map((c) => c.name);
-  const encoders = INSERT_COLUMNS.map((c) => valueEncoder(c, escape));
+/** Encodes one row as `(v1,v2,...)`, its `written` columns in order. */
+export function createTupleEncoder(
+  escape: Escape,
+  written: WrittenColumns = ALL_COLUMNS,
+): (row: MetricEvent) => string {
+  const names = written.columns.map((c) => c.name);
+  const version = written.schemaVersion;
+  const encoders = written.columns.map((c): ValueEncoder => {
+    if (c.name === 'schema_version' && version !== undefined) {
+      const text = escape(version);
+      return () => text;
+    }
+    return valueEncoder(c, escape);
+  });
   const values: string[] = new Array<string>(names.length);
   return (row) => {
     const record = row as unknown as Record<string, unknown>;
@@ -46,8 +57,8 @@ export function createTupleEncoder(escape: Escape): (row: MetricEvent) => string
   };
 }
 
-export function insertPrefix(table: string): string {
-  const columns = INSERT_COLUMNS.map((c) => quoteIdentifier(c.name)).join(',');
+export function insertPrefix(table: string, written: WrittenColumns = ALL_COLUMNS): string {
+  const columns = written.columns.map((c) => quoteIdentifier(c.name)).join(',');
   return `INSERT IGNORE INTO ${quoteIdentifier(table)} (${columns}) VALUES `;
 }
 

@@ -4,6 +4,7 @@
  */
 import type { PoolConnection, ResultSetHeader } from 'mysql2/promise';
 import type { MetricEvent } from '../../schema/columns.js';
+import { ALL_COLUMNS, type WrittenColumns } from '../table-columns.js';
 import {
   createTupleEncoder,
   insertPrefix,
@@ -32,9 +33,10 @@ export class InsertWriter {
     private readonly table: string,
     escape: Escape,
     maxAllowedPacket: number,
+    written: WrittenColumns = ALL_COLUMNS,
   ) {
-    this.prefix = insertPrefix(table);
-    this.encodeTuple = createTupleEncoder(escape);
+    this.prefix = insertPrefix(table, written);
+    this.encodeTuple = createTupleEncoder(escape, written);
     this.maxPacketBytes = maxAllowedPacket - PACKET_MARGIN;
     this.maxStatementBytes = Math.min(STATEMENT_BYTES_CAP, this.maxPacketBytes);
   }

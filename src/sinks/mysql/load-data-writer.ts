@@ -5,8 +5,9 @@
  */
 import type { Writable } from 'node:stream';
 import type { PoolConnection, ResultSetHeader } from 'mysql2/promise';
-import { INSERT_COLUMNS, type MetricEvent } from '../../schema/columns.js';
+import type { MetricEvent } from '../../schema/columns.js';
 import { createDelimitedEncoder } from '../delimited-text.js';
+import { ALL_COLUMNS, type WrittenColumns } from '../table-columns.js';
 import { quoteIdentifier } from './ddl.js';
 import { encodedRowStream } from './load-data-stream.js';
 import { checkWriteResult } from './write-result.js';
@@ -15,8 +16,8 @@ const ROWS_PER_CHUNK = 256;
 const MAX_CHUNK_BYTES = 1 << 20;
 
 /** The statement; the encoder's format spelled out: tab-separated, backslash escapes, \N for null. */
-export function loadDataSql(table: string): string {
-  const columns = INSERT_COLUMNS.map((c) => quoteIdentifier(c.name)).join(', ');
+export function loadDataSql(table: string, written: WrittenColumns = ALL_COLUMNS): string {
+  const columns = written.columns.map((c) => quoteIdentifier(c.name)).join(', ');
   return (
     `LOAD DATA LOCAL INFILE 'llamonitor-rows' IGNORE INTO TABLE ${quoteIdentifier(table)} CHARACTER SET utf8mb4 ` +
     `FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${columns})`
@@ -37,14 +38,19 @@ export function isLocalInfileRefused(error: unknown): boolean {
 
 export class LoadDataWriter {
   private readonly sql: string;
-  private readonly encode = createDelimitedEncoder(INSERT_COLUMNS, 'mysql');
+  private readonly encode: ReturnType<typeof createDelimitedEncoder>;
   private readonly maxChunkBytes: number;
 
+  /** Writes the `written` columns of each row (those the table has). */
   constructor(
     private readonly table: string,
     maxAllowedPacket: number,
+    written: WrittenColumns = ALL_COLUMNS,
   ) {
-    this.sql = loadDataSql(table);
+    this.sql = loadDataSql(table, written);
+    const fixed: Record<string, string> =
+      written.schemaVersion === undefined ? {} : { schema_version: written.schemaVersion };
+    this.encode = createDelimitedEncoder(written.columns, 'mysql', fixed);
     this.maxChunkBytes = Math.max(1024, Math.min(MAX_CHUNK_BYTES, maxAllowedPacket - 1024));
   }
 

@@ -4,20 +4,35 @@
  * of that path inside one transaction.
  */
 import { diag } from '@opentelemetry/api';
-import type { Pool, PoolOptions } from 'mysql2/promise';
+import type { Pool, PoolConnection, PoolOptions, RowDataPacket } from 'mysql2/promise';
 import type { MetricEvent } from '../../schema/columns.js';
 import { assertIdentifier } from '../../schema/identifier.js';
-import type { Sink, SinkOptions } from '../sink.js';
+import { ConsoleWarnings } from '../../warnings.js';
+import type { SchemaGaps, Sink, SinkOptions } from '../sink.js';
+import { missingColumnsMessage, type WrittenColumns } from '../table-columns.js';
 import { detectCapabilities, type BulkPath, type ServerCapabilities } from './capabilities.js';
 import { parseMySqlUrl, type MySqlConnectionConfig } from './connection-config.js';
-import { createTableSql } from './ddl.js';
+import {
+  DDL_LOCK_WAIT_SECONDS,
+  addColumnsSql,
+  addIndexSql,
+  createTableSql,
+  definitionLockName,
+} from './ddl.js';
 import { ConfigError, ConnectionError } from '../../errors.js';
 import { describeMySqlError } from './errors.js';
 import { InsertWriter } from './insert-writer.js';
+import type { Escape } from './insert-statements.js';
 import { isLocalInfileRefused, LoadDataWriter } from './load-data-writer.js';
 import { inTransaction, loadMySqlDriver, openPool, withConnection } from './pool.js';
 import { deleteRowsById, readRowsById } from './read-back.js';
-import { checkTableSchema, readTable } from './table-schema.js';
+import {
+  checkTableSchema,
+  missingIndexes,
+  readTable,
+  writtenColumnsOf,
+  type FoundTable,
+} from './table-schema.js';
 
 export interface MySqlSinkOptions extends SinkOptions {
   /** mysql2 options merged over those the URL gives, for what a URL cannot say (e.g. a custom `ssl` object). */
@@ -27,9 +42,23 @@ export interface MySqlSinkOptions extends SinkOptions {
 interface Connected {
   readonly pool: Pool;
   readonly capabilities: ServerCapabilities;
+  readonly escape: Escape;
+}
+
+/** The writers of the columns the table has: built when the table is read, again after columns were added. */
+interface Writers {
+  readonly written: WrittenColumns;
   readonly loadData: LoadDataWriter;
   readonly insert: InsertWriter;
 }
+
+/** Server errors after which the sink writes without the missing columns instead of failing. */
+const LOCK_WAIT_TIMEOUT = 1205; // ER_LOCK_WAIT_TIMEOUT: a long transaction held the table's metadata lock
+const MAY_NOT_ALTER = new Set([1142, 1044, 1227]); // table, database, global privilege refused
+/** The server cannot add the columns without copying the table (ALGORITHM=INSTANT refused, or unknown). */
+const NOT_INSTANT = new Set([1845, 1846, 1064, 4092]);
+/** After the ALTER gave up waiting for its lock, the next try is this much later. */
+const ADD_COLUMNS_RETRY_MILLIS = 60_000;
 
 export class MySqlSink implements Sink {
   readonly kind = 'mysql' as const;
@@ -37,8 +66,17 @@ export class MySqlSink implements Sink {
   private readonly config: MySqlConnectionConfig;
   private readonly table: string;
   private connected: Promise<Connected> | undefined;
+  /** The connection's settled value, once open. */
+  private connectedNow: Connected | undefined;
   private prepared: Promise<void> | undefined;
   private bulkPath: BulkPath | undefined;
+  private writers: Writers | undefined;
+  private readonly warnings: ConsoleWarnings;
+  /** When adding the missing columns is due again, after an ALTER gave up waiting for its lock. */
+  private addColumnsAt: number | undefined;
+  private addingColumns: Promise<void> | undefined;
+  /** Why the table lacks columns (when adding them failed), for the one warning about it. */
+  private missingWhy: string | undefined;
   private readonly inflight = new Set<Promise<unknown>>();
   private closed = false;
 
@@ -51,6 +89,7 @@ export class MySqlSink implements Sink {
     const config = typeof url === 'string' ? parseMySqlUrl(url) : url;
     this.config = { ...config, options: { ...config.options, ...options.driverOptions } };
     this.target = this.config.target;
+    this.warnings = new ConsoleWarnings(options.warnings ?? true);
   }
 
   /** The bulk path in use, once connected: 'load-data' or 'insert'. */
@@ -68,7 +107,59 @@ export class MySqlSink implements Sink {
 
   async write(rows: readonly MetricEvent[], signal?: AbortSignal): Promise<void> {
     if (rows.length === 0) return;
+    if (this.addColumnsAt !== undefined && Date.now() >= this.addColumnsAt) await this.addColumnsLater();
     await this.track(this.writeRows(rows, signal));
+  }
+
+  async migrate(dryRun: boolean): Promise<readonly string[]> {
+    const { pool, capabilities } = await this.connect();
+    const qualified = this.qualified();
+    try {
+      return await withConnection(pool, async (connection) => {
+        const found = await readTable(connection, this.table);
+        if (!found) {
+          const statement = createTableSql(this.table);
+          if (!dryRun) await connection.query(statement);
+          return [statement];
+        }
+        const statements: string[] = [];
+        const missing = writtenColumnsOf(found).missing;
+        if (missing.length > 0) {
+          const instant = capabilities.instantAddColumn;
+          statements.push(addColumnsSql(this.table, missing, instant));
+          if (!dryRun) {
+            const outcome = await this.addMissingColumns(connection, found, instant);
+            if (outcome !== 'added')
+              throw new ConfigError(`could not add the columns to ${qualified}: ${outcome}`);
+          }
+        }
+        for (const index of missingIndexes(found)) {
+          const statement = addIndexSql(this.table, index);
+          statements.push(statement);
+          if (!dryRun) await connection.query(statement);
+        }
+        if (!dryRun) this.know(await this.mustReadTable(connection));
+        return statements;
+      });
+    } catch (error) {
+      throw describeMySqlError(error, `migrate table ${qualified} on`, this.config, this.table);
+    }
+  }
+
+  async schemaGaps(): Promise<SchemaGaps | undefined> {
+    const { pool } = await this.connect();
+    try {
+      return await withConnection(pool, async (connection) => {
+        const found = await readTable(connection, this.table);
+        if (!found) return undefined;
+        return {
+          columns: writtenColumnsOf(found).missing.map((column) => column.name),
+          indexes: missingIndexes(found).map((index) => `(${index.columns.join(', ')})`),
+        };
+      });
+    } catch (error) {
+      throw describeMySqlError(error, `check table ${this.qualified()} on`, this.config, this.table);
+    }
   }
 
   async checkHealth(signal?: AbortSignal): Promise<void> {
@@ -84,7 +175,10 @@ export class MySqlSink implements Sink {
   async readBack(eventIds: readonly string[]): Promise<MetricEvent[]> {
     const { pool } = await this.connect();
     try {
-      return await withConnection(pool, (connection) => readRowsById(connection, this.table, eventIds));
+      return await withConnection(pool, async (connection) => {
+        const writers = this.writers ?? this.know(await this.mustReadTable(connection));
+        return readRowsById(connection, this.table, writers.written.columns, eventIds);
+      });
     } catch (error) {
       throw describeMySqlError(error, `read rows of \`${this.table}\` on`, this.config, this.table);
     }
@@ -124,6 +218,7 @@ export class MySqlSink implements Sink {
     if (this.closed) return Promise.reject(new ConnectionError(`MySQL sink for ${this.target} is closed`));
     this.connected ??= this.open().catch((error: unknown) => {
       this.connected = undefined;
+      this.connectedNow = undefined;
       throw error;
     });
     return this.connected;
@@ -139,28 +234,33 @@ export class MySqlSink implements Sink {
         `llamonitor mysql: ${this.target} runs ${capabilities.version}${tls ? ' over TLS' : ''}; ` +
           `bulk path ${capabilities.bulkPath} (${capabilities.reason}); max_allowed_packet ${capabilities.maxAllowedPacket}`,
       );
-      return {
+      this.connectedNow = {
         pool,
         capabilities,
-        loadData: new LoadDataWriter(this.table, capabilities.maxAllowedPacket),
-        insert: new InsertWriter(
-          this.table,
-          (value) => mysql.escape(value as Parameters<typeof mysql.escape>[0]),
-          capabilities.maxAllowedPacket,
-        ),
+        escape: (value) => mysql.escape(value as Parameters<typeof mysql.escape>[0]),
       };
+      return this.connectedNow;
     } catch (error) {
       await pool.end().catch(() => undefined);
       throw describeMySqlError(error, 'read the settings of', this.config);
     }
   }
 
+  private qualified(): string {
+    return `\`${this.config.database}\`.\`${this.table}\``;
+  }
+
   private async prepareTable(): Promise<void> {
-    const { pool } = await this.connect();
-    const qualified = `\`${this.config.database}\`.\`${this.table}\``;
+    const { pool, capabilities } = await this.connect();
+    const qualified = this.qualified();
     try {
       await withConnection(pool, async (connection) => {
         let found = await readTable(connection, this.table);
+        if (found && this.options.createTable && writtenColumnsOf(found).missing.length > 0) {
+          const outcome = await this.addColumnsInstantly(connection, found, capabilities);
+          if (outcome !== 'added') this.missingWhy = outcome;
+          found = await readTable(connection, this.table);
+        }
         if (!found) {
           if (!this.options.createTable) {
             throw new ConfigError(
@@ -182,6 +282,7 @@ export class MySqlSink implements Sink {
               'Fix the table, or set LLAMONITOR_TABLE to a new name so that the exporter creates one.',
           );
         }
+        this.know(found);
       });
     } catch (error) {
       throw describeMySqlError(error, `prepare table ${qualified} on`, this.config, this.table);
@@ -189,8 +290,10 @@ export class MySqlSink implements Sink {
   }
 
   private async writeRows(rows: readonly MetricEvent[], signal: AbortSignal | undefined): Promise<void> {
-    const { pool, loadData, insert } = await this.connect();
+    const { pool } = await this.connect();
     try {
+      const { loadData, insert } =
+        this.writers ?? this.know(await withConnection(pool, (c) => this.mustReadTable(c), signal));
       if (this.bulkPath === 'load-data') {
         try {
           await inTransaction(pool, (connection) => loadData.write(connection, rows), signal);
@@ -213,5 +316,118 @@ export class MySqlSink implements Sink {
         this.table,
       );
     }
+  }
+
+  private async mustReadTable(connection: PoolConnection): Promise<FoundTable> {
+    const found = await readTable(connection, this.table);
+    if (!found) throw new ConfigError(`MySQL table ${this.qualified()} on ${this.target} does not exist`);
+    return found;
+  }
+
+  /**
+   * Adds the columns of this version the table lacks, one process at a time
+   * (GET_LOCK), waiting at most DDL_LOCK_WAIT_SECONDS for the table's metadata
+   * lock: queued behind a long transaction, the ALTER would stall every writer.
+   * Resolves with 'added', or why the columns are not there: a lock timeout
+   * (tried again by a write a minute later), a missing privilege, or a server
+   * that would copy the table (only `llamonitor migrate` does that, on request).
+   */
+  private async addMissingColumns(
+    connection: PoolConnection,
+    found: FoundTable,
+    instant: boolean,
+  ): Promise<'added' | string> {
+    const missing = writtenColumnsOf(found).missing;
+    if (missing.length === 0) return 'added';
+    const lock = definitionLockName(this.config.database, this.table);
+    const [[got]] = await connection.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [
+      lock,
+      DDL_LOCK_WAIT_SECONDS * 5,
+    ]);
+    if (Number(got?.['got']) !== 1) {
+      this.addColumnsAt = Date.now() + ADD_COLUMNS_RETRY_MILLIS;
+      return 'another process held the lock on its definition; tried again in a minute';
+    }
+    try {
+      const fresh = (await readTable(connection, this.table)) ?? found;
+      const still = writtenColumnsOf(fresh).missing;
+      if (still.length === 0) return 'added';
+      await connection.query(`SET SESSION lock_wait_timeout = ${DDL_LOCK_WAIT_SECONDS}`);
+      try {
+        await connection.query(addColumnsSql(this.table, still, instant));
+      } finally {
+        await connection.query('SET SESSION lock_wait_timeout = DEFAULT');
+      }
+      this.addColumnsAt = undefined;
+      diag.info(
+        `llamonitor mysql: added ${still.map((c) => c.name).join(', ')} to ${this.qualified()} on ${this.target}`,
+      );
+      return 'added';
+    } catch (error) {
+      const errno = (error as { errno?: number } | null)?.errno ?? 0;
+      if (errno === LOCK_WAIT_TIMEOUT) {
+        this.addColumnsAt = Date.now() + ADD_COLUMNS_RETRY_MILLIS;
+        return `another transaction held the table for more than ${DDL_LOCK_WAIT_SECONDS} s; tried again in a minute`;
+      }
+      if (MAY_NOT_ALTER.has(errno)) return `user ${this.config.user ?? '(default)'} may not ALTER it`;
+      if (NOT_INSTANT.has(errno)) return 'the server cannot add them without copying the table';
+      throw error;
+    } finally {
+      await connection.query('SELECT RELEASE_LOCK(?)', [lock]);
+    }
+  }
+
+  /** addMissingColumns on a server that adds them instantly: the sink never copies a table unasked. */
+  private async addColumnsInstantly(
+    connection: PoolConnection,
+    found: FoundTable,
+    capabilities: ServerCapabilities,
+  ): Promise<'added' | string> {
+    if (!capabilities.instantAddColumn) {
+      return `${capabilities.version} cannot add columns without copying the table`;
+    }
+    return this.addMissingColumns(connection, found, true);
+  }
+
+  /** The retry after a lock timeout; one at a time, and a failure only postpones it. */
+  private addColumnsLater(): Promise<void> {
+    this.addingColumns ??= this.connect()
+      .then(({ pool, capabilities }) =>
+        withConnection(pool, async (connection) => {
+          this.addColumnsAt = Date.now() + ADD_COLUMNS_RETRY_MILLIS;
+          const found = await this.mustReadTable(connection);
+          const outcome = await this.addColumnsInstantly(connection, found, capabilities);
+          if (outcome !== 'added') this.missingWhy = outcome;
+          this.know(await this.mustReadTable(connection));
+        }),
+      )
+      .catch((error: unknown) => {
+        diag.debug(`llamonitor mysql: adding columns to ${this.qualified()} failed again`, error);
+      })
+      .finally(() => {
+        this.addingColumns = undefined;
+      });
+    return this.addingColumns ?? Promise.resolve();
+  }
+
+  /** Builds the writers of the columns the table has; warns once when it lacks some. */
+  private know(found: FoundTable): Writers {
+    const connected = this.connectedNow;
+    if (!connected) throw new ConnectionError(`MySQL sink for ${this.target} is not connected`);
+    const written = writtenColumnsOf(found);
+    const packet = connected.capabilities.maxAllowedPacket;
+    this.writers = {
+      written,
+      loadData: new LoadDataWriter(this.table, packet, written),
+      insert: new InsertWriter(this.table, connected.escape, packet, written),
+    };
+    if (written.missing.length > 0) {
+      const why = this.missingWhy ?? (this.options.createTable ? 'not added yet' : 'table creation is off');
+      this.warnings.once(
+        `missing-columns:${this.target}:${this.qualified()}`,
+        missingColumnsMessage(this.qualified(), this.target, written.missing, why),
+      );
+    }
+    return this.writers;
   }
 }

@@ -4,14 +4,18 @@
  * number or bigint, JSON columns as objects.
  */
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
-import { INSERT_COLUMNS, type MetricEvent } from '../../schema/columns.js';
+import { INSERT_COLUMNS, type ColumnSpec, type MetricEvent } from '../../schema/columns.js';
 import { quoteIdentifier } from './ddl.js';
 
-const SELECT_LIST = INSERT_COLUMNS.map((c) =>
-  c.kind === 'timestamp'
-    ? `DATE_FORMAT(${quoteIdentifier(c.name)}, '%Y-%m-%dT%H:%i:%s.%fZ') AS ${quoteIdentifier(c.name)}`
-    : quoteIdentifier(c.name),
-).join(', ');
+function selectList(columns: readonly ColumnSpec[]): string {
+  return columns
+    .map((c) =>
+      c.kind === 'timestamp'
+        ? `DATE_FORMAT(${quoteIdentifier(c.name)}, '%Y-%m-%dT%H:%i:%s.%fZ') AS ${quoteIdentifier(c.name)}`
+        : quoteIdentifier(c.name),
+    )
+    .join(', ');
+}
 
 function int64(value: unknown): number | bigint | null {
   if (value === null || value === undefined) return null;
@@ -27,11 +31,13 @@ function json(value: unknown): unknown {
 export async function readRowsById(
   connection: PoolConnection,
   table: string,
+  columns: readonly ColumnSpec[],
   eventIds: readonly string[],
 ): Promise<MetricEvent[]> {
   if (eventIds.length === 0) return [];
+  // Columns the table lacks read as null, as a row of this version holds them.
   const [rows] = await connection.query<RowDataPacket[]>(
-    `SELECT ${SELECT_LIST} FROM ${quoteIdentifier(table)} WHERE ${quoteIdentifier('event_id')} IN (?)`,
+    `SELECT ${selectList(columns)} FROM ${quoteIdentifier(table)} WHERE ${quoteIdentifier('event_id')} IN (?)`,
     [eventIds],
   );
   return rows.map((row) => {

@@ -4,7 +4,9 @@
  * the sink writes: the Python table, MySQL 8's JSON and MariaDB's LONGTEXT JSON.
  */
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
-import { COLUMNS, INDEXES, PRIMARY_KEY, type ColumnSpec } from '../../schema/columns.js';
+import { COLUMNS, INDEXES, PRIMARY_KEY, type ColumnSpec, type IndexSpec } from '../../schema/columns.js';
+import { writtenColumns, type WrittenColumns } from '../table-columns.js';
+import { mysqlType } from './column-types.js';
 
 export interface FoundColumn {
   readonly name: string;
@@ -95,12 +97,16 @@ export function checkTableSchema(found: FoundTable, table: string): SchemaReport
     expectedNames.add(spec.name);
     const column = byName.get(spec.name);
     if (!column) {
-      problems.push(`column ${spec.name} is missing: add it as ${spec.mysqlType}`);
+      // A column a later version added is written where present; prepare() or `llamonitor migrate` adds it.
+      if (spec.since === '1.0.0')
+        problems.push(`column ${spec.name} is missing: add it as ${mysqlType(spec)}`);
       continue;
     }
     const problem = typeProblem(spec, column);
     if (problem) {
-      problems.push(`column ${spec.name} ${problem}: found ${column.columnType}, expected ${spec.mysqlType}`);
+      problems.push(
+        `column ${spec.name} ${problem}: found ${column.columnType}, expected ${mysqlType(spec)}`,
+      );
     }
     if (spec.nullable && !column.nullable) {
       problems.push(`column ${spec.name} is NOT NULL, but rows may have no value: make it NULL`);
@@ -121,13 +127,11 @@ export function checkTableSchema(found: FoundTable, table: string): SchemaReport
     );
   }
   for (const wanted of INDEXES) {
-    const present = found.indexes.some(
-      (index) =>
-        index.columns.length >= wanted.columns.length &&
-        wanted.columns.every((name, i) => index.columns[i]?.toLowerCase() === name),
-    );
-    if (!present)
-      notes.push(`${table} has no index on (${wanted.columns.join(', ')}): queries by it will scan`);
+    if (!wanted.columns.every((name) => byName.has(name))) continue; // its columns are added first
+    if (!hasIndex(found, wanted)) {
+      const how = wanted.since === '1.0.0' ? '' : ' (`llamonitor migrate` builds it online)';
+      notes.push(`${table} has no index on (${wanted.columns.join(', ')}): queries by it will scan${how}`);
+    }
   }
   if (found.engine !== null && found.engine.toLowerCase() !== 'innodb') {
     notes.push(
@@ -135,6 +139,25 @@ export function checkTableSchema(found: FoundTable, table: string): SchemaReport
     );
   }
   return { problems, notes };
+}
+
+function hasIndex(found: FoundTable, wanted: IndexSpec): boolean {
+  return found.indexes.some(
+    (index) =>
+      index.columns.length >= wanted.columns.length &&
+      wanted.columns.every((name, i) => index.columns[i]?.toLowerCase() === name),
+  );
+}
+
+/** The columns the sink writes into this table. */
+export function writtenColumnsOf(found: FoundTable): WrittenColumns {
+  const names = new Set(found.columns.map((c) => c.name.toLowerCase()));
+  return writtenColumns((name) => names.has(name));
+}
+
+/** The indexes added after 1.0.0 that the table lacks (those of 1.0 are the notes' business). */
+export function missingIndexes(found: FoundTable): IndexSpec[] {
+  return INDEXES.filter((index) => index.since !== '1.0.0' && !hasIndex(found, index));
 }
 
 type Row = RowDataPacket & Record<string, unknown>;

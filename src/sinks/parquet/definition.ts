@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../../errors.js';
 import type { SinkDefinition } from '../sink.js';
 import { importDriver } from '../load-driver.js';
+import { parquetTypeName } from './parquet-schema.js';
 
 export interface ParquetTarget {
   /** The folder that holds one dataset folder per table, absolute. */
@@ -36,6 +37,7 @@ export const parquetSink: SinkDefinition<ParquetTarget> = {
   kind: 'parquet',
   schemes: ['file'],
   takesPlainPaths: true,
+  columnType: parquetTypeName,
   parseTarget(url) {
     const directory = directoryOf(url);
     return { display: directory, secrets: [], directory, config: { directory } };

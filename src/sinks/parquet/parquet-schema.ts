@@ -1,7 +1,7 @@
 /**
  * The Parquet schema of `metric_events`, derived from the column table: each
- * column's `parquetType` becomes a schema element, its nullability the
- * repetition. created_at is a column here too: no database fills it.
+ * column's kind becomes a schema element, its nullability the repetition.
+ * created_at is a column here too: no database fills it.
  */
 import type { SchemaElement } from 'hyparquet-writer';
 import { COLUMNS, type ColumnSpec } from '../../schema/columns.js';
@@ -9,8 +9,10 @@ import { COLUMNS, type ColumnSpec } from '../../schema/columns.js';
 export function parquetElement(spec: ColumnSpec): SchemaElement {
   const repetition_type = spec.nullable ? 'OPTIONAL' : 'REQUIRED';
   const name = spec.name;
-  switch (spec.parquetType) {
-    case 'STRING':
+  switch (spec.kind) {
+    case 'uuid':
+    case 'string':
+    case 'text':
       return {
         name,
         repetition_type,
@@ -18,7 +20,7 @@ export function parquetElement(spec: ColumnSpec): SchemaElement {
         converted_type: 'UTF8',
         logical_type: { type: 'STRING' },
       };
-    case 'JSON':
+    case 'json':
       return {
         name,
         repetition_type,
@@ -26,7 +28,7 @@ export function parquetElement(spec: ColumnSpec): SchemaElement {
         converted_type: 'JSON',
         logical_type: { type: 'JSON' },
       };
-    case 'TIMESTAMP_MICROS':
+    case 'timestamp':
       return {
         name,
         repetition_type,
@@ -34,11 +36,20 @@ export function parquetElement(spec: ColumnSpec): SchemaElement {
         converted_type: 'TIMESTAMP_MICROS',
         logical_type: { type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS' },
       };
-    case 'INT32':
-    case 'INT64':
-    case 'DOUBLE':
-      return { name, repetition_type, type: spec.parquetType };
+    case 'double':
+      return { name, repetition_type, type: 'DOUBLE' };
+    case 'int32':
+      return { name, repetition_type, type: 'INT32' };
+    case 'int64':
+      return { name, repetition_type, type: 'INT64' };
   }
+}
+
+/** A column's Parquet type as docs name it: STRING, JSON, TIMESTAMP(MICROS, UTC), DOUBLE, INT32, INT64. */
+export function parquetTypeName(spec: ColumnSpec): string {
+  const element = parquetElement(spec);
+  if (element.logical_type?.type === 'TIMESTAMP') return 'TIMESTAMP(MICROS, UTC)';
+  return element.logical_type?.type ?? String(element.type);
 }
 
 /** A fresh schema (root first) for one file: the writer may annotate its elements. */

@@ -27,7 +27,7 @@ import { epochMicrosToIsoMicros } from '../../schema/timestamps.js';
 import { ConfigError } from '../../errors.js';
 import { ConsoleWarnings } from '../../warnings.js';
 import { OwnerLeases, thisProcess } from '../process-owner.js';
-import type { Sink, SinkOptions } from '../sink.js';
+import type { SchemaGaps, Sink, SinkOptions } from '../sink.js';
 import { ConversionWorker } from './worker-client.js';
 import { compactTime, probeFileName, walFolder, type Owner } from './dataset-layout.js';
 import { fileModesOf, makeFolders, type FileModes, type FileMode } from '../file-modes.js';
@@ -222,6 +222,19 @@ export class ParquetSink implements Sink {
 
   async readBack(eventIds: readonly string[]): Promise<MetricEvent[]> {
     return readRowsById(this.target, eventIds);
+  }
+
+  /**
+   * Nothing to change: each file carries its own schema. Files written before
+   * 1.1 lack its columns and read as one table with the newer ones when the
+   * reader unions by name (DuckDB `union_by_name = true`).
+   */
+  async migrate(): Promise<readonly string[]> {
+    return [];
+  }
+
+  async schemaGaps(): Promise<SchemaGaps> {
+    return { columns: [], indexes: [] };
   }
 
   async remove(eventIds: readonly string[]): Promise<void> {

@@ -7,7 +7,7 @@
 import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
-import { COLUMNS, type MetricEvent } from '../../schema/columns.js';
+import { COLUMNS, INSERT_COLUMNS, type MetricEvent } from '../../schema/columns.js';
 import { epochMicrosToIsoMicros } from '../../schema/timestamps.js';
 
 const JSON_COLUMNS = COLUMNS.filter((c) => c.kind === 'json').map((c) => c.name);
@@ -25,9 +25,10 @@ async function visibleFiles(dataset: string): Promise<string[]> {
   return files.sort();
 }
 
+/** A row of any schema version in this version's form: columns a file of an earlier version lacks are null. */
 function toEvent(row: Record<string, unknown>): MetricEvent {
-  const event: Record<string, unknown> = { ...row };
-  delete event.created_at;
+  const event: Record<string, unknown> = {};
+  for (const column of INSERT_COLUMNS) event[column.name] = row[column.name] ?? null;
   for (const name of JSON_COLUMNS) {
     const value = event[name];
     if (typeof value === 'string') event[name] = JSON.parse(value) as unknown;

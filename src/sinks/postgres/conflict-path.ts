@@ -5,7 +5,7 @@
  * ON CONFLICT DO NOTHING (the table's unique event_id decides), all in one transaction.
  */
 import type pg from 'pg';
-import type { MetricEvent } from '../../schema/columns.js';
+import type { ColumnSpec, MetricEvent } from '../../schema/columns.js';
 import { copyRows, type RowEncoder } from './copy-writer.js';
 import {
   STAGING_TABLE,
@@ -16,7 +16,7 @@ import {
 } from './ddl.js';
 
 /**
- * Writes `rows` into `name`, skipping those whose event_id is stored already
+ * Writes `rows` into `name` (its `columns`, `encode`'s order), skipping those whose event_id is stored already
  * (or repeated within the batch). Resolves with the number of rows inserted.
  * On failure the transaction stays open: the caller discards the connection.
  */
@@ -24,12 +24,13 @@ export async function writeSkippingStored(
   client: pg.ClientBase,
   name: TableName,
   columnTypes: ReadonlyMap<string, string>,
+  columns: readonly ColumnSpec[],
   rows: readonly MetricEvent[],
   encode: RowEncoder,
 ): Promise<number> {
-  await client.query(`BEGIN; ${createStagingStatement(columnTypes)}`);
-  await copyRows(client, copyStatement(STAGING_TABLE), rows, encode);
-  const inserted = await client.query(insertFromStagingStatement(name));
+  await client.query(`BEGIN; ${createStagingStatement(columnTypes, columns)}`);
+  await copyRows(client, copyStatement(STAGING_TABLE, columns), rows, encode);
+  const inserted = await client.query(insertFromStagingStatement(name, columns));
   await client.query('COMMIT');
   return inserted.rowCount ?? 0;
 }

@@ -4,7 +4,16 @@
  * it; every value travels as data (COPY rows or bind parameters).
  */
 import { createHash } from 'node:crypto';
-import { COLUMNS, INDEXES, INSERT_COLUMNS, PRIMARY_KEY, columnSpec } from '../../schema/columns.js';
+import {
+  COLUMNS,
+  INDEXES,
+  INSERT_COLUMNS,
+  PRIMARY_KEY,
+  columnSpec,
+  type ColumnSpec,
+  type IndexSpec,
+} from '../../schema/columns.js';
+import { postgresType } from './column-types.js';
 import { assertIdentifier } from '../../schema/identifier.js';
 
 const MAX_IDENTIFIER_LENGTH = 63;
@@ -29,32 +38,56 @@ export function quote(identifier: string): string {
   return `"${identifier}"`;
 }
 
-/** The writer's columns as SQL, in INSERT_COLUMNS order: the order of every COPY row. */
-export const insertColumnList = INSERT_COLUMNS.map((c) => quote(c.name)).join(', ');
+/** Columns as an SQL list, in the order given: the order of every COPY row. */
+export function columnList(columns: readonly ColumnSpec[]): string {
+  return columns.map((c) => quote(c.name)).join(', ');
+}
+
+/** Every column a writer supplies, as SQL. */
+export const insertColumnList = columnList(INSERT_COLUMNS);
+
+/** How long a change to the table's definition may wait for its lock before it gives up (and is tried later). */
+export const DDL_LOCK_TIMEOUT = '2s';
 
 export function createSchemaStatement(schema: string): string {
   return `CREATE SCHEMA IF NOT EXISTS ${quote(schema)}`;
 }
 
 export function createTableStatement(name: TableName): string {
-  const columns = COLUMNS.map((c) => {
-    const parts = [quote(c.name), c.postgresType];
+  const columns = COLUMNS.map((c: ColumnSpec) => {
+    const parts = [quote(c.name), postgresType(c)];
     if (c.name === PRIMARY_KEY) parts.push('PRIMARY KEY');
     else if (!c.nullable) parts.push('NOT NULL');
-    if ('databaseDefault' in c) parts.push(`DEFAULT ${c.databaseDefault}`);
+    if (c.databaseDefault !== undefined) parts.push(`DEFAULT ${c.databaseDefault}`);
     return `  ${parts.join(' ')}`;
   });
   return `CREATE TABLE IF NOT EXISTS ${name.sql} (\n${columns.join(',\n')}\n)`;
 }
 
-/** The six indexes of the seed table; time columns sort newest first, as the Python project's do. */
+/** The indexes of a new table; time columns sort newest first, as the Python project's do. */
 export function createIndexStatements(name: TableName): string[] {
-  return INDEXES.map((index) => {
-    const columns = index.columns.map((column) =>
-      columnSpec(column).kind === 'timestamp' ? `${quote(column)} DESC` : quote(column),
-    );
-    return `CREATE INDEX IF NOT EXISTS ${quote(indexName(name.table, index.suffix))} ON ${name.sql} (${columns.join(', ')})`;
-  });
+  return INDEXES.map((index) => createIndexStatement(name, index, false));
+}
+
+/**
+ * One index. `concurrently`: built without blocking writes (`llamonitor migrate`
+ * on an existing table; it cannot run inside a transaction).
+ */
+export function createIndexStatement(name: TableName, index: IndexSpec, concurrently: boolean): string {
+  const columns = index.columns.map((column) =>
+    columnSpec(column).kind === 'timestamp' ? `${quote(column)} DESC` : quote(column),
+  );
+  const how = concurrently ? 'CONCURRENTLY ' : '';
+  return `CREATE INDEX ${how}IF NOT EXISTS ${quote(indexName(name.table, index.suffix))} ON ${name.sql} (${columns.join(', ')})`;
+}
+
+/**
+ * Adds nullable columns without a default: PostgreSQL records them in the
+ * catalog only, whatever the table's size (no rewrite, no scan).
+ */
+export function addColumnsStatement(name: TableName, columns: readonly ColumnSpec[]): string {
+  const additions = columns.map((c) => `ADD COLUMN IF NOT EXISTS ${quote(c.name)} ${postgresType(c)}`);
+  return `ALTER TABLE ${name.sql} ${additions.join(', ')}`;
 }
 
 /**
@@ -69,9 +102,9 @@ export function indexName(table: string, suffix: string): string {
   return `${table.slice(0, room)}_${hash}_${suffix}_idx`;
 }
 
-/** COPY of the writer's columns, in INSERT_COLUMNS order, in PostgreSQL's text format. */
-export function copyStatement(tableSql: string): string {
-  return `COPY ${tableSql} (${insertColumnList}) FROM STDIN`;
+/** COPY of `columns`, in that order, in PostgreSQL's text format. */
+export function copyStatement(tableSql: string, columns: readonly ColumnSpec[] = INSERT_COLUMNS): string {
+  return `COPY ${tableSql} (${columnList(columns)}) FROM STDIN`;
 }
 
 export const STAGING_TABLE = 'llamonitor_staging';
@@ -80,18 +113,22 @@ export const STAGING_TABLE = 'llamonitor_staging';
  * A temporary table for the conflict path, typed as the target's columns are
  * (`types` from the catalog), so COPY reads each value exactly as it would into the target.
  */
-export function createStagingStatement(types: ReadonlyMap<string, string>): string {
-  const columns = INSERT_COLUMNS.map((c) => `${quote(c.name)} ${types.get(c.name) ?? c.postgresType}`);
-  return `CREATE TEMPORARY TABLE ${STAGING_TABLE} (${columns.join(', ')}) ON COMMIT DROP`;
+export function createStagingStatement(
+  types: ReadonlyMap<string, string>,
+  columns: readonly ColumnSpec[] = INSERT_COLUMNS,
+): string {
+  const definitions = columns.map((c) => `${quote(c.name)} ${types.get(c.name) ?? postgresType(c)}`);
+  return `CREATE TEMPORARY TABLE ${STAGING_TABLE} (${definitions.join(', ')}) ON COMMIT DROP`;
 }
 
 /**
  * Skips rows whose event_id is stored. No conflict target: `ON CONFLICT (event_id)`
  * would need SELECT on the table, and a role that may only INSERT must work too.
  */
-export function insertFromStagingStatement(name: TableName): string {
-  return (
-    `INSERT INTO ${name.sql} (${insertColumnList}) SELECT ${insertColumnList} FROM ${STAGING_TABLE} ` +
-    `ON CONFLICT DO NOTHING`
-  );
+export function insertFromStagingStatement(
+  name: TableName,
+  columns: readonly ColumnSpec[] = INSERT_COLUMNS,
+): string {
+  const list = columnList(columns);
+  return `INSERT INTO ${name.sql} (${list}) SELECT ${list} FROM ${STAGING_TABLE} ON CONFLICT DO NOTHING`;
 }

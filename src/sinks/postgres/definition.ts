@@ -4,12 +4,14 @@
  */
 import type { SinkDefinition } from '../sink.js';
 import { importDriver } from '../load-driver.js';
+import { postgresType } from './column-types.js';
 import { postgresConnectionConfig, type PostgresConnectionConfig } from './connection-config.js';
 
 export const postgresSink: SinkDefinition<PostgresConnectionConfig> = {
   kind: 'postgres',
   schemes: ['postgres', 'postgresql'],
   takesPlainPaths: false,
+  columnType: postgresType,
   parseTarget(url) {
     const config = postgresConnectionConfig(url);
     return { display: config.target, secrets: config.secrets, config };

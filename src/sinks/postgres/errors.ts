@@ -9,7 +9,14 @@ import type { TableName } from './ddl.js';
 
 /** What the sink was doing: "could not <action>". */
 export type SinkAction =
-  'connect' | 'create the table' | 'check the table' | 'write rows' | 'read rows' | 'delete rows';
+  | 'connect'
+  | 'create the table'
+  | 'add columns to the table'
+  | 'create an index'
+  | 'check the table'
+  | 'write rows'
+  | 'read rows'
+  | 'delete rows';
 
 export interface ErrorContext {
   readonly target: string;
@@ -27,6 +34,9 @@ export function sqlState(error: unknown): string | undefined {
 
 export const UNIQUE_VIOLATION = '23505';
 export const DEADLOCK_DETECTED = '40P01';
+/** A statement gave up waiting for a lock (lock_timeout). */
+export const LOCK_NOT_AVAILABLE = '55P03';
+export const INSUFFICIENT_PRIVILEGE = '42501';
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH']);
 /** The server closed a connection in use: shutdown, restart, an administrator, the network. */
@@ -74,6 +84,11 @@ function explain(raw: string, code: string | undefined, action: SinkAction, cont
   const user = context.user ? `user "${context.user}"` : 'the user';
   const at = `PostgreSQL at ${target}`;
   switch (code) {
+    case '55P03':
+      return (
+        `${at}: another transaction held table ${table.sql} for longer than the sink waits to ${action} ` +
+        `(55P03: ${raw}). Run it again when the long transaction has ended.`
+      );
     case '28P01':
       return `${at} refused the password of ${user} (28P01: ${raw}). Fix the password in the connection URL.`;
     case '28000':
@@ -145,6 +160,12 @@ function grantHint(action: SinkAction, context: ErrorContext): string {
       return (
         `Grant it (GRANT USAGE, CREATE ON SCHEMA ${schema} TO ${grantee}), or create the table once as its owner ` +
         `with \`llamonitor migrate\` and set LLAMONITOR_CREATE_TABLE=false.`
+      );
+    case 'add columns to the table':
+    case 'create an index':
+      return (
+        `Run \`llamonitor migrate\` once as the table's owner (only the owner may ALTER it or index it); ` +
+        `rows are written into the columns the table has meanwhile.`
       );
     case 'write rows':
     case 'check the table':

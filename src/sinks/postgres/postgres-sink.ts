@@ -5,18 +5,23 @@
  */
 import { diag } from '@opentelemetry/api';
 import type pg from 'pg';
-import { INSERT_COLUMNS, type MetricEvent } from '../../schema/columns.js';
+import type { MetricEvent } from '../../schema/columns.js';
 import { createDelimitedEncoder } from '../delimited-text.js';
+import { missingColumnsMessage, type WrittenColumns } from '../table-columns.js';
+import { ConsoleWarnings } from '../../warnings.js';
 import { redactSecrets } from '../../secrets.js';
 import { ConfigError, ConnectionError } from '../../errors.js';
 import { destroyOnAbort, driverSocketOf, unlessAborted } from '../abort.js';
-import type { Sink, SinkOptions } from '../sink.js';
+import type { SchemaGaps, Sink, SinkOptions } from '../sink.js';
 import { postgresConnectionConfig, type PostgresConnectionConfig } from './connection-config.js';
 import { openPool } from './connect.js';
 import { writeSkippingStored } from './conflict-path.js';
 import { copyRows, type RowEncoder } from './copy-writer.js';
 import {
+  DDL_LOCK_TIMEOUT,
+  addColumnsStatement,
   copyStatement,
+  createIndexStatement,
   createIndexStatements,
   createSchemaStatement,
   createTableStatement,
@@ -25,6 +30,8 @@ import {
 } from './ddl.js';
 import {
   DEADLOCK_DETECTED,
+  INSUFFICIENT_PRIVILEGE,
+  LOCK_NOT_AVAILABLE,
   UNIQUE_VIOLATION,
   describePostgresError,
   sqlState,
@@ -32,7 +39,14 @@ import {
   type SinkAction,
 } from './errors.js';
 import { deleteRowsById, readRowsById } from './read-back.js';
-import { declaredTypes, readTableShape, tableShapeProblems, type TableShape } from './table-shape.js';
+import {
+  declaredTypes,
+  missingIndexes,
+  readTableShape,
+  tableShapeProblems,
+  writtenColumnsOf,
+  type TableShape,
+} from './table-shape.js';
 
 /** Rows below which a batch is not worth a second connection. */
 const MIN_ROWS_PER_PART = 5_000;
@@ -42,6 +56,17 @@ const MIN_ROWS_PER_PART = 5_000;
  * batch that both hold a row sent twice.
  */
 const STORED_BEFORE = new Set([UNIQUE_VIOLATION, DEADLOCK_DETECTED]);
+/** After an ALTER gave up waiting for its lock (a long transaction held the table), the next try is this much later. */
+const ADD_COLUMNS_RETRY_MILLIS = 60_000;
+
+/** The table as the writes need it: read from the catalog once, again after columns were added. */
+interface KnownTable {
+  /** Each column's type as the table declares it, for the conflict path's staging table. */
+  readonly types: ReadonlyMap<string, string>;
+  readonly written: WrittenColumns;
+  readonly copySql: string;
+  readonly encode: RowEncoder;
+}
 
 export class PostgresSink implements Sink {
   readonly kind = 'postgres' as const;
@@ -51,11 +76,14 @@ export class PostgresSink implements Sink {
   readonly #createTable: boolean;
   readonly #poolSize: number;
   readonly #context: ErrorContext;
-  readonly #copySql: string;
-  readonly #encode: RowEncoder;
+  readonly #warnings: ConsoleWarnings;
   #pool: Promise<pg.Pool> | undefined;
-  /** The table's column types, for the conflict path's staging table; read once. */
-  #columnTypes: ReadonlyMap<string, string> | undefined;
+  #table: KnownTable | undefined;
+  /** When adding the missing columns is due again, after an ALTER gave up waiting for its lock. */
+  #addColumnsAt: number | undefined;
+  #addingColumns: Promise<void> | undefined;
+  /** Why the table lacks columns (when adding them failed), for the one warning about it. */
+  #missingWhy: string | undefined;
   #closed = false;
   /** Writes not yet settled: close() lets them finish before ending the pool. */
   readonly #inFlight = new Set<Promise<void>>();
@@ -74,14 +102,16 @@ export class PostgresSink implements Sink {
       sslmode: this.#config.sslmode,
       secrets: this.#config.secrets,
     };
-    this.#copySql = copyStatement(this.#name.sql);
-    this.#encode = createDelimitedEncoder(INSERT_COLUMNS, 'postgres');
+    this.#warnings = new ConsoleWarnings(options.warnings ?? true);
   }
 
   async prepare(): Promise<void> {
     if (this.#closed) throw this.#closedError();
     await this.#withClient('create the table', undefined, async (client, step) => {
-      if (this.#createTable) await this.#createTableIfMissing(client);
+      if (this.#createTable && !(await this.#createTableIfMissing(client))) {
+        step.action = 'add columns to the table';
+        await this.#addMissingColumns(client, await this.#readShape(client), 'prepare');
+      }
       step.action = 'check the table';
       const shape = await this.#readShape(client);
       const problems = tableShapeProblems(shape);
@@ -99,7 +129,51 @@ export class PostgresSink implements Sink {
             `a batch holding rows stored before (a retry, a replay) will fail. GRANT TEMPORARY ON DATABASE to it.`,
         );
       }
-      this.#columnTypes = declaredTypes(shape);
+      this.#know(shape);
+    });
+  }
+
+  async migrate(dryRun: boolean): Promise<readonly string[]> {
+    if (this.#closed) throw this.#closedError();
+    return this.#withClient('create the table', undefined, async (client, step) => {
+      const shape = await readTableShape(client, this.#name);
+      if (!shape) {
+        const statements = [
+          ...(this.#name.schema === undefined ? [] : [createSchemaStatement(this.#name.schema)]),
+          createTableStatement(this.#name),
+          ...createIndexStatements(this.#name),
+        ];
+        if (!dryRun) await this.#createTableIfMissing(client);
+        return statements;
+      }
+      const statements: string[] = [];
+      const missing = writtenColumnsOf(shape).missing;
+      if (missing.length > 0) {
+        statements.push(addColumnsStatement(this.#name, missing));
+        step.action = 'add columns to the table';
+        if (!dryRun) await this.#addMissingColumns(client, shape, 'migrate');
+      }
+      step.action = 'create an index';
+      for (const index of missingIndexes(shape, this.#name)) {
+        const statement = createIndexStatement(this.#name, index, true);
+        statements.push(statement);
+        // Built while rows keep coming: CONCURRENTLY takes no lock that blocks writers.
+        if (!dryRun) await client.query(statement);
+      }
+      if (!dryRun) this.#know(await this.#readShape(client));
+      return statements;
+    });
+  }
+
+  async schemaGaps(): Promise<SchemaGaps | undefined> {
+    if (this.#closed) throw this.#closedError();
+    return this.#withClient('check the table', undefined, async (client) => {
+      const shape = await readTableShape(client, this.#name);
+      if (!shape) return undefined;
+      return {
+        columns: writtenColumnsOf(shape).missing.map((column) => column.name),
+        indexes: missingIndexes(shape, this.#name).map((index) => `(${index.columns.join(', ')})`),
+      };
     });
   }
 
@@ -111,6 +185,7 @@ export class PostgresSink implements Sink {
   async write(rows: readonly MetricEvent[], signal?: AbortSignal): Promise<void> {
     if (rows.length === 0) return;
     if (this.#closed) throw this.#closedError();
+    if (this.#addColumnsAt !== undefined && Date.now() >= this.#addColumnsAt) await this.#addColumnsLater();
     const writing = this.#writeInParts(rows, signal);
     this.#inFlight.add(writing);
     try {
@@ -133,14 +208,22 @@ export class PostgresSink implements Sink {
 
   async #writePart(rows: readonly MetricEvent[], signal: AbortSignal | undefined): Promise<void> {
     await this.#withClient('write rows', signal, async (client) => {
+      const table = this.#table ?? this.#know(await this.#readShape(client));
       try {
-        await copyRows(client, this.#copySql, rows, this.#encode);
+        await copyRows(client, table.copySql, rows, table.encode);
         return;
       } catch (error) {
         if (!STORED_BEFORE.has(sqlState(error) ?? '')) throw error;
       }
-      const columnTypes = this.#columnTypes ?? (await this.#readColumnTypes(client));
-      const inserted = await writeSkippingStored(client, this.#name, columnTypes, rows, this.#encode);
+      const columns = table.written.columns;
+      const inserted = await writeSkippingStored(
+        client,
+        this.#name,
+        table.types,
+        columns,
+        rows,
+        table.encode,
+      );
       diag.debug(
         `llamonitor: ${rows.length - inserted} of ${rows.length} rows were stored before; wrote the other ${inserted}`,
       );
@@ -157,9 +240,10 @@ export class PostgresSink implements Sink {
 
   async readBack(eventIds: readonly string[]): Promise<MetricEvent[]> {
     if (this.#closed) throw this.#closedError();
-    return this.#withClient('read rows', undefined, async (client) =>
-      readRowsById(client, this.#name, this.#columnTypes ?? (await this.#readColumnTypes(client)), eventIds),
-    );
+    return this.#withClient('read rows', undefined, async (client) => {
+      const table = this.#table ?? this.#know(await this.#readShape(client));
+      return readRowsById(client, this.#name, table.types, table.written.columns, eventIds);
+    });
   }
 
   async remove(eventIds: readonly string[]): Promise<void> {
@@ -230,19 +314,20 @@ export class PostgresSink implements Sink {
     return new ConnectionError(`the PostgreSQL sink for ${this.target} is closed`);
   }
 
-  /** Creates schema, table and indexes in one transaction, serialised across processes by an advisory lock. */
-  async #createTableIfMissing(client: pg.ClientBase): Promise<void> {
+  /**
+   * Creates schema, table and indexes in one transaction, serialised across
+   * processes by an advisory lock; false when the table was there.
+   */
+  async #createTableIfMissing(client: pg.ClientBase): Promise<boolean> {
     const name = this.#name;
     const present = await client.query<{ present: boolean }>(
       'SELECT to_regclass($1) IS NOT NULL AS present',
       [name.sql],
     );
-    if (present.rows[0]?.present) return;
+    if (present.rows[0]?.present) return false;
     await client.query('BEGIN');
     // CREATE ... IF NOT EXISTS alone still races on the catalog (duplicate pg_type rows) across processes.
-    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
-      `llamonitor-otel ${name.sql}`,
-    ]);
+    await this.#lockTableDefinition(client);
     if (name.schema !== undefined) {
       const schema = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [name.schema]);
       if (schema.rowCount === 0) await client.query(createSchemaStatement(name.schema));
@@ -251,11 +336,90 @@ export class PostgresSink implements Sink {
     for (const statement of createIndexStatements(name)) await client.query(statement);
     await client.query('COMMIT');
     diag.info(`llamonitor: table ${name.sql} is ready at ${this.target}`);
+    return true;
   }
 
-  async #readColumnTypes(client: pg.ClientBase): Promise<ReadonlyMap<string, string>> {
-    this.#columnTypes = declaredTypes(await this.#readShape(client));
-    return this.#columnTypes;
+  /** One process at a time changes the table's definition: the others wait, then find it done. */
+  async #lockTableDefinition(client: pg.ClientBase): Promise<void> {
+    await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
+      `llamonitor-otel ${this.#name.sql}`,
+    ]);
+  }
+
+  /**
+   * Adds the columns of this version the table lacks, in the catalog only. The
+   * ALTER waits at most DDL_LOCK_TIMEOUT for its lock: queued behind a long
+   * transaction it would stall every writer of the table. When it gives up,
+   * or the user may not ALTER the table, rows are written without the columns;
+   * after a lock timeout the next write past ADD_COLUMNS_RETRY_MILLIS tries again.
+   * `llamonitor migrate` (`caller`) fails instead, saying why.
+   */
+  async #addMissingColumns(
+    client: pg.ClientBase,
+    shape: TableShape,
+    caller: 'prepare' | 'migrate',
+  ): Promise<void> {
+    const missing = writtenColumnsOf(shape).missing;
+    if (missing.length === 0) return;
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`);
+      await this.#lockTableDefinition(client);
+      await client.query(addColumnsStatement(this.#name, missing));
+      await client.query('COMMIT');
+      this.#addColumnsAt = undefined;
+      diag.info(
+        `llamonitor: added ${missing.map((c) => c.name).join(', ')} to ${this.#name.sql} at ${this.target}`,
+      );
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      const code = sqlState(error);
+      if (caller === 'migrate' || (code !== LOCK_NOT_AVAILABLE && code !== INSUFFICIENT_PRIVILEGE))
+        throw error;
+      if (code === LOCK_NOT_AVAILABLE) {
+        this.#addColumnsAt = Date.now() + ADD_COLUMNS_RETRY_MILLIS;
+        this.#missingWhy = `another transaction held the table for more than ${DDL_LOCK_TIMEOUT}; tried again in a minute`;
+      } else {
+        this.#missingWhy = `user ${this.#config.user ?? '(default)'} may not ALTER it`;
+      }
+    }
+  }
+
+  /** The retry after a lock timeout; one at a time, and a failure only postpones it. */
+  #addColumnsLater(): Promise<void> {
+    this.#addingColumns ??= this.#withClient('add columns to the table', undefined, async (client) => {
+      this.#addColumnsAt = Date.now() + ADD_COLUMNS_RETRY_MILLIS;
+      await this.#addMissingColumns(client, await this.#readShape(client), 'prepare');
+      this.#know(await this.#readShape(client));
+    })
+      .catch((error: unknown) => {
+        diag.debug(`llamonitor: adding columns to ${this.#name.sql} failed again`, error);
+      })
+      .finally(() => {
+        this.#addingColumns = undefined;
+      });
+    return this.#addingColumns ?? Promise.resolve();
+  }
+
+  /** Remembers what the writes need of the table; warns once when it lacks columns. */
+  #know(shape: TableShape): KnownTable {
+    const written = writtenColumnsOf(shape);
+    const fixed: Record<string, string> =
+      written.schemaVersion === undefined ? {} : { schema_version: written.schemaVersion };
+    this.#table = {
+      types: declaredTypes(shape),
+      written,
+      copySql: copyStatement(this.#name.sql, written.columns),
+      encode: createDelimitedEncoder(written.columns, 'postgres', fixed),
+    };
+    if (written.missing.length > 0) {
+      const why = this.#missingWhy ?? (this.#createTable ? 'not added yet' : 'table creation is off');
+      this.#warnings.once(
+        `missing-columns:${this.target}:${this.#name.sql}`,
+        missingColumnsMessage(this.#name.sql, this.target, written.missing, why),
+      );
+    }
+    return this.#table;
   }
 
   async #readShape(client: pg.ClientBase): Promise<TableShape> {

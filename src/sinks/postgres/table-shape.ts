@@ -5,8 +5,10 @@
  * change the rows does not, and the problem names the column.
  */
 import type pg from 'pg';
-import { COLUMNS, PRIMARY_KEY, type ColumnSpec } from '../../schema/columns.js';
-import type { TableName } from './ddl.js';
+import { COLUMNS, INDEXES, PRIMARY_KEY, type ColumnSpec, type IndexSpec } from '../../schema/columns.js';
+import { writtenColumns, type WrittenColumns } from '../table-columns.js';
+import { postgresType } from './column-types.js';
+import { indexName, type TableName } from './ddl.js';
 
 export interface FoundColumn {
   readonly name: string;
@@ -28,6 +30,8 @@ export interface TableShape {
   /** The conflict path stages rows in a temporary table. */
   readonly canCreateTemporary: boolean;
   readonly user: string;
+  /** The names of the table's indexes. */
+  readonly indexNames: readonly string[];
 }
 
 /** The table's shape, or undefined when no such table is visible to this connection. */
@@ -70,7 +74,12 @@ export async function readTableShape(
           AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = $2) AS present`,
     [head.oid, PRIMARY_KEY],
   );
+  const indexes = await client.query<{ name: string }>(
+    `SELECT c.relname AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1`,
+    [head.oid],
+  );
   return {
+    indexNames: indexes.rows.map((row) => row.name),
     columns: columns.rows.map((row) => ({
       name: row.name,
       typeName: row.type_name,
@@ -100,7 +109,9 @@ export function tableShapeProblems(shape: TableShape): string[] {
     if (spec.databaseDefault !== undefined) continue; // never written: created_at may be absent
     const column = byName.get(spec.name);
     if (!column) {
-      problems.push(`column ${spec.name} is missing (expected ${spec.postgresType})`);
+      // A column a later version added is written where present; prepare() or `llamonitor migrate` adds it.
+      if (spec.since === '1.0.0')
+        problems.push(`column ${spec.name} is missing (expected ${postgresType(spec)})`);
       continue;
     }
     const typeProblem = typeMismatch(spec, column);
@@ -133,28 +144,28 @@ function typeMismatch(spec: ColumnSpec, column: FoundColumn): string | undefined
       // The Python MySQL table keeps uuids as CHAR(36): a copy of it in PostgreSQL works too.
       return typeName === 'uuid' || typeName === 'text' || (isCharacter(typeName) && fitsLength(size, 36))
         ? undefined
-        : `${spec.postgresType} (or CHAR(36), VARCHAR(36+), TEXT)`;
+        : `${postgresType(spec)} (or CHAR(36), VARCHAR(36+), TEXT)`;
     case 'string':
     case 'text':
       return typeName === 'text' || (typeName === 'varchar' && fitsLength(size, spec.maxLength))
         ? undefined
-        : `${spec.postgresType} (or a longer VARCHAR, or TEXT)`;
+        : `${postgresType(spec)} (or a longer VARCHAR, or TEXT)`;
     case 'timestamp':
       return (typeName === 'timestamptz' || typeName === 'timestamp') && (size === undefined || size >= 6)
         ? undefined
-        : `${spec.postgresType} (or TIMESTAMP) keeping microseconds`;
+        : `${postgresType(spec)} (or TIMESTAMP) keeping microseconds`;
     case 'double':
       return ['float8', 'float4', 'numeric'].includes(typeName)
         ? undefined
-        : `${spec.postgresType} (or REAL, NUMERIC)`;
+        : `${postgresType(spec)} (or REAL, NUMERIC)`;
     case 'int32':
       return ['int4', 'int8', 'numeric'].includes(typeName)
         ? undefined
-        : `${spec.postgresType} (or BIGINT, NUMERIC)`;
+        : `${postgresType(spec)} (or BIGINT, NUMERIC)`;
     case 'int64':
-      return ['int8', 'numeric'].includes(typeName) ? undefined : `${spec.postgresType} (or NUMERIC)`;
+      return ['int8', 'numeric'].includes(typeName) ? undefined : `${postgresType(spec)} (or NUMERIC)`;
     case 'json':
-      return typeName === 'jsonb' || typeName === 'json' ? undefined : `${spec.postgresType} (or JSON)`;
+      return typeName === 'jsonb' || typeName === 'json' ? undefined : `${postgresType(spec)} (or JSON)`;
   }
 }
 
@@ -169,4 +180,18 @@ function fitsLength(size: number | undefined, needed: number | undefined): boole
 /** Each written column's type as the table declares it, for a staging table that reads values alike. */
 export function declaredTypes(shape: TableShape): Map<string, string> {
   return new Map(shape.columns.map((c) => [c.name, c.declared]));
+}
+
+/** The columns the sink writes into a table of this shape. */
+export function writtenColumnsOf(shape: TableShape): WrittenColumns {
+  const names = new Set(shape.columns.map((c) => c.name));
+  return writtenColumns((name) => names.has(name));
+}
+
+/** The indexes of this version a table of this shape lacks, by name: those added after 1.0.0 only. */
+export function missingIndexes(shape: TableShape, name: TableName): IndexSpec[] {
+  const present = new Set(shape.indexNames);
+  return INDEXES.filter(
+    (index) => index.since !== '1.0.0' && !present.has(indexName(name.table, index.suffix)),
+  );
 }

@@ -1,0 +1,26 @@
+/**
+ * Why a call stopped: its first finish reason, as the span names it. The
+ * GenAI conventions give a list (`gen_ai.response.finish_reasons`, one per
+ * choice), the AI SDK one string (`ai.response.finishReason`), OpenLLMetry's
+ * older spans `llm.finish_reason`. The value is kept as the convention spells
+ * it (`stop`, `length`, `tool_calls`, `tool-calls`).
+ */
+import { groupedKeys } from './key-index.js';
+import type { SpanView } from './span-view.js';
+
+const FINISH_REASON_SOURCES = groupedKeys([
+  'gen_ai.response.finish_reasons',
+  'ai.response.finishReason',
+  'llm.finish_reason',
+]);
+
+/** The first finish reason the span names; undefined when it names none. */
+export function finishReasonInView(view: SpanView): string | undefined {
+  for (const { key, group } of FINISH_REASON_SOURCES) {
+    if (!view.has(group)) continue;
+    const value = view.get(key);
+    const first = Array.isArray(value) ? (value as unknown[])[0] : value;
+    if (typeof first === 'string' && first.length > 0) return first;
+  }
+  return undefined;
+}
