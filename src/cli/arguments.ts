@@ -26,6 +26,8 @@ export interface ParsedCommandLine {
   readonly version: boolean;
   /** The environment with the flags given laid over it. */
   readonly env: Record<string, string | undefined>;
+  /** The command's own switches given (`print-sql`), which no variable mirrors. */
+  readonly switches: ReadonlySet<string>;
   readonly rest: readonly string[];
 }
 
@@ -40,9 +42,16 @@ function specsOf(keys: readonly OptionKey[]) {
   return OPTION_SPECS.filter((spec) => keys.includes(spec.key));
 }
 
-function parse(argv: readonly string[], keys: readonly OptionKey[]) {
+/** What a command takes: options mirroring variables, and switches of its own. */
+export interface CommandOptions {
+  readonly options: readonly OptionKey[];
+  readonly switches?: readonly string[];
+}
+
+function parse(argv: readonly string[], keys: readonly OptionKey[], switches: readonly string[] = []) {
   const options: ParseArgsOptions = { ...GENERAL };
   for (const spec of specsOf(keys)) options[flagOf(spec.env)] = { type: 'string' };
+  for (const name of switches) options[name] = { type: 'boolean' };
   return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
 }
 
@@ -64,7 +73,8 @@ function usageError(error: unknown, command: string | undefined): UsageError {
 export function parseCommandLine(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
-  optionsOf: (command: string) => readonly OptionKey[] | undefined,
+  optionsOf: (command: string) => CommandOptions | undefined,
+  allSwitches: readonly string[] = [],
 ): ParsedCommandLine {
   let values;
   let positionals;
@@ -73,15 +83,19 @@ export function parseCommandLine(
     ({ positionals } = parse(
       argv,
       OPTION_SPECS.map((spec) => spec.key),
+      allSwitches,
     ));
   } catch (error) {
     throw usageError(error, undefined);
   }
   const command = positionals[0];
-  const keys = command === undefined ? [] : optionsOf(command);
-  if (keys === undefined) return { command, help: false, version: false, env: { ...env }, rest: [] };
+  const taken = command === undefined ? { options: [] } : optionsOf(command);
+  if (taken === undefined) {
+    return { command, help: false, version: false, env: { ...env }, switches: new Set(), rest: [] };
+  }
+  const keys = taken.options;
   try {
-    ({ values, positionals } = parse(argv, keys));
+    ({ values, positionals } = parse(argv, keys, taken.switches));
   } catch (error) {
     throw usageError(error, command);
   }
@@ -95,6 +109,7 @@ export function parseCommandLine(
     help: values.help === true,
     version: values.version === true,
     env: merged,
+    switches: new Set((taken.switches ?? []).filter((name) => values[name] === true)),
     rest: positionals.slice(1),
   };
 }

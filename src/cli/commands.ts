@@ -47,14 +47,27 @@ export function loadOptions(
   }
 }
 
-export async function migrate(env: Env, out: Out): Promise<number> {
+/**
+ * Creates the table, or brings an existing one up to this schema version: adds
+ * the columns it lacks (in place) and builds the indexes it lacks (online).
+ * `printSql`: prints each statement it would run, runs none.
+ */
+export async function migrate(env: Env, out: Out, printSql = false): Promise<number> {
   const options = loadOptions(env, out, { createTable: true });
   if (!options) return 1;
   let sink: Sink | undefined;
   try {
     sink = await createSink(options);
+    const statements = await sink.migrate(printSql);
+    if (printSql) {
+      if (statements.length === 0)
+        out(`-- nothing to change: ${describeTarget(options)} is at schema ${SCHEMA_VERSION}`);
+      for (const statement of statements) out(`${statement};`);
+      return 0;
+    }
+    for (const statement of statements) out(`[ok]   ran: ${statement}`);
     await sink.prepare();
-    out(`[ok]   the table and its indexes are ready: ${describeTarget(options)}`);
+    out(`[ok]   the table and its indexes are ready (schema ${SCHEMA_VERSION}): ${describeTarget(options)}`);
     return 0;
   } catch (error) {
     out(`[fail] migrate ${describeTarget(options)}: ${safeMessage(error, options)}`);
@@ -84,7 +97,8 @@ function probeRow(): MetricEvent {
 interface Check {
   readonly name: string;
   readonly hint: string;
-  readonly run: () => Promise<string>;
+  /** What passed; a `warning` is printed and the checks go on. */
+  readonly run: () => Promise<string | { readonly warning: string }>;
 }
 
 /** Connects, checks the table, writes, reads back and removes a probe row: one line per check; 0 only when all pass. */
@@ -118,6 +132,23 @@ export async function doctor(env: Env, out: Out): Promise<number> {
       run: async () => {
         await withDeadline(sink!.prepare(), timeout, 'checking the table');
         return `${options.table} has every column metric_events needs`;
+      },
+    },
+    {
+      name: 'schema',
+      hint: 'check that this user may read the catalog (information_schema, pg_catalog)',
+      run: async () => {
+        const gaps = await withDeadline(sink!.schemaGaps(), timeout, 'reading the table');
+        const parts = [
+          ...(gaps && gaps.columns.length > 0 ? [`columns ${gaps.columns.join(', ')}`] : []),
+          ...(gaps ? gaps.indexes.map((index) => `index ${index}`) : []),
+        ];
+        if (parts.length === 0) return `${options.table} is at schema ${SCHEMA_VERSION}`;
+        return {
+          warning:
+            `${options.table} lacks the schema ${SCHEMA_VERSION} ${parts.join('; ')}; rows are stored without them. ` +
+            `Run: ${migrateCommand(options)}`,
+        };
       },
     },
     {
@@ -160,7 +191,9 @@ export async function doctor(env: Env, out: Out): Promise<number> {
       continue;
     }
     try {
-      out(`[ok]   ${check.name}: ${await check.run()}`);
+      const outcome = await check.run();
+      if (typeof outcome === 'string') out(`[ok]   ${check.name}: ${outcome}`);
+      else out(`[warn] ${check.name}: ${outcome.warning}`);
     } catch (error) {
       failed = true;
       out(`[fail] ${check.name}: ${safeMessage(error, options)}\n       what to do: ${check.hint}`);
@@ -178,6 +211,12 @@ export async function doctor(env: Env, out: Out): Promise<number> {
     }
   }
   return failed ? 1 : 0;
+}
+
+/** The exact `llamonitor migrate` command for these options (the URL from the environment, as the doctor read it). */
+function migrateCommand(options: ResolvedOptions): string {
+  const flags = [`--table ${options.table}`, ...(options.schema ? [`--schema ${options.schema}`] : [])];
+  return `llamonitor migrate ${flags.join(' ')} (with the same LLAMONITOR_URL)`;
 }
 
 /** Why `folder` cannot hold spill files, or undefined when it is a folder. */

@@ -9,7 +9,9 @@ interface Command {
   readonly summary: string;
   /** The options it uses; its --help lists them in the order of the options table. */
   readonly options: readonly OptionKey[];
-  readonly run: (env: Env, out: Out) => Promise<number>;
+  /** Its own on/off flags, which no variable mirrors, with what each does. */
+  readonly switchHelp?: Readonly<Record<string, string>>;
+  readonly run: (env: Env, out: Out, switches: ReadonlySet<string>) => Promise<number>;
 }
 
 /** Where each command writes or reads: the sink, the table and how to reach it. */
@@ -17,9 +19,11 @@ const SINK: readonly OptionKey[] = ['url', 'table', 'schema', 'poolSize', 'fileM
 
 const COMMANDS: Record<string, Command> = {
   migrate: {
-    summary: 'create the table and its indexes for the configured URL',
+    summary:
+      'create the table and its indexes for the configured URL, or bring an existing table up to this schema version',
     options: SINK,
-    run: migrate,
+    switchHelp: { 'print-sql': 'print the statements it would run, and run none' },
+    run: (env, out, switches) => migrate(env, out, switches.has('print-sql')),
   },
   doctor: {
     summary:
@@ -71,14 +75,27 @@ function usage(): string {
 function commandUsage(name: string, command: Command): string {
   return (
     `Usage: llamonitor ${name} [options]\n\n${command.summary}\n\n` +
-    `Options (each also read from its environment variable):\n${optionsHelp(command.options)}\n${GENERAL_OPTIONS}`
+    `Options (each also read from its environment variable):\n${optionsHelp(command.options)}\n` +
+    Object.entries(command.switchHelp ?? {})
+      .map(([name, help]) => `  --${name.padEnd(22)} ${help}\n`)
+      .join('') +
+    GENERAL_OPTIONS
   );
 }
 
 export async function main(argv: readonly string[], env: Env, out: Out): Promise<number> {
   let parsed;
   try {
-    parsed = parseCommandLine(argv, env, (name) => COMMANDS[name]?.options);
+    const switchesOf = (command: Command) => Object.keys(command.switchHelp ?? {});
+    parsed = parseCommandLine(
+      argv,
+      env,
+      (name) => {
+        const command = COMMANDS[name];
+        return command && { options: command.options, switches: switchesOf(command) };
+      },
+      Object.values(COMMANDS).flatMap(switchesOf),
+    );
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     out(error.message);
@@ -107,7 +124,7 @@ export async function main(argv: readonly string[], env: Env, out: Out): Promise
     );
     return EXIT_USAGE;
   }
-  return command.run(parsed.env, out);
+  return command.run(parsed.env, out, parsed.switches);
 }
 
 main(process.argv.slice(2), process.env, (line) => process.stdout.write(`${line}\n`)).then(

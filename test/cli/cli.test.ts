@@ -8,6 +8,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flagOf } from '../../src/cli/arguments.js';
 import { OPTION_SPECS } from '../../src/config/options.js';
+import { ADDED_COLUMNS, COLUMNS, INDEXES } from '../../src/schema/columns.js';
+import { columnTypes } from '../../src/sinks/registry.js';
+import { releaseTableDdl } from '../support/release-tables.js';
 import { fitRow } from '../../src/schema/fit-row.js';
 import { DeadLetterStore } from '../../src/spill/dead-letter.js';
 import { SpillStore } from '../../src/spill/spill-store.js';
@@ -50,7 +53,7 @@ describe('llamonitor --help', () => {
   });
 
   it.each([
-    ['migrate', ['--url', '--table', '--schema', '--pool-size', '--file-mode']],
+    ['migrate', ['--url', '--table', '--schema', '--pool-size', '--file-mode', '--print-sql']],
     [
       'doctor',
       ['--url', '--table', '--schema', '--pool-size', '--spill-dir', '--export-timeout-ms', '--file-mode'],
@@ -145,7 +148,7 @@ describe('llamonitor doctor', () => {
     const spillDir = join(dir, 'doctor-no-spill');
     const run = await runCli(['doctor', '--url', join(dir, 'doctor-parquet'), '--spill-dir', spillDir]);
     expect(lines(run.stdout).every((l) => l.startsWith('[ok]'))).toBe(true);
-    expect(lines(run.stdout)).toHaveLength(9);
+    expect(lines(run.stdout)).toHaveLength(10);
     expect(lines(run.stdout).at(-2)).toMatch(/^\[ok\] {3}write-ahead log: no segment waiting in /);
     expect(lines(run.stdout).at(-1)).toBe(`[ok]   spill: nothing waiting (no spill folder at ${spillDir})`);
     expect(run.code).toBe(0);
@@ -260,7 +263,49 @@ describe.skipIf(!(await postgresAvailable()))('llamonitor with PostgreSQL', () =
     ]);
     await client.end();
     expect(rows[0].n).toBe(0);
-    expect(indexes.rows[0].n).toBe(7); // the primary key and the six indexes
+    expect(indexes.rows[0].n).toBe(INDEXES.length + 1); // and the primary key's
+  });
+
+  it('on a table of the 1.0 release: doctor names the missing columns and the command, migrate --print-sql shows it, migrate does it', async () => {
+    const old = uniqueName('cli_pg_10');
+    const client = new pg.Client(POSTGRES_URL);
+    await client.connect();
+    try {
+      await client.query(releaseTableDdl('postgres', old));
+      const env = {
+        LLAMONITOR_URL: POSTGRES_URL,
+        LLAMONITOR_TABLE: old,
+        LLAMONITOR_SPILL_DIR: join(dir, 'no-spill'),
+      };
+      const before = await runCli(['doctor'], env);
+      expect(before.code).toBe(0);
+      expect(lines(before.stdout).filter((l) => !l.startsWith('[ok]'))).toEqual([
+        `[warn] schema: ${old} lacks the schema 1.1.0 columns ${ADDED_COLUMNS.map((c) => c.name).join(', ')}; ` +
+          `index (model, timestamp); rows are stored without them. Run: llamonitor migrate --table ${old} (with the same LLAMONITOR_URL)`,
+      ]);
+      const printed = await runCli(['migrate', '--print-sql'], env);
+      expect(printed.code).toBe(0);
+      expect(printed.stdout.trimEnd().split('\n')).toEqual([
+        `ALTER TABLE "${old}" ${ADDED_COLUMNS.map((c) => `ADD COLUMN IF NOT EXISTS "${c.name}" ${columnTypes(c).get('postgres')}`).join(', ')};`,
+        `CREATE INDEX CONCURRENTLY IF NOT EXISTS "${old}_model_idx" ON "${old}" ("model", "timestamp" DESC);`,
+      ]);
+      const columnsAfterPrint = await client.query(
+        `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = $1`,
+        [old],
+      );
+      expect(columnsAfterPrint.rows[0].n).toBe(COLUMNS.length - ADDED_COLUMNS.length);
+      const migrated = await runCli(['migrate'], env);
+      expect(migrated.code).toBe(0);
+      const after = await runCli(['doctor'], env);
+      expect(lines(after.stdout).filter((l) => !l.startsWith('[ok]'))).toEqual([]);
+      expect(lines(after.stdout)).toContain(`[ok]   schema: ${old} is at schema 1.1.0`);
+      expect((await runCli(['migrate', '--print-sql'], env)).stdout).toMatch(
+        new RegExp(`^-- nothing to change: postgres \\S+, table ${old} is at schema 1\\.1\\.0\\n$`),
+      );
+    } finally {
+      await client.query(`DROP TABLE IF EXISTS "${old}"`);
+      await client.end();
+    }
   });
 });
 

@@ -6,7 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { fitRow } from '../../src/schema/fit-row.js';
-import { INSERT_COLUMNS, SCHEMA_VERSION, SCHEMA_VERSION_1_0, type MetricEvent } from '../../src/schema/columns.js';
+import {
+  INSERT_COLUMNS,
+  SCHEMA_VERSION,
+  SCHEMA_VERSION_1_0,
+  type MetricEvent,
+} from '../../src/schema/columns.js';
 import { MYSQL_URL } from '../support/databases.js';
 
 export { MYSQL_URL };
@@ -107,10 +112,4 @@ export async function countRows(inspector: mysql.Connection, table: string): Pro
 export function pythonTableDdl(table: string): string {
   const ddl = readFileSync(new URL('./fixtures/python-metric-events.mysql.sql', import.meta.url), 'utf8');
   return ddl.replace('CREATE TABLE IF NOT EXISTS metric_events', `CREATE TABLE \`${table}\``);
-}
-
-/** The table this package's 1.0 release created (its DDL, saved as it printed it). */
-export function releaseTableDdl(table: string): string {
-  const ddl = readFileSync(new URL('./fixtures/mysql-1.0.sql', import.meta.url), 'utf8');
-  return ddl.replace('`__TABLE__`', `\`${table}\``).replace(/;\s*$/, '');
 }

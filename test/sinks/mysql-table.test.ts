@@ -15,8 +15,8 @@ import {
   openInspector,
   pythonTableDdl,
   readRows,
-  releaseTableDdl,
 } from './mysql-support.js';
+import { releaseTableDdl } from '../support/release-tables.js';
 
 const available = await mysqlAvailable();
 
@@ -155,7 +155,7 @@ describe.skipIf(!available)('MySqlSink table', () => {
 
   it("keeps a table of this package's 1.0 release working, and adds the 1.1 columns in place with prepare()", async () => {
     const table = newTable('release10');
-    await inspector.query(releaseTableDdl(table));
+    await inspector.query(releaseTableDdl('mysql', table).replace(/;\s*$/, ''));
     await inspector.query(
       `INSERT INTO \`${table}\` (event_id, schema_version, session_id, trace_id, span_id, operation_name, operation_type, timestamp) VALUES ('00000000-0000-4000-8000-000000000001', '1.0.0', 's', 't', 'x', 'chat', 'llm_call', '2026-01-01 00:00:00')`,
     );
