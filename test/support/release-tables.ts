@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 
 const fixture = (name: string) => readFileSync(new URL(`../sinks/fixtures/${name}`, import.meta.url), 'utf8');
 
-/** The 1.0 release's CREATE TABLE and CREATE INDEX statements for `table`, as one script. */
-export function releaseTableDdl(store: 'postgres' | 'mysql', table: string): string {
-  const ddl = fixture(store === 'postgres' ? 'postgres-1.0.sql' : 'mysql-1.0.sql');
-  return ddl.replaceAll('__TABLE__', table);
+/** The 1.0 release's CREATE TABLE and CREATE INDEX statements for `table` (in `schema`, PostgreSQL), as one script. */
+export function releaseTableDdl(store: 'postgres' | 'mysql', table: string, schema?: string): string {
+  if (store === 'mysql') return fixture('mysql-1.0.sql').replaceAll('__TABLE__', table);
+  const qualified = schema === undefined ? `"${table}"` : `"${schema}"."${table}"`;
+  return fixture('postgres-1.0.sql').replaceAll('"__TABLE__"', qualified).replaceAll('__TABLE__', table);
 }
