@@ -24,7 +24,7 @@ async function duckdb(): Promise<DuckDBConnection> {
  * one Hive-partitioned table, with a `filename` column.
  */
 export async function queryDataset(dataset: string, sql: string): Promise<Record<string, JS>[]> {
-  const table = `read_parquet('${join(dataset, '**', '*.parquet').replaceAll("'", "''")}', hive_partitioning = true, filename = true)`;
+  const table = `read_parquet('${join(dataset, '**', '*.parquet').replaceAll("'", "''")}', hive_partitioning = true, union_by_name = true, filename = true)`;
   const reader = await (await duckdb()).runAndReadAll(sql.replaceAll('{dataset}', table));
   return reader.getRowObjectsJS();
 }
