@@ -47,6 +47,11 @@ const GROUPS: readonly Group[] = [
     rows: [`event_loop_p99_ms_${sink}`, `event_loop_max_ms_${sink}`],
   })),
   { name: 'outage', file: 'outage.ts', nodeArgs: ['--expose-gc'], rows: ['outage_rss_growth_mb'] },
+  {
+    name: 'migrate',
+    file: 'migrate.ts',
+    rows: ['migrate_add_columns_ms_postgres', 'migrate_add_columns_ms_mysql'],
+  },
 ];
 
 const { values: options } = parseArgs({
