@@ -10,29 +10,13 @@ import { SpanKind, type AttributeValue } from '@opentelemetry/api';
 import { ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { JsonObject, JsonValue } from '../schema/columns.js';
 import { sanitizeText, setUserKey, truncateCodePoints } from '../schema/fit-row.js';
-import {
-  AI_MODEL_ID,
-  AI_MODEL_PROVIDER,
-  AI_RESPONSE_MODEL,
-  AI_TELEMETRY_FUNCTION_ID,
-  AI_TOOL_CALL_NAME,
-} from './conventions/ai-sdk.js';
-import { LANGFUSE_OBSERVATION_MODEL } from './conventions/langfuse.js';
-import {
-  EMBEDDING_MODEL_NAME,
-  LLM_INVOCATION_PARAMETERS,
-  LLM_MODEL_NAME,
-  LLM_PROVIDER,
-  LLM_SYSTEM,
-  METADATA,
-  TOOL_NAME,
-} from './conventions/openinference.js';
+import { callModels } from './call-identity.js';
+import { AI_MODEL_PROVIDER, AI_TELEMETRY_FUNCTION_ID, AI_TOOL_CALL_NAME } from './conventions/ai-sdk.js';
+import { LLM_PROVIDER, LLM_SYSTEM, METADATA, TOOL_NAME } from './conventions/openinference.js';
 import { TRACELOOP_ENTITY_NAME } from './conventions/openllmetry.js';
 import {
   ATTR_GEN_AI_AGENT_NAME,
   ATTR_GEN_AI_PROVIDER_NAME,
-  ATTR_GEN_AI_REQUEST_MODEL,
-  ATTR_GEN_AI_RESPONSE_MODEL,
   ATTR_GEN_AI_SYSTEM,
   ATTR_GEN_AI_TOOL_NAME,
 } from './genai-names.js';
@@ -48,15 +32,6 @@ export const MAX_KEYS_PER_GROUP = 64;
 /** Longest prompt or completion kept (code points) when content capture is on. */
 export const MAX_CONTENT_CHARS = 8192;
 
-const MODEL_SOURCES = groupedKeys([
-  ATTR_GEN_AI_RESPONSE_MODEL,
-  ATTR_GEN_AI_REQUEST_MODEL,
-  LLM_MODEL_NAME,
-  EMBEDDING_MODEL_NAME,
-  AI_RESPONSE_MODEL,
-  AI_MODEL_ID,
-  LANGFUSE_OBSERVATION_MODEL,
-]);
 const PROVIDER_SOURCES = groupedKeys([
   ATTR_GEN_AI_PROVIDER_NAME,
   ATTR_GEN_AI_SYSTEM,
@@ -66,8 +41,6 @@ const PROVIDER_SOURCES = groupedKeys([
 ]);
 const AGENT_SOURCES = groupedKeys([ATTR_GEN_AI_AGENT_NAME, AI_TELEMETRY_FUNCTION_ID, TRACELOOP_ENTITY_NAME]);
 const TOOL_SOURCES = groupedKeys([ATTR_GEN_AI_TOOL_NAME, TOOL_NAME, AI_TOOL_CALL_NAME]);
-const REQUEST_MODEL_GROUP = keyGroupOf(ATTR_GEN_AI_REQUEST_MODEL);
-const INVOCATION_PARAMETERS_GROUP = keyGroupOf(LLM_INVOCATION_PARAMETERS);
 const HTTP_STATUS_GROUP = keyGroupOf(ATTR_HTTP_RESPONSE_STATUS_CODE);
 const OPENINFERENCE_METADATA_GROUP = keyGroupOf(METADATA);
 const METADATA_PREFIXES: readonly GroupedPrefix[] = [
@@ -95,10 +68,11 @@ export function customAttributes(
   inheritedUserId?: string,
 ): JsonObject {
   const out: JsonObject = {};
-  const model = first(view, MODEL_SOURCES);
-  setIfPresent(out, 'model', model);
-  const requestModel = requestModelOf(view);
-  if (requestModel !== undefined && requestModel !== model) out['request_model'] = bounded(requestModel);
+  const models = callModels(view);
+  // The 1.0 key: the response model first (the `model` column takes the request model first).
+  setIfPresent(out, 'model', models.response ?? models.request);
+  setIfPresent(out, 'request_model', models.request);
+  setIfPresent(out, 'response_model', models.response);
   setIfPresent(out, 'provider', first(view, PROVIDER_SOURCES));
   setIfPresent(out, 'user_id', userIdInView(view) ?? inheritedUserId);
   setIfPresent(out, 'agent_name', first(view, AGENT_SOURCES));
@@ -122,15 +96,6 @@ export function customAttributes(
     addContent(out, 'completion', content.output);
   }
   return out;
-}
-
-/** `gen_ai.request.model`, else the `model` of OpenInference's `llm.invocation_parameters` (JSON). */
-function requestModelOf(view: SpanView): string | undefined {
-  const genAi = view.has(REQUEST_MODEL_GROUP) ? view.string(ATTR_GEN_AI_REQUEST_MODEL) : undefined;
-  if (genAi !== undefined) return genAi;
-  const parameters = view.has(INVOCATION_PARAMETERS_GROUP) ? view.json(LLM_INVOCATION_PARAMETERS) : undefined;
-  const model = isRecord(parameters) ? parameters['model'] : undefined;
-  return typeof model === 'string' && model.length > 0 ? model : undefined;
 }
 
 function first(view: SpanView, keys: readonly GroupedKey[]): AttributeValue | undefined {

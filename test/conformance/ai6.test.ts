@@ -82,6 +82,7 @@ describe.each(SINKS)('AI SDK 6 → %s', (sink: SinkName) => {
         agent_name: 'capture-ai6',
         model: responseModelFor(CHAT_MODEL),
         request_model: CHAT_MODEL,
+        response_model: responseModelFor(CHAT_MODEL),
       });
     });
 

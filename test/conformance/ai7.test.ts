@@ -104,6 +104,7 @@ describe.each(SINKS)('AI SDK 7 → %s', (sink: SinkName) => {
       expect(rowNamed(stored, CHAT).custom_attributes).toMatchObject({
         model: responseModelFor(CHAT_MODEL),
         request_model: CHAT_MODEL,
+        response_model: responseModelFor(CHAT_MODEL),
         provider: 'openai',
       });
     });

@@ -78,6 +78,7 @@ describe.each(SINKS)('contrib OpenAI → %s', (sink: SinkName) => {
       expect(row!.custom_attributes).toMatchObject({
         model: responseModelFor(CHAT_MODEL),
         request_model: CHAT_MODEL,
+        response_model: responseModelFor(CHAT_MODEL),
         provider: 'openai',
         scope_name: '@opentelemetry/instrumentation-openai',
       });

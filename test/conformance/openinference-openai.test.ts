@@ -60,9 +60,12 @@ describe.each(SINKS)('OpenInference OpenAI → %s', (sink: SinkName) => {
       });
     });
 
-    it('keeps the request model, which the instrumentation records in llm.invocation_parameters', async () => {
+    it('keeps the request model (llm.invocation_parameters) and the response model (llm.model_name)', async () => {
       const [row] = await rows('chat');
-      expect(row!.custom_attributes).toMatchObject({ request_model: CHAT_MODEL });
+      expect(row!.custom_attributes).toMatchObject({
+        request_model: CHAT_MODEL,
+        response_model: responseModelFor(CHAT_MODEL),
+      });
     });
 
     it("links the row to the application's span as its parent", async () => {
@@ -109,7 +112,8 @@ describe.each(SINKS)('OpenInference OpenAI → %s', (sink: SinkName) => {
 
     it('names the request model for a streamed call: the instrumentation records no response model', async () => {
       const [streamed] = await rows('chat-stream');
-      expect(streamed!.custom_attributes).toMatchObject({ model: CHAT_MODEL });
+      expect(streamed!.custom_attributes).toMatchObject({ model: CHAT_MODEL, request_model: CHAT_MODEL });
+      expect(streamed!.custom_attributes).not.toHaveProperty('response_model');
     });
   });
 

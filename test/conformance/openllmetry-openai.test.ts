@@ -64,6 +64,8 @@ describe.each(SINKS)('OpenLLMetry OpenAI → %s', (sink: SinkName) => {
         user_id: OPENLLMETRY_USER_ID,
         association_properties: { session_id: OPENLLMETRY_SESSION_ID, user_id: OPENLLMETRY_USER_ID },
         model: responseModelFor(CHAT_MODEL),
+        request_model: CHAT_MODEL,
+        response_model: responseModelFor(CHAT_MODEL),
         provider: 'openai',
       });
     });

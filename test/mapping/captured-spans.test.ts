@@ -83,6 +83,7 @@ describe('the request model', () => {
     expect(row(span).custom_attributes).toMatchObject({
       model: 'gpt-4o-mini-2024-07-18',
       request_model: 'gpt-4o-mini',
+      response_model: 'gpt-4o-mini-2024-07-18',
     });
   });
 
@@ -90,10 +91,18 @@ describe('the request model', () => {
     ['not JSON', '{model: gpt-4o'],
     ['without a model', '{"temperature":0.2}'],
     ['a model that is no string', '{"model":4}'],
-  ])('leaves the request model out when llm.invocation_parameters is %s', (_case, parameters) => {
-    const span = spanWith({ 'llm.model_name': 'gpt-4o-2024-08-06', 'llm.invocation_parameters': parameters });
-    expect(row(span).custom_attributes).not.toHaveProperty('request_model');
-  });
+  ])(
+    'takes llm.model_name as the request model when llm.invocation_parameters is %s',
+    (_case, parameters) => {
+      const span = spanWith({
+        'llm.model_name': 'gpt-4o-2024-08-06',
+        'llm.invocation_parameters': parameters,
+      });
+      const attributes = row(span).custom_attributes;
+      expect(attributes).toMatchObject({ model: 'gpt-4o-2024-08-06', request_model: 'gpt-4o-2024-08-06' });
+      expect(attributes).not.toHaveProperty('response_model');
+    },
+  );
 });
 
 describe('the HTTP status of a failed call', () => {
