@@ -10,7 +10,7 @@ import { SpanKind, type AttributeValue } from '@opentelemetry/api';
 import { ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { JsonObject, JsonValue } from '../schema/columns.js';
 import { sanitizeText, setUserKey, truncateCodePoints } from '../schema/fit-row.js';
-import { callModels } from './call-identity.js';
+import { callModels, type CallModels } from './call-identity.js';
 import { AI_MODEL_PROVIDER, AI_TELEMETRY_FUNCTION_ID, AI_TOOL_CALL_NAME } from './conventions/ai-sdk.js';
 import { LLM_PROVIDER, LLM_SYSTEM, METADATA, TOOL_NAME } from './conventions/openinference.js';
 import { TRACELOOP_ENTITY_NAME } from './conventions/openllmetry.js';
@@ -59,16 +59,17 @@ export interface CapturedContent {
 
 /**
  * `inheritedUserId`: the user of the nearest ancestor that had one (noted by
- * the span processor), for a span that names none itself.
+ * the span processor), for a span that names none itself. `models`: the
+ * span's callModels, when the caller read them already.
  */
 export function customAttributes(
   span: SpanLike,
   view: SpanView,
   content: CapturedContent | undefined,
   inheritedUserId?: string,
+  models: CallModels = callModels(view),
 ): JsonObject {
   const out: JsonObject = {};
-  const models = callModels(view);
   // The 1.0 key: the response model first (the `model` column takes the request model first).
   setIfPresent(out, 'model', models.response ?? models.request);
   setIfPresent(out, 'request_model', models.request);

@@ -148,6 +148,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
           view,
           options.captureContent === true ? { input, output } : undefined,
           options.inheritedUserId,
+          models,
         ),
       null,
     ),
