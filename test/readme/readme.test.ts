@@ -17,12 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installIntoNewApp, packFreshClone, type Packed } from '../package/packed-app.js';
 import { REPO, type Finished } from '../support/child-process.js';
 import { POSTGRES_URL, postgresAvailable, uniqueName } from '../support/databases.js';
-import {
-  CHAT_ANSWER,
-  responseModelFor,
-  startFakeLlmServer,
-  type FakeLlmServer,
-} from '../support/fake-llm-server.js';
+import { CHAT_ANSWER, startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server.js';
 import { npmInstallPackages, readmeBlock, readmeBlocks, shellCommands } from './readme-blocks.js';
 
 const README = readFileSync(join(REPO, 'README.md'), 'utf8');
@@ -197,7 +192,8 @@ describe('the README, followed in a new application', () => {
     const rows = await duckdb(block('query-parquet').code);
     expect(rows).toEqual([
       {
-        model: responseModelFor('gpt-4o-mini'), // the model the response names, as the 1.0 JSON key holds
+        model: 'gpt-4o-mini', // the model the application asked for (the response names a dated snapshot)
+        provider: 'openai',
         calls: CALLS,
         input_tokens: CALLS * CHAT_ANSWER.usage.prompt_tokens,
         output_tokens: CALLS * CHAT_ANSWER.usage.completion_tokens,
@@ -248,8 +244,13 @@ describe('the README, followed in a new application', () => {
       );
       const table = newTable();
       const env = { LLAMONITOR_TABLE: table };
-      const [migrate, doctor, replay, version] = lines as [string, string, string, string];
+      const [printSql, migrate, doctor, replay, version] = lines as [string, string, string, string, string];
 
+      const printed = await shell(printSql, env);
+      expectSuccess(printed, printSql);
+      expect(printed.stdout).toMatch(new RegExp(`^CREATE TABLE IF NOT EXISTS "${table}" \\(`, 'm'));
+      expect(printed.stdout).toContain(`CREATE INDEX IF NOT EXISTS "${table}_model_idx"`);
+      await expect(postgresRows(table), 'print-sql creates nothing').rejects.toThrow(/does not exist/);
       expectSuccess(await shell(migrate, env), migrate);
       expect(await postgresRows(table)).toBe(0);
 
