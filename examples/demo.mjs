@@ -55,12 +55,11 @@ await server.close();
 // What was written, read back by DuckDB: numbers as numbers (JSON values cast), this run's rows only.
 const duck = await (await DuckDBInstance.create(':memory:')).connect();
 const reader = await duck.runAndReadAll(
-  `SELECT operation_name, session_id,
-          CAST(text_custom_metrics->>'input_tokens' AS INTEGER) AS input_tokens,
-          CAST(text_custom_metrics->>'output_tokens' AS INTEGER) AS output_tokens,
+  `SELECT model, session_id,
+          CAST(input_tokens AS INTEGER) AS input_tokens, CAST(output_tokens AS INTEGER) AS output_tokens,
           text_char_count AS answer_chars, text_word_count AS answer_words,
           coalesce(image_count, 0) AS images, image_width, image_height, round(duration_ms, 1) AS ms
-     FROM read_parquet('llamonitor-data/metric_events/**/*.parquet')
+     FROM read_parquet('llamonitor-data/metric_events/**/*.parquet', union_by_name = true)
     WHERE "timestamp" >= $started::TIMESTAMPTZ ORDER BY "timestamp"`,
   { started: started.toISOString() },
 );
@@ -75,5 +74,5 @@ console.log(
 );
 console.log(
   '\nQuery the rows yourself, for example with the DuckDB CLI (https://duckdb.org):\n' +
-    `  duckdb -c "SELECT session_id, count(*) AS calls, sum(CAST(text_custom_metrics->>'input_tokens' AS INTEGER)) AS input_tokens FROM 'llamonitor-data/metric_events/**/*.parquet' GROUP BY session_id"`,
+    `  duckdb -c "SELECT session_id, model, count(*) AS calls, sum(input_tokens) AS input_tokens FROM read_parquet('llamonitor-data/metric_events/**/*.parquet', union_by_name = true) GROUP BY ALL"`,
 );

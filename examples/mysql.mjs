@@ -33,11 +33,11 @@ await server.close();
 const connection = await mysql.createConnection({ uri: destination.url.replace(/^mariadb:/, 'mysql:') });
 const [rows] = await connection.query(
   `SELECT session_id, count(*) AS calls,
-          CAST(sum(JSON_EXTRACT(text_custom_metrics, '$.input_tokens')) AS SIGNED) AS input_tokens,
-          CAST(sum(JSON_EXTRACT(text_custom_metrics, '$.output_tokens')) AS SIGNED) AS output_tokens,
+          CAST(sum(input_tokens) AS SIGNED) AS input_tokens,
+          CAST(sum(output_tokens) AS SIGNED) AS output_tokens,
           CAST(sum(image_count) AS SIGNED) AS images
      FROM ${destination.table}
-    WHERE operation_type = 'llm_call' AND JSON_UNQUOTE(JSON_EXTRACT(custom_attributes, '$.service_name')) = ?
+    WHERE operation_type = 'llm_call' AND service_name = ?
     GROUP BY session_id`,
   [serviceName],
 );

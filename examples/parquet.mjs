@@ -46,11 +46,12 @@ await showStoredRows(destination, serviceName);
 const duck = await (await DuckDBInstance.create(':memory:')).connect();
 const rows = await duck.runAndReadAll(
   `SELECT session_id, count(*)::INTEGER AS calls,
-          sum((text_custom_metrics->>'input_tokens')::INTEGER)::INTEGER AS input_tokens,
-          sum((text_custom_metrics->>'output_tokens')::INTEGER)::INTEGER AS output_tokens,
+          sum(input_tokens)::INTEGER AS input_tokens,
+          sum(output_tokens)::INTEGER AS output_tokens,
           sum(image_count)::INTEGER AS images
-     FROM read_parquet('${parquetFolder(destination)}/${destination.table}/**/*.parquet', hive_partitioning = true)
-    WHERE operation_type = 'llm_call' AND (custom_attributes->>'service_name') = $service
+     FROM read_parquet('${parquetFolder(destination)}/${destination.table}/**/*.parquet',
+                       hive_partitioning = true, union_by_name = true)
+    WHERE operation_type = 'llm_call' AND service_name = $service
     GROUP BY session_id`,
   { service: serviceName },
 );

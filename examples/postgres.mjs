@@ -36,10 +36,10 @@ await server.close();
 const client = new pg.Client({ connectionString: destination.url });
 await client.connect();
 const { rows } = await client.query(
-  `SELECT session_id, count(*)::int AS calls, sum((text_custom_metrics->>'input_tokens')::int)::int AS input_tokens,
-          sum((text_custom_metrics->>'output_tokens')::int)::int AS output_tokens, sum(image_count)::int AS images
+  `SELECT session_id, count(*)::int AS calls, sum(input_tokens)::int AS input_tokens,
+          sum(output_tokens)::int AS output_tokens, sum(image_count)::int AS images
      FROM ${destination.table}
-    WHERE operation_type = 'llm_call' AND custom_attributes->>'service_name' = $1
+    WHERE operation_type = 'llm_call' AND service_name = $1
     GROUP BY session_id`,
   [serviceName],
 );

@@ -50,7 +50,7 @@ const COLUMNS = `operation_name, operation_type, session_id, span_id, parent_spa
 async function parquetRows({ url, table }, serviceName) {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const folder = parquetFolder({ url });
-  const files = `read_parquet('${folder}/${table}/**/*.parquet', hive_partitioning = true)`;
+  const files = `read_parquet('${folder}/${table}/**/*.parquet', hive_partitioning = true, union_by_name = true)`;
   const duck = await (await DuckDBInstance.create(':memory:')).connect();
   const reader = await duck.runAndReadAll(
     `SELECT ${COLUMNS}, text_custom_metrics::VARCHAR AS text_custom_metrics, epoch_us("timestamp") AS start

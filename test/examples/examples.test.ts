@@ -113,7 +113,12 @@ describe('examples', () => {
     await duck.run(`SET file_search_path = '${cwd}'`);
     const sessions = (await duck.runAndReadAll(oneLiner!)).getRowObjectsJson();
     const session = /'(support-chat-\d{6})'/.exec(rows[0]!)?.[1];
-    expect(sessions).toContainEqual({ session_id: session, calls: '2', input_tokens: '46' });
+    expect(sessions).toContainEqual({
+      session_id: session,
+      model: 'gpt-4o-mini',
+      calls: '2',
+      input_tokens: '46',
+    });
   });
 
   for (const [name, expected] of Object.entries(EXAMPLES)) {
