@@ -116,3 +116,22 @@ export function pngFacts(png: Buffer): Record<string, unknown> {
     image_total_pixels: width * height,
   };
 }
+
+/** The schema 1.1 columns of a row (cost and time to first token are null in this release). */
+export function schema11Columns(row: StoredRow): Record<string, unknown> {
+  return {
+    model: row.model,
+    provider: row.provider,
+    input_tokens: row.input_tokens,
+    output_tokens: row.output_tokens,
+    total_tokens: row.total_tokens,
+    cache_read_tokens: row.cache_read_tokens,
+    cache_write_tokens: row.cache_write_tokens,
+    reasoning_tokens: row.reasoning_tokens,
+    cost_usd: row.cost_usd,
+    time_to_first_token_ms: row.time_to_first_token_ms,
+    finish_reason: row.finish_reason,
+    user_id: row.user_id,
+    service_name: row.service_name,
+  };
+}

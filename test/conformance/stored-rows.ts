@@ -14,6 +14,7 @@ import { context, trace, type Attributes, type SpanContext } from '@opentelemetr
 import type { ReadableSpan, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import pg from 'pg';
 import { afterAll } from 'vitest';
+import { INSERT_COLUMNS } from '../../src/schema/columns.js';
 import { importBuilt } from '../support/built-package.js';
 import { liveCapture, type LiveCapture, type ScenarioCapture } from '../support/capture/live.js';
 import type { CaptureTarget } from '../support/capture/target.js';
@@ -59,6 +60,19 @@ export interface StoredRow {
   readonly error: string | null;
   readonly error_type: string | null;
   readonly custom_attributes: Json | null;
+  readonly model: string | null;
+  readonly provider: string | null;
+  readonly input_tokens: number | null;
+  readonly output_tokens: number | null;
+  readonly total_tokens: number | null;
+  readonly cache_read_tokens: number | null;
+  readonly cache_write_tokens: number | null;
+  readonly reasoning_tokens: number | null;
+  readonly cost_usd: number | null;
+  readonly time_to_first_token_ms: number | null;
+  readonly finish_reason: string | null;
+  readonly user_id: string | null;
+  readonly service_name: string | null;
 }
 
 export interface ConformanceScenario extends ScenarioCapture {
@@ -80,25 +94,14 @@ export interface ConformanceOptions {
 
 const APP_TRACER = 'llamonitor-conformance-app';
 
-const COLUMN_LIST = `event_id, session_id, trace_id, span_id, parent_span_id, operation_name, operation_type,
-  duration_ms, text_char_count, text_word_count, text_byte_size, text_line_count, text_custom_metrics,
-  image_count, image_total_pixels, image_file_size_bytes, image_width, image_height, image_format,
-  image_custom_metrics, error, error_type, custom_attributes`;
-
-const JSON_COLUMNS = ['text_custom_metrics', 'image_custom_metrics', 'custom_attributes'] as const;
+/** Every column the writer fills but the two read differently (timestamp as start_micros) or not at all. */
+const READ_COLUMNS = INSERT_COLUMNS.filter((c) => c.name !== 'timestamp' && c.name !== 'schema_version');
+const COLUMN_LIST = READ_COLUMNS.map((c) => c.name).join(', ');
+const JSON_COLUMNS = READ_COLUMNS.filter((c) => c.kind === 'json').map((c) => c.name);
 const NUMBER_COLUMNS = [
   'start_micros',
-  'duration_ms',
-  'text_char_count',
-  'text_word_count',
-  'text_byte_size',
-  'text_line_count',
-  'image_count',
-  'image_total_pixels',
-  'image_file_size_bytes',
-  'image_width',
-  'image_height',
-] as const;
+  ...READ_COLUMNS.filter((c) => ['double', 'int32', 'int64'].includes(c.kind)).map((c) => c.name),
+];
 
 /** DuckDB gives JSON as text and BIGINT as bigint, pg gives JSONB parsed and BIGINT as text: one form for both. */
 function storedRow(raw: Record<string, unknown>): StoredRow {
