@@ -32,7 +32,7 @@ export interface MetricEventsExporterOptions {
   spans?: SpanFilter;
   /** Store prompt and completion text (bounded) in custom_attributes. Env LLAMONITOR_CAPTURE_CONTENT; default false. */
   captureContent?: boolean;
-  /** Create the table and indexes when missing. Env LLAMONITOR_CREATE_TABLE; default true. */
+  /** Create the table and indexes when missing, and add the columns of a newer schema version to an existing table. Env LLAMONITOR_CREATE_TABLE; default true. */
   createTable?: boolean;
   /** Where batches go that the sink could not take in time. Env LLAMONITOR_SPILL_DIR; default `./llamonitor-spill`. */
   spillDir?: string;
