@@ -55,7 +55,7 @@ await server.close();
 // What was written, read back by DuckDB: numbers as numbers (JSON values cast), this run's rows only.
 const duck = await (await DuckDBInstance.create(':memory:')).connect();
 const reader = await duck.runAndReadAll(
-  `SELECT model, session_id,
+  `SELECT operation_name, model, session_id,
           CAST(input_tokens AS INTEGER) AS input_tokens, CAST(output_tokens AS INTEGER) AS output_tokens,
           text_char_count AS answer_chars, text_word_count AS answer_words,
           coalesce(image_count, 0) AS images, image_width, image_height, round(duration_ms, 1) AS ms
