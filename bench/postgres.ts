@@ -186,7 +186,14 @@ try {
     record(
       'conflict path',
       await timed(() =>
-        writeSkippingStored(client, conflictTable, types, INSERT_COLUMNS, rows as readonly MetricEvent[], encode),
+        writeSkippingStored(
+          client,
+          conflictTable,
+          types,
+          INSERT_COLUMNS,
+          rows as readonly MetricEvent[],
+          encode,
+        ),
       ),
     );
     client.release();

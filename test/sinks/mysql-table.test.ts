@@ -8,14 +8,7 @@ import { MySqlSink } from '../../src/sinks/mysql/index.js';
 import { BACKSLASH_ESCAPES_SQL } from '../../src/sinks/mysql/pool.js';
 import { mysqlAvailable, uniqueName } from '../support/databases.js';
 import { ADDED_COLUMNS, INDEXES } from '../../src/schema/columns.js';
-import {
-  chatRow,
-  comparable,
-  mysqlUrl,
-  openInspector,
-  pythonTableDdl,
-  readRows,
-} from './mysql-support.js';
+import { chatRow, comparable, mysqlUrl, openInspector, pythonTableDdl, readRows } from './mysql-support.js';
 import { releaseTableDdl } from '../support/release-tables.js';
 
 const available = await mysqlAvailable();
