@@ -20,8 +20,15 @@ import {
 } from '../support/fake-llm-server.js';
 import { CHAT_MODEL, EMBEDDING_MODEL } from '../support/capture/prompts.js';
 import { contribOpenAI } from '../support/capture/targets/contrib-openai.js';
-import { imageColumns, reportedTokens, textColumns, tokensOf, schema11Columns } from './expected.js';
-import { CAPTURE_SERVICE_NAME } from '../support/capture/tracing.js';
+import {
+  imageColumns,
+  reportedTokens,
+  textColumns,
+  tokensOf,
+  schema11Columns,
+  expectedChatColumns,
+  FAILED_CALL_COLUMNS,
+} from './expected.js';
 import { SINKS, conformanceCapture, type SinkName } from './stored-rows.js';
 
 const APP_SESSION_ID = 'session-contrib-app-0001';
@@ -40,34 +47,16 @@ describe.each(SINKS)('contrib OpenAI → %s', (sink: SinkName) => {
   const rows = async (scenario: string) => (await pipeline.run(scenario)).rows[sink];
 
   describe('schema 1.1 columns', () => {
-    it('fills the chat row: the model asked for, the provider, its tokens, why it stopped, the user and the service', async () => {
+    it('fills the model-call row: the model asked for, the provider, its tokens, why it stopped, the user and the service', async () => {
       const [row] = (await rows('chat')).filter((r) => r.operation_type === 'llm_call');
-      expect(schema11Columns(row!)).toEqual({
-        model: CHAT_MODEL,
-        provider: 'openai',
-        input_tokens: CHAT_ANSWER.usage.prompt_tokens,
-        output_tokens: CHAT_ANSWER.usage.completion_tokens,
-        total_tokens: CHAT_ANSWER.usage.total_tokens,
-        cache_read_tokens: null, // not recorded by this instrumentation
-        cache_write_tokens: null,
-        reasoning_tokens: null,
-        cost_usd: null,
-        time_to_first_token_ms: null,
-        finish_reason: 'stop',
-        user_id: APP_USER_ID,
-        service_name: CAPTURE_SERVICE_NAME,
-      });
+      expect(schema11Columns(row!)).toEqual(
+        expectedChatColumns(APP_USER_ID, ['cache_read_tokens', 'reasoning_tokens']),
+      );
     });
 
     it('gives a failed call the model it asked for and no tokens, so that its calls group with the successful ones', async () => {
       const [row] = (await rows('error-429')).filter((r) => r.operation_type === 'llm_call');
-      expect(schema11Columns(row!)).toMatchObject({
-        model: 'error-429',
-        provider: 'openai',
-        input_tokens: null,
-        output_tokens: null,
-        finish_reason: null,
-      });
+      expect(schema11Columns(row!)).toMatchObject(FAILED_CALL_COLUMNS);
     });
   });
 

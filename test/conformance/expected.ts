@@ -2,8 +2,15 @@
  * What a row should hold, computed here from what the fake server returned and
  * the image that was sent, independently of the mapping's own code.
  */
-import { TOOL_CALL_ANSWER, WEATHER_TOOL_RESULT, type FakeChatAnswer } from '../support/fake-llm-server.js';
-import { WEATHER_QUESTION } from '../support/capture/prompts.js';
+import { expect } from 'vitest';
+import {
+  CHAT_ANSWER,
+  TOOL_CALL_ANSWER,
+  WEATHER_TOOL_RESULT,
+  type FakeChatAnswer,
+} from '../support/fake-llm-server.js';
+import { CHAT_MODEL, WEATHER_QUESTION } from '../support/capture/prompts.js';
+import { CAPTURE_SERVICE_NAME } from '../support/capture/tracing.js';
 import type { StoredRow } from './stored-rows.js';
 
 export interface TextColumns {
@@ -133,5 +140,56 @@ export function schema11Columns(row: StoredRow): Record<string, unknown> {
     finish_reason: row.finish_reason,
     user_id: row.user_id,
     service_name: row.service_name,
+  };
+}
+
+/**
+ * The 1.1 columns of the chat scenario's model-call row, as the fake server
+ * answered it; `unrecorded`: the counts this instrumentation does not record (null).
+ */
+export function expectedChatColumns(
+  userId: string,
+  unrecorded: readonly ('cache_read_tokens' | 'reasoning_tokens')[] = [],
+): Record<string, unknown> {
+  const expected: Record<string, unknown> = {
+    model: CHAT_MODEL,
+    provider: 'openai',
+    input_tokens: CHAT_ANSWER.usage.prompt_tokens,
+    output_tokens: CHAT_ANSWER.usage.completion_tokens,
+    total_tokens: CHAT_ANSWER.usage.total_tokens,
+    cache_read_tokens: CHAT_ANSWER.usage.prompt_tokens_details.cached_tokens,
+    cache_write_tokens: null,
+    reasoning_tokens: CHAT_ANSWER.usage.completion_tokens_details.reasoning_tokens,
+    cost_usd: null,
+    time_to_first_token_ms: null,
+    finish_reason: 'stop',
+    user_id: userId,
+    service_name: CAPTURE_SERVICE_NAME,
+  };
+  for (const name of unrecorded) expected[name] = null;
+  return expected;
+}
+
+/** The 1.1 columns of a call the server refused: the model it asked for (the fake server's error model), no usage. */
+export const FAILED_CALL_COLUMNS = {
+  model: 'error-429',
+  provider: 'openai',
+  input_tokens: null,
+  output_tokens: null,
+  total_tokens: null,
+  finish_reason: null,
+} as const;
+
+/**
+ * Whether `rows` count each model call's usage once in the token columns:
+ * rows that repeat their children's usage (aggregate_* in the JSON) have none.
+ * Returns the wrapper rows found and the sum of input_tokens.
+ */
+export function tokenColumnsOnce(rows: readonly StoredRow[]): { wrappers: number; inputTokens: number } {
+  const wrappers = rows.filter((row) => row.text_custom_metrics?.['aggregate_input_tokens'] !== undefined);
+  for (const row of wrappers) expect(row.input_tokens, row.operation_name).toBeNull();
+  return {
+    wrappers: wrappers.length,
+    inputTokens: rows.reduce((sum, row) => sum + (row.input_tokens ?? 0), 0),
   };
 }

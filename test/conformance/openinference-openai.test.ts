@@ -30,8 +30,8 @@ import {
   textColumnsOf,
   tokensOf,
   schema11Columns,
+  expectedChatColumns,
 } from './expected.js';
-import { CAPTURE_SERVICE_NAME } from '../support/capture/tracing.js';
 import { SINKS, conformanceCapture, type SinkName } from './stored-rows.js';
 
 const pipeline = conformanceCapture(openinferenceOpenAI);
@@ -41,23 +41,9 @@ describe.each(SINKS)('OpenInference OpenAI → %s', (sink: SinkName) => {
   const rows = async (scenario: string) => (await pipeline.run(scenario)).rows[sink];
 
   describe('schema 1.1 columns', () => {
-    it('fills the chat row: the model asked for, the provider, its tokens, why it stopped, the user and the service', async () => {
+    it('fills the model-call row: the model asked for, the provider, its tokens, why it stopped, the user and the service', async () => {
       const [row] = (await rows('chat')).filter((r) => r.operation_type === 'llm_call');
-      expect(schema11Columns(row!)).toEqual({
-        model: CHAT_MODEL,
-        provider: 'openai',
-        input_tokens: CHAT_ANSWER.usage.prompt_tokens,
-        output_tokens: CHAT_ANSWER.usage.completion_tokens,
-        total_tokens: CHAT_ANSWER.usage.total_tokens,
-        cache_read_tokens: CHAT_ANSWER.usage.prompt_tokens_details.cached_tokens,
-        cache_write_tokens: null,
-        reasoning_tokens: CHAT_ANSWER.usage.completion_tokens_details.reasoning_tokens,
-        cost_usd: null,
-        time_to_first_token_ms: null,
-        finish_reason: 'stop',
-        user_id: OPENINFERENCE_USER_ID,
-        service_name: CAPTURE_SERVICE_NAME,
-      });
+      expect(schema11Columns(row!)).toEqual(expectedChatColumns(OPENINFERENCE_USER_ID));
     });
   });
 
