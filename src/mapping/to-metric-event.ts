@@ -99,7 +99,11 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     imagesRead.partial,
   );
   const aggregate = options.parentIsModelCall === true || isWrapperSpan(operationType, attributes);
-  const tokens = attempt('tokens', spanTokens, view, NO_TOKENS);
+  const tokens = attemptRun(
+    'tokens',
+    () => spanTokens(view, span.instrumentationScope ?? span.instrumentationLibrary),
+    NO_TOKENS,
+  );
   const usage = attemptRun('token columns', () => tokenColumns(tokens, aggregate), NO_TOKEN_COLUMNS);
   const models = attempt('model', callModels, view, NO_MODELS);
   const userId = attempt('user', userIdInView, view, undefined) ?? options.inheritedUserId;

@@ -46,13 +46,19 @@ export function langfuseUsage(view: SpanView): {
   output?: LangfuseUsageValue;
   total?: LangfuseUsageValue;
 } {
-  const usage = view.json(LANGFUSE_OBSERVATION_USAGE);
-  if (!isRecord(usage)) return {};
+  const usage = langfuseUsageDetails(view);
+  if (usage === undefined) return {};
   return {
     input: firstField(usage, ['input', 'prompt_tokens', 'input_tokens']),
     output: firstField(usage, ['output', 'completion_tokens', 'output_tokens']),
     total: firstField(usage, ['total', 'total_tokens']),
   };
+}
+
+/** The usage details object (parsed once per span), or undefined when the span has none. */
+export function langfuseUsageDetails(view: SpanView): Record<string, unknown> | undefined {
+  const usage = view.json(LANGFUSE_OBSERVATION_USAGE);
+  return isRecord(usage) ? usage : undefined;
 }
 
 function firstField(usage: Record<string, unknown>, keys: readonly string[]): LangfuseUsageValue | undefined {
