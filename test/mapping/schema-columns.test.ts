@@ -1,0 +1,65 @@
+/**
+ * The schema 1.1 columns the mapping fills from the spans real
+ * instrumentations emitted (test/fixtures/captured/): why each call stopped,
+ * the service, and that every row carries the version whose shape it has.
+ */
+import { describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from '../../src/schema/columns.js';
+import { toMetricEvent } from '../../src/mapping/to-metric-event.js';
+import { CAPTURE_SERVICE_NAME } from '../support/capture/tracing.js';
+import { listCapturedFixtures, loadCapturedSpans } from '../support/captured-span.js';
+
+/** The rows of one captured scenario, model calls only (those that name a model). */
+function modelCallRows(instrumentation: string, scenario: string) {
+  return loadCapturedSpans(instrumentation, scenario)
+    .map((span) => toMetricEvent(span))
+    .filter((row) => row !== undefined && row.operation_type === 'llm_call' && row.model !== null);
+}
+
+describe('the schema 1.1 columns of captured spans', () => {
+  it.each([
+    ['contrib-openai', 'chat', 'stop'],
+    ['contrib-openai', 'tool-call', 'tool_calls'],
+    ['openllmetry-openai', 'chat', 'stop'],
+    ['openllmetry-openai', 'tool-call', 'tool_call'], // the GenAI conventions' spelling
+    ['ai6', 'chat', 'stop'],
+    ['ai6', 'tool-call', 'tool-calls'],
+    ['ai7', 'tool-call', 'tool-calls'],
+  ])(
+    '%s %s: the call stopped for "%s", as the instrumentation spells it',
+    (instrumentation, scenario, reason) => {
+      const rows = modelCallRows(instrumentation, scenario);
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows[0]!.finish_reason).toBe(reason);
+    },
+  );
+
+  it('leaves finish_reason null for a failed call, which has none', () => {
+    const rows = loadCapturedSpans('ai6', 'error-429').map((span) => toMetricEvent(span)!);
+    const call = rows.find((row) => row.operation_type === 'llm_call');
+    expect(call).toBeDefined();
+    expect(call!.finish_reason).toBeNull();
+  });
+
+  it("gives every captured row the resource's service.name, and the schema version 1.1.0", () => {
+    const rows = listCapturedFixtures()
+      .flatMap(([instrumentation, scenario]) => loadCapturedSpans(instrumentation, scenario))
+      .map((span) => toMetricEvent(span, { spans: 'all' }))
+      .filter((row) => row !== undefined);
+    expect(rows.length).toBeGreaterThan(50);
+    for (const row of rows) {
+      expect(row.service_name, row.operation_name).toBe(CAPTURE_SERVICE_NAME);
+      expect(row.schema_version).toBe(SCHEMA_VERSION);
+    }
+  });
+
+  it('reserves cost_usd and time_to_first_token_ms: null in this release, for every captured row', () => {
+    for (const [instrumentation, scenario] of listCapturedFixtures()) {
+      for (const span of loadCapturedSpans(instrumentation, scenario)) {
+        const row = toMetricEvent(span, { spans: 'all' });
+        expect(row?.cost_usd ?? null).toBeNull();
+        expect(row?.time_to_first_token_ms ?? null).toBeNull();
+      }
+    }
+  });
+});
