@@ -53,7 +53,8 @@ const OTHER_REQUEST_MODEL_SOURCES = groupedKeys([
   LANGFUSE_OBSERVATION_MODEL,
 ]);
 const RESPONSE_MODEL_SOURCES = groupedKeys([ATTR_GEN_AI_RESPONSE_MODEL, AI_RESPONSE_MODEL]);
-const PROVIDER_SOURCES = groupedKeys([
+/** Where a span names its provider, first present wins (custom_attributes keeps that raw value). */
+export const PROVIDER_SOURCES = groupedKeys([
   ATTR_GEN_AI_PROVIDER_NAME,
   ATTR_GEN_AI_SYSTEM,
   LLM_PROVIDER,

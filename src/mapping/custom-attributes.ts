@@ -10,16 +10,11 @@ import { SpanKind, type AttributeValue } from '@opentelemetry/api';
 import { ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { JsonObject, JsonValue } from '../schema/columns.js';
 import { sanitizeText, setUserKey, truncateCodePoints } from '../schema/fit-row.js';
-import { callModels, type CallModels } from './call-identity.js';
-import { AI_MODEL_PROVIDER, AI_TELEMETRY_FUNCTION_ID, AI_TOOL_CALL_NAME } from './conventions/ai-sdk.js';
-import { LLM_PROVIDER, LLM_SYSTEM, METADATA, TOOL_NAME } from './conventions/openinference.js';
+import { PROVIDER_SOURCES, callModels, type CallModels } from './call-identity.js';
+import { AI_TELEMETRY_FUNCTION_ID, AI_TOOL_CALL_NAME } from './conventions/ai-sdk.js';
+import { METADATA, TOOL_NAME } from './conventions/openinference.js';
 import { TRACELOOP_ENTITY_NAME } from './conventions/openllmetry.js';
-import {
-  ATTR_GEN_AI_AGENT_NAME,
-  ATTR_GEN_AI_PROVIDER_NAME,
-  ATTR_GEN_AI_SYSTEM,
-  ATTR_GEN_AI_TOOL_NAME,
-} from './genai-names.js';
+import { ATTR_GEN_AI_AGENT_NAME, ATTR_GEN_AI_TOOL_NAME } from './genai-names.js';
 import type { SpanLike } from './span-like.js';
 import { groupedKeys, keyGroupOf, type GroupedKey, type GroupedPrefix } from './key-index.js';
 import { isRecord, type SpanView } from './span-view.js';
@@ -32,13 +27,6 @@ export const MAX_KEYS_PER_GROUP = 64;
 /** Longest prompt or completion kept (code points) when content capture is on. */
 export const MAX_CONTENT_CHARS = 8192;
 
-const PROVIDER_SOURCES = groupedKeys([
-  ATTR_GEN_AI_PROVIDER_NAME,
-  ATTR_GEN_AI_SYSTEM,
-  LLM_PROVIDER,
-  LLM_SYSTEM,
-  AI_MODEL_PROVIDER,
-]);
 const AGENT_SOURCES = groupedKeys([ATTR_GEN_AI_AGENT_NAME, AI_TELEMETRY_FUNCTION_ID, TRACELOOP_ENTITY_NAME]);
 const TOOL_SOURCES = groupedKeys([ATTR_GEN_AI_TOOL_NAME, TOOL_NAME, AI_TOOL_CALL_NAME]);
 const HTTP_STATUS_GROUP = keyGroupOf(ATTR_HTTP_RESPONSE_STATUS_CODE);
