@@ -36,13 +36,11 @@ export function createTupleEncoder(
   written: WrittenColumns = ALL_COLUMNS,
 ): (row: MetricEvent) => string {
   const names = written.columns.map((c) => c.name);
-  const version = written.schemaVersion;
   const encoders = written.columns.map((c): ValueEncoder => {
-    if (c.name === 'schema_version' && version !== undefined) {
-      const text = escape(version);
-      return () => text;
-    }
-    return valueEncoder(c, escape);
+    const fixed = written.fixed[c.name];
+    if (fixed === undefined) return valueEncoder(c, escape);
+    const text = escape(fixed);
+    return () => text;
   });
   const values: string[] = new Array<string>(names.length);
   return (row) => {

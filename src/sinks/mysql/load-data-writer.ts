@@ -48,9 +48,7 @@ export class LoadDataWriter {
     written: WrittenColumns = ALL_COLUMNS,
   ) {
     this.sql = loadDataSql(table, written);
-    const fixed: Record<string, string> =
-      written.schemaVersion === undefined ? {} : { schema_version: written.schemaVersion };
-    this.encode = createDelimitedEncoder(written.columns, 'mysql', fixed);
+    this.encode = createDelimitedEncoder(written.columns, 'mysql', written.fixed);
     this.maxChunkBytes = Math.max(1024, Math.min(MAX_CHUNK_BYTES, maxAllowedPacket - 1024));
   }
 

@@ -9,7 +9,7 @@ import type { MetricEvent } from '../../schema/columns.js';
 import { assertIdentifier } from '../../schema/identifier.js';
 import { ConsoleWarnings } from '../../warnings.js';
 import type { SchemaGaps, Sink, SinkOptions } from '../sink.js';
-import { missingColumnsMessage, type WrittenColumns } from '../table-columns.js';
+import { MissingColumns, schemaGapsOf, type WrittenColumns } from '../table-columns.js';
 import { detectCapabilities, type BulkPath, type ServerCapabilities } from './capabilities.js';
 import { parseMySqlUrl, type MySqlConnectionConfig } from './connection-config.js';
 import {
@@ -57,8 +57,6 @@ const LOCK_WAIT_TIMEOUT = 1205; // ER_LOCK_WAIT_TIMEOUT: a long transaction held
 const MAY_NOT_ALTER = new Set([1142, 1044, 1227]); // table, database, global privilege refused
 /** The server cannot add the columns without copying the table (ALGORITHM=INSTANT refused, or unknown). */
 const NOT_INSTANT = new Set([1845, 1846, 1064, 4092]);
-/** After the ALTER gave up waiting for its lock, the next try is this much later. */
-const ADD_COLUMNS_RETRY_MILLIS = 60_000;
 
 export class MySqlSink implements Sink {
   readonly kind = 'mysql' as const;
@@ -71,12 +69,7 @@ export class MySqlSink implements Sink {
   private prepared: Promise<void> | undefined;
   private bulkPath: BulkPath | undefined;
   private writers: Writers | undefined;
-  private readonly warnings: ConsoleWarnings;
-  /** When adding the missing columns is due again, after an ALTER gave up waiting for its lock. */
-  private addColumnsAt: number | undefined;
-  private addingColumns: Promise<void> | undefined;
-  /** Why the table lacks columns (when adding them failed), for the one warning about it. */
-  private missingWhy: string | undefined;
+  private readonly missing: MissingColumns;
   private readonly inflight = new Set<Promise<unknown>>();
   private closed = false;
 
@@ -89,7 +82,7 @@ export class MySqlSink implements Sink {
     const config = typeof url === 'string' ? parseMySqlUrl(url) : url;
     this.config = { ...config, options: { ...config.options, ...options.driverOptions } };
     this.target = this.config.target;
-    this.warnings = new ConsoleWarnings(options.warnings ?? true);
+    this.missing = new MissingColumns(new ConsoleWarnings(options.warnings ?? true), options.createTable);
   }
 
   /** The bulk path in use, once connected: 'load-data' or 'insert'. */
@@ -107,7 +100,8 @@ export class MySqlSink implements Sink {
 
   async write(rows: readonly MetricEvent[], signal?: AbortSignal): Promise<void> {
     if (rows.length === 0) return;
-    if (this.addColumnsAt !== undefined && Date.now() >= this.addColumnsAt) await this.addColumnsLater();
+    const addingColumns = this.missing.retryIfDue(() => this.addColumnsLater(), this.qualified());
+    if (addingColumns) await addingColumns;
     await this.track(this.writeRows(rows, signal));
   }
 
@@ -152,10 +146,7 @@ export class MySqlSink implements Sink {
       return await withConnection(pool, async (connection) => {
         const found = await readTable(connection, this.table);
         if (!found) return undefined;
-        return {
-          columns: writtenColumnsOf(found).missing.map((column) => column.name),
-          indexes: missingIndexes(found).map((index) => `(${index.columns.join(', ')})`),
-        };
+        return schemaGapsOf(writtenColumnsOf(found), missingIndexes(found));
       });
     } catch (error) {
       throw describeMySqlError(error, `check table ${this.qualified()} on`, this.config, this.table);
@@ -257,9 +248,9 @@ export class MySqlSink implements Sink {
       await withConnection(pool, async (connection) => {
         let found = await readTable(connection, this.table);
         if (found && this.options.createTable && writtenColumnsOf(found).missing.length > 0) {
-          const outcome = await this.addColumnsInstantly(connection, found, capabilities);
-          if (outcome !== 'added') this.missingWhy = outcome;
-          found = await readTable(connection, this.table);
+          if ((await this.addColumnsInstantly(connection, found, capabilities)) === 'added') {
+            found = await readTable(connection, this.table);
+          }
         }
         if (!found) {
           if (!this.options.createTable) {
@@ -328,9 +319,10 @@ export class MySqlSink implements Sink {
    * Adds the columns of this version the table lacks, one process at a time
    * (GET_LOCK), waiting at most DDL_LOCK_WAIT_SECONDS for the table's metadata
    * lock: queued behind a long transaction, the ALTER would stall every writer.
-   * Resolves with 'added', or why the columns are not there: a lock timeout
-   * (tried again by a write a minute later), a missing privilege, or a server
-   * that would copy the table (only `llamonitor migrate` does that, on request).
+   * Resolves with 'added', or why the columns are not there (also noted in
+   * `missing`): a lock timeout (tried again by a write a minute later), a
+   * missing privilege, or a server that would copy the table (only
+   * `llamonitor migrate` does that, on request).
    */
   private async addMissingColumns(
     connection: PoolConnection,
@@ -345,8 +337,7 @@ export class MySqlSink implements Sink {
       DDL_LOCK_WAIT_SECONDS * 5,
     ]);
     if (Number(got?.['got']) !== 1) {
-      this.addColumnsAt = Date.now() + ADD_COLUMNS_RETRY_MILLIS;
-      return 'another process held the lock on its definition; tried again in a minute';
+      return this.notAdded('another process held the lock on its definition; tried again in a minute', true);
     }
     try {
       const fresh = (await readTable(connection, this.table)) ?? found;
@@ -358,7 +349,7 @@ export class MySqlSink implements Sink {
       } finally {
         await connection.query('SET SESSION lock_wait_timeout = DEFAULT');
       }
-      this.addColumnsAt = undefined;
+      this.missing.added();
       diag.info(
         `llamonitor mysql: added ${still.map((c) => c.name).join(', ')} to ${this.qualified()} on ${this.target}`,
       );
@@ -366,11 +357,15 @@ export class MySqlSink implements Sink {
     } catch (error) {
       const errno = (error as { errno?: number } | null)?.errno ?? 0;
       if (errno === LOCK_WAIT_TIMEOUT) {
-        this.addColumnsAt = Date.now() + ADD_COLUMNS_RETRY_MILLIS;
-        return `another transaction held the table for more than ${DDL_LOCK_WAIT_SECONDS} s; tried again in a minute`;
+        return this.notAdded(
+          `another transaction held the table for more than ${DDL_LOCK_WAIT_SECONDS} s; tried again in a minute`,
+          true,
+        );
       }
-      if (MAY_NOT_ALTER.has(errno)) return `user ${this.config.user ?? '(default)'} may not ALTER it`;
-      if (NOT_INSTANT.has(errno)) return 'the server cannot add them without copying the table';
+      if (MAY_NOT_ALTER.has(errno))
+        return this.notAdded(`user ${this.config.user ?? '(default)'} may not ALTER it`);
+      if (NOT_INSTANT.has(errno))
+        return this.notAdded('the server cannot add them without copying the table');
       throw error;
     } finally {
       await connection.query('SELECT RELEASE_LOCK(?)', [lock]);
@@ -384,30 +379,24 @@ export class MySqlSink implements Sink {
     capabilities: ServerCapabilities,
   ): Promise<'added' | string> {
     if (!capabilities.instantAddColumn) {
-      return `${capabilities.version} cannot add columns without copying the table`;
+      return this.notAdded(`${capabilities.version} cannot add columns without copying the table`);
     }
     return this.addMissingColumns(connection, found, true);
   }
 
-  /** The retry after a lock timeout; one at a time, and a failure only postpones it. */
-  private addColumnsLater(): Promise<void> {
-    this.addingColumns ??= this.connect()
-      .then(({ pool, capabilities }) =>
-        withConnection(pool, async (connection) => {
-          this.addColumnsAt = Date.now() + ADD_COLUMNS_RETRY_MILLIS;
-          const found = await this.mustReadTable(connection);
-          const outcome = await this.addColumnsInstantly(connection, found, capabilities);
-          if (outcome !== 'added') this.missingWhy = outcome;
-          this.know(await this.mustReadTable(connection));
-        }),
-      )
-      .catch((error: unknown) => {
-        diag.debug(`llamonitor mysql: adding columns to ${this.qualified()} failed again`, error);
-      })
-      .finally(() => {
-        this.addingColumns = undefined;
-      });
-    return this.addingColumns ?? Promise.resolve();
+  /** Notes why the columns were not added (`retry`: a write tries again a minute later) and returns it. */
+  private notAdded(why: string, retry = false): string {
+    this.missing.failed(why, retry);
+    return why;
+  }
+
+  /** The retry after a lock timeout (MissingColumns.retryIfDue runs it). */
+  private async addColumnsLater(): Promise<void> {
+    const { pool, capabilities } = await this.connect();
+    await withConnection(pool, async (connection) => {
+      await this.addColumnsInstantly(connection, await this.mustReadTable(connection), capabilities);
+      this.know(await this.mustReadTable(connection));
+    });
   }
 
   /** Builds the writers of the columns the table has; warns once when it lacks some. */
@@ -421,13 +410,7 @@ export class MySqlSink implements Sink {
       loadData: new LoadDataWriter(this.table, packet, written),
       insert: new InsertWriter(this.table, connected.escape, packet, written),
     };
-    if (written.missing.length > 0) {
-      const why = this.missingWhy ?? (this.options.createTable ? 'not added yet' : 'table creation is off');
-      this.warnings.once(
-        `missing-columns:${this.target}:${this.qualified()}`,
-        missingColumnsMessage(this.qualified(), this.target, written.missing, why),
-      );
-    }
+    this.missing.warnIfMissing(written, this.qualified(), this.target);
     return this.writers;
   }
 }

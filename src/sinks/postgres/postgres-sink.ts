@@ -7,7 +7,7 @@ import { diag } from '@opentelemetry/api';
 import type pg from 'pg';
 import type { MetricEvent } from '../../schema/columns.js';
 import { createDelimitedEncoder } from '../delimited-text.js';
-import { missingColumnsMessage, type WrittenColumns } from '../table-columns.js';
+import { MissingColumns, schemaGapsOf, type WrittenColumns } from '../table-columns.js';
 import { ConsoleWarnings } from '../../warnings.js';
 import { redactSecrets } from '../../secrets.js';
 import { ConfigError, ConnectionError } from '../../errors.js';
@@ -56,8 +56,6 @@ const MIN_ROWS_PER_PART = 5_000;
  * batch that both hold a row sent twice.
  */
 const STORED_BEFORE = new Set([UNIQUE_VIOLATION, DEADLOCK_DETECTED]);
-/** After an ALTER gave up waiting for its lock (a long transaction held the table), the next try is this much later. */
-const ADD_COLUMNS_RETRY_MILLIS = 60_000;
 
 /** The table as the writes need it: read from the catalog once, again after columns were added. */
 interface KnownTable {
@@ -76,14 +74,9 @@ export class PostgresSink implements Sink {
   readonly #createTable: boolean;
   readonly #poolSize: number;
   readonly #context: ErrorContext;
-  readonly #warnings: ConsoleWarnings;
+  readonly #missing: MissingColumns;
   #pool: Promise<pg.Pool> | undefined;
   #table: KnownTable | undefined;
-  /** When adding the missing columns is due again, after an ALTER gave up waiting for its lock. */
-  #addColumnsAt: number | undefined;
-  #addingColumns: Promise<void> | undefined;
-  /** Why the table lacks columns (when adding them failed), for the one warning about it. */
-  #missingWhy: string | undefined;
   #closed = false;
   /** Writes not yet settled: close() lets them finish before ending the pool. */
   readonly #inFlight = new Set<Promise<void>>();
@@ -102,18 +95,20 @@ export class PostgresSink implements Sink {
       sslmode: this.#config.sslmode,
       secrets: this.#config.secrets,
     };
-    this.#warnings = new ConsoleWarnings(options.warnings ?? true);
+    this.#missing = new MissingColumns(new ConsoleWarnings(options.warnings ?? true), options.createTable);
   }
 
   async prepare(): Promise<void> {
     if (this.#closed) throw this.#closedError();
     await this.#withClient('create the table', undefined, async (client, step) => {
-      if (this.#createTable && !(await this.#createTableIfMissing(client))) {
-        step.action = 'add columns to the table';
-        await this.#addMissingColumns(client, await this.#readShape(client), 'prepare');
-      }
+      const created = this.#createTable && (await this.#createTableIfMissing(client));
       step.action = 'check the table';
-      const shape = await this.#readShape(client);
+      let shape = await this.#readShape(client);
+      if (this.#createTable && !created) {
+        step.action = 'add columns to the table';
+        if (await this.#addMissingColumns(client, shape, 'prepare')) shape = await this.#readShape(client);
+        step.action = 'check the table';
+      }
       const problems = tableShapeProblems(shape);
       if (problems.length > 0) {
         throw new ConfigError(
@@ -170,10 +165,7 @@ export class PostgresSink implements Sink {
     return this.#withClient('check the table', undefined, async (client) => {
       const shape = await readTableShape(client, this.#name);
       if (!shape) return undefined;
-      return {
-        columns: writtenColumnsOf(shape).missing.map((column) => column.name),
-        indexes: missingIndexes(shape, this.#name).map((index) => `(${index.columns.join(', ')})`),
-      };
+      return schemaGapsOf(writtenColumnsOf(shape), missingIndexes(shape, this.#name));
     });
   }
 
@@ -185,7 +177,15 @@ export class PostgresSink implements Sink {
   async write(rows: readonly MetricEvent[], signal?: AbortSignal): Promise<void> {
     if (rows.length === 0) return;
     if (this.#closed) throw this.#closedError();
-    if (this.#addColumnsAt !== undefined && Date.now() >= this.#addColumnsAt) await this.#addColumnsLater();
+    const addingColumns = this.#missing.retryIfDue(
+      () =>
+        this.#withClient('add columns to the table', undefined, async (client) => {
+          await this.#addMissingColumns(client, await this.#readShape(client), 'prepare');
+          this.#know(await this.#readShape(client));
+        }),
+      this.#name.sql,
+    );
+    if (addingColumns) await addingColumns;
     const writing = this.#writeInParts(rows, signal);
     this.#inFlight.add(writing);
     try {
@@ -351,74 +351,54 @@ export class PostgresSink implements Sink {
    * ALTER waits at most DDL_LOCK_TIMEOUT for its lock: queued behind a long
    * transaction it would stall every writer of the table. When it gives up,
    * or the user may not ALTER the table, rows are written without the columns;
-   * after a lock timeout the next write past ADD_COLUMNS_RETRY_MILLIS tries again.
-   * `llamonitor migrate` (`caller`) fails instead, saying why.
+   * after a lock timeout a write a minute later tries again (MissingColumns).
+   * `llamonitor migrate` (`caller`) fails instead, saying why. True when it added some.
    */
   async #addMissingColumns(
     client: pg.ClientBase,
     shape: TableShape,
     caller: 'prepare' | 'migrate',
-  ): Promise<void> {
+  ): Promise<boolean> {
     const missing = writtenColumnsOf(shape).missing;
-    if (missing.length === 0) return;
+    if (missing.length === 0) return false;
     try {
       await client.query('BEGIN');
       await client.query(`SET LOCAL lock_timeout = '${DDL_LOCK_TIMEOUT}'`);
       await this.#lockTableDefinition(client);
       await client.query(addColumnsStatement(this.#name, missing));
       await client.query('COMMIT');
-      this.#addColumnsAt = undefined;
+      this.#missing.added();
       diag.info(
         `llamonitor: added ${missing.map((c) => c.name).join(', ')} to ${this.#name.sql} at ${this.target}`,
       );
+      return true;
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
       const code = sqlState(error);
       if (caller === 'migrate' || (code !== LOCK_NOT_AVAILABLE && code !== INSUFFICIENT_PRIVILEGE))
         throw error;
       if (code === LOCK_NOT_AVAILABLE) {
-        this.#addColumnsAt = Date.now() + ADD_COLUMNS_RETRY_MILLIS;
-        this.#missingWhy = `another transaction held the table for more than ${DDL_LOCK_TIMEOUT}; tried again in a minute`;
+        this.#missing.failed(
+          `another transaction held the table for more than ${DDL_LOCK_TIMEOUT}; tried again in a minute`,
+          true,
+        );
       } else {
-        this.#missingWhy = `user ${this.#config.user ?? '(default)'} may not ALTER it`;
+        this.#missing.failed(`user ${this.#config.user ?? '(default)'} may not ALTER it`, false);
       }
+      return false;
     }
-  }
-
-  /** The retry after a lock timeout; one at a time, and a failure only postpones it. */
-  #addColumnsLater(): Promise<void> {
-    this.#addingColumns ??= this.#withClient('add columns to the table', undefined, async (client) => {
-      this.#addColumnsAt = Date.now() + ADD_COLUMNS_RETRY_MILLIS;
-      await this.#addMissingColumns(client, await this.#readShape(client), 'prepare');
-      this.#know(await this.#readShape(client));
-    })
-      .catch((error: unknown) => {
-        diag.debug(`llamonitor: adding columns to ${this.#name.sql} failed again`, error);
-      })
-      .finally(() => {
-        this.#addingColumns = undefined;
-      });
-    return this.#addingColumns ?? Promise.resolve();
   }
 
   /** Remembers what the writes need of the table; warns once when it lacks columns. */
   #know(shape: TableShape): KnownTable {
     const written = writtenColumnsOf(shape);
-    const fixed: Record<string, string> =
-      written.schemaVersion === undefined ? {} : { schema_version: written.schemaVersion };
     this.#table = {
       types: declaredTypes(shape),
       written,
       copySql: copyStatement(this.#name.sql, written.columns),
-      encode: createDelimitedEncoder(written.columns, 'postgres', fixed),
+      encode: createDelimitedEncoder(written.columns, 'postgres', written.fixed),
     };
-    if (written.missing.length > 0) {
-      const why = this.#missingWhy ?? (this.#createTable ? 'not added yet' : 'table creation is off');
-      this.#warnings.once(
-        `missing-columns:${this.target}:${this.#name.sql}`,
-        missingColumnsMessage(this.#name.sql, this.target, written.missing, why),
-      );
-    }
+    this.#missing.warnIfMissing(written, this.#name.sql, this.target);
     return this.#table;
   }
 
