@@ -10,7 +10,7 @@ import { SpanKind, type AttributeValue } from '@opentelemetry/api';
 import { ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import type { JsonObject, JsonValue } from '../schema/columns.js';
 import { sanitizeText, setUserKey, truncateCodePoints } from '../schema/fit-row.js';
-import { PROVIDER_SOURCES, callModels, type CallModels } from './call-identity.js';
+import { PROVIDER_SOURCES, type CallModels } from './call-identity.js';
 import { AI_TELEMETRY_FUNCTION_ID, AI_TOOL_CALL_NAME } from './conventions/ai-sdk.js';
 import { METADATA, TOOL_NAME } from './conventions/openinference.js';
 import { TRACELOOP_ENTITY_NAME } from './conventions/openllmetry.js';
@@ -18,7 +18,6 @@ import { ATTR_GEN_AI_AGENT_NAME, ATTR_GEN_AI_TOOL_NAME } from './genai-names.js'
 import type { SpanLike } from './span-like.js';
 import { groupedKeys, keyGroupOf, type GroupedKey, type GroupedPrefix } from './key-index.js';
 import { isRecord, type SpanView } from './span-view.js';
-import { userIdInView } from './user-id.js';
 
 /** Longest kept string value (code points) in metadata, properties and identity fields. */
 export const MAX_ATTRIBUTE_VALUE_CHARS = 1024;
@@ -46,16 +45,16 @@ export interface CapturedContent {
 }
 
 /**
- * `inheritedUserId`: the user of the nearest ancestor that had one (noted by
- * the span processor), for a span that names none itself. `models`: the
- * span's callModels, when the caller read them already.
+ * The span's identity as the mapping read it once for its columns too:
+ * `models` (callModels), and `userId`, the span's own user or else that of
+ * its nearest ancestor that had one (noted by the span processor).
  */
 export function customAttributes(
   span: SpanLike,
   view: SpanView,
   content: CapturedContent | undefined,
-  inheritedUserId?: string,
-  models: CallModels = callModels(view),
+  userId: string | number | undefined,
+  models: CallModels,
 ): JsonObject {
   const out: JsonObject = {};
   // The 1.0 key: the response model first (the `model` column takes the request model first).
@@ -63,7 +62,7 @@ export function customAttributes(
   setIfPresent(out, 'request_model', models.request);
   setIfPresent(out, 'response_model', models.response);
   setIfPresent(out, 'provider', first(view, PROVIDER_SOURCES));
-  setIfPresent(out, 'user_id', userIdInView(view) ?? inheritedUserId);
+  setIfPresent(out, 'user_id', userId);
   setIfPresent(out, 'agent_name', first(view, AGENT_SOURCES));
   setIfPresent(out, 'tool_name', first(view, TOOL_SOURCES));
   setIfPresent(out, 'service_name', view.resourceAttributes[ATTR_SERVICE_NAME]);
