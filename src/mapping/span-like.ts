@@ -4,6 +4,7 @@
  * and 2.x (`parentSpanContext`, `instrumentationScope`) both fit.
  */
 import type { Attributes, HrTime, SpanContext, SpanKind, SpanStatus } from '@opentelemetry/api';
+import type { PriceTable } from '../pricing/price-table.js';
 
 export interface SpanEventLike {
   readonly name: string;
@@ -38,6 +39,8 @@ export interface SpanLike {
 export type SpanFilter = 'llm' | 'all';
 
 export interface MappingOptions {
+  /** The prices calls are costed with; default: the bundled table (@pydantic/genai-prices) alone. */
+  readonly prices?: PriceTable | undefined;
   /** `llm` (default): only spans that carry an LLM convention; `all`: every span. */
   readonly spans?: SpanFilter;
   /** Store prompt and completion text in custom_attributes (bounded in size). Default false. */

@@ -40,6 +40,9 @@ import { measureText, type TextMetrics } from './text-metrics.js';
 import { NO_TOKEN_COLUMNS, addTokenMetrics, spanTokens, tokenColumns, type SpanTokens } from './tokens.js';
 import { callModels, modelColumn, providerName, type CallModels } from './call-identity.js';
 import { finishReasonInView } from './finish-reason.js';
+import { costOfCall } from './call-cost.js';
+import { addCostMetrics, type CallCost } from '../pricing/price-call.js';
+import { defaultPriceTable } from '../pricing/price-table.js';
 import { userIdInView } from './user-id.js';
 
 const ZERO_TRACE_ID = '00000000000000000000000000000000';
@@ -106,6 +109,22 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
   );
   const usage = attemptRun('token columns', () => tokenColumns(tokens, aggregate), NO_TOKEN_COLUMNS);
   const models = attempt('model', callModels, view, NO_MODELS);
+  const provider = attempt('provider', providerName, view, undefined);
+  const cost = attemptRun(
+    'cost',
+    () =>
+      costOfCall({
+        view,
+        models,
+        provider,
+        // A wrapper's columns are null; its cost is the price of the usage it repeats.
+        tokens: aggregate ? tokenColumns(tokens, false) : usage,
+        aggregate,
+        startTime: span.startTime,
+        table: options.prices ?? defaultPriceTable(),
+      }),
+    undefined,
+  );
   const userId = attempt('user', userIdInView, view, undefined) ?? options.inheritedUserId;
   const sessionId =
     attempt('session', sessionIdInView, view, undefined) ?? options.inheritedSessionId ?? traceId;
@@ -132,7 +151,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     text_line_count: fitInt32(outputMetrics?.metrics.lines),
     text_custom_metrics: attemptRun(
       'text metrics',
-      () => textCustomMetrics(view, inputMetrics?.metrics, tokens, aggregate, invalid, partial),
+      () => textCustomMetrics(view, inputMetrics?.metrics, tokens, cost, aggregate, invalid, partial),
       null,
     ),
     image_count: fitInt32(images.image_count),
@@ -157,14 +176,14 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
       null,
     ),
     model: optionalString(modelColumn(models), MODEL_CHARS),
-    provider: optionalString(attempt('provider', providerName, view, undefined), PROVIDER_CHARS),
+    provider: optionalString(provider, PROVIDER_CHARS),
     input_tokens: usage.input_tokens,
     output_tokens: usage.output_tokens,
     total_tokens: usage.total_tokens,
     cache_read_tokens: usage.cache_read_tokens,
     cache_write_tokens: usage.cache_write_tokens,
     reasoning_tokens: usage.reasoning_tokens,
-    cost_usd: null,
+    cost_usd: aggregate || cost === undefined ? null : fitDouble(cost.usd),
     time_to_first_token_ms: null,
     finish_reason: optionalString(
       attempt('finish reason', finishReasonInView, view, undefined),
@@ -332,6 +351,7 @@ function textCustomMetrics(
   view: SpanView,
   input: TextMetrics | undefined,
   tokens: SpanTokens,
+  cost: CallCost | undefined,
   aggregate: boolean,
   invalid: string[],
   partial: readonly string[],
@@ -339,6 +359,7 @@ function textCustomMetrics(
   const metrics: JsonObject = {};
   if (input !== undefined) addInputMetrics(metrics, input);
   addTokenMetrics(metrics, tokens, aggregate);
+  if (cost !== undefined) addCostMetrics(metrics, cost, aggregate);
   addUserMetrics(metrics, view, 'llamonitor.text.', invalid);
   for (const name of invalid) countInvalidValue(metrics, name);
   if (partial.length > 0) metrics[PARTIAL_METRICS_KEY] = [...partial];

@@ -36,6 +36,7 @@ import {
   expectedChatColumns,
   tokenColumnsOnce,
   FAILED_CALL_COLUMNS,
+  chatCostUsd,
 } from './expected.js';
 import { SINKS, conformanceCapture, rowNamed, type SinkName, type StoredRow } from './stored-rows.js';
 
@@ -46,7 +47,7 @@ function aggregateOf(row: StoredRow): Record<string, unknown> {
   const metrics = row.text_custom_metrics ?? {};
   return Object.fromEntries(
     Object.entries(metrics)
-      .filter(([key]) => key.startsWith('aggregate_'))
+      .filter(([key]) => key.startsWith('aggregate_') && key.endsWith('_tokens'))
       .map(([key, value]) => [key.slice('aggregate_'.length), value]),
   );
 }
@@ -121,6 +122,16 @@ describe.each(SINKS)('AI SDK 6 → %s', (sink: SinkName) => {
       expect(tokensOf(outer)).toEqual({});
       expect(aggregateOf(outer)).toEqual(reportedTokens(CHAT_ANSWER));
       expect(sumOf(stored, 'input_tokens')).toBe(CHAT_ANSWER.usage.prompt_tokens);
+    });
+
+    it('prices the call once: ai.generateText keeps its cost as aggregate_cost_usd, SUM(cost_usd) is the model call', async () => {
+      const stored = await rows('chat');
+      const outer = rowNamed(stored, 'ai.generateText');
+      const call = rowNamed(stored, 'ai.generateText.doGenerate');
+      expect(outer.cost_usd).toBeNull();
+      expect(call.cost_usd).toBeCloseTo(chatCostUsd(true), 15);
+      expect(outer.text_custom_metrics?.['aggregate_cost_usd']).toBeCloseTo(call.cost_usd!, 15);
+      expect(stored.reduce((sum, row) => sum + (row.cost_usd ?? 0), 0)).toBe(call.cost_usd);
     });
 
     it('measures the text the server answered, on both rows', async () => {
@@ -209,6 +220,21 @@ describe.each(SINKS)('AI SDK 6 → %s', (sink: SinkName) => {
       expect(stored.filter((row) => row.operation_name === 'ai.generateText.doGenerate')).toHaveLength(2);
       expect(sumOf(stored, 'input_tokens')).toBe(expected);
       expect(aggregateOf(rowNamed(stored, 'ai.generateText')).input_tokens).toBe(expected);
+    });
+
+    it('sums cost_usd over a tool loop to the cost of its model calls, each priced from its own usage', async () => {
+      const stored = await rows('agent-loop');
+      const expected = chatCostUsd(true, TOOL_CALL_ANSWER) + chatCostUsd(true, TOOL_ANSWER);
+      const calls = stored.filter((row) => row.operation_name === 'ai.generateText.doGenerate');
+      expect(calls.map((row) => row.cost_usd)).toEqual([
+        expect.closeTo(chatCostUsd(true, TOOL_CALL_ANSWER), 15),
+        expect.closeTo(chatCostUsd(true, TOOL_ANSWER), 15),
+      ]);
+      expect(stored.reduce((sum, row) => sum + (row.cost_usd ?? 0), 0)).toBeCloseTo(expected, 15);
+      expect(rowNamed(stored, 'ai.generateText').text_custom_metrics?.['aggregate_cost_usd']).toBeCloseTo(
+        expected,
+        15,
+      );
     });
   });
 

@@ -36,6 +36,7 @@ import {
   expectedChatColumns,
   tokenColumnsOnce,
   FAILED_CALL_COLUMNS,
+  chatCostUsd,
 } from './expected.js';
 import { SINKS, conformanceCapture, rowNamed, type SinkName, type StoredRow } from './stored-rows.js';
 
@@ -55,7 +56,7 @@ function aggregateOf(row: StoredRow): Record<string, unknown> {
   const metrics = row.text_custom_metrics ?? {};
   return Object.fromEntries(
     Object.entries(metrics)
-      .filter(([key]) => key.startsWith('aggregate_'))
+      .filter(([key]) => key.startsWith('aggregate_') && key.endsWith('_tokens'))
       .map(([key, value]) => [key.slice('aggregate_'.length), value]),
   );
 }
@@ -151,6 +152,16 @@ describe.each(SINKS)('AI SDK 7 → %s', (sink: SinkName) => {
       expect(sumOf(stored, 'input_tokens')).toBe(CHAT_ANSWER.usage.prompt_tokens);
     });
 
+    it('prices the call once: invoke_agent keeps its cost as aggregate_cost_usd, SUM(cost_usd) is the model call', async () => {
+      const stored = await rows('chat');
+      const agent = rowNamed(stored, INVOKE_AGENT);
+      const call = rowNamed(stored, CHAT);
+      expect(agent.cost_usd).toBeNull();
+      expect(call.cost_usd).toBeCloseTo(chatCostUsd(true), 15);
+      expect(agent.text_custom_metrics?.['aggregate_cost_usd']).toBeCloseTo(call.cost_usd!, 15);
+      expect(stored.reduce((sum, row) => sum + (row.cost_usd ?? 0), 0)).toBe(call.cost_usd);
+    });
+
     it('measures the text the server answered, on chat and invoke_agent', async () => {
       const stored = await rows('chat');
       for (const name of [CHAT, INVOKE_AGENT]) {
@@ -231,6 +242,21 @@ describe.each(SINKS)('AI SDK 7 → %s', (sink: SinkName) => {
       expect(stored.filter((row) => row.operation_name === CHAT)).toHaveLength(2);
       expect(sumOf(stored, 'input_tokens')).toBe(expected);
       expect(aggregateOf(rowNamed(stored, INVOKE_AGENT)).input_tokens).toBe(expected);
+    });
+
+    it('sums cost_usd over a tool loop to the cost of its model calls, each priced from its own usage', async () => {
+      const stored = await rows('agent-loop');
+      const expected = chatCostUsd(true, TOOL_CALL_ANSWER) + chatCostUsd(true, TOOL_ANSWER);
+      const calls = stored.filter((row) => row.operation_name === CHAT);
+      expect(calls.map((row) => row.cost_usd)).toEqual([
+        expect.closeTo(chatCostUsd(true, TOOL_CALL_ANSWER), 15),
+        expect.closeTo(chatCostUsd(true, TOOL_ANSWER), 15),
+      ]);
+      expect(stored.reduce((sum, row) => sum + (row.cost_usd ?? 0), 0)).toBeCloseTo(expected, 15);
+      expect(rowNamed(stored, INVOKE_AGENT).text_custom_metrics?.['aggregate_cost_usd']).toBeCloseTo(
+        expected,
+        15,
+      );
     });
 
     it('gives every row of a tool loop the session', async () => {

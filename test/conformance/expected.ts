@@ -2,6 +2,7 @@
  * What a row should hold, computed here from what the fake server returned and
  * the image that was sent, independently of the mapping's own code.
  */
+import { calcPrice } from '@pydantic/genai-prices';
 import { expect } from 'vitest';
 import {
   CHAT_ANSWER,
@@ -124,7 +125,7 @@ export function pngFacts(png: Buffer): Record<string, unknown> {
   };
 }
 
-/** The schema 1.1 columns of a row (cost and time to first token are null in this release). */
+/** The schema 1.1 columns of a row (time to first token is null in this release). */
 export function schema11Columns(row: StoredRow): Record<string, unknown> {
   return {
     model: row.model,
@@ -160,7 +161,7 @@ export function expectedChatColumns(
     cache_read_tokens: CHAT_ANSWER.usage.prompt_tokens_details.cached_tokens,
     cache_write_tokens: null,
     reasoning_tokens: CHAT_ANSWER.usage.completion_tokens_details.reasoning_tokens,
-    cost_usd: null,
+    cost_usd: expect.closeTo(chatCostUsd(!unrecorded.includes('cache_read_tokens')), 15),
     time_to_first_token_ms: null,
     finish_reason: 'stop',
     user_id: userId,
@@ -168,6 +169,35 @@ export function expectedChatColumns(
   };
   for (const name of unrecorded) expected[name] = null;
   return expected;
+}
+
+/**
+ * The rates of the chat model in the bundled price table on `day`, read from
+ * @pydantic/genai-prices' own data (not through the package's pricing code).
+ */
+export function bundledRates(model: string, day = new Date()): Record<string, number> {
+  const found = calcPrice({}, model, { providerId: 'openai', timestamp: day });
+  if (found === null) throw new Error(`the bundled table has no price for ${model}`);
+  return found.model_price as Record<string, number>;
+}
+
+/**
+ * The chat answer's cost: uncached input at the input rate, cache reads at
+ * the cache-read rate (when the instrumentation records them; else all input
+ * at the input rate), output (reasoning included: the model has no reasoning
+ * rate) at the output rate.
+ */
+export function chatCostUsd(cacheRecorded: boolean, answer: FakeChatAnswer = CHAT_ANSWER): number {
+  const rates = bundledRates(CHAT_MODEL);
+  const { prompt_tokens: input, completion_tokens: output } = answer.usage;
+  const cached = cacheRecorded ? answer.usage.prompt_tokens_details.cached_tokens : 0;
+  expect(rates['output_reasoning_mtok']).toBeUndefined();
+  return (
+    ((input - cached) * rates['input_mtok']! +
+      cached * rates['cache_read_mtok']! +
+      output * rates['output_mtok']!) /
+    1e6
+  );
 }
 
 /** The 1.1 columns of a call the server refused: the model it asked for (the fake server's error model), no usage. */

@@ -254,7 +254,10 @@ describe('Vercel AI SDK 7 (@ai-sdk/otel)', () => {
   it('types both embeddings spans as embedding, with usage on the inner one only', () => {
     const [inner, outer] = aiSdk7.aiSdk7Embedding().map((span) => row(span));
     expect([inner!.operation_type, outer!.operation_type]).toEqual(['embedding', 'embedding']);
-    expect(inner!.text_custom_metrics).toEqual({ input_tokens: 5 });
+    expect(inner!.text_custom_metrics).toMatchObject({ input_tokens: 5, cost_source: 'computed' });
+    expect(Object.keys(inner!.text_custom_metrics!).filter((key) => key.endsWith('_tokens'))).toEqual([
+      'input_tokens',
+    ]);
   });
 });
 
@@ -262,7 +265,8 @@ describe('content-free and other instrumentations', () => {
   it('maps the contrib OpenAI span: tokens and model without any text', () => {
     const event = row(other.contribOpenAiChat());
     expect(event.text_char_count).toBeNull();
-    expect(event.text_custom_metrics).toEqual({ input_tokens: 14, output_tokens: 6, total_tokens: 20 });
+    expect(event.text_custom_metrics).toMatchObject({ input_tokens: 14, output_tokens: 6, total_tokens: 20 });
+    expect(event.text_custom_metrics?.['cost_source']).toBe('computed');
   });
 
   it('maps the contrib OpenAI error: status message and error.type, no exception event', () => {

@@ -53,12 +53,29 @@ describe('the schema 1.1 columns of captured spans', () => {
     }
   });
 
-  it('reserves cost_usd and time_to_first_token_ms: null in this release, for every captured row', () => {
+  it('reserves time_to_first_token_ms: null in this release, for every captured row', () => {
     for (const [instrumentation, scenario] of listCapturedFixtures()) {
       for (const span of loadCapturedSpans(instrumentation, scenario)) {
         const row = toMetricEvent(span, { spans: 'all' });
-        expect(row?.cost_usd ?? null).toBeNull();
         expect(row?.time_to_first_token_ms ?? null).toBeNull();
+      }
+    }
+  });
+
+  it('gives a cost to exactly the captured rows with their own input tokens, and says why the others have none', () => {
+    for (const [instrumentation, scenario] of listCapturedFixtures()) {
+      for (const span of loadCapturedSpans(instrumentation, scenario)) {
+        const row = toMetricEvent(span, { spans: 'all' });
+        if (row === undefined) continue;
+        const label = `${instrumentation}/${scenario} ${row.operation_name}`;
+        const source = row.text_custom_metrics?.['cost_source'];
+        if (row.input_tokens !== null) {
+          expect(row.cost_usd, label).toBeGreaterThan(0);
+          expect(source, label).toBe('computed');
+        } else {
+          expect(row.cost_usd, label).toBeNull();
+          if (row.model !== null) expect(['no_usage', 'computed'], label).toContain(source);
+        }
       }
     }
   });

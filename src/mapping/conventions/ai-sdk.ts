@@ -20,6 +20,8 @@ export const AI_RESPONSE_TEXT = 'ai.response.text';
 export const AI_RESPONSE_OBJECT = 'ai.response.object';
 export const AI_RESPONSE_TOOL_CALLS = 'ai.response.toolCalls';
 export const AI_RESPONSE_MODEL = 'ai.response.model';
+/** The provider's own response details, as JSON keyed by provider (`{"openrouter": {"usage": {"cost": …}}}`). */
+export const AI_SDK_PROVIDER_METADATA = 'ai.response.providerMetadata';
 export const AI_MODEL_ID = 'ai.model.id';
 export const AI_MODEL_PROVIDER = 'ai.model.provider';
 export const AI_TOOL_CALL_NAME = 'ai.toolCall.name';
