@@ -4,7 +4,14 @@
  * alike and every message names the option or variable, the value and what is
  * allowed. A bad value stops start-up; it never falls back to a default silently.
  */
+import { readFileSync } from 'node:fs';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  checkCustomPricesOption,
+  parseCustomPriceFile,
+  type CheckedCustomPrices,
+  type CustomPrices,
+} from '../pricing/custom-prices.js';
 import type { MetricEvent } from '../schema/columns.js';
 import type { SpanFilter } from '../mapping/span-like.js';
 import { FILE_MODES, type FileMode } from '../sinks/file-modes.js';
@@ -63,11 +70,16 @@ export interface MetricEventsExporterOptions {
    * LLAMONITOR_* variable); off sends them to OpenTelemetry's diag instead. Env LLAMONITOR_WARNINGS; default on.
    */
   warnings?: boolean;
+  /**
+   * Custom prices, winning over the bundled table (@pydantic/genai-prices): an object `{ models: [...] }`
+   * or the path of a JSON file of that shape. Env LLAMONITOR_PRICES (a path); default none.
+   */
+  prices?: CustomPrices | string;
   /** Changes or adds to a row before it is written. Code only. */
   enrich?: EnrichHook;
 }
 
-export type { FileMode };
+export type { FileMode, CustomPrices };
 
 /** The options after checking, every default filled in. */
 export interface ResolvedOptions {
@@ -90,6 +102,8 @@ export interface ResolvedOptions {
   readonly fileMode: FileMode;
   readonly maxMeasuredBytes: number;
   readonly warnings: boolean;
+  /** The custom prices, checked; undefined when none are given. */
+  readonly prices: CheckedCustomPrices | undefined;
   readonly enrich: EnrichHook | undefined;
 }
 
@@ -99,7 +113,8 @@ type Kind =
   | { readonly type: 'identifier'; readonly what: string }
   | { readonly type: 'choice'; readonly choices: readonly string[] }
   | { readonly type: 'boolean' }
-  | { readonly type: 'integer'; readonly min: number; readonly max: number };
+  | { readonly type: 'integer'; readonly min: number; readonly max: number }
+  | { readonly type: 'prices' };
 
 interface OptionSpec {
   readonly key: Exclude<keyof MetricEventsExporterOptions, 'enrich'>;
@@ -129,6 +144,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'fileMode', env: 'LLAMONITOR_FILE_MODE', kind: { type: 'choice', choices: FILE_MODES }, defaultValue: 'private' },
   { key: 'maxMeasuredBytes', env: 'LLAMONITOR_MAX_MEASURED_BYTES', kind: { type: 'integer', min: 1_024, max: 1_073_741_824 }, defaultValue: 1024 * 1024 },
   { key: 'warnings', env: 'LLAMONITOR_WARNINGS', kind: { type: 'boolean' }, defaultValue: true },
+  { key: 'prices', env: 'LLAMONITOR_PRICES', kind: { type: 'prices' }, defaultValue: undefined },
 ]; // prettier-ignore
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
@@ -148,6 +164,8 @@ function allowed(kind: Kind): string {
       return 'true or false';
     case 'integer':
       return `a whole number from ${kind.min} to ${kind.max}`;
+    case 'prices':
+      return 'the path of a JSON file of custom prices, or (in code) an object { models: [...] }';
   }
 }
 
@@ -202,7 +220,31 @@ function check(spec: OptionSpec, label: string, value: unknown): string | number
     case 'string':
       if (typeof value !== 'string' || value.trim() === '') throw invalid(spec, label, value);
       return value;
+    case 'prices':
+      if (typeof value === 'string' && value.trim() !== '') return value;
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw invalid(spec, label, value);
+      return value as never;
   }
+}
+
+/** Custom prices checked, a file read and checked: a problem stops start-up naming the file's line and field. */
+function checkedPrices(
+  value: CustomPrices | string | undefined,
+  label: string,
+): CheckedCustomPrices | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') return checkCustomPricesOption(value);
+  let text: string;
+  try {
+    text = readFileSync(value, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ConfigError(
+      `${label}=${value} cannot be read (${reason}): give the path of a JSON file of custom prices`,
+    );
+  }
+  return parseCustomPriceFile(text, value, label);
 }
 
 /** The sink `url` means, checked by it; its ConfigError named after the option or variable, the URL masked. */
@@ -247,7 +289,8 @@ export function resolveOptions(
   if (options.enrich !== undefined && typeof options.enrich !== 'function') {
     throw new ConfigError(`enrich is not allowed: use a function (span, event) => event`);
   }
-  const resolved = out as Omit<ResolvedOptions, 'target' | 'enrich'>;
+  const prices = checkedPrices(out['prices'] as CustomPrices | string | undefined, labels.prices as string);
+  const resolved = { ...out, prices } as Omit<ResolvedOptions, 'target' | 'enrich'>;
   const target = targetOf(resolved.url, labels.url as string);
   if (target.directory !== undefined) {
     checkSpillApart(

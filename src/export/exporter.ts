@@ -14,6 +14,8 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { resolveOptions, type MetricEventsExporterOptions, type ResolvedOptions } from '../config/options.js';
 import { createSink } from '../config/create-sink.js';
 import { toMetricEvent } from '../mapping/to-metric-event.js';
+import { priceTableOf } from '../config/prices.js';
+import type { PriceTable } from '../pricing/price-table.js';
 import type { MappingOptions } from '../mapping/span-like.js';
 import type { MetricEvent } from '../schema/columns.js';
 import { fitRow } from '../schema/fit-row.js';
@@ -118,6 +120,8 @@ export class MetricEventsSpanExporter implements SpanExporter {
   }
 
   private readonly options: ResolvedOptions;
+  /** The prices rows are costed with: the bundled table, custom prices first. */
+  private readonly prices: PriceTable;
   private sinkPromise: Promise<Sink> | undefined;
   private preparePromise: Promise<void> | undefined;
   private readonly slots: WriteSlots;
@@ -156,6 +160,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
     internals: ExporterInternals = {},
   ) {
     this.options = resolveOptions(options, env);
+    this.prices = priceTableOf(this.options);
     this.slots = new WriteSlots(this.options.poolSize);
     this.spill = new SpillStore(this.options.spillDir, this.options.spillMaxBytes, {
       fileMode: this.options.fileMode,
@@ -302,6 +307,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
     const rows: MetricEvent[] = [];
     let bytes = 0;
     const { spans: filter, captureContent, maxMeasuredBytes, enrich } = this.options;
+    const prices = this.prices;
     let sliceEnd = performance.now() + MAPPING_SLICE_MILLIS;
     for (const span of spans) {
       if (performance.now() > sliceEnd) {
@@ -309,7 +315,13 @@ export class MetricEventsSpanExporter implements SpanExporter {
         sliceEnd = performance.now() + MAPPING_SLICE_MILLIS;
       }
       const hints = this.spanHints?.(span);
-      const event = toMetricEvent(span, { spans: filter, captureContent, maxMeasuredBytes, ...hints });
+      const event = toMetricEvent(span, {
+        spans: filter,
+        captureContent,
+        maxMeasuredBytes,
+        prices,
+        ...hints,
+      });
       if (!event) continue;
       const row = enrich ? this.enriched(enrich, span, event) : event;
       rows.push(row);

@@ -69,9 +69,7 @@ export interface CallCost {
 export function priceCall(table: PriceTable, call: CallToPrice): CallCost {
   const { tokens } = call;
   if (tokens.input_tokens === null && tokens.output_tokens === null) return { usd: null, source: 'no_usage' };
-  const price =
-    findPrice(table, call.responseModel, call) ??
-    (call.requestModel === call.responseModel ? undefined : findPrice(table, call.requestModel, call));
+  const price = table.findFirst([call.responseModel, call.requestModel], call.provider, call.atMillis);
   if (price === undefined) return { usd: null, source: 'unknown_model' };
   const cost = callCost(price.rates, tokens);
   if (typeof cost === 'string') return { usd: null, source: cost, price };

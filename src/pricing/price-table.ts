@@ -56,9 +56,33 @@ export class PriceTable {
 
   /** The rates in force for a model at a time; undefined when neither the custom prices nor the table know it. */
   find(lookup: PriceLookup): ModelPriceOnDay | undefined {
-    const { model, provider, atMillis } = lookup;
-    if (model.length === 0 || model.length > MAX_MODEL_NAME) return undefined;
-    return this.customPrice(model, provider, atMillis) ?? this.bundledPrice(model, provider, atMillis);
+    return this.findFirst([lookup.model], lookup.provider, lookup.atMillis);
+  }
+
+  /**
+   * The rates of the first of `models` (names of one call: its response
+   * model, then its request model) the custom prices know, else the first the
+   * bundled table knows: a custom price for the model asked for wins over the
+   * table's price for the snapshot that answered.
+   */
+  findFirst(
+    models: readonly (string | undefined)[],
+    provider: string | undefined,
+    atMillis: number,
+  ): ModelPriceOnDay | undefined {
+    for (const model of models) {
+      if (isLookedUp(model)) {
+        const custom = this.customPrice(model, provider, atMillis);
+        if (custom !== undefined) return custom;
+      }
+    }
+    for (const model of models) {
+      if (isLookedUp(model)) {
+        const bundled = this.bundledPrice(model, provider, atMillis);
+        if (bundled !== undefined) return bundled;
+      }
+    }
+    return undefined;
   }
 
   private customPrice(
@@ -93,6 +117,10 @@ export class PriceTable {
     const { price, since } = priceInForce(found.model, atMillis);
     return { rates: ratesOf(price), source: this.bundled.source, pricedAs: found.pricedAs, since };
   }
+}
+
+function isLookedUp(model: string | undefined): model is string {
+  return model !== undefined && model.length > 0 && model.length <= MAX_MODEL_NAME;
 }
 
 /** A model of the bundled table. */

@@ -40,8 +40,8 @@ describe('unknown LLAMONITOR_* variables', () => {
   it('knows every variable of the options table, and nothing else', () => {
     const everyOption = Object.fromEntries(OPTION_SPECS.map((spec) => [spec.env, '']));
     expect(unknownVariables(everyOption, OPTION_SPECS)).toEqual([]);
-    expect(unknownVariables({ LLAMONITOR_PRICES: 'p.json' }, OPTION_SPECS).map((v) => v.name)).toEqual([
-      'LLAMONITOR_PRICES',
+    expect(unknownVariables({ LLAMONITOR_PRICE: 'p.json' }, OPTION_SPECS)).toEqual([
+      { name: 'LLAMONITOR_PRICE', closest: 'LLAMONITOR_PRICES' },
     ]);
   });
 
