@@ -81,16 +81,6 @@ export function priceCall(table: PriceTable, call: CallToPrice): CallCost {
   return { usd: total, source: call.estimated === true ? 'estimated' : 'computed', parts, price };
 }
 
-function findPrice(
-  table: PriceTable,
-  model: string | undefined,
-  call: CallToPrice,
-): ModelPriceOnDay | undefined {
-  return model === undefined
-    ? undefined
-    : table.find({ model, provider: call.provider, atMillis: call.atMillis });
-}
-
 /** A reported charge as the row's cost. */
 export function reportedCallCost(reported: ReportedCost): CallCost {
   const { input, cacheRead, cacheWrite, output } = reported;

@@ -5,10 +5,7 @@
  */
 import { calcPrice, findProvider } from '@pydantic/genai-prices';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/errors.js';
-import { checkCustomPricesOption, parseCustomPriceFile } from '../../src/pricing/custom-prices.js';
-import { PriceTable, type PriceLookup } from '../../src/pricing/price-table.js';
-import { priceCall } from '../../src/pricing/price-call.js';
+import { PriceTable } from '../../src/pricing/price-table.js';
 
 const DAY = Date.parse('2026-11-02T10:00:00Z');
 const bundled = new PriceTable();
