@@ -28,6 +28,8 @@ export interface ParsedCommandLine {
   readonly env: Record<string, string | undefined>;
   /** The command's own switches given (`print-sql`), which no variable mirrors. */
   readonly switches: ReadonlySet<string>;
+  /** The command's own flags with a value given (`--provider openai`), which no variable mirrors. */
+  readonly values: ReadonlyMap<string, string>;
   readonly rest: readonly string[];
 }
 
@@ -42,16 +44,23 @@ function specsOf(keys: readonly OptionKey[]) {
   return OPTION_SPECS.filter((spec) => keys.includes(spec.key));
 }
 
-/** What a command takes: options mirroring variables, and switches of its own. */
+/** What a command takes: options mirroring variables, and switches and valued flags of its own. */
 export interface CommandOptions {
   readonly options: readonly OptionKey[];
   readonly switches?: readonly string[];
+  readonly values?: readonly string[];
 }
 
-function parse(argv: readonly string[], keys: readonly OptionKey[], switches: readonly string[] = []) {
+function parse(
+  argv: readonly string[],
+  keys: readonly OptionKey[],
+  switches: readonly string[] = [],
+  valued: readonly string[] = [],
+) {
   const options: ParseArgsOptions = { ...GENERAL };
   for (const spec of specsOf(keys)) options[flagOf(spec.env)] = { type: 'string' };
   for (const name of switches) options[name] = { type: 'boolean' };
+  for (const name of valued) options[name] = { type: 'string' };
   return parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
 }
 
@@ -75,6 +84,7 @@ export function parseCommandLine(
   env: Readonly<Record<string, string | undefined>>,
   optionsOf: (command: string) => CommandOptions | undefined,
   allSwitches: readonly string[] = [],
+  allValued: readonly string[] = [],
 ): ParsedCommandLine {
   let values;
   let positionals;
@@ -84,6 +94,7 @@ export function parseCommandLine(
       argv,
       OPTION_SPECS.map((spec) => spec.key),
       allSwitches,
+      allValued,
     ));
   } catch (error) {
     throw usageError(error, undefined);
@@ -91,11 +102,19 @@ export function parseCommandLine(
   const command = positionals[0];
   const taken = command === undefined ? { options: [] } : optionsOf(command);
   if (taken === undefined) {
-    return { command, help: false, version: false, env: { ...env }, switches: new Set(), rest: [] };
+    return {
+      command,
+      help: false,
+      version: false,
+      env: { ...env },
+      switches: new Set(),
+      values: new Map(),
+      rest: [],
+    };
   }
   const keys = taken.options;
   try {
-    ({ values, positionals } = parse(argv, keys, taken.switches));
+    ({ values, positionals } = parse(argv, keys, taken.switches, taken.values));
   } catch (error) {
     throw usageError(error, command);
   }
@@ -110,6 +129,12 @@ export function parseCommandLine(
     version: values.version === true,
     env: merged,
     switches: new Set((taken.switches ?? []).filter((name) => values[name] === true)),
+    values: new Map(
+      (taken.values ?? []).flatMap((name) => {
+        const value = values[name];
+        return typeof value === 'string' ? [[name, value] as const] : [];
+      }),
+    ),
     rest: positionals.slice(1),
   };
 }

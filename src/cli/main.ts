@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-/** `llamonitor`: migrate, doctor, replay, recover. Options mirror the LLAMONITOR_* variables. */
+/** `llamonitor`: migrate, doctor, replay, recover, price. Options mirror the LLAMONITOR_* variables. */
 import { readFileSync } from 'node:fs';
 import { doctor, EXIT_USAGE, migrate, replay, type Env, type Out } from './commands.js';
 import { optionsHelp, parseCommandLine, UsageError, type OptionKey } from './arguments.js';
 import { recover } from './recover.js';
+import { price } from './price.js';
 
 interface Command {
   readonly summary: string;
@@ -11,7 +12,18 @@ interface Command {
   readonly options: readonly OptionKey[];
   /** Its own on/off flags, which no variable mirrors, with what each does. */
   readonly switchHelp?: Readonly<Record<string, string>>;
-  readonly run: (env: Env, out: Out, switches: ReadonlySet<string>) => Promise<number>;
+  /** Its own flags that take a value (`--provider <name>`), with what each does. */
+  readonly valueHelp?: Readonly<Record<string, string>>;
+  /** The one argument it takes after its name, if any: its name in the usage line and what it is. */
+  readonly argument?: { readonly name: string; readonly help: string };
+  readonly run: (env: Env, out: Out, given: Given) => Promise<number>;
+}
+
+/** What the command line gave a command beside the options: its switches, valued flags and argument. */
+export interface Given {
+  readonly switches: ReadonlySet<string>;
+  readonly values: ReadonlyMap<string, string>;
+  readonly argument: string | undefined;
 }
 
 /** Where each command writes or reads: the sink, the table and how to reach it. */
@@ -23,7 +35,7 @@ const COMMANDS: Record<string, Command> = {
       'create the table and its indexes for the configured URL, or bring an existing table up to this schema version',
     options: SINK,
     switchHelp: { 'print-sql': 'print the statements it would run, and run none' },
-    run: (env, out, switches) => migrate(env, out, switches.has('print-sql')),
+    run: (env, out, given) => migrate(env, out, given.switches.has('print-sql')),
   },
   doctor: {
     summary:
@@ -49,6 +61,21 @@ const COMMANDS: Record<string, Command> = {
     options: [...SINK, 'parquetFileRows', 'parquetFileAgeMillis'],
     run: recover,
   },
+  price: {
+    summary:
+      'what a model name resolves to in the price tables (custom prices, then the bundled one): its rates and where they came from',
+    options: ['prices'],
+    argument: {
+      name: '<model>',
+      help: 'the model name as spans carry it (gpt-4o-mini-2024-07-18, openai/gpt-4o)',
+    },
+    valueHelp: {
+      provider: 'the provider as the provider column holds it (openai, anthropic, aws.bedrock); default none',
+      date: 'the day (YYYY-MM-DD) or time (ISO 8601) whose price to show; default now',
+    },
+    run: (env, out, given) =>
+      price(env, out, given.argument!, given.values.get('provider'), given.values.get('date')),
+  },
 };
 
 const GENERAL_OPTIONS = `  --help, -h               show this help\n  --version, -v            show the version of llamonitor-otel\n`;
@@ -73,9 +100,14 @@ function usage(): string {
 }
 
 function commandUsage(name: string, command: Command): string {
+  const argument = command.argument;
   return (
-    `Usage: llamonitor ${name} [options]\n\n${command.summary}\n\n` +
+    `Usage: llamonitor ${name}${argument ? ` ${argument.name}` : ''} [options]\n\n${command.summary}\n\n` +
+    (argument ? `Argument:\n  ${argument.name.padEnd(24)} ${argument.help}\n\n` : '') +
     `Options (each also read from its environment variable):\n${optionsHelp(command.options)}\n` +
+    Object.entries(command.valueHelp ?? {})
+      .map(([name, help]) => `  --${`${name} <value>`.padEnd(22)} ${help}\n`)
+      .join('') +
     Object.entries(command.switchHelp ?? {})
       .map(([name, help]) => `  --${name.padEnd(22)} ${help}\n`)
       .join('') +
@@ -87,14 +119,18 @@ export async function main(argv: readonly string[], env: Env, out: Out): Promise
   let parsed;
   try {
     const switchesOf = (command: Command) => Object.keys(command.switchHelp ?? {});
+    const valuedOf = (command: Command) => Object.keys(command.valueHelp ?? {});
     parsed = parseCommandLine(
       argv,
       env,
       (name) => {
         const command = COMMANDS[name];
-        return command && { options: command.options, switches: switchesOf(command) };
+        return (
+          command && { options: command.options, switches: switchesOf(command), values: valuedOf(command) }
+        );
       },
       Object.values(COMMANDS).flatMap(switchesOf),
+      Object.values(COMMANDS).flatMap(valuedOf),
     );
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -118,13 +154,25 @@ export async function main(argv: readonly string[], env: Env, out: Out): Promise
     out(commandUsage(parsed.command as string, command));
     return 0;
   }
-  if (parsed.rest.length > 0) {
+  const name = parsed.command as string;
+  const allowed = command.argument === undefined ? 0 : 1;
+  if (parsed.rest.length > allowed) {
     out(
-      `llamonitor ${parsed.command} takes no argument '${parsed.rest[0]}'; llamonitor ${parsed.command} --help lists its options`,
+      `llamonitor ${name} takes no argument '${parsed.rest[allowed]}'; llamonitor ${name} --help lists its options`,
     );
     return EXIT_USAGE;
   }
-  return command.run(parsed.env, out, parsed.switches);
+  if (command.argument !== undefined && parsed.rest.length === 0) {
+    out(
+      `llamonitor ${name} needs ${command.argument.name}: llamonitor ${name} ${command.argument.name} [options]`,
+    );
+    return EXIT_USAGE;
+  }
+  return command.run(parsed.env, out, {
+    switches: parsed.switches,
+    values: parsed.values,
+    argument: parsed.rest[0],
+  });
 }
 
 main(process.argv.slice(2), process.env, (line) => process.stdout.write(`${line}\n`)).then(
