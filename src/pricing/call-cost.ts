@@ -99,13 +99,17 @@ export function callCost(rates: ModelRates, tokens: CallTokens): CostBreakdown |
 }
 
 /**
- * Dollars to 12 significant digits: 14 tokens at $0.15 per million are
- * 0.0000021, not 0.0000021000000000000002. A fraction of a picodollar is
- * below anything a price or a sum can mean.
+ * Dollars to the picodollar: 14 tokens at $0.15 per million are 0.0000021,
+ * not 0.0000021000000000000002 (a whole number of picodollars divided by
+ * 10^12 is the double nearest that decimal). Less than a picodollar is below
+ * anything a price or a sum can mean; one token at the cheapest rates still
+ * keeps three or more digits.
  */
 function dollars(amount: number): number {
-  return amount === 0 ? 0 : Number(amount.toPrecision(12));
+  return Math.round(amount * PICO) / PICO;
 }
+
+const PICO = 1e12;
 
 /** `count` units at `rate` per `per` units; a tiered rate takes its tier from the call's input count. */
 function priced(rate: Rate | undefined, count: number, inputTokens: number, per: number): number {

@@ -69,7 +69,7 @@ export interface CallCost {
 export function priceCall(table: PriceTable, call: CallToPrice): CallCost {
   const { tokens } = call;
   if (tokens.input_tokens === null && tokens.output_tokens === null) return { usd: null, source: 'no_usage' };
-  const price = table.findFirst([call.responseModel, call.requestModel], call.provider, call.atMillis);
+  const price = table.findFirst(call.responseModel, call.requestModel, call.provider, call.atMillis);
   if (price === undefined) return { usd: null, source: 'unknown_model' };
   const cost = callCost(price.rates, tokens);
   if (typeof cost === 'string') return { usd: null, source: cost, price };

@@ -42,7 +42,9 @@ const MAX_MODEL_NAME = 200;
 const MAX_MEMO = 4096;
 
 export class PriceTable {
-  private readonly memo = new Map<string, BundledModel | null>();
+  /** Per provider (the empty string for none), per model name: the model found, or null. */
+  private readonly memo = new Map<string, Map<string, BundledModel | null>>();
+  private memoSize = 0;
 
   constructor(
     private readonly custom: CheckedCustomPrices | undefined = undefined,
@@ -56,7 +58,7 @@ export class PriceTable {
 
   /** The rates in force for a model at a time; undefined when neither the custom prices nor the table know it. */
   find(lookup: PriceLookup): ModelPriceOnDay | undefined {
-    return this.findFirst([lookup.model], lookup.provider, lookup.atMillis);
+    return this.findFirst(lookup.model, undefined, lookup.provider, lookup.atMillis);
   }
 
   /**
@@ -66,39 +68,37 @@ export class PriceTable {
    * table's price for the snapshot that answered.
    */
   findFirst(
-    models: readonly (string | undefined)[],
+    first: string | undefined,
+    second: string | undefined,
     provider: string | undefined,
     atMillis: number,
   ): ModelPriceOnDay | undefined {
-    for (const model of models) {
-      if (isLookedUp(model)) {
-        const custom = this.customPrice(model, provider, atMillis);
-        if (custom !== undefined) return custom;
-      }
+    if (this.custom !== undefined) {
+      const custom =
+        (isLookedUp(first) ? this.customPrice(this.custom, first, provider, atMillis) : undefined) ??
+        (isLookedUp(second) ? this.customPrice(this.custom, second, provider, atMillis) : undefined);
+      if (custom !== undefined) return custom;
     }
-    for (const model of models) {
-      if (isLookedUp(model)) {
-        const bundled = this.bundledPrice(model, provider, atMillis);
-        if (bundled !== undefined) return bundled;
-      }
-    }
-    return undefined;
+    return (
+      (isLookedUp(first) ? this.bundledPrice(first, provider, atMillis) : undefined) ??
+      (isLookedUp(second) && second !== first ? this.bundledPrice(second, provider, atMillis) : undefined)
+    );
   }
 
   private customPrice(
+    custom: CheckedCustomPrices,
     model: string,
     provider: string | undefined,
     atMillis: number,
   ): ModelPriceOnDay | undefined {
-    if (this.custom === undefined) return undefined;
     let best: CustomEntry | undefined;
-    for (const entry of this.custom.entries) {
+    for (const entry of custom.entries) {
       if (entry.fromMillis > atMillis || (best !== undefined && entry.fromMillis < best.fromMillis)) continue;
       if (entry.provider !== undefined && entry.provider !== provider) continue;
       if (entry.matches(model)) best = entry;
     }
     if (best === undefined) return undefined;
-    return { rates: best.rates, source: this.custom.source, pricedAs: best.rule, since: best.from };
+    return { rates: best.rates, source: custom.source, pricedAs: best.rule, since: best.from };
   }
 
   private bundledPrice(
@@ -106,14 +106,27 @@ export class PriceTable {
     provider: string | undefined,
     atMillis: number,
   ): ModelPriceOnDay | undefined {
-    const key = `${provider ?? ''}\n${model}`;
-    let found = this.memo.get(key);
+    const providerKey = provider ?? '';
+    let models = this.memo.get(providerKey);
+    if (models === undefined) {
+      models = new Map();
+      this.memo.set(providerKey, models);
+    }
+    let found = models.get(model);
     if (found === undefined) {
-      if (this.memo.size >= MAX_MEMO) this.memo.clear();
+      if (this.memoSize >= MAX_MEMO) {
+        this.memo.clear();
+        this.memoSize = 0;
+        models = new Map();
+        this.memo.set(providerKey, models);
+      }
       found = this.bundled.findModel(model, provider);
-      this.memo.set(key, found);
+      models.set(model, found);
+      this.memoSize++;
     }
     if (found === null) return undefined;
+    // Most models have one price whatever the day: worked out once.
+    if (found.always !== undefined) return found.always;
     const { price, since } = priceInForce(found.model, atMillis);
     return { rates: ratesOf(price), source: this.bundled.source, pricedAs: found.pricedAs, since };
   }
@@ -127,6 +140,8 @@ function isLookedUp(model: string | undefined): model is string {
 export interface BundledModel {
   readonly model: ModelInfo;
   readonly pricedAs: string;
+  /** Its price when it has one price whatever the day (no price changes, no time-of-day prices). */
+  readonly always?: ModelPriceOnDay | undefined;
 }
 
 /** The bundled table: how a model is found in it, and its name in rows. */
@@ -151,8 +166,10 @@ const PROVIDER_IDS: ReadonlyMap<string, string> = new Map([
   ['x_ai', 'x-ai'],
 ]);
 
+const GENAI_PRICES_SOURCE = `@pydantic/genai-prices@${installedVersion()}`;
+
 export const GENAI_PRICES: BundledPrices = {
-  source: `@pydantic/genai-prices@${installedVersion()}`,
+  source: GENAI_PRICES_SOURCE,
   findModel(model: string, provider: string | undefined): BundledModel | null {
     const providerId = provider === undefined ? undefined : (PROVIDER_IDS.get(provider) ?? provider);
     const found = findWith(model, providerId);
