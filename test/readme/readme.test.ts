@@ -16,7 +16,15 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installIntoNewApp, packFreshClone, type Packed } from '../package/packed-app.js';
 import { REPO, type Finished } from '../support/child-process.js';
-import { POSTGRES_URL, postgresAvailable, uniqueName } from '../support/databases.js';
+import mysql from 'mysql2/promise';
+import {
+  MYSQL_URL,
+  POSTGRES_URL,
+  mysqlAvailable,
+  postgresAvailable,
+  uniqueName,
+} from '../support/databases.js';
+import { chatCostUsd } from '../conformance/expected.js';
 import { CHAT_ANSWER, startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server.js';
 import { npmInstallPackages, readmeBlock, readmeBlocks, shellCommands } from './readme-blocks.js';
 
@@ -35,6 +43,10 @@ const RUN_HERE = [
   'setup-nodesdk',
   'setup-exporter',
   'cli',
+  'cost-parquet',
+  'cost-postgres',
+  'cost-mysql',
+  'prices-file',
   'clone',
 ] as const;
 
@@ -64,7 +76,21 @@ function packagesTheReadmeInstalls(): string[] {
   return [...new Set(names)].filter((name) => name !== 'llamonitor-otel');
 }
 
-const available = { postgres: await postgresAvailable() };
+const available = { postgres: await postgresAvailable(), mysql: await mysqlAvailable() };
+
+/** The statements of a SQL block, without their closing semicolons. */
+function statements(sql: string): string[] {
+  return sql
+    .split(/;\s*(?:\n|$)/)
+    .map((statement) => statement.trim())
+    .filter((statement) => statement !== '');
+}
+
+/**
+ * What the cost queries answer for the application's calls: the instrumentation records no cached
+ * tokens, so the whole input is at the input rate; each call is its own trace, so its own session.
+ */
+const CALL_COST = chatCostUsd(false);
 
 describe('the README code blocks', () => {
   it('are each named by a readme-test comment that this test runs', () => {
@@ -244,7 +270,14 @@ describe('the README, followed in a new application', () => {
       );
       const table = newTable();
       const env = { LLAMONITOR_TABLE: table };
-      const [printSql, migrate, doctor, replay, version] = lines as [string, string, string, string, string];
+      const [printSql, migrate, doctor, replay, price, version] = lines as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+      ];
 
       const printed = await shell(printSql, env);
       expectSuccess(printed, printSql);
@@ -275,11 +308,119 @@ describe('the README, followed in a new application', () => {
       expectSuccess(await shell(replay, { ...env, LLAMONITOR_URL: POSTGRES_URL }), replay);
       expect(await postgresRows(table)).toBe(CALLS);
 
+      const priced = await shell(price);
+      expectSuccess(priced, price);
+      expect(priced.stdout).toContain('priced as  openai:gpt-4o-mini\n');
+
       const shown = await shell(version);
       expectSuccess(shown, version);
       expect(shown.stdout.trim()).toBe(packed.manifest.version);
     },
   );
+
+  /** Checks the answers of a cost block's two queries (per model, per session) for the application's calls. */
+  function expectCostAnswers(
+    perModel: Record<string, unknown>[],
+    perSession: Record<string, unknown>[],
+  ): void {
+    expect(perModel).toEqual([
+      { model: 'gpt-4o-mini', calls: CALLS, cost_usd: expect.closeTo(CALLS * CALL_COST, 12), unpriced: 0 },
+    ]);
+    expect(perSession).toHaveLength(CALLS);
+    for (const session of perSession) {
+      expect(session).toMatchObject({ calls: 1, cost_usd: expect.closeTo(CALL_COST, 12) });
+    }
+  }
+
+  /** Numbers as numbers: drivers give sums and counts as strings or BIGINTs. */
+  function numeric(rows: Record<string, unknown>[]): Record<string, unknown>[] {
+    return rows.map((row) =>
+      Object.fromEntries(
+        Object.entries(row).map(([k, v]) => [
+          k,
+          typeof v === 'bigint' || (typeof v === 'string' && /^-?\d+(\.\d+)?(e-?\d+)?$/.test(v))
+            ? Number(v)
+            : v,
+        ]),
+      ),
+    );
+  }
+
+  it('cost: the DuckDB queries answer the cost per model and per session of the calls the quick start stored', async () => {
+    const [perModel, perSession] = statements(block('cost-parquet').code);
+    expectCostAnswers(await duckdb(perModel as string), await duckdb(perSession as string));
+  });
+
+  it.runIf(available.postgres)(
+    'cost: the PostgreSQL queries answer the same, on rows the application wrote',
+    async () => {
+      const table = newTable();
+      const ran = await shell(
+        'node --import llamonitor-otel/register --import ./instrumentation.mjs app.mjs',
+        {
+          LLAMONITOR_URL: POSTGRES_URL,
+          LLAMONITOR_TABLE: table,
+        },
+      );
+      expectSuccess(ran, 'the application writing to PostgreSQL');
+      const [perModel, perSession] = statements(block('cost-postgres').code).map((sql) =>
+        sql.replaceAll('FROM metric_events', `FROM ${table}`),
+      );
+      const answer = async (sql: string) => numeric((await pgAdmin.query(sql)).rows);
+      expectCostAnswers(await answer(perModel as string), await answer(perSession as string));
+    },
+  );
+
+  it.runIf(available.mysql)(
+    'cost: the MySQL queries answer the same, on rows the application wrote to MariaDB',
+    async () => {
+      const table = uniqueName('readme');
+      const connection = await mysql.createConnection({ uri: MYSQL_URL });
+      try {
+        const ran = await shell(
+          'node --import llamonitor-otel/register --import ./instrumentation.mjs app.mjs',
+          {
+            LLAMONITOR_URL: MYSQL_URL,
+            LLAMONITOR_TABLE: table,
+          },
+        );
+        expectSuccess(ran, 'the application writing to MariaDB');
+        const [perModel, perSession] = statements(block('cost-mysql').code).map((sql) =>
+          sql.replaceAll('FROM metric_events', `FROM ${table}`),
+        );
+        const answer = async (sql: string) =>
+          numeric((await connection.query(sql))[0] as Record<string, unknown>[]);
+        expectCostAnswers(await answer(perModel as string), await answer(perSession as string));
+      } finally {
+        await connection.query(`DROP TABLE IF EXISTS ${table}`);
+        await connection.end();
+      }
+    },
+  );
+
+  it('prices-file: a custom price file as shown prices the calls at its rates', async () => {
+    await writeFile(join(app, 'prices.json'), block('prices-file').code);
+    const folder = 'data-prices';
+    const ran = await shell('node --import llamonitor-otel/register --import ./instrumentation.mjs app.mjs', {
+      LLAMONITOR_URL: folder,
+      LLAMONITOR_SPILL_DIR: 'spill-prices',
+      LLAMONITOR_PRICES: 'prices.json',
+    });
+    expectSuccess(ran, 'the application with LLAMONITOR_PRICES');
+    const rates = (JSON.parse(block('prices-file').code) as { models: { prices: Record<string, number> }[] })
+      .models[0]!.prices;
+    const { prompt_tokens: input, completion_tokens: output } = CHAT_ANSWER.usage;
+    const rows = await duckdb(
+      `SELECT cost_usd, json_extract_string(text_custom_metrics, '$.price_source') AS source
+       FROM read_parquet('${folder}/metric_events/**/*.parquet', hive_partitioning = true)`,
+    );
+    expect(rows).toEqual(
+      Array.from({ length: CALLS }, () => ({
+        cost_usd: expect.closeTo((input * rates['input_mtok']! + output * rates['output_mtok']!) / 1e6, 12),
+        source: 'custom:prices.json',
+      })),
+    );
+  });
 
   it('clone: the demo runs as `npm run demo` runs it, and `npm test` is what CI runs', async () => {
     const [first, second] = shellCommands(block('clone').code);
