@@ -75,6 +75,11 @@ export interface MetricEventsExporterOptions {
    * or the path of a JSON file of that shape. Env LLAMONITOR_PRICES (a path); default none.
    */
   prices?: CustomPrices | string;
+  /**
+   * Fetch genai-prices' published price data at start and once a day, and price with it (one GET of a
+   * JSON file on raw.githubusercontent.com). Env LLAMONITOR_PRICES_AUTO_UPDATE; default false: no network.
+   */
+  pricesAutoUpdate?: boolean;
   /** Changes or adds to a row before it is written. Code only. */
   enrich?: EnrichHook;
 }
@@ -104,6 +109,7 @@ export interface ResolvedOptions {
   readonly warnings: boolean;
   /** The custom prices, checked; undefined when none are given. */
   readonly prices: CheckedCustomPrices | undefined;
+  readonly pricesAutoUpdate: boolean;
   readonly enrich: EnrichHook | undefined;
 }
 
@@ -145,6 +151,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'maxMeasuredBytes', env: 'LLAMONITOR_MAX_MEASURED_BYTES', kind: { type: 'integer', min: 1_024, max: 1_073_741_824 }, defaultValue: 1024 * 1024 },
   { key: 'warnings', env: 'LLAMONITOR_WARNINGS', kind: { type: 'boolean' }, defaultValue: true },
   { key: 'prices', env: 'LLAMONITOR_PRICES', kind: { type: 'prices' }, defaultValue: undefined },
+  { key: 'pricesAutoUpdate', env: 'LLAMONITOR_PRICES_AUTO_UPDATE', kind: { type: 'boolean' }, defaultValue: false },
 ]; // prettier-ignore
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);

@@ -15,6 +15,7 @@ import { resolveOptions, type MetricEventsExporterOptions, type ResolvedOptions 
 import { createSink } from '../config/create-sink.js';
 import { toMetricEvent } from '../mapping/to-metric-event.js';
 import { priceTableOf } from '../config/prices.js';
+import { PriceUpdates, type PriceDataSource } from './price-updates.js';
 import type { PriceTable } from '../pricing/price-table.js';
 import type { MappingOptions } from '../mapping/span-like.js';
 import type { MetricEvent } from '../schema/columns.js';
@@ -71,6 +72,8 @@ export interface ExporterInternals {
   readonly configurationRecheckMillis?: number;
   /** Where the package's console warnings go (default: stderr, once per cause per process). */
   readonly warnings?: ConsoleWarnings;
+  /** Where `pricesAutoUpdate` fetches price data from (default: genai-prices' published file). */
+  readonly priceData?: PriceDataSource;
 }
 
 /** The console warning's cause for an error: its kind and the server's or system's code. */
@@ -122,6 +125,8 @@ export class MetricEventsSpanExporter implements SpanExporter {
   private readonly options: ResolvedOptions;
   /** The prices rows are costed with: the bundled table, custom prices first. */
   private readonly prices: PriceTable;
+  /** @internal The daily price updates, when `pricesAutoUpdate` is on. */
+  readonly priceUpdates: PriceUpdates | undefined;
   private sinkPromise: Promise<Sink> | undefined;
   private preparePromise: Promise<void> | undefined;
   private readonly slots: WriteSlots;
@@ -167,6 +172,10 @@ export class MetricEventsSpanExporter implements SpanExporter {
     });
     this.deadLetters = new DeadLetterStore(this.options.spillDir, this.options.fileMode);
     this.warnings = internals.warnings ?? new ConsoleWarnings(this.options.warnings);
+    if (this.options.pricesAutoUpdate) {
+      this.priceUpdates = new PriceUpdates(this.warnings, internals.priceData);
+      this.priceUpdates.start();
+    }
     this.replayer = new Replayer(this.spill, {
       destination: { table: this.options.table, schema: this.options.schema },
       write: async (rows, signal) => {
@@ -263,6 +272,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
     this.shutdownDeadline = Date.now() + this.options.shutdownTimeoutMillis;
     this.retryAfterFailureUntil = Date.now() + this.options.shutdownTimeoutMillis * SHUTDOWN_RETRY_SHARE;
     this.replayer.stop();
+    this.priceUpdates?.stop();
     const retriesEnd = this.retriesEndBy();
     for (const retryDeadline of this.retryDeadlines) retryDeadline.lower(retriesEnd);
   }

@@ -45,6 +45,7 @@ export class PriceTable {
   /** Per provider (the empty string for none), per model name: the model found, or null. */
   private readonly memo = new Map<string, Map<string, BundledModel | null>>();
   private memoSize = 0;
+  private memoGeneration = 0;
 
   constructor(
     private readonly custom: CheckedCustomPrices | undefined = undefined,
@@ -106,6 +107,11 @@ export class PriceTable {
     provider: string | undefined,
     atMillis: number,
   ): ModelPriceOnDay | undefined {
+    if (this.memoGeneration !== this.bundled.generation) {
+      this.memo.clear();
+      this.memoSize = 0;
+      this.memoGeneration = this.bundled.generation;
+    }
     const providerKey = provider ?? '';
     let models = this.memo.get(providerKey);
     if (models === undefined) {
@@ -147,6 +153,8 @@ export interface BundledModel {
 /** The bundled table: how a model is found in it, and its name in rows. */
 export interface BundledPrices {
   readonly source: string;
+  /** Changes when the table's data is replaced: models found before are found again. */
+  readonly generation: number;
   findModel(model: string, provider: string | undefined): BundledModel | null;
 }
 
@@ -166,10 +174,25 @@ const PROVIDER_IDS: ReadonlyMap<string, string> = new Map([
   ['x_ai', 'x-ai'],
 ]);
 
-const GENAI_PRICES_SOURCE = `@pydantic/genai-prices@${installedVersion()}`;
+const INSTALLED_SOURCE = `@pydantic/genai-prices@${installedVersion()}`;
+/** The installed package's version, and the day of the data when prices were updated (LLAMONITOR_PRICES_AUTO_UPDATE). */
+let bundledSource = INSTALLED_SOURCE;
+/** Counts updates of the bundled data: a table's memo of models found in older data is dropped. */
+let bundledGeneration = 0;
+
+/** genai-prices now prices with data fetched at `fetchedAt` (export/price-updates.ts). */
+export function bundledTableUpdated(fetchedAt: Date): void {
+  bundledSource = `${INSTALLED_SOURCE}+data-${fetchedAt.toISOString().slice(0, 10)}`;
+  bundledGeneration++;
+}
 
 export const GENAI_PRICES: BundledPrices = {
-  source: GENAI_PRICES_SOURCE,
+  get source() {
+    return bundledSource;
+  },
+  get generation() {
+    return bundledGeneration;
+  },
   findModel(model: string, provider: string | undefined): BundledModel | null {
     const providerId = provider === undefined ? undefined : (PROVIDER_IDS.get(provider) ?? provider);
     const found = findWith(model, providerId);

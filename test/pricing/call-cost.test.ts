@@ -3,8 +3,6 @@
  * of every model in the bundled table: the package finds a model once and
  * does the arithmetic itself (price-table.ts), so the two must agree.
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import {
   calcPrice,
   findProvider,
@@ -16,17 +14,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { callCost, rateFor, type CallTokens } from '../../src/pricing/call-cost.js';
 import { priceInForce } from '../../src/pricing/price-table.js';
-
-/** Every provider of the bundled table: their ids, read from the package's data. */
-function bundledProviders(): Provider[] {
-  const entry = createRequire(import.meta.url).resolve('@pydantic/genai-prices');
-  // Every `id:"…"` of the data: provider ids among them (model ids find no provider).
-  const ids = new Set([...readFileSync(entry, 'utf8').matchAll(/\bid:"([^"]+)"/g)].map((m) => m[1]!));
-  return [...ids]
-    .map((id) => findProvider({ providerId: id }))
-    .filter((p): p is Provider => p !== undefined && ids.has(p.id))
-    .filter((p, i, all) => all.findIndex((q) => q.id === p.id) === i);
-}
+import { bundledProviders } from '../support/genai-prices.js';
 
 /** Each model with each of its prices, and a time at which that price is in force. */
 function pricedModels(): { provider: Provider; model: ModelInfo; price: ModelPrice; at: Date }[] {
