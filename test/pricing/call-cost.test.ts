@@ -3,13 +3,7 @@
  * of every model in the bundled table: the package finds a model once and
  * does the arithmetic itself (price-table.ts), so the two must agree.
  */
-import {
-  calcPrice,
-  findProvider,
-  type ModelInfo,
-  type ModelPrice,
-  type Provider,
-} from '@pydantic/genai-prices';
+import { calcPrice, type ModelInfo, type ModelPrice, type Provider } from '@pydantic/genai-prices';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { callCost, rateFor, type CallTokens } from '../../src/pricing/call-cost.js';
