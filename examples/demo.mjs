@@ -57,6 +57,7 @@ const duck = await (await DuckDBInstance.create(':memory:')).connect();
 const reader = await duck.runAndReadAll(
   `SELECT operation_name, model, session_id,
           CAST(input_tokens AS INTEGER) AS input_tokens, CAST(output_tokens AS INTEGER) AS output_tokens,
+          round(cost_usd, 8) AS cost_usd,
           text_char_count AS answer_chars, text_word_count AS answer_words,
           coalesce(image_count, 0) AS images, image_width, image_height, round(duration_ms, 1) AS ms
      FROM read_parquet('llamonitor-data/metric_events/**/*.parquet', union_by_name = true)
@@ -74,5 +75,5 @@ console.log(
 );
 console.log(
   '\nQuery the rows yourself, for example with the DuckDB CLI (https://duckdb.org):\n' +
-    `  duckdb -c "SELECT session_id, model, count(*) AS calls, sum(input_tokens) AS input_tokens FROM read_parquet('llamonitor-data/metric_events/**/*.parquet', union_by_name = true) GROUP BY ALL"`,
+    `  duckdb -c "SELECT session_id, model, count(*) AS calls, sum(input_tokens) AS input_tokens, sum(cost_usd) AS cost_usd FROM read_parquet('llamonitor-data/metric_events/**/*.parquet', union_by_name = true) GROUP BY ALL"`,
 );
