@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bundledRates } from '../conformance/expected.js';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtModulePath } from '../support/built-package.js';
@@ -73,6 +74,12 @@ function runExample(name: string, cwd = folder): Promise<Run> {
   );
 }
 
+/** gpt-4o-mini's rates in the bundled table (genai-prices' own data), per million tokens. */
+const RATES = (() => {
+  const rates = bundledRates('gpt-4o-mini');
+  return { input: rates['input_mtok'], cache_read: rates['cache_read_mtok'], output: rates['output_mtok'] };
+})();
+
 describe('examples', () => {
   it('has an example:<name> script for every examples/<name>.mjs, and the reverse', () => {
     const files = readdirSync(join(REPO, 'examples'))
@@ -100,9 +107,19 @@ describe('examples', () => {
     // The official client, instrumented by OpenInference: its span name in each of the three rows.
     const rows = output.split('\n').filter((line) => line.includes("'OpenAI Chat Completions'"));
     expect(rows, output).toHaveLength(3);
-    // Numbers as numbers (console.table quotes strings): tokens, characters and the image's size.
-    expect(rows[0]).toMatch(/'support-chat-\d{6}' +│ 23 +│ 14 +│ 53 +│ 11 +│ 0 +│/);
-    expect(rows[2]).toMatch(/'[0-9a-f]{32}' +│ 112 +│ 6 +│ 22 +│ 4 +│ 1 +│ 640 +│ 480 +│/);
+    // Numbers as numbers (console.table quotes strings): tokens, cost, characters and the image's size.
+    const cost = (input: number, output: number) =>
+      String(
+        Math.round(((input - 8) * RATES.input! + 8 * RATES.cache_read! + output * RATES.output!) * 100) / 1e8,
+      );
+    const noCache = (input: number, output: number) =>
+      String(Math.round((input * RATES.input! + output * RATES.output!) * 100) / 1e8);
+    expect(rows[0]).toMatch(
+      new RegExp(`'support-chat-\\d{6}' +│ 23 +│ 14 +│ ${cost(23, 14)} +│ 53 +│ 11 +│ 0 +│`),
+    );
+    expect(rows[2]).toMatch(
+      new RegExp(`'[0-9a-f]{32}' +│ 112 +│ 6 +│ ${noCache(112, 6)} +│ 22 +│ 4 +│ 1 +│ 640 +│ 480 +│`),
+    );
     expect(output).toContain(
       'A session_id that looks like a\ntrace id means no session was set for that call.',
     );
@@ -118,6 +135,7 @@ describe('examples', () => {
       model: 'gpt-4o-mini',
       calls: '2',
       input_tokens: '46',
+      cost_usd: expect.closeTo(2 * Number(cost(23, 14)), 12),
     });
   });
 
