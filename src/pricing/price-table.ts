@@ -46,6 +46,8 @@ export class PriceTable {
   private readonly memo = new Map<string, Map<string, BundledModel | null>>();
   private memoSize = 0;
   private memoGeneration = 0;
+  /** Per `provider\nmodel`: the custom entries that match it. */
+  private readonly customMemo = new Map<string, readonly CustomEntry[]>();
 
   constructor(
     private readonly custom: CheckedCustomPrices | undefined = undefined,
@@ -93,13 +95,30 @@ export class PriceTable {
     atMillis: number,
   ): ModelPriceOnDay | undefined {
     let best: CustomEntry | undefined;
-    for (const entry of custom.entries) {
+    for (const entry of this.customEntriesFor(custom, model, provider)) {
       if (entry.fromMillis > atMillis || (best !== undefined && entry.fromMillis < best.fromMillis)) continue;
-      if (entry.provider !== undefined && entry.provider !== provider) continue;
-      if (entry.matches(model)) best = entry;
+      best = entry;
     }
     if (best === undefined) return undefined;
     return { rates: best.rates, source: custom.source, pricedAs: best.rule, since: best.from };
+  }
+
+  /** The custom entries for a (model, provider), in file order: the rules run once per pair. */
+  private customEntriesFor(
+    custom: CheckedCustomPrices,
+    model: string,
+    provider: string | undefined,
+  ): readonly CustomEntry[] {
+    const key = `${provider ?? ''}\n${model}`;
+    let entries = this.customMemo.get(key);
+    if (entries === undefined) {
+      if (this.customMemo.size >= MAX_MEMO) this.customMemo.clear();
+      entries = custom.entries.filter(
+        (entry) => (entry.provider === undefined || entry.provider === provider) && entry.matches(model),
+      );
+      this.customMemo.set(key, entries);
+    }
+    return entries;
   }
 
   private bundledPrice(
