@@ -44,6 +44,8 @@ export const KeyGroup = {
   llamonitor: 1 << 17,
   session: 1 << 18,
   user: 1 << 19,
+  /** A charge the span reports: `gen_ai.usage.cost`, `llm.cost.*`, `langfuse.observation.cost_details`. */
+  cost: 1 << 20,
 } as const;
 
 /** Every group: what a reader must assume of a span whose keys were not indexed. */
@@ -51,6 +53,9 @@ export const ALL_KEY_GROUPS: number = Object.values(KeyGroup).reduce((all, group
 
 /** Prefixes and their groups, the more specific first: a key is in the group of the first prefix it has. */
 const GROUP_PREFIXES: readonly (readonly [prefix: string, group: number])[] = [
+  ['gen_ai.usage.cost', KeyGroup.cost],
+  ['llm.cost.', KeyGroup.cost],
+  ['langfuse.observation.cost_details', KeyGroup.cost],
   ['gen_ai.usage.', KeyGroup.genAiUsage],
   ['gen_ai.input.', KeyGroup.genAiMessages],
   ['gen_ai.output.', KeyGroup.genAiMessages],

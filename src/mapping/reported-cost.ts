@@ -29,46 +29,50 @@ const LLM_COST_CACHE_READ = 'llm.cost.prompt_details.cache_read';
 const LLM_COST_CACHE_WRITE = 'llm.cost.prompt_details.cache_write';
 export const LANGFUSE_COST_DETAILS = 'langfuse.observation.cost_details';
 
-const GEN_AI_USAGE_GROUP = keyGroupOf(GEN_AI_USAGE_COST);
-const LLM_GROUP = keyGroupOf(LLM_COST_TOTAL);
-const LANGFUSE_GROUP = keyGroupOf(LANGFUSE_COST_DETAILS);
+/** The cost attributes have a key group of their own (KeyGroup.cost): most spans have none of them. */
+const COST_GROUP =
+  keyGroupOf(GEN_AI_USAGE_COST) | keyGroupOf(LLM_COST_TOTAL) | keyGroupOf(LANGFUSE_COST_DETAILS);
 const AI_SDK_RESPONSE_GROUP = keyGroupOf(AI_SDK_PROVIDER_METADATA);
-const ANY_GROUP = GEN_AI_USAGE_GROUP | LLM_GROUP | LANGFUSE_GROUP | AI_SDK_RESPONSE_GROUP;
 
 /** The charge the span reports, first source present wins; undefined when it reports none. */
 export function reportedCost(view: SpanView): ReportedCost | undefined {
-  if (!view.has(ANY_GROUP)) return undefined;
-  if (view.has(GEN_AI_USAGE_GROUP)) {
-    const total = dollars(view.get(GEN_AI_USAGE_COST));
-    if (total !== undefined) return { total, attribute: GEN_AI_USAGE_COST };
+  if (view.has(COST_GROUP)) {
+    const reported = costAttributes(view);
+    if (reported !== undefined) return reported;
   }
-  if (view.has(LLM_GROUP)) {
-    const total = dollars(view.get(LLM_COST_TOTAL));
-    if (total !== undefined) {
-      return {
-        total,
-        attribute: LLM_COST_TOTAL,
-        input: dollars(view.get(LLM_COST_INPUT)),
-        cacheRead: dollars(view.get(LLM_COST_CACHE_READ)),
-        cacheWrite: dollars(view.get(LLM_COST_CACHE_WRITE)),
-        output: dollars(view.get(LLM_COST_COMPLETION)),
-      };
-    }
-  }
-  if (view.has(LANGFUSE_GROUP)) {
-    const details = view.json(LANGFUSE_COST_DETAILS);
-    const total = isRecord(details) ? dollars(details['total']) : undefined;
-    if (total !== undefined && isRecord(details)) {
-      return {
-        total,
-        attribute: LANGFUSE_COST_DETAILS,
-        input: dollars(details['input']),
-        output: dollars(details['output']),
-      };
-    }
-  }
-  if (view.has(AI_SDK_RESPONSE_GROUP)) return openRouterCost(view);
-  return undefined;
+  return view.has(AI_SDK_RESPONSE_GROUP) ? openRouterCost(view) : undefined;
+}
+
+function costAttributes(view: SpanView): ReportedCost | undefined {
+  const genAi = dollars(view.get(GEN_AI_USAGE_COST));
+  if (genAi !== undefined) return { total: genAi, attribute: GEN_AI_USAGE_COST };
+  return openInferenceCost(view) ?? langfuseCost(view);
+}
+
+function openInferenceCost(view: SpanView): ReportedCost | undefined {
+  const total = dollars(view.get(LLM_COST_TOTAL));
+  if (total === undefined) return undefined;
+  return {
+    total,
+    attribute: LLM_COST_TOTAL,
+    input: dollars(view.get(LLM_COST_INPUT)),
+    cacheRead: dollars(view.get(LLM_COST_CACHE_READ)),
+    cacheWrite: dollars(view.get(LLM_COST_CACHE_WRITE)),
+    output: dollars(view.get(LLM_COST_COMPLETION)),
+  };
+}
+
+function langfuseCost(view: SpanView): ReportedCost | undefined {
+  const details = view.json(LANGFUSE_COST_DETAILS);
+  if (!isRecord(details)) return undefined;
+  const total = dollars(details['total']);
+  if (total === undefined) return undefined;
+  return {
+    total,
+    attribute: LANGFUSE_COST_DETAILS,
+    input: dollars(details['input']),
+    output: dollars(details['output']),
+  };
 }
 
 function openRouterCost(view: SpanView): ReportedCost | undefined {
