@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-/** `llamonitor`: migrate, doctor, replay, recover, price. Options mirror the LLAMONITOR_* variables. */
+/** `llamonitor`: migrate, doctor, replay, recover, price, stats, reprice. Options mirror the LLAMONITOR_* variables. */
 import { readFileSync } from 'node:fs';
 import { doctor, EXIT_USAGE, migrate, replay, type Env, type Out } from './commands.js';
 import { optionsHelp, parseCommandLine, UsageError, type OptionKey } from './arguments.js';
 import { recover } from './recover.js';
 import { price } from './price.js';
+import { reprice, stats } from './cost-commands.js';
 
 interface Command {
   readonly summary: string;
@@ -75,6 +76,48 @@ const COMMANDS: Record<string, Command> = {
     },
     run: (env, out, given) =>
       price(env, out, given.argument!, given.values.get('provider'), given.values.get('date')),
+  },
+  stats: {
+    summary:
+      'the model calls of a time range from the configured sink: calls, errors, tokens, cost, latency by group, and the models seen without a price',
+    options: SINK,
+    valueHelp: {
+      since:
+        'start of the range: a duration back from now (30m, 12h, 7d) or an ISO 8601 day or time; required',
+      until: 'end of the range, as --since; default now',
+      by: 'model, provider, user, session, service or operation; default model',
+    },
+    switchHelp: { json: 'print the summary as JSON' },
+    run: (env, out, given) =>
+      stats(
+        env,
+        out,
+        given.values.get('since'),
+        given.values.get('until'),
+        given.values.get('by'),
+        given.switches.has('json'),
+      ),
+  },
+  reprice: {
+    summary:
+      'work out the cost of stored rows again from their tokens with the prices configured now; rows whose provider reported the charge are left as they are',
+    options: [...SINK, 'prices'],
+    valueHelp: {
+      since:
+        'start of the range: a duration back from now (30m, 12h, 7d) or an ISO 8601 day or time; required',
+      until: 'end of the range, as --since; default now',
+      model: 'only rows of this model (the model column)',
+    },
+    switchHelp: { 'dry-run': 'count and sum the changes, write none' },
+    run: (env, out, given) =>
+      reprice(
+        env,
+        out,
+        given.values.get('since'),
+        given.values.get('until'),
+        given.values.get('model'),
+        given.switches.has('dry-run'),
+      ),
   },
 };
 

@@ -5,6 +5,7 @@
  */
 import type { FileMode } from './file-modes.js';
 import type { ColumnSpec, MetricEvent } from '../schema/columns.js';
+import type { RepriceReport, RepriceRequest, Summary, SummaryRequest } from './maintenance.js';
 
 export type SinkKind = 'parquet' | 'postgres' | 'mysql';
 
@@ -41,6 +42,14 @@ export interface Sink {
   readBack(eventIds: readonly string[]): Promise<MetricEvent[]>;
   /** Deletes the rows with these event ids (the doctor removes its probe row). */
   remove(eventIds: readonly string[]): Promise<void>;
+  /** The model calls of a time range summed by group (`llamonitor stats`). */
+  summarize(request: SummaryRequest): Promise<Summary>;
+  /**
+   * Works out the cost of the stored rows of a time range again (`llamonitor
+   * reprice`), holding the table's maintenance lease; MaintenanceBusyError when
+   * another run holds it.
+   */
+  reprice(request: RepriceRequest): Promise<RepriceReport>;
   /** Makes buffered rows visible to readers (Parquet closes its open file); durable rows stay durable without it. */
   flush(): Promise<void>;
   /** Flushes and releases connections, files and workers. */

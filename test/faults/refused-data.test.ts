@@ -67,6 +67,8 @@ function counting(sink: Sink): Sink & { readonly writes: number[] } {
     checkHealth: (signal) => sink.checkHealth(signal),
     readBack: (ids) => sink.readBack(ids),
     remove: (ids) => sink.remove(ids),
+    summarize: (request) => sink.summarize(request),
+    reprice: (request) => sink.reprice(request),
     flush: () => sink.flush(),
     migrate: (dryRun) => sink.migrate(dryRun),
     schemaGaps: () => sink.schemaGaps(),

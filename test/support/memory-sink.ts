@@ -5,6 +5,7 @@
  */
 import type { MetricEvent } from '../../src/schema/columns.js';
 import type { SchemaGaps, Sink } from '../../src/sinks/sink.js';
+import type { RepriceReport, Summary } from '../../src/sinks/maintenance.js';
 
 export class MemorySink implements Sink {
   readonly kind = 'parquet' as const;
@@ -65,6 +66,14 @@ export class MemorySink implements Sink {
 
   async schemaGaps(): Promise<SchemaGaps> {
     return { columns: [], indexes: [] };
+  }
+
+  async summarize(): Promise<Summary> {
+    throw new Error('the memory sink keeps rows for lifecycle tests; it summarises nothing');
+  }
+
+  async reprice(): Promise<RepriceReport> {
+    throw new Error('the memory sink keeps rows for lifecycle tests; it re-prices nothing');
   }
 
   async flush(): Promise<void> {

@@ -25,6 +25,20 @@ import { InsertWriter } from './insert-writer.js';
 import type { Escape } from './insert-statements.js';
 import { isLocalInfileRefused, LoadDataWriter } from './load-data-writer.js';
 import { inTransaction, loadMySqlDriver, openPool, withConnection } from './pool.js';
+import {
+  maintenanceLockName,
+  releaseMaintenanceLock,
+  reprice,
+  summarize,
+  tryMaintenanceLock,
+} from './maintenance.js';
+import {
+  MaintenanceBusyError,
+  type RepriceReport,
+  type RepriceRequest,
+  type Summary,
+  type SummaryRequest,
+} from '../maintenance.js';
 import { deleteRowsById, readRowsById } from './read-back.js';
 import {
   checkTableSchema,
@@ -182,6 +196,38 @@ export class MySqlSink implements Sink {
       await withConnection(pool, (connection) => deleteRowsById(connection, this.table, eventIds));
     } catch (error) {
       throw describeMySqlError(error, `delete rows of \`${this.table}\` on`, this.config, this.table);
+    }
+  }
+
+  async summarize(request: SummaryRequest): Promise<Summary> {
+    const { pool } = await this.connect();
+    try {
+      return await withConnection(pool, (connection) => summarize(connection, this.table, request));
+    } catch (error) {
+      throw describeMySqlError(error, `read rows of \`${this.table}\` on`, this.config, this.table);
+    }
+  }
+
+  /** Re-prices stored rows, holding the maintenance lease (GET_LOCK) on one connection throughout. */
+  async reprice(request: RepriceRequest): Promise<RepriceReport> {
+    const { pool } = await this.connect();
+    const lock = maintenanceLockName(this.config.database, this.table);
+    let busy = false;
+    try {
+      return await withConnection(pool, async (connection) => {
+        if (!(await tryMaintenanceLock(connection, lock))) {
+          busy = true;
+          throw new MaintenanceBusyError(this.target);
+        }
+        try {
+          return await reprice(connection, this.table, request);
+        } finally {
+          await releaseMaintenanceLock(connection, lock);
+        }
+      });
+    } catch (error) {
+      if (busy) throw error;
+      throw describeMySqlError(error, `re-price rows of \`${this.table}\` on`, this.config, this.table);
     }
   }
 

@@ -16,6 +16,8 @@
  * dataset is written again, into a new segment, before it is acknowledged.
  */
 import { readRowsById, removeFilesOfRows } from './read-back.js';
+import { reprice, summarize } from './maintenance.js';
+import type { RepriceReport, RepriceRequest, Summary, SummaryRequest } from '../maintenance.js';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { unlink, writeFile } from 'node:fs/promises';
@@ -239,6 +241,15 @@ export class ParquetSink implements Sink {
 
   async remove(eventIds: readonly string[]): Promise<void> {
     await removeFilesOfRows(this.target, eventIds);
+  }
+
+  async summarize(request: SummaryRequest): Promise<Summary> {
+    return summarize(this.target, request);
+  }
+
+  /** Re-prices the rows of the dataset's visible files, under the folder's maintenance lease. */
+  async reprice(request: RepriceRequest): Promise<RepriceReport> {
+    return reprice(this.target, request, this.modes.file);
   }
 
   /** Closes the open segment and waits until every closed segment is a Parquet file. */

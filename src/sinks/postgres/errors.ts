@@ -16,6 +16,7 @@ export type SinkAction =
   | 'check the table'
   | 'write rows'
   | 'read rows'
+  | 're-price rows'
   | 'delete rows';
 
 export interface ErrorContext {
@@ -179,5 +180,7 @@ function grantHint(action: SinkAction, context: ErrorContext): string {
       return `Grant it: GRANT SELECT ON ${context.table.sql} TO ${grantee}.`;
     case 'delete rows':
       return `Grant it: GRANT DELETE ON ${context.table.sql} TO ${grantee} (only llamonitor doctor deletes).`;
+    case 're-price rows':
+      return `Grant it: GRANT SELECT, UPDATE ON ${context.table.sql} TO ${grantee} (only llamonitor reprice updates).`;
   }
 }

@@ -39,6 +39,14 @@ import {
   type SinkAction,
 } from './errors.js';
 import { deleteRowsById, readRowsById } from './read-back.js';
+import { releaseMaintenanceLock, reprice, summarize, tryMaintenanceLock } from './maintenance.js';
+import {
+  MaintenanceBusyError,
+  type RepriceReport,
+  type RepriceRequest,
+  type Summary,
+  type SummaryRequest,
+} from '../maintenance.js';
 import {
   declaredTypes,
   missingIndexes,
@@ -251,6 +259,24 @@ export class PostgresSink implements Sink {
     await this.#withClient('delete rows', undefined, (client) =>
       deleteRowsById(client, this.#name, eventIds),
     );
+  }
+
+  async summarize(request: SummaryRequest): Promise<Summary> {
+    if (this.#closed) throw this.#closedError();
+    return this.#withClient('read rows', undefined, (client) => summarize(client, this.#name, request));
+  }
+
+  /** Re-prices stored rows, holding the maintenance lease (an advisory lock) on one connection throughout. */
+  async reprice(request: RepriceRequest): Promise<RepriceReport> {
+    if (this.#closed) throw this.#closedError();
+    return this.#withClient('re-price rows', undefined, async (client) => {
+      if (!(await tryMaintenanceLock(client, this.#name))) throw new MaintenanceBusyError(this.target);
+      try {
+        return await reprice(client, this.#name, request);
+      } finally {
+        await releaseMaintenanceLock(client, this.#name);
+      }
+    });
   }
 
   /** Rows are durable once write resolves: nothing to flush. */

@@ -1,0 +1,145 @@
+/**
+ * What the CLI asks of a store beside writing rows: a summary of the calls in
+ * a time range (`llamonitor stats`, and later `llamonitor serve`), and the
+ * re-pricing of stored rows (`llamonitor reprice`). The types are shared; each
+ * sink answers with its own queries (`<store>/summary.ts`, `<store>/reprice.ts`).
+ */
+import type { ColumnName, JsonObject } from '../schema/columns.js';
+
+export const SUMMARY_GROUPS = ['model', 'provider', 'user', 'session', 'service', 'operation'] as const;
+export type SummaryGroup = (typeof SUMMARY_GROUPS)[number];
+
+/** The column each grouping reads. */
+export const GROUP_COLUMNS: Readonly<Record<SummaryGroup, ColumnName>> = {
+  model: 'model',
+  provider: 'provider',
+  user: 'user_id',
+  session: 'session_id',
+  service: 'service_name',
+  operation: 'operation_type',
+};
+
+/** What a group of rows with a NULL key is shown as. */
+export const NO_GROUP = '(none)';
+
+export interface SummaryRequest {
+  /** Rows whose `timestamp` is at or after `from` and before `to`. */
+  readonly from: Date;
+  readonly to: Date;
+  readonly by: SummaryGroup;
+}
+
+/**
+ * One group's model calls: rows that name a model and are not wrappers (a
+ * wrapper repeats its children's usage: `aggregate_*` keys, NULL tokens).
+ */
+export interface GroupSummary {
+  readonly group: string;
+  readonly calls: number;
+  /** Calls with an error. */
+  readonly errors: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  /** Sum of cost_usd; null when no call of the group has a price. */
+  readonly costUsd: number | null;
+  /** Calls without a price because their model has none (`cost_source` `unknown_model`). */
+  readonly unpriced: number;
+  /** Of duration_ms; the method is each store's (docs/queries.md). */
+  readonly p50Ms: number | null;
+  readonly p95Ms: number | null;
+}
+
+export interface Summary {
+  /** By cost, then calls, most first. */
+  readonly groups: readonly GroupSummary[];
+  /** Models seen without a price, by calls: what to add to a custom price file. */
+  readonly unpricedModels: readonly { readonly model: string; readonly calls: number }[];
+}
+
+/** The columns of a stored row that its cost is worked out from, and the cost it holds. */
+export interface StoredCostRow {
+  readonly event_id: string;
+  /** ISO 8601, UTC. */
+  readonly timestamp: string;
+  readonly model: string | null;
+  readonly provider: string | null;
+  readonly input_tokens: number | null;
+  readonly output_tokens: number | null;
+  readonly cache_read_tokens: number | null;
+  readonly cache_write_tokens: number | null;
+  readonly reasoning_tokens: number | null;
+  readonly cost_usd: number | null;
+  readonly text_custom_metrics: JsonObject | null;
+  readonly custom_attributes: JsonObject | null;
+}
+
+/** The new cost of a row; `reported` and `unchanged` rows are left as they are. */
+export type RepriceOutcome =
+  | 'reported'
+  | 'unchanged'
+  | { readonly cost_usd: number | null; readonly text_custom_metrics: JsonObject | null };
+
+export interface RepriceRequest {
+  readonly from: Date;
+  readonly to: Date;
+  /** Only rows of this model (the `model` column). */
+  readonly model?: string | undefined;
+  /** Work out and count the changes, write none. */
+  readonly dryRun: boolean;
+  /** Pure: the row's new cost (pricing/reprice-row.ts). */
+  readonly reprice: (row: StoredCostRow) => RepriceOutcome;
+}
+
+export interface RepriceReport {
+  /** Rows in the range looked at. */
+  readonly examined: number;
+  /** Rows whose cost changed (or would, with dryRun). */
+  readonly repriced: number;
+  /** Rows left as they were because their cost was reported by the provider. */
+  readonly reported: number;
+  /** New minus old sum of cost_usd over the re-priced rows, in US dollars. */
+  readonly change: number;
+  /** Files left alone (Parquet files written before schema 1.1, without cost columns). */
+  readonly skipped: readonly string[];
+}
+
+/** Another maintenance run (reprice, later prune or compact) holds the table. */
+export class MaintenanceBusyError extends Error {
+  constructor(target: string) {
+    super(
+      `another maintenance run (llamonitor reprice, prune or compact) is working on ${target}: try again once it ends`,
+    );
+    this.name = 'MaintenanceBusyError';
+  }
+}
+
+/** Rows of one re-pricing step, worked out and counted the same way by every store. */
+export interface RepriceTally {
+  examined: number;
+  repriced: number;
+  reported: number;
+  change: number;
+}
+
+export function newTally(): RepriceTally {
+  return { examined: 0, repriced: 0, reported: 0, change: 0 };
+}
+
+/** Applies `reprice` to a row, counts it, and returns its new cost when it changes. */
+export function tallied(
+  tally: RepriceTally,
+  request: RepriceRequest,
+  row: StoredCostRow,
+): Exclude<RepriceOutcome, 'reported' | 'unchanged'> | undefined {
+  tally.examined++;
+  const outcome = request.reprice(row);
+  if (outcome === 'reported') {
+    tally.reported++;
+    return undefined;
+  }
+  if (outcome === 'unchanged') return undefined;
+  tally.repriced++;
+  tally.change += (outcome.cost_usd ?? 0) - (row.cost_usd ?? 0);
+  return outcome;
+}

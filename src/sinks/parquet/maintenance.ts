@@ -1,0 +1,299 @@
+/**
+ * The read side and the re-pricing of a Parquet dataset. The summary is
+ * DuckDB's SQL over the dataset's files (`@duckdb/node-api`, an optional peer
+ * dependency loaded only here; percentiles by `quantile_cont`, linear
+ * interpolation as PostgreSQL's). Re-pricing rewrites each file whose rows
+ * change: to a temporary name in its folder, fsynced, renamed over the old
+ * file, the folder fsynced, so a reader sees the old file or the new one,
+ * never half of one and never a row twice. Only the visible, finished files
+ * of the partitions in range are touched, never the write-ahead log.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
+import { COLUMNS } from '../../schema/columns.js';
+import { epochMicrosToIsoMicros, isoMicrosToEpochMicros } from '../../schema/timestamps.js';
+import { fsyncFolderSync } from '../durable-fs.js';
+import { LEASE_HEARTBEAT_MILLIS, LEASE_STALE_MILLIS } from '../process-owner.js';
+import {
+  GROUP_COLUMNS,
+  MaintenanceBusyError,
+  NO_GROUP,
+  newTally,
+  tallied,
+  type RepriceReport,
+  type RepriceRequest,
+  type StoredCostRow,
+  type Summary,
+  type SummaryRequest,
+} from '../maintenance.js';
+import { TemporaryParquetFile } from './parquet-file.js';
+
+type DuckDb = typeof import('@duckdb/node-api');
+
+async function loadDuckDb(): Promise<DuckDb> {
+  try {
+    return await import('@duckdb/node-api');
+  } catch (error) {
+    throw new Error(
+      `llamonitor stats reads Parquet files with DuckDB, which is not installed: npm install @duckdb/node-api (${(error as Error).message})`,
+      { cause: error },
+    );
+  }
+}
+
+/** `date=YYYY-MM-DD` folders of the dataset, with their day. */
+function partitions(dataset: string): { folder: string; day: string }[] {
+  let names: string[];
+  try {
+    names = readdirSync(dataset);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((name) => /^date=\d{4}-\d{2}-\d{2}$/.test(name))
+    .map((name) => ({ folder: join(dataset, name), day: name.slice(5) }))
+    .sort((a, b) => a.day.localeCompare(b.day));
+}
+
+/** The finished Parquet files of the partitions whose day falls in [from, to). */
+function filesInRange(dataset: string, from: Date, to: Date): string[] {
+  const first = from.toISOString().slice(0, 10);
+  const last = new Date(to.getTime() - 1).toISOString().slice(0, 10);
+  return partitions(dataset)
+    .filter(({ day }) => day >= first && day <= last)
+    .flatMap(({ folder }) =>
+      readdirSync(folder)
+        .filter((name) => name.endsWith('.parquet') && !name.startsWith('.'))
+        .sort()
+        .map((name) => join(folder, name)),
+    );
+}
+
+const sqlText = (text: string) => `'${text.replaceAll("'", "''")}'`;
+
+export async function summarize(dataset: string, request: SummaryRequest): Promise<Summary> {
+  const files = filesInRange(dataset, request.from, request.to);
+  if (files.length === 0) return { groups: [], unpricedModels: [] };
+  const { DuckDBInstance } = await loadDuckDb();
+  const connection = await (await DuckDBInstance.create(':memory:')).connect();
+  try {
+    const source = `read_parquet([${files.map(sqlText).join(', ')}], union_by_name = true)`;
+    const where =
+      `"timestamp" >= ${sqlText(request.from.toISOString())}::TIMESTAMPTZ AND "timestamp" < ${sqlText(request.to.toISOString())}::TIMESTAMPTZ` +
+      ` AND model IS NOT NULL AND coalesce(json_extract(text_custom_metrics, '$.aggregate_input_tokens'), json_extract(text_custom_metrics, '$.aggregate_output_tokens')) IS NULL`;
+    const unpriced = `cost_usd IS NULL AND json_extract_string(text_custom_metrics, '$.cost_source') = 'unknown_model'`;
+    const group = `coalesce(CAST("${GROUP_COLUMNS[request.by]}" AS VARCHAR), '${NO_GROUP}')`;
+    const groups = (
+      await connection.runAndReadAll(
+        `SELECT ${group} AS grp, count(*) AS calls, count(error) AS errors,
+                coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
+                coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, sum(cost_usd) AS cost_usd,
+                count(*) FILTER (WHERE ${unpriced}) AS unpriced,
+                quantile_cont(duration_ms, 0.5) AS p50, quantile_cont(duration_ms, 0.95) AS p95
+           FROM ${source} WHERE ${where}
+          GROUP BY 1 ORDER BY sum(cost_usd) DESC NULLS LAST, count(*) DESC, 1`,
+      )
+    ).getRowObjectsJS();
+    const models = (
+      await connection.runAndReadAll(
+        `SELECT model, count(*) AS calls FROM ${source} WHERE ${where} AND ${unpriced}
+          GROUP BY model ORDER BY count(*) DESC, model`,
+      )
+    ).getRowObjectsJS();
+    const number = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+    return {
+      groups: groups.map((row) => ({
+        group: String(row.grp),
+        calls: Number(row.calls),
+        errors: Number(row.errors),
+        inputTokens: Number(row.input_tokens),
+        outputTokens: Number(row.output_tokens),
+        cacheReadTokens: Number(row.cache_read_tokens),
+        costUsd: number(row.cost_usd),
+        unpriced: Number(row.unpriced),
+        p50Ms: number(row.p50),
+        p95Ms: number(row.p95),
+      })),
+      unpricedModels: models.map((row) => ({ model: String(row.model), calls: Number(row.calls) })),
+    };
+  } finally {
+    connection.closeSync();
+  }
+}
+
+/**
+ * The maintenance lease of a dataset folder: `_maintenance.lease`, created
+ * with O_EXCL and holding a random token, its mtime refreshed while the run
+ * lasts; a lease older than LEASE_STALE_MILLIS belongs to a run that died
+ * (kill -9 leaves the file) and is taken over. Node has no advisory file lock.
+ */
+export class MaintenanceLease {
+  private readonly token = randomBytes(8).toString('hex');
+  private heartbeat: NodeJS.Timeout | undefined;
+
+  private constructor(private readonly path: string) {}
+
+  static take(dataset: string, fileMode: number): MaintenanceLease {
+    const lease = new MaintenanceLease(join(dataset, '_maintenance.lease'));
+    if (!lease.create(fileMode)) {
+      let age: number;
+      try {
+        age = Date.now() - statSync(lease.path).mtimeMs;
+      } catch {
+        age = Infinity; // released between the two calls
+      }
+      if (age <= LEASE_STALE_MILLIS) throw new MaintenanceBusyError(dataset);
+      try {
+        unlinkSync(lease.path);
+      } catch {
+        // another run took it over first: the create below tells
+      }
+      if (!lease.create(fileMode)) throw new MaintenanceBusyError(dataset);
+    }
+    lease.heartbeat = setInterval(() => {
+      try {
+        utimesSync(lease.path, new Date(), new Date());
+      } catch {
+        // the folder went away: the run fails on its own
+      }
+    }, LEASE_HEARTBEAT_MILLIS);
+    lease.heartbeat.unref();
+    return lease;
+  }
+
+  private create(fileMode: number): boolean {
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'wx', fileMode);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+    try {
+      writeSync(fd, this.token);
+    } finally {
+      closeSync(fd);
+    }
+    return true;
+  }
+
+  release(): void {
+    clearInterval(this.heartbeat);
+    try {
+      if (readFileSync(this.path, 'utf8') === this.token) unlinkSync(this.path);
+    } catch {
+      // gone already
+    }
+  }
+}
+
+const JSON_COLUMNS = new Set(COLUMNS.filter((c) => c.kind === 'json').map((c) => c.name as string));
+
+async function readRows(path: string): Promise<Record<string, unknown>[]> {
+  return (await parquetReadObjects({
+    file: await asyncBufferFromFile(path),
+    utf8: true,
+    parsers: { timestampFromMicroseconds: (micros: bigint) => epochMicrosToIsoMicros(micros) },
+  })) as Record<string, unknown>[];
+}
+
+async function hasCostColumns(path: string): Promise<boolean> {
+  const metadata = await parquetMetadataAsync(await asyncBufferFromFile(path));
+  return metadata.schema.some((element) => element.name === 'cost_usd');
+}
+
+/** Re-prices the rows of the files in range, rewriting each file whose rows change. */
+export async function reprice(
+  dataset: string,
+  request: RepriceRequest,
+  fileMode: number,
+): Promise<RepriceReport> {
+  const lease = MaintenanceLease.take(dataset, fileMode);
+  try {
+    const tally = newTally();
+    const skipped: string[] = [];
+    const from = request.from.getTime();
+    const to = request.to.getTime();
+    for (const path of filesInRange(dataset, request.from, request.to)) {
+      if (!(await hasCostColumns(path))) {
+        skipped.push(path);
+        continue;
+      }
+      const rows = await readRows(path);
+      let changed = 0;
+      for (const row of rows) {
+        const at = Date.parse(String(row.timestamp));
+        if (!(at >= from && at < to)) continue;
+        if (request.model !== undefined && row.model !== request.model) continue;
+        const update = tallied(tally, request, storedRow(row));
+        if (update === undefined) continue;
+        row.cost_usd = update.cost_usd;
+        row.text_custom_metrics =
+          update.text_custom_metrics === null ? null : JSON.stringify(update.text_custom_metrics);
+        changed++;
+      }
+      if (changed > 0 && !request.dryRun) rewrite(path, rows);
+    }
+    return { ...tally, skipped };
+  } finally {
+    lease.release();
+  }
+}
+
+/** `rows` as the file at `path`, replaced whole: written beside it, made durable, renamed over it. */
+function rewrite(path: string, rows: readonly Record<string, unknown>[]): void {
+  const mode = statSync(path).mode & 0o777;
+  const folder = join(path, '..');
+  const temp = join(folder, `.reprice-${randomBytes(6).toString('hex')}.tmp`);
+  const file = new TemporaryParquetFile(temp, mode);
+  try {
+    file.append(COLUMNS.map((spec) => rows.map((row) => columnValue(spec.name, spec.kind, row[spec.name]))));
+    file.complete();
+    renameSync(temp, path);
+  } catch (error) {
+    file.discard();
+    throw error;
+  }
+  fsyncFolderSync(folder);
+}
+
+/** A value read by hyparquet in the form the writer takes (parquet-file.ts: as the write-ahead log gives them). */
+function columnValue(name: string, kind: string, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (kind === 'timestamp') return isoMicrosToEpochMicros(String(value));
+  if (kind === 'int64') return BigInt(value as number | bigint);
+  if (JSON_COLUMNS.has(name) && typeof value !== 'string') return JSON.stringify(value);
+  return value;
+}
+
+function storedRow(row: Record<string, unknown>): StoredCostRow {
+  const count = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+  const json = (value: unknown) =>
+    (typeof value === 'string' ? JSON.parse(value) : (value ?? null)) as StoredCostRow['text_custom_metrics'];
+  return {
+    event_id: String(row.event_id),
+    timestamp: String(row.timestamp),
+    model: (row.model as string | null | undefined) ?? null,
+    provider: (row.provider as string | null | undefined) ?? null,
+    input_tokens: count(row.input_tokens),
+    output_tokens: count(row.output_tokens),
+    cache_read_tokens: count(row.cache_read_tokens),
+    cache_write_tokens: count(row.cache_write_tokens),
+    reasoning_tokens: count(row.reasoning_tokens),
+    cost_usd: count(row.cost_usd),
+    text_custom_metrics: json(row.text_custom_metrics),
+    custom_attributes: json(row.custom_attributes),
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * The read side and the re-pricing of a PostgreSQL table: one SQL summary per
+ * request (percentiles by `percentile_cont`, linear interpolation), and
+ * re-pricing in batches of rows keyed by event_id, each batch one UPDATE.
+ */
+import type pg from 'pg';
+import {
+  GROUP_COLUMNS,
+  NO_GROUP,
+  newTally,
+  tallied,
+  type RepriceReport,
+  type RepriceRequest,
+  type StoredCostRow,
+  type Summary,
+  type SummaryRequest,
+} from '../maintenance.js';
+import type { TableName } from './ddl.js';
+
+/** Rows read and updated per batch: one short UPDATE each, so writers are never held up for long. */
+export const REPRICE_BATCH_ROWS = 1000;
+
+/** A model call: a row naming a model that does not repeat its children's usage. */
+const MODEL_CALL = `model IS NOT NULL
+  AND NOT (coalesce(text_custom_metrics, '{}'::jsonb) ?| ARRAY['aggregate_input_tokens', 'aggregate_output_tokens'])`;
+const UNPRICED = `cost_usd IS NULL AND text_custom_metrics->>'cost_source' = 'unknown_model'`;
+
+export async function summarize(
+  client: pg.ClientBase,
+  table: TableName,
+  request: SummaryRequest,
+): Promise<Summary> {
+  const group = `coalesce("${GROUP_COLUMNS[request.by]}"::text, '${NO_GROUP}')`;
+  const where = `timestamp >= $1 AND timestamp < $2 AND ${MODEL_CALL}`;
+  const range = [request.from.toISOString(), request.to.toISOString()];
+  const groups = await client.query<Record<string, string | number | null>>(
+    `SELECT ${group} AS grp, count(*) AS calls, count(error) AS errors,
+            coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
+            coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, sum(cost_usd) AS cost_usd,
+            count(*) FILTER (WHERE ${UNPRICED}) AS unpriced,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
+       FROM ${table.sql} WHERE ${where}
+      GROUP BY 1 ORDER BY sum(cost_usd) DESC NULLS LAST, count(*) DESC, 1`,
+    range,
+  );
+  const unpriced = await client.query<{ model: string; calls: string }>(
+    `SELECT model, count(*) AS calls FROM ${table.sql} WHERE ${where} AND ${UNPRICED}
+      GROUP BY model ORDER BY count(*) DESC, model`,
+    range,
+  );
+  return {
+    groups: groups.rows.map((row) => ({
+      group: String(row.grp),
+      calls: Number(row.calls),
+      errors: Number(row.errors),
+      inputTokens: Number(row.input_tokens),
+      outputTokens: Number(row.output_tokens),
+      cacheReadTokens: Number(row.cache_read_tokens),
+      costUsd: row.cost_usd === null ? null : Number(row.cost_usd),
+      unpriced: Number(row.unpriced),
+      p50Ms: row.p50 === null ? null : Number(row.p50),
+      p95Ms: row.p95 === null ? null : Number(row.p95),
+    })),
+    unpricedModels: unpriced.rows.map((row) => ({ model: row.model, calls: Number(row.calls) })),
+  };
+}
+
+/** The maintenance lease: a session advisory lock on the table's name, held by `client` until released. */
+export async function tryMaintenanceLock(client: pg.ClientBase, table: TableName): Promise<boolean> {
+  const result = await client.query<{ locked: boolean }>(
+    `SELECT pg_try_advisory_lock(hashtext($1)) AS locked`,
+    [`llamonitor-maintenance ${table.sql}`],
+  );
+  return result.rows[0]?.locked === true;
+}
+
+export async function releaseMaintenanceLock(client: pg.ClientBase, table: TableName): Promise<void> {
+  await client.query(`SELECT pg_advisory_unlock(hashtext($1))`, [`llamonitor-maintenance ${table.sql}`]);
+}
+
+/**
+ * Re-prices the rows of a time range, REPRICE_BATCH_ROWS at a time in event_id
+ * order (the primary key), each batch's changes in one UPDATE. A run stopped
+ * half way leaves every batch it finished re-priced; running it again finds
+ * those unchanged and goes on: resumable and idempotent.
+ */
+export async function reprice(
+  client: pg.ClientBase,
+  table: TableName,
+  request: RepriceRequest,
+): Promise<RepriceReport> {
+  const tally = newTally();
+  let after = '00000000-0000-0000-0000-000000000000';
+  for (;;) {
+    const batch = await client.query<Record<string, unknown>>(
+      `SELECT event_id::text AS event_id, to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts,
+              model, provider, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+              reasoning_tokens, cost_usd, text_custom_metrics, custom_attributes
+         FROM ${table.sql}
+        WHERE timestamp >= $1 AND timestamp < $2 AND event_id > $3::uuid AND ($4::text IS NULL OR model = $4)
+        ORDER BY event_id LIMIT ${REPRICE_BATCH_ROWS}`,
+      [request.from.toISOString(), request.to.toISOString(), after, request.model ?? null],
+    );
+    if (batch.rows.length === 0) break;
+    const ids: string[] = [];
+    const costs: (number | null)[] = [];
+    const metrics: (string | null)[] = [];
+    for (const found of batch.rows) {
+      const row = storedRow(found);
+      const update = tallied(tally, request, row);
+      if (update === undefined) continue;
+      ids.push(row.event_id);
+      costs.push(update.cost_usd);
+      metrics.push(update.text_custom_metrics === null ? null : JSON.stringify(update.text_custom_metrics));
+    }
+    if (ids.length > 0 && !request.dryRun) {
+      await client.query(
+        `UPDATE ${table.sql} AS t SET cost_usd = v.cost, text_custom_metrics = v.metrics::jsonb
+           FROM unnest($1::uuid[], $2::float8[], $3::text[]) AS v(id, cost, metrics)
+          WHERE t.event_id = v.id`,
+        [ids, costs, metrics],
+      );
+    }
+    after = String(batch.rows[batch.rows.length - 1]!.event_id);
+    if (batch.rows.length < REPRICE_BATCH_ROWS) break;
+  }
+  return { ...tally, skipped: [] };
+}
+
+function storedRow(found: Record<string, unknown>): StoredCostRow {
+  const count = (value: unknown) => (value === null || value === undefined ? null : Number(value));
+  return {
+    event_id: String(found.event_id),
+    timestamp: String(found.ts),
+    model: (found.model as string | null) ?? null,
+    provider: (found.provider as string | null) ?? null,
+    input_tokens: count(found.input_tokens),
+    output_tokens: count(found.output_tokens),
+    cache_read_tokens: count(found.cache_read_tokens),
+    cache_write_tokens: count(found.cache_write_tokens),
+    reasoning_tokens: count(found.reasoning_tokens),
+    cost_usd: count(found.cost_usd),
+    text_custom_metrics: (found.text_custom_metrics as StoredCostRow['text_custom_metrics']) ?? null,
+    custom_attributes: (found.custom_attributes as StoredCostRow['custom_attributes']) ?? null,
+  };
+}
