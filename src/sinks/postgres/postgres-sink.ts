@@ -269,14 +269,16 @@ export class PostgresSink implements Sink {
   /** Re-prices stored rows, holding the maintenance lease (an advisory lock) on one connection throughout. */
   async reprice(request: RepriceRequest): Promise<RepriceReport> {
     if (this.#closed) throw this.#closedError();
-    return this.#withClient('re-price rows', undefined, async (client) => {
-      if (!(await tryMaintenanceLock(client, this.#name))) throw new MaintenanceBusyError(this.target);
+    const report = await this.#withClient('re-price rows', undefined, async (client) => {
+      if (!(await tryMaintenanceLock(client, this.#name))) return undefined;
       try {
         return await reprice(client, this.#name, request);
       } finally {
         await releaseMaintenanceLock(client, this.#name);
       }
     });
+    if (report === undefined) throw new MaintenanceBusyError(this.target);
+    return report;
   }
 
   /** Rows are durable once write resolves: nothing to flush. */
