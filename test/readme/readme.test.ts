@@ -270,7 +270,9 @@ describe('the README, followed in a new application', () => {
       );
       const table = newTable();
       const env = { LLAMONITOR_TABLE: table };
-      const [printSql, migrate, doctor, replay, price, version] = lines as [
+      const [printSql, migrate, doctor, replay, price, stats, reprice, version] = lines as [
+        string,
+        string,
         string,
         string,
         string,
@@ -311,6 +313,15 @@ describe('the README, followed in a new application', () => {
       const priced = await shell(price);
       expectSuccess(priced, price);
       expect(priced.stdout).toContain('priced as  openai:gpt-4o-mini\n');
+
+      // The replayed calls: stats sums them, reprice (with the prices they were stored with) changes none.
+      const summed = await shell(stats, env);
+      expectSuccess(summed, stats);
+      expect(summed.stdout).toMatch(new RegExp(`^gpt-4o-mini +${CALLS} +0 +0\\.0% `, 'm'));
+      expect(summed.stdout).toContain('models without a price: none');
+      const repriced = await shell(reprice, env);
+      expectSuccess(repriced, reprice);
+      expect(repriced.stdout).toMatch(new RegExp(`re-priced 0 of ${CALLS} rows`));
 
       const shown = await shell(version);
       expectSuccess(shown, version);
