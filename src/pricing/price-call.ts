@@ -73,12 +73,15 @@ export function priceCall(table: PriceTable, call: CallToPrice): CallCost {
   if (price === undefined) return { usd: null, source: 'unknown_model' };
   const cost = callCost(price.rates, tokens);
   if (typeof cost === 'string') return { usd: null, source: cost, price };
-  const { total, ...rest } = cost;
-  const parts: CostParts = rest;
-  // A cache part is named only where the span reported its count: a zero then says something.
-  if (tokens.cache_read_tokens === null) parts.cacheRead = undefined;
-  if (tokens.cache_write_tokens === null) parts.cacheWrite = undefined;
-  return { usd: total, source: call.estimated === true ? 'estimated' : 'computed', parts, price };
+  const parts: CostParts = {
+    input: cost.input,
+    // A cache part is named only where the span reported its count: a zero then says something.
+    cacheRead: tokens.cache_read_tokens === null ? undefined : cost.cacheRead,
+    cacheWrite: tokens.cache_write_tokens === null ? undefined : cost.cacheWrite,
+    output: cost.output,
+    requests: cost.requests,
+  };
+  return { usd: cost.total, source: call.estimated === true ? 'estimated' : 'computed', parts, price };
 }
 
 /** A reported charge as the row's cost. */
