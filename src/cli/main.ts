@@ -30,6 +30,12 @@ export interface Given {
 /** Where each command writes or reads: the sink, the table and how to reach it. */
 const SINK: readonly OptionKey[] = ['url', 'table', 'schema', 'poolSize', 'fileMode'];
 
+/** The time range of stats and reprice. */
+const RANGE_HELP = {
+  since: 'start of the range: a duration back from now (30m, 12h, 7d) or an ISO 8601 day or time; required',
+  until: 'end of the range, as --since; default now',
+};
+
 const COMMANDS: Record<string, Command> = {
   migrate: {
     summary:
@@ -82,9 +88,7 @@ const COMMANDS: Record<string, Command> = {
       'the model calls of a time range from the configured sink: calls, errors, tokens, cost, latency by group, and the models seen without a price',
     options: SINK,
     valueHelp: {
-      since:
-        'start of the range: a duration back from now (30m, 12h, 7d) or an ISO 8601 day or time; required',
-      until: 'end of the range, as --since; default now',
+      ...RANGE_HELP,
       by: 'model, provider, user, session, service or operation; default model',
     },
     switchHelp: { json: 'print the summary as JSON' },
@@ -103,9 +107,7 @@ const COMMANDS: Record<string, Command> = {
       'work out the cost of stored rows again from their tokens with the prices configured now; rows whose provider reported the charge are left as they are',
     options: [...SINK, 'prices'],
     valueHelp: {
-      since:
-        'start of the range: a duration back from now (30m, 12h, 7d) or an ISO 8601 day or time; required',
-      until: 'end of the range, as --since; default now',
+      ...RANGE_HELP,
       model: 'only rows of this model (the model column)',
     },
     switchHelp: { 'dry-run': 'count and sum the changes, write none' },

@@ -5,25 +5,13 @@
  * the mapping would write with the same prices; a charge the provider
  * reported is left as it is.
  */
-import type { JsonObject } from '../schema/columns.js';
+import type { JsonObject, StoredCostColumns } from '../schema/columns.js';
 import { COST_METRIC_KEYS, addCostMetrics, priceCall } from './price-call.js';
 import type { CallTokens } from './call-cost.js';
 import type { PriceTable } from './price-table.js';
 
 /** The stored columns re-pricing reads (the sinks' StoredCostRow has them all). */
-export interface CostColumns {
-  readonly timestamp: string;
-  readonly model: string | null;
-  readonly provider: string | null;
-  readonly input_tokens: number | null;
-  readonly output_tokens: number | null;
-  readonly cache_read_tokens: number | null;
-  readonly cache_write_tokens: number | null;
-  readonly reasoning_tokens: number | null;
-  readonly cost_usd: number | null;
-  readonly text_custom_metrics: JsonObject | null;
-  readonly custom_attributes: JsonObject | null;
-}
+export type CostColumns = StoredCostColumns;
 
 export type Repriced =
   | 'reported'

@@ -183,6 +183,24 @@ export type MetricEvent = {
   [C in Column as C['name'] extends 'created_at' ? never : C['name']]: ValueOf<C>;
 };
 
+/**
+ * The stored columns a row's cost is worked out from and kept in, as
+ * re-pricing reads them back (`timestamp` as ISO 8601 text, counts as numbers).
+ */
+export interface StoredCostColumns {
+  readonly timestamp: string;
+  readonly model: string | null;
+  readonly provider: string | null;
+  readonly input_tokens: number | null;
+  readonly output_tokens: number | null;
+  readonly cache_read_tokens: number | null;
+  readonly cache_write_tokens: number | null;
+  readonly reasoning_tokens: number | null;
+  readonly cost_usd: number | null;
+  readonly text_custom_metrics: JsonObject | null;
+  readonly custom_attributes: JsonObject | null;
+}
+
 const byName = new Map<string, ColumnSpec>(COLUMNS.map((c) => [c.name, c]));
 
 export function columnSpec(name: ColumnName): ColumnSpec {

@@ -4,7 +4,7 @@
  * re-pricing of stored rows (`llamonitor reprice`). The types are shared; each
  * sink answers with its own queries (`<store>/summary.ts`, `<store>/reprice.ts`).
  */
-import type { ColumnName, JsonObject } from '../schema/columns.js';
+import type { ColumnName, JsonObject, StoredCostColumns } from '../schema/columns.js';
 
 export const SUMMARY_GROUPS = ['model', 'provider', 'user', 'session', 'service', 'operation'] as const;
 export type SummaryGroup = (typeof SUMMARY_GROUPS)[number];
@@ -57,21 +57,9 @@ export interface Summary {
   readonly unpricedModels: readonly { readonly model: string; readonly calls: number }[];
 }
 
-/** The columns of a stored row that its cost is worked out from, and the cost it holds. */
-export interface StoredCostRow {
+/** A stored row's id and the columns its cost is worked out from and kept in. */
+export interface StoredCostRow extends StoredCostColumns {
   readonly event_id: string;
-  /** ISO 8601, UTC. */
-  readonly timestamp: string;
-  readonly model: string | null;
-  readonly provider: string | null;
-  readonly input_tokens: number | null;
-  readonly output_tokens: number | null;
-  readonly cache_read_tokens: number | null;
-  readonly cache_write_tokens: number | null;
-  readonly reasoning_tokens: number | null;
-  readonly cost_usd: number | null;
-  readonly text_custom_metrics: JsonObject | null;
-  readonly custom_attributes: JsonObject | null;
 }
 
 /** The new cost of a row; `reported` and `unchanged` rows are left as they are. */
@@ -142,4 +130,63 @@ export function tallied(
   tally.repriced++;
   tally.change += (outcome.cost_usd ?? 0) - (row.cost_usd ?? 0);
   return outcome;
+}
+
+/**
+ * A stored row as a store's driver returned it (the columns under their own
+ * names, `timestamp` as ISO 8601 text, JSON parsed or as text) in the form
+ * re-pricing reads.
+ */
+export function storedCostRow(found: Record<string, unknown>): StoredCostRow {
+  return {
+    event_id: String(found.event_id),
+    timestamp: String(found.timestamp),
+    model: stringOrNull(found.model),
+    provider: stringOrNull(found.provider),
+    input_tokens: numberOrNull(found.input_tokens),
+    output_tokens: numberOrNull(found.output_tokens),
+    cache_read_tokens: numberOrNull(found.cache_read_tokens),
+    cache_write_tokens: numberOrNull(found.cache_write_tokens),
+    reasoning_tokens: numberOrNull(found.reasoning_tokens),
+    cost_usd: numberOrNull(found.cost_usd),
+    text_custom_metrics: jsonObjectOrNull(found.text_custom_metrics),
+    custom_attributes: jsonObjectOrNull(found.custom_attributes),
+  };
+}
+
+/** One group's line of a summary query, whatever the store (the queries name their columns alike). */
+export function groupSummaryOf(found: Record<string, unknown>): GroupSummary {
+  return {
+    group: String(found.grp),
+    calls: Number(found.calls),
+    errors: Number(found.errors),
+    inputTokens: Number(found.input_tokens),
+    outputTokens: Number(found.output_tokens),
+    cacheReadTokens: Number(found.cache_read_tokens),
+    costUsd: numberOrNull(found.cost_usd),
+    unpriced: Number(found.unpriced ?? 0),
+    p50Ms: numberOrNull(found.p50),
+    p95Ms: numberOrNull(found.p95),
+  };
+}
+
+/** A line of the models-without-a-price query. */
+export function unpricedModelOf(found: Record<string, unknown>): { model: string; calls: number } {
+  return { model: String(found.model), calls: Number(found.calls) };
+}
+
+function numberOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+function stringOrNull(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}
+
+/** JSON as drivers give it: parsed (PostgreSQL, MySQL 8) or text (MariaDB's LONGTEXT, Parquet). */
+function jsonObjectOrNull(value: unknown): JsonObject | null {
+  const parsed = typeof value === 'string' ? (JSON.parse(value) as unknown) : value;
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+    ? (parsed as JsonObject)
+    : null;
 }

@@ -10,11 +10,13 @@ import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import {
   GROUP_COLUMNS,
   NO_GROUP,
+  groupSummaryOf,
   newTally,
+  storedCostRow,
   tallied,
+  unpricedModelOf,
   type RepriceReport,
   type RepriceRequest,
-  type StoredCostRow,
   type Summary,
   type SummaryRequest,
 } from '../maintenance.js';
@@ -62,22 +64,7 @@ export async function summarize(
       GROUP BY model ORDER BY COUNT(*) DESC, model`,
     range,
   );
-  const number = (value: unknown) => (value === null || value === undefined ? null : Number(value));
-  return {
-    groups: groups.map((row) => ({
-      group: String(row.grp),
-      calls: Number(row.calls),
-      errors: Number(row.errors),
-      inputTokens: Number(row.input_tokens),
-      outputTokens: Number(row.output_tokens),
-      cacheReadTokens: Number(row.cache_read_tokens),
-      costUsd: number(row.cost_usd),
-      unpriced: Number(row.unpriced ?? 0),
-      p50Ms: number(row.p50),
-      p95Ms: number(row.p95),
-    })),
-    unpricedModels: unpriced.map((row) => ({ model: String(row.model), calls: Number(row.calls) })),
-  };
+  return { groups: groups.map(groupSummaryOf), unpricedModels: unpriced.map(unpricedModelOf) };
 }
 
 /** The maintenance lease: a named lock held by `connection` until released (GET_LOCK, at most 64 characters). */
@@ -110,9 +97,9 @@ export async function reprice(
   let after = '';
   for (;;) {
     const [rows] = await connection.query<RowDataPacket[]>(
-      `SELECT event_id, DATE_FORMAT(\`timestamp\`, '%Y-%m-%dT%H:%i:%s.%fZ') AS ts, model, provider,
+      `SELECT event_id, DATE_FORMAT(\`timestamp\`, '%Y-%m-%dT%H:%i:%s.%fZ') AS \`timestamp\`, model, provider,
               input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
-              cost_usd, ${METRICS} AS metrics, custom_attributes AS attributes
+              cost_usd, ${METRICS}, custom_attributes
          FROM ${name}
         WHERE \`timestamp\` >= ? AND \`timestamp\` < ? AND event_id > ? AND (? IS NULL OR model = ?)
         ORDER BY event_id LIMIT ${REPRICE_BATCH_ROWS}`,
@@ -121,7 +108,7 @@ export async function reprice(
     if (rows.length === 0) break;
     const updates: [number | null, string | null, string][] = [];
     for (const found of rows) {
-      const row = storedRow(found);
+      const row = storedCostRow(found);
       const update = tallied(tally, request, row);
       if (update === undefined) continue;
       const metrics = update.text_custom_metrics === null ? null : JSON.stringify(update.text_custom_metrics);
@@ -146,28 +133,4 @@ export async function reprice(
     if (rows.length < REPRICE_BATCH_ROWS) break;
   }
   return { ...tally, skipped: [] };
-}
-
-/** MySQL 8's JSON arrives parsed; MariaDB's (a LONGTEXT) as text. */
-function json(value: unknown): StoredCostRow['text_custom_metrics'] {
-  if (value === null || value === undefined) return null;
-  return (typeof value === 'string' ? JSON.parse(value) : value) as StoredCostRow['text_custom_metrics'];
-}
-
-function storedRow(found: RowDataPacket): StoredCostRow {
-  const count = (value: unknown) => (value === null || value === undefined ? null : Number(value));
-  return {
-    event_id: String(found.event_id),
-    timestamp: String(found.ts),
-    model: (found.model as string | null) ?? null,
-    provider: (found.provider as string | null) ?? null,
-    input_tokens: count(found.input_tokens),
-    output_tokens: count(found.output_tokens),
-    cache_read_tokens: count(found.cache_read_tokens),
-    cache_write_tokens: count(found.cache_write_tokens),
-    reasoning_tokens: count(found.reasoning_tokens),
-    cost_usd: count(found.cost_usd),
-    text_custom_metrics: json(found.metrics),
-    custom_attributes: json(found.attributes),
-  };
 }

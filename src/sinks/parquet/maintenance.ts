@@ -30,11 +30,13 @@ import {
   GROUP_COLUMNS,
   MaintenanceBusyError,
   NO_GROUP,
+  groupSummaryOf,
   newTally,
+  storedCostRow,
   tallied,
+  unpricedModelOf,
   type RepriceReport,
   type RepriceRequest,
-  type StoredCostRow,
   type Summary,
   type SummaryRequest,
 } from '../maintenance.js';
@@ -112,22 +114,7 @@ export async function summarize(dataset: string, request: SummaryRequest): Promi
           GROUP BY model ORDER BY count(*) DESC, model`,
       )
     ).getRowObjectsJS();
-    const number = (value: unknown) => (value === null || value === undefined ? null : Number(value));
-    return {
-      groups: groups.map((row) => ({
-        group: String(row.grp),
-        calls: Number(row.calls),
-        errors: Number(row.errors),
-        inputTokens: Number(row.input_tokens),
-        outputTokens: Number(row.output_tokens),
-        cacheReadTokens: Number(row.cache_read_tokens),
-        costUsd: number(row.cost_usd),
-        unpriced: Number(row.unpriced),
-        p50Ms: number(row.p50),
-        p95Ms: number(row.p95),
-      })),
-      unpricedModels: models.map((row) => ({ model: String(row.model), calls: Number(row.calls) })),
-    };
+    return { groups: groups.map(groupSummaryOf), unpricedModels: models.map(unpricedModelOf) };
   } finally {
     connection.closeSync();
   }
@@ -237,7 +224,7 @@ export async function reprice(
         const at = Date.parse(String(row.timestamp));
         if (!(at >= from && at < to)) continue;
         if (request.model !== undefined && row.model !== request.model) continue;
-        const update = tallied(tally, request, storedRow(row));
+        const update = tallied(tally, request, storedCostRow(row));
         if (update === undefined) continue;
         row.cost_usd = update.cost_usd;
         row.text_custom_metrics =
@@ -276,24 +263,4 @@ function columnValue(name: string, kind: string, value: unknown): unknown {
   if (kind === 'int64') return BigInt(value as number | bigint);
   if (JSON_COLUMNS.has(name) && typeof value !== 'string') return JSON.stringify(value);
   return value;
-}
-
-function storedRow(row: Record<string, unknown>): StoredCostRow {
-  const count = (value: unknown) => (value === null || value === undefined ? null : Number(value));
-  const json = (value: unknown) =>
-    (typeof value === 'string' ? JSON.parse(value) : (value ?? null)) as StoredCostRow['text_custom_metrics'];
-  return {
-    event_id: String(row.event_id),
-    timestamp: String(row.timestamp),
-    model: (row.model as string | null | undefined) ?? null,
-    provider: (row.provider as string | null | undefined) ?? null,
-    input_tokens: count(row.input_tokens),
-    output_tokens: count(row.output_tokens),
-    cache_read_tokens: count(row.cache_read_tokens),
-    cache_write_tokens: count(row.cache_write_tokens),
-    reasoning_tokens: count(row.reasoning_tokens),
-    cost_usd: count(row.cost_usd),
-    text_custom_metrics: json(row.text_custom_metrics),
-    custom_attributes: json(row.custom_attributes),
-  };
 }

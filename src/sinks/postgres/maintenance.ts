@@ -7,11 +7,13 @@ import type pg from 'pg';
 import {
   GROUP_COLUMNS,
   NO_GROUP,
+  groupSummaryOf,
   newTally,
+  storedCostRow,
   tallied,
+  unpricedModelOf,
   type RepriceReport,
   type RepriceRequest,
-  type StoredCostRow,
   type Summary,
   type SummaryRequest,
 } from '../maintenance.js';
@@ -33,7 +35,7 @@ export async function summarize(
   const group = `coalesce("${GROUP_COLUMNS[request.by]}"::text, '${NO_GROUP}')`;
   const where = `timestamp >= $1 AND timestamp < $2 AND ${MODEL_CALL}`;
   const range = [request.from.toISOString(), request.to.toISOString()];
-  const groups = await client.query<Record<string, string | number | null>>(
+  const groups = await client.query<Record<string, unknown>>(
     `SELECT ${group} AS grp, count(*) AS calls, count(error) AS errors,
             coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
             coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, sum(cost_usd) AS cost_usd,
@@ -44,26 +46,12 @@ export async function summarize(
       GROUP BY 1 ORDER BY sum(cost_usd) DESC NULLS LAST, count(*) DESC, 1`,
     range,
   );
-  const unpriced = await client.query<{ model: string; calls: string }>(
+  const unpriced = await client.query<Record<string, unknown>>(
     `SELECT model, count(*) AS calls FROM ${table.sql} WHERE ${where} AND ${UNPRICED}
       GROUP BY model ORDER BY count(*) DESC, model`,
     range,
   );
-  return {
-    groups: groups.rows.map((row) => ({
-      group: String(row.grp),
-      calls: Number(row.calls),
-      errors: Number(row.errors),
-      inputTokens: Number(row.input_tokens),
-      outputTokens: Number(row.output_tokens),
-      cacheReadTokens: Number(row.cache_read_tokens),
-      costUsd: row.cost_usd === null ? null : Number(row.cost_usd),
-      unpriced: Number(row.unpriced),
-      p50Ms: row.p50 === null ? null : Number(row.p50),
-      p95Ms: row.p95 === null ? null : Number(row.p95),
-    })),
-    unpricedModels: unpriced.rows.map((row) => ({ model: row.model, calls: Number(row.calls) })),
-  };
+  return { groups: groups.rows.map(groupSummaryOf), unpricedModels: unpriced.rows.map(unpricedModelOf) };
 }
 
 /** The maintenance lease: a session advisory lock on the table's name, held by `client` until released. */
@@ -94,7 +82,7 @@ export async function reprice(
   let after = '00000000-0000-0000-0000-000000000000';
   for (;;) {
     const batch = await client.query<Record<string, unknown>>(
-      `SELECT event_id::text AS event_id, to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts,
+      `SELECT event_id::text AS event_id, to_char(timestamp AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS "timestamp",
               model, provider, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
               reasoning_tokens, cost_usd, text_custom_metrics, custom_attributes
          FROM ${table.sql}
@@ -107,7 +95,7 @@ export async function reprice(
     const costs: (number | null)[] = [];
     const metrics: (string | null)[] = [];
     for (const found of batch.rows) {
-      const row = storedRow(found);
+      const row = storedCostRow(found);
       const update = tallied(tally, request, row);
       if (update === undefined) continue;
       ids.push(row.event_id);
@@ -126,22 +114,4 @@ export async function reprice(
     if (batch.rows.length < REPRICE_BATCH_ROWS) break;
   }
   return { ...tally, skipped: [] };
-}
-
-function storedRow(found: Record<string, unknown>): StoredCostRow {
-  const count = (value: unknown) => (value === null || value === undefined ? null : Number(value));
-  return {
-    event_id: String(found.event_id),
-    timestamp: String(found.ts),
-    model: (found.model as string | null) ?? null,
-    provider: (found.provider as string | null) ?? null,
-    input_tokens: count(found.input_tokens),
-    output_tokens: count(found.output_tokens),
-    cache_read_tokens: count(found.cache_read_tokens),
-    cache_write_tokens: count(found.cache_write_tokens),
-    reasoning_tokens: count(found.reasoning_tokens),
-    cost_usd: count(found.cost_usd),
-    text_custom_metrics: (found.text_custom_metrics as StoredCostRow['text_custom_metrics']) ?? null,
-    custom_attributes: (found.custom_attributes as StoredCostRow['custom_attributes']) ?? null,
-  };
 }
