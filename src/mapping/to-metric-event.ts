@@ -357,9 +357,10 @@ function textCustomMetrics(
   partial: readonly string[],
 ): JsonObject | null {
   const metrics: JsonObject = {};
+  // The cost keys first: every priced row then starts from the same shape, and their stores stay fast.
+  if (cost !== undefined) addCostMetrics(metrics, cost, aggregate);
   if (input !== undefined) addInputMetrics(metrics, input);
   addTokenMetrics(metrics, tokens, aggregate);
-  if (cost !== undefined) addCostMetrics(metrics, cost, aggregate);
   addUserMetrics(metrics, view, 'llamonitor.text.', invalid);
   for (const name of invalid) countInvalidValue(metrics, name);
   if (partial.length > 0) metrics[PARTIAL_METRICS_KEY] = [...partial];
