@@ -80,6 +80,15 @@ export interface MetricEventsExporterOptions {
    * JSON file on raw.githubusercontent.com). Env LLAMONITOR_PRICES_AUTO_UPDATE; default false: no network.
    */
   pricesAutoUpdate?: boolean;
+  /**
+   * A model-call span its instrumentation never ended (OpenLLMetry and OpenInference on a 429 or a 500)
+   * gets a row with error_type `span_not_ended` after this long, or 30 s after the local root of its
+   * trace ended, or at shutdown; 0 turns it off. MetricEventsSpanProcessor only.
+   * Env LLAMONITOR_DANGLING_SPAN_TIMEOUT_MS; default 600000 (10 minutes).
+   */
+  danglingSpanTimeoutMillis?: number;
+  /** Open model-call spans watched for that at most; past it, new ones are not. Env LLAMONITOR_MAX_OPEN_SPANS; default 10000. */
+  maxOpenSpans?: number;
   /** Changes or adds to a row before it is written. Code only. */
   enrich?: EnrichHook;
 }
@@ -110,6 +119,8 @@ export interface ResolvedOptions {
   /** The custom prices, checked; undefined when none are given. */
   readonly prices: CheckedCustomPrices | undefined;
   readonly pricesAutoUpdate: boolean;
+  readonly danglingSpanTimeoutMillis: number;
+  readonly maxOpenSpans: number;
   readonly enrich: EnrichHook | undefined;
 }
 
@@ -152,6 +163,8 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'warnings', env: 'LLAMONITOR_WARNINGS', kind: { type: 'boolean' }, defaultValue: true },
   { key: 'prices', env: 'LLAMONITOR_PRICES', kind: { type: 'prices' }, defaultValue: undefined },
   { key: 'pricesAutoUpdate', env: 'LLAMONITOR_PRICES_AUTO_UPDATE', kind: { type: 'boolean' }, defaultValue: false },
+  { key: 'danglingSpanTimeoutMillis', env: 'LLAMONITOR_DANGLING_SPAN_TIMEOUT_MS', kind: { type: 'integer', min: 0, max: 86_400_000 }, defaultValue: 600_000 },
+  { key: 'maxOpenSpans', env: 'LLAMONITOR_MAX_OPEN_SPANS', kind: { type: 'integer', min: 1, max: 10_000_000 }, defaultValue: 10_000 },
 ]; // prettier-ignore
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);

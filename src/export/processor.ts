@@ -15,12 +15,13 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import type { MetricEventsExporterOptions } from '../config/options.js';
-import { isModelCall } from '../mapping/operation-type.js';
+import { isModelCall, operationTypeOf } from '../mapping/operation-type.js';
 import { sessionIdFromAttributes } from '../mapping/session-id.js';
 import { userIdFromAttributes } from '../mapping/user-id.js';
 import { ConsoleWarnings } from '../warnings.js';
 import { MetricEventsSpanExporter, type SpanHints } from './exporter.js';
 import { LlmSpanWatch } from './llm-span-watch.js';
+import { OpenCalls, type SetInterval } from './open-calls.js';
 import {
   NO_IDENTITY,
   SpanNotes,
@@ -60,6 +61,9 @@ function withQueueDefault(batch: BufferConfig | undefined): BufferConfig {
 export interface ProcessorInternals {
   /** The check that LLM spans arrive (default: one with a real timer and the console warnings). */
   readonly llmSpanWatch?: LlmSpanWatch;
+  /** The clock and the sweep timer of the watch on model calls never ended. */
+  readonly now?: () => number;
+  readonly setInterval?: SetInterval;
 }
 
 /**
@@ -79,6 +83,12 @@ function identityOf(span: NotedSpan): SpanIdentity {
   return session === undefined && user === undefined ? NO_IDENTITY : { session, user };
 }
 
+/** A span that is a model call at its start: a chat, completion or embedding. */
+function isCall(span: Span): boolean {
+  const type = operationTypeOf(span.name, span.attributes);
+  return type === 'llm_call' || type === 'embedding';
+}
+
 function parentSpanIdOf(span: Span | ReadableSpan): string | undefined {
   const sdk2 = (span as { parentSpanContext?: { spanId: string } }).parentSpanContext?.spanId;
   return sdk2 ?? (span as { parentSpanId?: string }).parentSpanId;
@@ -89,6 +99,7 @@ export class MetricEventsSpanProcessor implements SpanProcessor {
   private readonly batch: BatchSpanProcessor;
   private readonly notes = new SpanNotes(MAX_NOTES);
   private readonly llmSpanWatch: LlmSpanWatch;
+  private readonly openCalls: OpenCalls;
 
   constructor(
     options: MetricEventsSpanProcessorOptions = {},
@@ -102,6 +113,19 @@ export class MetricEventsSpanProcessor implements SpanProcessor {
     this.llmSpanWatch =
       internals.llmSpanWatch ?? new LlmSpanWatch(new ConsoleWarnings(this.exporter.resolvedOptions.warnings));
     this.llmSpanWatch.start();
+    const { danglingSpanTimeoutMillis, maxOpenSpans } = this.exporter.resolvedOptions;
+    this.openCalls = new OpenCalls({
+      timeoutMillis: danglingSpanTimeoutMillis,
+      maxOpen: maxOpenSpans,
+      hand: (span) => this.batch.onEnd(span),
+      now: internals.now,
+      setInterval: internals.setInterval,
+    });
+  }
+
+  /** Model-call spans started and not yet ended (watched for a row should their instrumentation never end them). */
+  get openModelCalls(): number {
+    return this.openCalls.size;
   }
 
   onStart(span: Span, parentContext: Context): void {
@@ -114,6 +138,7 @@ export class MetricEventsSpanProcessor implements SpanProcessor {
       own: identityOf(span),
       parentIsModelCall: parentSpan !== undefined && isModelCall(parentSpan.name, parentSpan.attributes),
     });
+    if (this.openCalls.enabled && isCall(span)) this.openCalls.started(span);
     this.batch.onStart(span, parentContext);
   }
 
@@ -121,6 +146,7 @@ export class MetricEventsSpanProcessor implements SpanProcessor {
     const note = this.notes.get(span.spanContext().spanId);
     if (note) note.own = eitherIdentity(identityOf(span), note.own);
     this.llmSpanWatch.onEnd(span);
+    this.openCalls.ended(span);
     this.batch.onEnd(span);
   }
 
@@ -133,6 +159,8 @@ export class MetricEventsSpanProcessor implements SpanProcessor {
   /** Flushes, then shuts the exporter down, all within the exporter's shutdown deadline counted from now. */
   shutdown(): Promise<void> {
     this.llmSpanWatch.atShutdown();
+    // Before the batch processor's shutdown, which exports what it holds and takes nothing after.
+    this.openCalls.endAll();
     this.exporter.beginShutdown();
     return this.batch.shutdown();
   }

@@ -15,7 +15,7 @@ import { AI_TELEMETRY_FUNCTION_ID, AI_TOOL_CALL_NAME } from './conventions/ai-sd
 import { METADATA, TOOL_NAME } from './conventions/openinference.js';
 import { TRACELOOP_ENTITY_NAME } from './conventions/openllmetry.js';
 import { ATTR_GEN_AI_AGENT_NAME, ATTR_GEN_AI_TOOL_NAME } from './genai-names.js';
-import type { SpanLike } from './span-like.js';
+import { SPAN_NOT_ENDED, type SpanLike } from './span-like.js';
 import { groupedKeys, keyGroupOf, type GroupedKey, type GroupedPrefix } from './key-index.js';
 import { isRecord, type SpanView } from './span-view.js';
 
@@ -72,6 +72,7 @@ export function customAttributes(
   setIfPresent(out, 'span_kind', spanKindName(span.kind));
   const status = view.has(HTTP_STATUS_GROUP) ? view.get(ATTR_HTTP_RESPONSE_STATUS_CODE) : undefined;
   if (typeof status === 'number' && Number.isInteger(status)) out['http_status_code'] = status;
+  if (span[SPAN_NOT_ENDED] === true) out['span_not_ended'] = true;
 
   const properties = groupedValues(view, 'traceloop.association.properties.');
   if (properties) out['association_properties'] = properties;

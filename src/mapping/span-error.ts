@@ -11,7 +11,8 @@ import {
   ATTR_EXCEPTION_TYPE,
 } from '@opentelemetry/semantic-conventions';
 import type { Attributes } from '@opentelemetry/api';
-import type { SpanEventLike, SpanLike } from './span-like.js';
+import { UNENDED_ERROR, UNENDED_ERROR_TYPE } from '../schema/unended-calls.js';
+import { SPAN_NOT_ENDED, type SpanEventLike, type SpanLike } from './span-like.js';
 
 export interface SpanError {
   readonly error: string | null;
@@ -19,9 +20,11 @@ export interface SpanError {
 }
 
 const EXCEPTION_EVENT = 'exception';
+const NOT_ENDED: SpanError = { error: UNENDED_ERROR, error_type: UNENDED_ERROR_TYPE };
 
 /** `attributes` are the span's, already read safely; status and events are read here, each on its own. */
 export function spanError(span: SpanLike, attributes: Attributes): SpanError {
+  if (span[SPAN_NOT_ENDED] === true) return NOT_ENDED;
   const status = statusOf(span);
   const failed = status?.code === SpanStatusCode.ERROR;
   const exception = lastException(eventsOf(span));

@@ -12,7 +12,15 @@ export interface SpanEventLike {
   readonly attributes?: Attributes | undefined;
 }
 
+/**
+ * Marks a copy of a span its instrumentation never ended, handed on by
+ * MetricEventsSpanProcessor (export/open-calls.ts): its row gets
+ * schema/unended-calls.ts's error and error_type, and `span_not_ended: true` in custom_attributes.
+ */
+export const SPAN_NOT_ENDED: unique symbol = Symbol.for('llamonitor.span_not_ended');
+
 export interface SpanLike {
+  readonly [SPAN_NOT_ENDED]?: true | undefined;
   readonly name: string;
   readonly kind: SpanKind;
   spanContext(): SpanContext;

@@ -30,7 +30,7 @@ export class InsertWriter {
   readonly maxPacketBytes: number;
 
   constructor(
-    private readonly table: string,
+    readonly table: string,
     escape: Escape,
     maxAllowedPacket: number,
     written: WrittenColumns = ALL_COLUMNS,
@@ -41,8 +41,12 @@ export class InsertWriter {
     this.maxStatementBytes = Math.min(STATEMENT_BYTES_CAP, this.maxPacketBytes);
   }
 
-  /** Writes `rows` on `connection` (inside the caller's transaction) in as many statements as their size needs. */
-  async write(connection: PoolConnection, rows: readonly MetricEvent[]): Promise<void> {
+  /**
+   * Writes `rows` on `connection` (inside the caller's transaction) in as many statements as their
+   * size needs. Resolves with the number of rows skipped as stored before.
+   */
+  async write(connection: PoolConnection, rows: readonly MetricEvent[]): Promise<number> {
+    let skipped = 0;
     const plan = planInsertStatements(
       rows,
       this.prefix,
@@ -63,8 +67,9 @@ export class InsertWriter {
         throw error;
       }
       const [header] = await pending;
-      await checkWriteResult(connection, header, statement.rows, this.table);
+      skipped += await checkWriteResult(connection, header, statement.rows, this.table);
       current = next;
     }
+    return skipped;
   }
 }

@@ -52,8 +52,11 @@ export class LoadDataWriter {
     this.maxChunkBytes = Math.max(1024, Math.min(MAX_CHUNK_BYTES, maxAllowedPacket - 1024));
   }
 
-  /** Writes `rows` on `connection` (inside the caller's transaction); throws on any warning but duplicates. */
-  async write(connection: PoolConnection, rows: readonly MetricEvent[]): Promise<void> {
+  /**
+   * Writes `rows` on `connection` (inside the caller's transaction); throws on any warning but
+   * duplicates. Resolves with the number of rows skipped as stored before.
+   */
+  async write(connection: PoolConnection, rows: readonly MetricEvent[]): Promise<number> {
     const socket = socketOf(connection);
     const [header] = await connection.query<ResultSetHeader>({
       sql: this.sql,
@@ -64,7 +67,7 @@ export class LoadDataWriter {
           socket,
         }),
     });
-    await checkWriteResult(connection, header, rows.length, this.table);
+    return checkWriteResult(connection, header, rows.length, this.table);
   }
 }
 

@@ -22,6 +22,7 @@ import {
 import { ConfigError, ConnectionError } from '../../errors.js';
 import { describeMySqlError } from './errors.js';
 import { InsertWriter } from './insert-writer.js';
+import { replaceUnended } from './unended-rows.js';
 import type { Escape } from './insert-statements.js';
 import { isLocalInfileRefused, LoadDataWriter } from './load-data-writer.js';
 import { inTransaction, loadMySqlDriver, openPool, withConnection } from './pool.js';
@@ -333,7 +334,14 @@ export class MySqlSink implements Sink {
         this.writers ?? this.know(await withConnection(pool, (c) => this.mustReadTable(c), signal));
       if (this.bulkPath === 'load-data') {
         try {
-          await inTransaction(pool, (connection) => loadData.write(connection, rows), signal);
+          await inTransaction(
+            pool,
+            async (connection) => {
+              if ((await loadData.write(connection, rows)) > 0)
+                await replaceUnended(connection, rows, insert);
+            },
+            signal,
+          );
           return;
         } catch (error) {
           if (!isLocalInfileRefused(error)) throw error;
@@ -344,7 +352,13 @@ export class MySqlSink implements Sink {
           );
         }
       }
-      await inTransaction(pool, (connection) => insert.write(connection, rows), signal);
+      await inTransaction(
+        pool,
+        async (connection) => {
+          if ((await insert.write(connection, rows)) > 0) await replaceUnended(connection, rows, insert);
+        },
+        signal,
+      );
     } catch (error) {
       throw describeMySqlError(
         error,

@@ -17,21 +17,24 @@ export function recordsOf(info: string | undefined): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/** Throws unless the server read every row sent and warned only about rows it already had. */
+/**
+ * Throws unless the server read every row sent and warned only about rows it
+ * already had; resolves with the number of those (rows skipped).
+ */
 export async function checkWriteResult(
   connection: PoolConnection,
   header: ResultSetHeader,
   rowsSent: number,
   table: string,
-): Promise<void> {
+): Promise<number> {
   const records = recordsOf(header.info);
   const warnings = header.warningStatus ?? 0;
   const skipped = rowsSent - header.affectedRows;
   const allRead = records === undefined || records === rowsSent;
-  if (allRead && warnings === 0) return;
+  if (allRead && warnings === 0) return Math.max(0, skipped);
   const shown = warnings > 0 ? (await connection.query<RowDataPacket[]>('SHOW WARNINGS'))[0] : [];
   const others = shown.filter((w) => Number(w.Code) !== ER_DUP_ENTRY);
-  if (allRead && warnings <= skipped && others.length === 0) return;
+  if (allRead && warnings <= skipped && others.length === 0) return Math.max(0, skipped);
   const examples = others
     .slice(0, WARNINGS_SHOWN)
     .map((w) => `${String(w.Code)} ${String(w.Message)}`)

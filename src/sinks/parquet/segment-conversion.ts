@@ -10,6 +10,7 @@
 import { existsSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { COLUMNS } from '../../schema/columns.js';
+import { UNENDED_ERROR_TYPE } from '../../schema/unended-calls.js';
 import {
   parseSegmentFileName,
   partFileName,
@@ -39,7 +40,7 @@ export interface ConversionResult {
   readonly files: readonly string[];
   /** Files found already in place: an earlier attempt renamed them before it stopped. */
   readonly filesAlreadyThere: number;
-  /** Rows whose event_id came earlier in the segment (a retried write). */
+  /** Rows whose event_id came earlier in the segment (a retried write); a span never ended's row and its real row count apart. */
   readonly duplicates: number;
   readonly droppedBatches: number;
   /** Rows of acknowledged batches lost to damage in the segment. */
@@ -51,6 +52,7 @@ export interface ConversionResult {
 
 const EVENT_ID = COLUMNS.findIndex((c) => c.name === 'event_id');
 const TIMESTAMP = COLUMNS.findIndex((c) => c.name === 'timestamp');
+const ERROR_TYPE = COLUMNS.findIndex((c) => c.name === 'error_type');
 const MICROS_PER_DAY = 86_400_000_000n;
 /**
  * Committed rows that make a row group while the segment fills: small enough
@@ -104,7 +106,11 @@ export class SegmentConversion {
   private readonly segment: SegmentName;
   private readonly walFolder: string;
   private readonly fileRows: number;
-  /** Event ids already given to a file: a retried write's second copy is left out. */
+  /**
+   * Event ids already given to a file: a retried write's second copy is left out. The row of a
+   * span never ended is keyed apart (schema/unended-calls.ts): the span's real row, should it end
+   * after all, is kept beside it, as in the files of other segments.
+   */
   private readonly seen = new Set<string>();
   private readonly dateCache = new Map<number, string>();
   /** Rows of the segment read so far, duplicates included. */
@@ -207,9 +213,11 @@ export class SegmentConversion {
     const from = this.consumed;
     const ids = columns[EVENT_ID] as string[];
     const timestamps = columns[TIMESTAMP] as bigint[];
+    const errorTypes = columns[ERROR_TYPE] as (string | null | undefined)[];
     const byDate = new Map<string, number[]>();
     for (let row = this.consumed; row < rows; row++) {
-      const id = ids[row] as string;
+      const id =
+        errorTypes[row] === UNENDED_ERROR_TYPE ? `${ids[row]} ${UNENDED_ERROR_TYPE}` : (ids[row] as string);
       if (this.seen.has(id)) continue;
       this.seen.add(id);
       const date = utcDate(timestamps[row] as bigint, this.dateCache);

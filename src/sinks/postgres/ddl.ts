@@ -4,6 +4,7 @@
  * it; every value travels as data (COPY rows or bind parameters).
  */
 import { createHash } from 'node:crypto';
+import { UNENDED_ERROR_TYPE } from '../../schema/unended-calls.js';
 import {
   COLUMNS,
   INDEXES,
@@ -131,4 +132,23 @@ export function insertFromStagingStatement(
 ): string {
   const list = columnList(columns);
   return `INSERT INTO ${name.sql} (${list}) SELECT ${list} FROM ${STAGING_TABLE} ON CONFLICT DO NOTHING`;
+}
+
+/**
+ * Replaces each stored row of a span that was never ended (schema/unended-calls.ts)
+ * by the staged real row of the same event_id: the span ended after all.
+ */
+export function replaceUnendedStatement(
+  name: TableName,
+  columns: readonly ColumnSpec[] = INSERT_COLUMNS,
+): string {
+  const set = columns.filter((c) => c.name !== 'event_id');
+  const event = quote('event_id');
+  const errorType = quote('error_type');
+  return (
+    `UPDATE ${name.sql} AS stored SET (${columnList(set)}) = ` +
+    `(${set.map((c) => `staged.${quote(c.name)}`).join(', ')}) FROM ${STAGING_TABLE} AS staged ` +
+    `WHERE stored.${event} = staged.${event} AND stored.${errorType} = '${UNENDED_ERROR_TYPE}' ` +
+    `AND staged.${errorType} IS DISTINCT FROM '${UNENDED_ERROR_TYPE}'`
+  );
 }
