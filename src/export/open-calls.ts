@@ -10,9 +10,12 @@
  * ended; if the span ends later after all, its real row replaces that one in
  * PostgreSQL and MySQL (each sink's conflict path) and sits beside it in Parquet.
  *
- * The spans are held strongly (an instrumentation that gave up on a call drops
- * its span), so their number is capped: past `maxOpen`, new calls are not
- * watched, and counted.
+ * Which spans are model calls is told by their attributes, which some
+ * instrumentations set just after the start (OpenInference's OITracer): every
+ * span is noted at its start, and those that are no model call by the next
+ * sweep are let go. The spans are held strongly (an instrumentation that gave
+ * up on a call drops its span), so their number is capped: past `maxOpen`,
+ * new spans are not watched, and counted.
  */
 import { SpanStatusCode, diag, type HrTime } from '@opentelemetry/api';
 import type { ReadableSpan, Span } from '@opentelemetry/sdk-trace-base';
@@ -41,6 +44,8 @@ export interface OpenCallsOptions {
   readonly maxOpen: number;
   /** Receives the copy, ended now, of a span that was never ended. */
   readonly hand: (span: ReadableSpan) => void;
+  /** Whether a span is a model call, from what it holds now. */
+  readonly isCall: (span: Span) => boolean;
   /** Test seams: the clock (epoch milliseconds) and the sweep timer. */
   readonly now?: () => number;
   readonly setInterval?: SetInterval;
@@ -50,6 +55,8 @@ interface OpenCall {
   readonly span: Span;
   readonly traceId: string;
   deadline: number;
+  /** Known to be a model call; until then, checked at each sweep and let go when it is not. */
+  isCall: boolean;
 }
 
 export class OpenCalls {
@@ -72,30 +79,32 @@ export class OpenCalls {
     return this.options.timeoutMillis > 0;
   }
 
-  /** Model-call spans open now. */
+  /** Spans watched now: the open model calls, and spans started since the last sweep. */
   get size(): number {
     return this.open.size;
   }
 
-  /** Calls not watched because `maxOpen` were open. */
+  /** Spans not watched because `maxOpen` were. */
   get notWatched(): number {
     return this.unwatched;
   }
 
-  /** Watches a model-call span that just started. */
+  /** Watches a span that just started, until it ends or is found to be no model call. */
   started(span: Span): void {
     if (!this.enabled) return;
     if (this.open.size >= this.options.maxOpen) {
       if (this.unwatched++ === 0) {
         diag.debug(
-          `llamonitor: ${this.options.maxOpen} model-call spans are open (maxOpenSpans); calls started ` +
-            'from now on get no row if their instrumentation never ends their span',
+          `llamonitor: ${this.options.maxOpen} spans are watched (maxOpenSpans); calls started from now ` +
+            'on get no row if their instrumentation never ends their span',
         );
       }
       return;
     }
     const { traceId, spanId } = span.spanContext();
-    this.open.set(spanId, { span, traceId, deadline: this.now() + this.options.timeoutMillis });
+    const deadline = this.now() + this.options.timeoutMillis;
+    // Told at the first sweep that finds it open: most spans end before, and cost no more than this.
+    this.open.set(spanId, { span, traceId, deadline, isCall: false });
     let ofTrace = this.byTrace.get(traceId);
     if (!ofTrace) this.byTrace.set(traceId, (ofTrace = new Set()));
     ofTrace.add(spanId);
@@ -117,10 +126,11 @@ export class OpenCalls {
     }
   }
 
-  /** Hands on every call past its deadline. */
+  /** Lets go of the spans that are no model call, and hands on every call past its deadline. */
   sweep(): void {
     const now = this.now();
     for (const [spanId, call] of this.open) {
+      if (!this.stillCall(spanId, call)) continue;
       if (call.deadline <= now) this.endNow(spanId, call, now);
     }
   }
@@ -128,12 +138,27 @@ export class OpenCalls {
   /** At shutdown: hands on every call still open, and stops sweeping. */
   endAll(): void {
     const now = this.now();
-    for (const [spanId, call] of this.open) this.endNow(spanId, call, now);
+    for (const [spanId, call] of this.open) {
+      if (this.stillCall(spanId, call)) this.endNow(spanId, call, now);
+    }
     this.stopSweeps?.();
     this.stopSweeps = undefined;
     if (this.unwatched > 0) {
       diag.debug(`llamonitor: ${this.unwatched} model-call spans were not watched (maxOpenSpans reached)`);
     }
+  }
+
+  /** Whether a watched span is a model call (checked until it is one); one that is not is let go. */
+  private stillCall(spanId: string, call: OpenCall): boolean {
+    if (!call.isCall) {
+      try {
+        call.isCall = this.options.isCall(call.span);
+      } catch {
+        call.isCall = false;
+      }
+      if (!call.isCall) this.forget(spanId);
+    }
+    return call.isCall;
   }
 
   private endNow(spanId: string, call: OpenCall, now: number): void {

@@ -118,13 +118,14 @@ export class MetricEventsSpanProcessor implements SpanProcessor {
       timeoutMillis: danglingSpanTimeoutMillis,
       maxOpen: maxOpenSpans,
       hand: (span) => this.batch.onEnd(span),
+      isCall,
       now: internals.now,
       setInterval: internals.setInterval,
     });
   }
 
-  /** Model-call spans started and not yet ended (watched for a row should their instrumentation never end them). */
-  get openModelCalls(): number {
+  /** @internal Spans watched for a row should their instrumentation never end them: open model calls, and spans started since the last sweep. */
+  get watchedOpenSpans(): number {
     return this.openCalls.size;
   }
 
@@ -138,7 +139,7 @@ export class MetricEventsSpanProcessor implements SpanProcessor {
       own: identityOf(span),
       parentIsModelCall: parentSpan !== undefined && isModelCall(parentSpan.name, parentSpan.attributes),
     });
-    if (this.openCalls.enabled && isCall(span)) this.openCalls.started(span);
+    this.openCalls.started(span);
     this.batch.onStart(span, parentContext);
   }
 

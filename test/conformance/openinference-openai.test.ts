@@ -34,7 +34,8 @@ import {
 } from './expected.js';
 import { SINKS, conformanceCapture, type SinkName } from './stored-rows.js';
 
-const pipeline = conformanceCapture(openinferenceOpenAI);
+// Rows of calls whose span is never ended come 5 s after the scenario's application span ended.
+const pipeline = conformanceCapture(openinferenceOpenAI, { danglingSpanTimeoutMillis: 5_000 });
 const CHAT_SPAN = 'OpenAI Chat Completions';
 
 describe.each(SINKS)('OpenInference OpenAI → %s', (sink: SinkName) => {
@@ -199,13 +200,27 @@ describe.each(SINKS)('OpenInference OpenAI → %s', (sink: SinkName) => {
     });
   });
 
-  describe('what the instrumentation does not emit', () => {
+  describe('calls whose span the instrumentation never ends', () => {
     it.each(['error-429', 'error-500'])(
-      'stores no row for a call answered %s: the instrumentation never ends its span',
+      'stores one error row for a call answered %s, with the session of the call',
       async (scenario) => {
         const { rows: all, unended } = await pipeline.run(scenario);
         expect(unended.map((span) => span.name)).toEqual([CHAT_SPAN]);
-        expect(all[sink]).toEqual([]);
+        expect(all[sink].map((row) => [row.operation_name, row.operation_type])).toEqual([
+          [CHAT_SPAN, 'llm_call'],
+        ]);
+        const [row] = all[sink];
+        expect(row).toMatchObject({
+          span_id: unended[0]!.spanContext().spanId,
+          session_id: OPENINFERENCE_SESSION_ID,
+          user_id: OPENINFERENCE_USER_ID,
+          error: 'the span was never ended by its instrumentation',
+          error_type: 'span_not_ended',
+          input_tokens: null,
+          cost_usd: null,
+        });
+        expect(row!.custom_attributes).toMatchObject({ span_not_ended: true });
+        expect(row!.duration_ms).toBeGreaterThan(0);
       },
     );
   });

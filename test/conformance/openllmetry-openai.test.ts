@@ -35,7 +35,8 @@ import {
 } from './expected.js';
 import { SINKS, conformanceCapture, rowNamed, type SinkName } from './stored-rows.js';
 
-const pipeline = conformanceCapture(openllmetryOpenAI);
+// Rows of calls whose span is never ended come 5 s after the scenario's application span ended.
+const pipeline = conformanceCapture(openllmetryOpenAI, { danglingSpanTimeoutMillis: 5_000 });
 const CHAT_SPAN = `chat ${CHAT_MODEL}`;
 
 /** Input, output and total: the tokens this instrumentation records (it drops cache and reasoning). */
@@ -210,11 +211,27 @@ describe.each(SINKS)('OpenLLMetry OpenAI → %s', (sink: SinkName) => {
     });
 
     it.each(['error-429', 'error-500'])(
-      'stores no row for a call answered %s: the instrumentation never ends its span',
+      'stores one error row for a call answered %s, although the instrumentation never ends its span',
       async (scenario) => {
         const { rows: all, unended } = await pipeline.run(scenario);
         expect(unended.map((span) => span.name)).toEqual([`chat ${scenario}`]);
-        expect(all[sink]).toEqual([]);
+        expect(all[sink].map((row) => [row.operation_name, row.operation_type])).toEqual([
+          [`chat ${scenario}`, 'llm_call'],
+        ]);
+        const [row] = all[sink];
+        expect(row).toMatchObject({
+          span_id: unended[0]!.spanContext().spanId,
+          session_id: OPENLLMETRY_SESSION_ID,
+          user_id: OPENLLMETRY_USER_ID,
+          model: scenario,
+          provider: 'openai',
+          error: 'the span was never ended by its instrumentation',
+          error_type: 'span_not_ended',
+          input_tokens: null,
+          cost_usd: null,
+        });
+        expect(row!.custom_attributes).toMatchObject({ span_not_ended: true });
+        expect(row!.duration_ms).toBeGreaterThan(0);
       },
     );
   });

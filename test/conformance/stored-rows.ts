@@ -90,7 +90,15 @@ export interface ConformanceCapture {
 export interface ConformanceOptions {
   /** Attributes of the application span each scenario runs in (a session the app sets itself, say). */
   readonly appSpanAttributes?: Attributes;
+  /**
+   * danglingSpanTimeoutMillis of both processors: the rows of spans the instrumentation never ends
+   * come this long after the scenario's application span ended (the grace is never longer).
+   */
+  readonly danglingSpanTimeoutMillis?: number;
 }
+
+/** How long a scenario with spans never ended waits for their rows at most. */
+const UNENDED_ROWS_WAIT_MILLIS = 60_000;
 
 const APP_TRACER = 'llamonitor-conformance-app';
 
@@ -169,6 +177,7 @@ export function conformanceCapture(
           url: join(folder, 'data'),
           table,
           spillDir: join(folder, 'spill-parquet'),
+          danglingSpanTimeoutMillis: options.danglingSpanTimeoutMillis,
         }),
       );
       if (SINKS.includes('postgres')) {
@@ -177,6 +186,7 @@ export function conformanceCapture(
             url: POSTGRES_URL,
             table,
             spillDir: join(folder, 'spill-postgres'),
+            danglingSpanTimeoutMillis: options.danglingSpanTimeoutMillis,
           }),
         );
       }
@@ -245,13 +255,24 @@ export function conformanceCapture(
       if (!result) {
         result = live.run(scenario).then(async (capture) => {
           const appSpan = appSpans.get(scenario)!;
-          const rows = {
+          const readRows = async () => ({
             parquet: inSpanOrder(await parquetRows(appSpan.traceId), capture.spans),
             postgres: inSpanOrder(
               SINKS.includes('postgres') ? await postgresRows(appSpan.traceId) : [],
               capture.spans,
             ),
-          };
+          });
+          let rows = await readRows();
+          // Spans never ended get their rows once the grace after the application span's end is over.
+          const expected = capture.spans.length + capture.unended.length;
+          const watching = options.danglingSpanTimeoutMillis !== undefined && capture.unended.length > 0;
+          const due = Date.now() + UNENDED_ROWS_WAIT_MILLIS;
+          const short = () => SINKS.some((sink) => rows[sink].length < expected);
+          while (watching && short() && Date.now() < due) {
+            await new Promise((resolve) => setTimeout(resolve, 250));
+            await Promise.all(processors.map((processor) => processor.forceFlush()));
+            rows = await readRows();
+          }
           return { ...capture, appSpan, rows };
         });
         runs.set(scenario, result);

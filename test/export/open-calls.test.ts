@@ -152,6 +152,28 @@ describe('a model-call span never ended', () => {
     ]);
   });
 
+  it('tells a model call by attributes set just after its start, as OpenInference sets them', async () => {
+    const { sink, processor, tracer } = setup();
+    const chat = tracer.startSpan('OpenAI Chat Completions');
+    chat.setAttributes({
+      'openinference.span.kind': 'LLM',
+      'llm.model_name': 'gpt-4o-mini',
+      'session.id': 's-1',
+    });
+    await processor.shutdown();
+    expect(sink.rows.map((r) => [r.operation_type, r.session_id, r.error_type])).toEqual([
+      ['llm_call', 's-1', 'span_not_ended'],
+    ]);
+  });
+
+  it('lets go of a span that is no model call at the first sweep', async () => {
+    const { processor, tracer, after } = setup({ spans: 'all' });
+    tracer.startSpan('background job');
+    expect(processor.watchedOpenSpans).toBe(1);
+    await after(1);
+    expect(processor.watchedOpenSpans).toBe(0);
+  });
+
   it('watches model calls only: an application span left open gets no row', async () => {
     const { sink, processor, tracer } = setup({ spans: 'all' });
     tracer.startSpan('background job');
@@ -162,7 +184,7 @@ describe('a model-call span never ended', () => {
   it('watches at most maxOpenSpans calls at once', async () => {
     const { sink, processor, startChat } = setup({ maxOpenSpans: 2 });
     const spans = [startChat(), startChat(), startChat()];
-    expect(processor.openModelCalls).toBe(2);
+    expect(processor.watchedOpenSpans).toBe(2);
     await processor.shutdown();
     expect(sink.rows.map((r) => r.span_id)).toEqual(spans.slice(0, 2).map((s) => s.spanContext().spanId));
   });
