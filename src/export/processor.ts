@@ -4,7 +4,9 @@
  * set them on some spans only (the Vercel AI SDK 7 on `invoke_agent` and
  * `step`, not on their `chat` and `execute_tool` children); at each span's
  * start this notes what it inherits, and the exporter puts it in the row of a
- * child that has none, without changing the spans other processors see.
+ * child that has none, without changing the spans other processors see. And
+ * it writes a row for a model call whose span its instrumentation never ends
+ * (open-calls.ts).
  */
 import type { Attributes, Context } from '@opentelemetry/api';
 import {

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { OPTION_SPECS, resolveOptions } from '../../src/config/options.js';
+import { REPO } from '../support/child-process.js';
 
 describe('options from the environment', () => {
   it('fills every documented default when nothing is set', () => {
@@ -117,6 +120,16 @@ describe('options from the environment', () => {
       kind: 'mysql',
       display: 'mariadb://root:****@h/db',
     });
+  });
+
+  it('are each documented in the README table, in order, with their variable', () => {
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const documented = readme
+      .split('\n')
+      .map((line) => /^\| `(LLAMONITOR_[A-Z_]+)` \| `(\w+)` \|/.exec(line))
+      .filter((match) => match !== null)
+      .map((match) => [match[1], match[2]]);
+    expect(documented).toEqual(OPTION_SPECS.map((spec) => [spec.env, spec.key]));
   });
 
   it('declares one environment variable per option, each named LLAMONITOR_*', () => {
