@@ -16,6 +16,7 @@ import { METADATA, TOOL_NAME } from './conventions/openinference.js';
 import { TRACELOOP_ENTITY_NAME } from './conventions/openllmetry.js';
 import { ATTR_GEN_AI_AGENT_NAME, ATTR_GEN_AI_TOOL_NAME } from './genai-names.js';
 import { SPAN_NOT_ENDED, type SpanLike } from './span-like.js';
+import { requestSettings } from './request-settings.js';
 import { groupedKeys, keyGroupOf, type GroupedKey, type GroupedPrefix } from './key-index.js';
 import { isRecord, type SpanView } from './span-view.js';
 
@@ -55,6 +56,8 @@ export function customAttributes(
   content: CapturedContent | undefined,
   userId: string | number | undefined,
   models: CallModels,
+  /** The span recorded a first-token time: it was streamed. */
+  streamed = false,
 ): JsonObject {
   const out: JsonObject = {};
   // The 1.0 key: the response model first (the `model` column takes the request model first).
@@ -73,6 +76,8 @@ export function customAttributes(
   const status = view.has(HTTP_STATUS_GROUP) ? view.get(ATTR_HTTP_RESPONSE_STATUS_CODE) : undefined;
   if (typeof status === 'number' && Number.isInteger(status)) out['http_status_code'] = status;
   if (span[SPAN_NOT_ENDED] === true) out['span_not_ended'] = true;
+  const request = requestSettings(view, streamed);
+  if (request !== undefined) out['request'] = request;
 
   const properties = groupedValues(view, 'traceloop.association.properties.');
   if (properties) out['association_properties'] = properties;

@@ -46,6 +46,8 @@ export const KeyGroup = {
   user: 1 << 19,
   /** A charge the span reports: `gen_ai.usage.cost`, `llm.cost.*`, `langfuse.observation.cost_details`. */
   cost: 1 << 20,
+  /** A stream's timings: `gen_ai.response.time_to_first_chunk`, `gen_ai.client.operation.*`, `ai.response.msTo*`, `ai.stream.*`. */
+  streamTiming: 1 << 21,
 } as const;
 
 /** Every group: what a reader must assume of a span whose keys were not indexed. */
@@ -57,6 +59,11 @@ const GROUP_PREFIXES: readonly (readonly [prefix: string, group: number])[] = [
   ['llm.cost.', KeyGroup.cost],
   ['langfuse.observation.cost_details', KeyGroup.cost],
   ['gen_ai.usage.', KeyGroup.genAiUsage],
+  ['gen_ai.response.time_to_first_chunk', KeyGroup.streamTiming],
+  ['gen_ai.client.operation.', KeyGroup.streamTiming],
+  ['ai.response.msTo', KeyGroup.streamTiming],
+  ['ai.response.avgOutputTokensPerSecond', KeyGroup.streamTiming],
+  ['ai.stream.', KeyGroup.streamTiming],
   ['gen_ai.input.', KeyGroup.genAiMessages],
   ['gen_ai.output.', KeyGroup.genAiMessages],
   ['gen_ai.system_instructions', KeyGroup.genAiMessages],

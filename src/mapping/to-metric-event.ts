@@ -44,6 +44,7 @@ import { costOfCall } from './call-cost.js';
 import { addCostMetrics, type CallCost } from '../pricing/price-call.js';
 import { defaultPriceTable } from '../pricing/price-table.js';
 import { userIdInView } from './user-id.js';
+import { NO_STREAM_TIMING, streamTimingInView, type StreamTiming } from './stream-timing.js';
 
 const ZERO_TRACE_ID = '00000000000000000000000000000000';
 const ZERO_SPAN_ID = '0000000000000000';
@@ -125,6 +126,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
       }),
     undefined,
   );
+  const timing = attempt('stream timing', streamTimingInView, view, NO_STREAM_TIMING);
   const userId = attempt('user', userIdInView, view, undefined) ?? options.inheritedUserId;
   const sessionId =
     attempt('session', sessionIdInView, view, undefined) ?? options.inheritedSessionId ?? traceId;
@@ -151,7 +153,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     text_line_count: fitInt32(outputMetrics?.metrics.lines),
     text_custom_metrics: attemptRun(
       'text metrics',
-      () => textCustomMetrics(view, inputMetrics?.metrics, tokens, cost, aggregate, invalid, partial),
+      () => textCustomMetrics(view, inputMetrics?.metrics, tokens, cost, timing, aggregate, invalid, partial),
       null,
     ),
     image_count: fitInt32(images.image_count),
@@ -172,6 +174,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
           options.captureContent === true ? { input, output } : undefined,
           userId,
           models,
+          timing.firstTokenMillis !== undefined,
         ),
       null,
     ),
@@ -184,7 +187,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     cache_write_tokens: usage.cache_write_tokens,
     reasoning_tokens: usage.reasoning_tokens,
     cost_usd: aggregate || cost === undefined ? null : fitDouble(cost.usd),
-    time_to_first_token_ms: null,
+    time_to_first_token_ms: fitDouble(timing.firstTokenMillis),
     finish_reason: optionalString(
       attempt('finish reason', finishReasonInView, view, undefined),
       FINISH_REASON_CHARS,
@@ -352,6 +355,7 @@ function textCustomMetrics(
   input: TextMetrics | undefined,
   tokens: SpanTokens,
   cost: CallCost | undefined,
+  timing: StreamTiming,
   aggregate: boolean,
   invalid: string[],
   partial: readonly string[],
@@ -360,6 +364,7 @@ function textCustomMetrics(
   // The cost keys first: every priced row then starts from the same shape, and their stores stay fast.
   if (cost !== undefined) addCostMetrics(metrics, cost, aggregate);
   if (input !== undefined) addInputMetrics(metrics, input);
+  if (timing !== NO_STREAM_TIMING) addStreamMetrics(metrics, timing);
   addTokenMetrics(metrics, tokens, aggregate);
   addUserMetrics(metrics, view, 'llamonitor.text.', invalid);
   for (const name of invalid) countInvalidValue(metrics, name);
@@ -372,6 +377,15 @@ function addInputMetrics(metrics: JsonObject, input: TextMetrics): void {
   metrics['input_word_count'] = input.words;
   metrics['input_byte_size'] = input.bytes;
   metrics['input_line_count'] = input.lines;
+}
+
+function addStreamMetrics(metrics: JsonObject, timing: StreamTiming): void {
+  if (timing.finishMillis !== undefined) metrics['ms_to_finish'] = timing.finishMillis;
+  if (timing.perOutputChunkMillis !== undefined)
+    metrics['time_per_output_chunk_ms'] = timing.perOutputChunkMillis;
+  if (timing.outputTokensPerSecond !== undefined) {
+    metrics['output_tokens_per_second'] = timing.outputTokensPerSecond;
+  }
 }
 
 function imageCustomMetrics(view: SpanView, images: ImageColumns, invalid: string[]): JsonObject | null {

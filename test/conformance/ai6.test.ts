@@ -38,7 +38,7 @@ import {
   FAILED_CALL_COLUMNS,
   chatCostUsd,
 } from './expected.js';
-import { SINKS, conformanceCapture, rowNamed, type SinkName, type StoredRow } from './stored-rows.js';
+import { SINKS, conformanceCapture, rowNamed, rowOf, type SinkName, type StoredRow } from './stored-rows.js';
 
 const pipeline = conformanceCapture(ai6);
 
@@ -285,4 +285,21 @@ describe('AI SDK 6: both sinks', () => {
       expect(rows.postgres).toEqual(rows.parquet);
     },
   );
+});
+
+describe.each(SINKS)('AI SDK 6 → %s: a streamed call', (sink: SinkName) => {
+  it('stores the first-token time of the doStream span, its timings, and that it was streamed', async () => {
+    const { rows, spans } = await pipeline.run('chat-stream');
+    const span = spans.find((s) => s.name === 'ai.streamText.doStream')!;
+    const row = rowOf(rows[sink], span);
+    expect(row.time_to_first_token_ms).toBeCloseTo(
+      span.attributes['ai.response.msToFirstChunk'] as number,
+      9,
+    );
+    expect(row.text_custom_metrics).toMatchObject({
+      ms_to_finish: span.attributes['ai.response.msToFinish'],
+    });
+    expect(row.custom_attributes).toMatchObject({ request: { stream: true } });
+    expect(rowNamed(rows[sink], 'ai.streamText').time_to_first_token_ms).toBeNull();
+  });
 });

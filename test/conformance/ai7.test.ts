@@ -38,7 +38,7 @@ import {
   FAILED_CALL_COLUMNS,
   chatCostUsd,
 } from './expected.js';
-import { SINKS, conformanceCapture, rowNamed, type SinkName, type StoredRow } from './stored-rows.js';
+import { SINKS, conformanceCapture, rowNamed, rowOf, type SinkName, type StoredRow } from './stored-rows.js';
 
 const pipeline = conformanceCapture(ai7);
 const INVOKE_AGENT = `invoke_agent ${CHAT_MODEL}`;
@@ -323,4 +323,15 @@ describe('AI SDK 7: both sinks', () => {
       expect(rows.postgres).toEqual(rows.parquet);
     },
   );
+});
+
+describe.each(SINKS)('AI SDK 7 → %s: a streamed call', (sink: SinkName) => {
+  it('stores the chat span’s time to first chunk in milliseconds, and that it was streamed', async () => {
+    const { rows, spans } = await pipeline.run('chat-stream');
+    const span = spans.find((s) => s.name === `chat ${CHAT_MODEL}`)!;
+    const row = rowOf(rows[sink], span);
+    const seconds = span.attributes['gen_ai.client.operation.time_to_first_chunk'] as number;
+    expect(row.time_to_first_token_ms).toBeCloseTo(seconds * 1000, 9);
+    expect(row.custom_attributes).toMatchObject({ request: { stream: true } });
+  });
 });

@@ -29,7 +29,7 @@ import {
   expectedChatColumns,
   FAILED_CALL_COLUMNS,
 } from './expected.js';
-import { SINKS, conformanceCapture, type SinkName } from './stored-rows.js';
+import { SINKS, conformanceCapture, rowOf, type SinkName } from './stored-rows.js';
 
 const APP_SESSION_ID = 'session-contrib-app-0001';
 const APP_USER_ID = 'user-contrib-app-0001';
@@ -197,5 +197,16 @@ describe('contrib OpenAI: both sinks', () => {
     expect(rows.parquet.map((row) => row.span_id).sort()).toEqual(
       spans.map((span) => span.spanContext().spanId).sort(),
     );
+  });
+});
+
+describe.each(SINKS)('contrib OpenAI → %s: a streamed call', (sink: SinkName) => {
+  it('stores no time to first token: the instrumentation records none', async () => {
+    const { rows, spans } = await pipeline.run('chat-stream');
+    const row = rowOf(
+      rows[sink],
+      spans.find((s) => s.name === `chat ${CHAT_MODEL}`)!,
+    );
+    expect(row.time_to_first_token_ms).toBeNull();
   });
 });

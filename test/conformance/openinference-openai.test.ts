@@ -32,7 +32,7 @@ import {
   schema11Columns,
   expectedChatColumns,
 } from './expected.js';
-import { SINKS, conformanceCapture, type SinkName } from './stored-rows.js';
+import { SINKS, conformanceCapture, rowOf, type SinkName } from './stored-rows.js';
 
 // Rows of calls whose span is never ended come 5 s after the scenario's application span ended.
 const pipeline = conformanceCapture(openinferenceOpenAI, { danglingSpanTimeoutMillis: 5_000 });
@@ -235,4 +235,16 @@ describe('OpenInference OpenAI: both sinks', () => {
       expect(rows.postgres).toEqual(rows.parquet);
     },
   );
+});
+
+describe.each(SINKS)('OpenInference OpenAI → %s: a streamed call', (sink: SinkName) => {
+  it('stores no time to first token: the instrumentation records none', async () => {
+    const { rows, spans } = await pipeline.run('chat-stream');
+    const row = rowOf(
+      rows[sink],
+      spans.find((s) => s.name === CHAT_SPAN)!,
+    );
+    expect(row.time_to_first_token_ms).toBeNull();
+    expect(row.custom_attributes).toMatchObject({ request: { stream: true } });
+  });
 });

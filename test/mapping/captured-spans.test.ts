@@ -135,3 +135,75 @@ describe('the user of a span that names none', () => {
     });
   });
 });
+
+describe('a streamed call: time to first token, timings, request settings', () => {
+  it('takes the AI SDK 6 doStream span’s ai.response.msToFirstChunk (milliseconds)', () => {
+    const span = captured('ai6', 'chat-stream', 'ai.streamText.doStream');
+    const event = row(span);
+    expect(event.time_to_first_token_ms).toBe(span.attributes['ai.response.msToFirstChunk']);
+    expect(event.text_custom_metrics).toMatchObject({
+      ms_to_finish: span.attributes['ai.response.msToFinish'],
+      output_tokens_per_second: span.attributes['ai.response.avgOutputTokensPerSecond'],
+    });
+    expect(event.custom_attributes).toMatchObject({ request: { stream: true } });
+  });
+
+  it('converts the AI SDK 7 chat span’s gen_ai.client.operation.* seconds to milliseconds', () => {
+    const span = captured('ai7', 'chat-stream', 'chat gpt-4o-mini');
+    const event = row(span);
+    const seconds = span.attributes['gen_ai.client.operation.time_to_first_chunk'] as number;
+    expect(event.time_to_first_token_ms).toBe(seconds * 1000);
+    expect(event.text_custom_metrics).toMatchObject({
+      time_per_output_chunk_ms:
+        (span.attributes['gen_ai.client.operation.time_per_output_chunk'] as number) * 1000,
+    });
+    expect(event.custom_attributes).toMatchObject({ request: { stream: true } });
+  });
+
+  it('reads gen_ai.response.time_to_first_chunk of the GenAI conventions, in seconds', () => {
+    const event = row(
+      spanWith({
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.response.time_to_first_chunk': 0.5,
+        'gen_ai.request.stream': true,
+      }),
+    );
+    expect(event.time_to_first_token_ms).toBe(500);
+    expect(event.custom_attributes).toMatchObject({ request: { stream: true } });
+  });
+
+  it('keeps null where the instrumentation records no first-token time, and says a non-streamed call was not', () => {
+    const streamed = row(captured('openinference-openai', 'chat-stream', 'OpenAI Chat Completions'));
+    expect(streamed.time_to_first_token_ms).toBeNull();
+    expect(streamed.custom_attributes).toMatchObject({ request: { stream: true } });
+    const plain = row(captured('ai6', 'chat', 'ai.generateText.doGenerate'));
+    expect(plain.time_to_first_token_ms).toBeNull();
+    expect(plain.custom_attributes).toMatchObject({ request: { stream: false } });
+  });
+
+  it('ignores a first-token time that is not a duration', () => {
+    for (const value of [-1, Number.NaN, 'fast']) {
+      expect(
+        row(spanWith({ 'gen_ai.operation.name': 'chat', 'ai.response.msToFirstChunk': value }))
+          .time_to_first_token_ms,
+      ).toBeNull();
+    }
+  });
+
+  it('keeps the request settings OpenLLMetry records: temperature and max tokens', () => {
+    const event = row(captured('openllmetry-openai', 'chat', 'chat gpt-4o-mini'));
+    expect(event.custom_attributes).toMatchObject({ request: { temperature: 0.2, max_tokens: 64 } });
+  });
+
+  it('names the tool choice the AI SDK records', () => {
+    const event = row(
+      spanWith({
+        'ai.operationId': 'ai.generateText.doGenerate',
+        'ai.prompt.toolChoice': '{"type":"tool","toolName":"weather"}',
+      }),
+    );
+    expect(event.custom_attributes).toMatchObject({
+      request: { stream: false, tool_choice: 'tool:weather' },
+    });
+  });
+});

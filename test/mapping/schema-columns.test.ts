@@ -53,13 +53,30 @@ describe('the schema 1.1 columns of captured spans', () => {
     }
   });
 
-  it('reserves time_to_first_token_ms: null in this release, for every captured row', () => {
+  it('sets time_to_first_token_ms on exactly the captured rows that record one, and never past the span’s end', () => {
+    const firstTokenKeys = [
+      'ai.response.msToFirstChunk',
+      'ai.stream.msToFirstChunk',
+      'gen_ai.client.operation.time_to_first_chunk',
+      'gen_ai.response.time_to_first_chunk',
+    ];
+    let timed = 0;
     for (const [instrumentation, scenario] of listCapturedFixtures()) {
       for (const span of loadCapturedSpans(instrumentation, scenario)) {
         const row = toMetricEvent(span, { spans: 'all' });
-        expect(row?.time_to_first_token_ms ?? null).toBeNull();
+        const records = firstTokenKeys.some((key) => typeof span.attributes[key] === 'number');
+        const label = `${instrumentation}/${scenario} ${span.name}`;
+        if (!records) {
+          expect(row?.time_to_first_token_ms ?? null, label).toBeNull();
+          continue;
+        }
+        timed++;
+        expect(row!.time_to_first_token_ms, label).toBeGreaterThan(0);
+        expect(row!.time_to_first_token_ms!, label).toBeLessThanOrEqual(row!.duration_ms!);
       }
     }
+    // AI SDK 6 doStream, AI SDK 7 chat, AI SDK 7 legacy doStream, at least.
+    expect(timed).toBeGreaterThanOrEqual(3);
   });
 
   it('gives a cost to exactly the captured rows with their own input tokens, and says why the others have none', () => {
