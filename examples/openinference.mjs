@@ -84,5 +84,6 @@ await server.close();
 await showStoredRows(destination, serviceName);
 console.log(
   'OpenInference 4.2 records no tokens for a streamed answer or an embedding, and never ends the span of a\n' +
-    'call that failed (the 500 above): no exporter receives it, so no row can exist for it.',
+    'call that failed (the 500 above): no exporter receives it. MetricEventsSpanProcessor saw it start and\n' +
+    'wrote its row at shutdown, with error_type span_not_ended.',
 );

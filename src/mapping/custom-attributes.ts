@@ -17,6 +17,7 @@ import { TRACELOOP_ENTITY_NAME } from './conventions/openllmetry.js';
 import { ATTR_GEN_AI_AGENT_NAME, ATTR_GEN_AI_TOOL_NAME } from './genai-names.js';
 import { SPAN_NOT_ENDED, type SpanLike } from './span-like.js';
 import { requestSettings } from './request-settings.js';
+import { finishReasonsInView } from './finish-reason.js';
 import { groupedKeys, keyGroupOf, type GroupedKey, type GroupedPrefix } from './key-index.js';
 import { isRecord, type SpanView } from './span-view.js';
 
@@ -30,6 +31,8 @@ export const MAX_CONTENT_CHARS = 8192;
 const AGENT_SOURCES = groupedKeys([ATTR_GEN_AI_AGENT_NAME, AI_TELEMETRY_FUNCTION_ID, TRACELOOP_ENTITY_NAME]);
 const TOOL_SOURCES = groupedKeys([ATTR_GEN_AI_TOOL_NAME, TOOL_NAME, AI_TOOL_CALL_NAME]);
 const HTTP_STATUS_GROUP = keyGroupOf(ATTR_HTTP_RESPONSE_STATUS_CODE);
+const RESPONSE_ID_SOURCES = groupedKeys(['gen_ai.response.id', 'ai.response.id']);
+const TOOL_CALL_ID_SOURCES = groupedKeys(['gen_ai.tool.call.id', 'ai.toolCall.id']);
 const OPENINFERENCE_METADATA_GROUP = keyGroupOf(METADATA);
 const METADATA_PREFIXES: readonly GroupedPrefix[] = [
   'ai.telemetry.metadata.',
@@ -78,6 +81,10 @@ export function customAttributes(
   if (span[SPAN_NOT_ENDED] === true) out['span_not_ended'] = true;
   const request = requestSettings(view, streamed);
   if (request !== undefined) out['request'] = request;
+  const finishReasons = finishReasonsInView(view);
+  if (finishReasons !== undefined) out['finish_reasons'] = finishReasons;
+  setIfPresent(out, 'response_id', first(view, RESPONSE_ID_SOURCES));
+  setIfPresent(out, 'tool_call_id', first(view, TOOL_CALL_ID_SOURCES));
 
   const properties = groupedValues(view, 'traceloop.association.properties.');
   if (properties) out['association_properties'] = properties;

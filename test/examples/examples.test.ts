@@ -28,7 +28,10 @@ interface Expected {
 
 const EXAMPLES: Readonly<Record<string, Expected>> = {
   openllmetry: { rows: 3, shows: ["'support-chat-0042'", '64x48 png'] },
-  openinference: { rows: 4, shows: ["'support-chat-0043'", '160x120 png', "'embedding'"] },
+  openinference: {
+    rows: 5,
+    shows: ["'support-chat-0043'", '160x120 png', "'embedding'", 'span_not_ended: the span was never ended'],
+  },
   'contrib-openai': { rows: 4, shows: ["'support-chat-0044'", 'RateLimitError: 429'] },
   'ai-sdk-6': { rows: 12, shows: ["'support-chat-0045'", "'ai.toolCall'", 'AI_APICallError'] },
   'ai-sdk-7': { rows: 17, shows: ["'support-chat-0046'", "'execute_tool get_weather'", '64x48 png'] },
