@@ -6,6 +6,7 @@
  * outer span (`ai.generateText`, ...) that repeats the usage of its model
  * calls (`...doGenerate`, ...): the outer row keeps it as `aggregate_*`.
  */
+import { LENGTH_CUT_TOKENS } from '../support/capture/openai-scenarios.js';
 import { describe, expect, it } from 'vitest';
 import {
   CHAT_ANSWER,
@@ -301,5 +302,19 @@ describe.each(SINKS)('AI SDK 6 → %s: a streamed call', (sink: SinkName) => {
     });
     expect(row.custom_attributes).toMatchObject({ request: { stream: true } });
     expect(rowNamed(rows[sink], 'ai.streamText').time_to_first_token_ms).toBeNull();
+  });
+});
+
+describe.each(SINKS)('AI SDK 6 → %s: why a call stopped', (sink: SinkName) => {
+  const modelCall = async (scenario: string) =>
+    (await pipeline.run(scenario)).rows[sink].filter((row) => row.operation_type === 'llm_call')[0]!;
+
+  it('tells a call cut by its token limit from one that ended in tool calls', async () => {
+    const [cut, toolCall] = [await modelCall('chat-length'), await modelCall('tool-call')];
+    expect([cut.finish_reason, toolCall.finish_reason]).toEqual(['length', 'tool-calls']);
+    expect(cut.custom_attributes).toMatchObject({
+      finish_reasons: ['length'],
+      request: { max_tokens: LENGTH_CUT_TOKENS },
+    });
   });
 });

@@ -7,6 +7,7 @@
  * session and the user, and the processor hands them down to the
  * instrumentation's rows.
  */
+import { LENGTH_CUT_TOKENS } from '../support/capture/openai-scenarios.js';
 import { describe, expect, it } from 'vitest';
 import {
   CHAT_ANSWER,
@@ -208,5 +209,19 @@ describe.each(SINKS)('contrib OpenAI → %s: a streamed call', (sink: SinkName) 
       spans.find((s) => s.name === `chat ${CHAT_MODEL}`)!,
     );
     expect(row.time_to_first_token_ms).toBeNull();
+  });
+});
+
+describe.each(SINKS)('contrib OpenAI → %s: why a call stopped', (sink: SinkName) => {
+  const modelCall = async (scenario: string) =>
+    (await pipeline.run(scenario)).rows[sink].filter((row) => row.operation_type === 'llm_call')[0]!;
+
+  it('tells a call cut by its token limit from one that ended in tool calls', async () => {
+    const [cut, toolCall] = [await modelCall('chat-length'), await modelCall('tool-call')];
+    expect([cut.finish_reason, toolCall.finish_reason]).toEqual(['length', 'tool_calls']);
+    expect(cut.custom_attributes).toMatchObject({
+      finish_reasons: ['length'],
+      request: { max_tokens: LENGTH_CUT_TOKENS },
+    });
   });
 });

@@ -4,6 +4,7 @@
  * `withAssociationProperties` (its span processor writes it on each span at
  * start), spans through MetricEventsSpanProcessor into Parquet and PostgreSQL.
  */
+import { LENGTH_CUT_TOKENS } from '../support/capture/openai-scenarios.js';
 import { describe, expect, it } from 'vitest';
 import {
   CHAT_ANSWER,
@@ -256,5 +257,19 @@ describe.each(SINKS)('OpenLLMetry OpenAI → %s: a streamed call', (sink: SinkNa
       spans.find((s) => s.name === CHAT_SPAN)!,
     );
     expect(row.time_to_first_token_ms).toBeNull();
+  });
+});
+
+describe.each(SINKS)('OpenLLMetry OpenAI → %s: why a call stopped', (sink: SinkName) => {
+  const modelCall = async (scenario: string) =>
+    (await pipeline.run(scenario)).rows[sink].filter((row) => row.operation_type === 'llm_call')[0]!;
+
+  it('tells a call cut by its token limit from one that ended in tool calls', async () => {
+    const [cut, toolCall] = [await modelCall('chat-length'), await modelCall('tool-call')];
+    expect([cut.finish_reason, toolCall.finish_reason]).toEqual(['length', 'tool_call']);
+    expect(cut.custom_attributes).toMatchObject({
+      finish_reasons: ['length'],
+      request: { max_tokens: LENGTH_CUT_TOKENS },
+    });
   });
 });

@@ -38,7 +38,7 @@ export interface FakeToolCall {
 export interface FakeChatAnswer {
   readonly text: string | null;
   readonly toolCalls: readonly FakeToolCall[];
-  readonly finishReason: 'stop' | 'tool_calls';
+  readonly finishReason: 'stop' | 'tool_calls' | 'length';
   readonly usage: FakeUsage;
 }
 
@@ -64,6 +64,18 @@ export const CHAT_ANSWER: FakeChatAnswer = {
   finishReason: 'stop',
   usage: usage(23, 14, 8, 3),
 };
+
+/** Output tokens a request may ask for at most and still get the whole plain answer. */
+export const LENGTH_LIMIT_TOKENS = CHAT_ANSWER.usage.completion_tokens;
+
+/**
+ * The plain answer cut by a request's token limit below LENGTH_LIMIT_TOKENS: its first
+ * `maxTokens` words (a word a token here), finish reason `length`, as OpenAI answers it.
+ */
+export function lengthCutAnswer(maxTokens: number): FakeChatAnswer {
+  const words = (CHAT_ANSWER.text ?? '').split(/\s+/).slice(0, maxTokens).join(' ');
+  return { text: words, toolCalls: [], finishReason: 'length', usage: usage(23, maxTokens, 8, 0) };
+}
 
 export const IMAGE_ANSWER: FakeChatAnswer = {
   text: 'A small red rectangle.',
@@ -155,6 +167,8 @@ export function chooseChatAnswer(body: JsonRecord): FakeChatAnswer {
     return { ...TOOL_CALL_ANSWER, toolCalls: [{ ...call, name: String(name) }] };
   }
   if (messages.some(hasImagePart)) return IMAGE_ANSWER;
+  const limit = body.max_completion_tokens ?? body.max_tokens;
+  if (typeof limit === 'number' && limit >= 1 && limit < LENGTH_LIMIT_TOKENS) return lengthCutAnswer(limit);
   return CHAT_ANSWER;
 }
 

@@ -60,6 +60,10 @@ async function expectApiError(status: number, call: () => Promise<unknown>): Pro
   throw new Error(`expected the fake server to answer ${status}`);
 }
 
+/** The token limit of the `chat-length` scenarios: below the plain answer's, so the server cuts it. */
+export const LENGTH_CUT_TOKENS = 5;
+const TEST_ONLY_SCENARIOS = new Set(['chat-large-image', 'chat-length']);
+
 export const OPENAI_SCENARIOS: Readonly<
   Record<string, { readonly description: string; run(client: OpenAIClient): Promise<void> }>
 > = {
@@ -74,6 +78,16 @@ export const OPENAI_SCENARIOS: Readonly<
         ],
         temperature: 0.2,
         max_tokens: 64,
+      });
+    },
+  },
+  'chat-length': {
+    description: 'chat with max_tokens 5: the answer is cut at its token limit (tests only, no fixture)',
+    async run(client) {
+      await client.chat.completions.create({
+        model: CHAT_MODEL,
+        messages: [{ role: 'user', content: CHAT_QUESTION }],
+        max_tokens: LENGTH_CUT_TOKENS,
       });
     },
   },
@@ -177,10 +191,10 @@ export const OPENAI_SCENARIOS: Readonly<
   },
 };
 
-/** The scenarios written as fixtures: all but the large image, which would make a fixture of 100 KB. */
+/** The scenarios written as fixtures: all but the large image (a fixture of 100 KB) and the cut answer. */
 export const OPENAI_FIXTURE_SCENARIOS: Readonly<Record<string, string>> = Object.fromEntries(
   Object.entries(OPENAI_SCENARIOS)
-    .filter(([name]) => name !== 'chat-large-image')
+    .filter(([name]) => !TEST_ONLY_SCENARIOS.has(name))
     .map(([name, scenario]) => [name, scenario.description]),
 );
 

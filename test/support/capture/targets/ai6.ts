@@ -9,6 +9,7 @@ import { embed, embedMany, generateText, stepCountIs, streamText, tool, type Tel
 import { z } from 'zod';
 import { WEATHER_TOOL_NAME, WEATHER_TOOL_RESULT } from '../../fake-llm-server.js';
 import { SMALL_PNG } from '../../png.js';
+import { LENGTH_CUT_TOKENS } from '../openai-scenarios.js';
 import {
   CHAT_MODEL,
   CHAT_QUESTION,
@@ -61,6 +62,19 @@ const SCENARIOS: Readonly<
         prompt: CHAT_QUESTION,
         temperature: 0.2,
         maxOutputTokens: 64,
+        maxRetries: 0,
+        experimental_telemetry: telemetry,
+      });
+    },
+  },
+  'chat-length': {
+    description:
+      'generateText with maxOutputTokens 5: the answer is cut at its token limit (tests only, no fixture)',
+    async run(openai) {
+      await generateText({
+        model: openai.chat(CHAT_MODEL),
+        prompt: CHAT_QUESTION,
+        maxOutputTokens: LENGTH_CUT_TOKENS,
         maxRetries: 0,
         experimental_telemetry: telemetry,
       });
@@ -178,7 +192,11 @@ const SCENARIOS: Readonly<
 export const ai6: CaptureTarget = {
   name: 'ai6',
   packages: ['ai', '@ai-sdk/openai'],
-  scenarios: Object.fromEntries(Object.entries(SCENARIOS).map(([name, s]) => [name, s.description])),
+  scenarios: Object.fromEntries(
+    Object.entries(SCENARIOS)
+      .filter(([name]) => name !== 'chat-length')
+      .map(([name, s]) => [name, s.description]),
+  ),
   async start(server, options = {}) {
     const tracing = startCaptureTracing(options);
     const openai = createOpenAI({ baseURL: server.baseURL, apiKey: FAKE_API_KEY });

@@ -25,6 +25,7 @@ import {
 import { z } from 'zod';
 import { WEATHER_TOOL_NAME, WEATHER_TOOL_RESULT } from '../../fake-llm-server.js';
 import { SMALL_PNG } from '../../png.js';
+import { LENGTH_CUT_TOKENS } from '../openai-scenarios.js';
 import {
   CHAT_MODEL,
   CHAT_QUESTION,
@@ -78,6 +79,20 @@ const SCENARIOS: Readonly<
         prompt: CHAT_QUESTION,
         temperature: 0.2,
         maxOutputTokens: 64,
+        maxRetries: 0,
+        runtimeContext,
+        telemetry,
+      });
+    },
+  },
+  'chat-length': {
+    description:
+      'generateText with maxOutputTokens 5: the answer is cut at its token limit (tests only, no fixture)',
+    async run(openai) {
+      await generateText({
+        model: openai.chat(CHAT_MODEL),
+        prompt: CHAT_QUESTION,
+        maxOutputTokens: LENGTH_CUT_TOKENS,
         maxRetries: 0,
         runtimeContext,
         telemetry,
@@ -223,7 +238,7 @@ function ai7Target(name: string, integration: () => Telemetry): CaptureTarget {
     packageRoot: 'workspaces/ai7',
     scenarios: Object.fromEntries(
       Object.entries(SCENARIOS)
-        .filter(([name]) => name !== 'chat-default-integration')
+        .filter(([name]) => name !== 'chat-default-integration' && name !== 'chat-length')
         .map(([name, s]) => [name, s.description]),
     ),
     async start(server, options = {}) {
