@@ -33,6 +33,18 @@ const TOOL_SOURCES = groupedKeys([ATTR_GEN_AI_TOOL_NAME, TOOL_NAME, AI_TOOL_CALL
 const HTTP_STATUS_GROUP = keyGroupOf(ATTR_HTTP_RESPONSE_STATUS_CODE);
 const RESPONSE_ID_SOURCES = groupedKeys(['gen_ai.response.id', 'ai.response.id']);
 const TOOL_CALL_ID_SOURCES = groupedKeys(['gen_ai.tool.call.id', 'ai.toolCall.id']);
+const [AGENT_ID, PROMPT_NAME] = groupedKeys(['gen_ai.agent.id', 'gen_ai.prompt.name']) as [
+  GroupedKey,
+  GroupedKey,
+];
+/** The GenAI conventions' evaluation attributes, by the key each gets in custom_attributes.evaluation. */
+const EVALUATION_SOURCES: readonly (readonly [name: string, source: GroupedKey])[] = [
+  ['name', 'gen_ai.evaluation.name'],
+  ['score_value', 'gen_ai.evaluation.score.value'],
+  ['score_label', 'gen_ai.evaluation.score.label'],
+  ['explanation', 'gen_ai.evaluation.explanation'],
+].map(([name, key]) => [name!, groupedKeys([key!])[0]!] as const);
+const EVALUATION_GROUPS = EVALUATION_SOURCES.reduce((groups, [, { group }]) => groups | group, 0);
 const OPENINFERENCE_METADATA_GROUP = keyGroupOf(METADATA);
 const METADATA_PREFIXES: readonly GroupedPrefix[] = [
   'ai.telemetry.metadata.',
@@ -85,6 +97,10 @@ export function customAttributes(
   if (finishReasons !== undefined) out['finish_reasons'] = finishReasons;
   setIfPresent(out, 'response_id', first(view, RESPONSE_ID_SOURCES));
   setIfPresent(out, 'tool_call_id', first(view, TOOL_CALL_ID_SOURCES));
+  setIfPresent(out, 'agent_id', first(view, [AGENT_ID]));
+  setIfPresent(out, 'prompt_name', first(view, [PROMPT_NAME]));
+  const evaluations = evaluationsOf(span, view);
+  if (evaluations !== undefined) out['evaluations'] = evaluations;
 
   const properties = groupedValues(view, 'traceloop.association.properties.');
   if (properties) out['association_properties'] = properties;
@@ -105,6 +121,53 @@ function first(view: SpanView, keys: readonly GroupedKey[]): AttributeValue | un
     const value = view.get(key);
     if ((typeof value === 'string' && value.length > 0) || typeof value === 'number') return value;
   }
+  return undefined;
+}
+
+/** Evaluation results listed at most. */
+const MAX_EVALUATIONS = 16;
+const EVALUATION_EVENT = 'gen_ai.evaluation.result';
+
+/**
+ * The evaluations the span reports: each `gen_ai.evaluation.result` event (the GenAI conventions'
+ * form), else the same attributes on the span itself; `name`, `score_value`, `score_label`,
+ * `explanation` where present.
+ */
+function evaluationsOf(span: SpanLike, view: SpanView): JsonObject[] | undefined {
+  const found: JsonObject[] = [];
+  const events = eventsOf(span);
+  for (const event of events) {
+    if (found.length >= MAX_EVALUATIONS) break;
+    if (event?.name !== EVALUATION_EVENT || !isRecord(event.attributes)) continue;
+    const evaluation = evaluationFrom((key) => event.attributes?.[key]);
+    if (evaluation !== undefined) found.push(evaluation);
+  }
+  if (found.length === 0 && view.has(EVALUATION_GROUPS)) {
+    const evaluation = evaluationFrom((key) => view.get(key));
+    if (evaluation !== undefined) found.push(evaluation);
+  }
+  return found.length > 0 ? found : undefined;
+}
+
+function eventsOf(span: SpanLike): SpanLike['events'] {
+  try {
+    return Array.isArray(span.events) ? span.events : [];
+  } catch {
+    return []; // a hostile span: the rest of custom_attributes is still written
+  }
+}
+
+function evaluationFrom(read: (key: string) => unknown): JsonObject | undefined {
+  const evaluation: JsonObject = {};
+  for (const [name, { key }] of EVALUATION_SOURCES) {
+    const value = read(key);
+    const fits =
+      name === 'score_value'
+        ? typeof value === 'number' && Number.isFinite(value)
+        : typeof value === 'string' && value.length > 0;
+    if (fits) setIfPresent(evaluation, name, value);
+  }
+  for (const _name in evaluation) return evaluation;
   return undefined;
 }
 

@@ -45,6 +45,7 @@ import { addCostMetrics, type CallCost } from '../pricing/price-call.js';
 import { defaultPriceTable } from '../pricing/price-table.js';
 import { userIdInView } from './user-id.js';
 import { NO_STREAM_TIMING, streamTimingInView, type StreamTiming } from './stream-timing.js';
+import { addModalityTokens } from './modality-tokens.js';
 
 const ZERO_TRACE_ID = '00000000000000000000000000000000';
 const ZERO_SPAN_ID = '0000000000000000';
@@ -366,6 +367,7 @@ function textCustomMetrics(
   if (input !== undefined) addInputMetrics(metrics, input);
   if (timing !== NO_STREAM_TIMING) addStreamMetrics(metrics, timing);
   addTokenMetrics(metrics, tokens, aggregate);
+  addModalityTokens(metrics, view);
   addUserMetrics(metrics, view, 'llamonitor.text.', invalid);
   for (const name of invalid) countInvalidValue(metrics, name);
   if (partial.length > 0) metrics[PARTIAL_METRICS_KEY] = [...partial];

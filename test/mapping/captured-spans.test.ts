@@ -207,3 +207,118 @@ describe('a streamed call: time to first token, timings, request settings', () =
     });
   });
 });
+
+/** A span built from the GenAI conventions' own examples (semantic-conventions-genai model/gen-ai/registry.yaml). */
+describe('the newest GenAI conventions', () => {
+  it('keeps the agent id, the prompt name, the tool call id and the per-modality token counts', () => {
+    const event = row(
+      spanWith({
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.provider.name': 'openai',
+        'gen_ai.request.model': 'gpt-4o',
+        'gen_ai.agent.id': 'asst_5j66UpCpwteGg4YSxUnt7lPY',
+        'gen_ai.agent.name': 'Math Tutor',
+        'gen_ai.prompt.name': 'analyze-code',
+        'gen_ai.tool.call.id': 'call_mszuSIzqtI65i1wAUOE8w5H4',
+        'gen_ai.response.id': 'chatcmpl-123',
+        'gen_ai.response.finish_reasons': ['stop', 'length'],
+        'gen_ai.usage.input_tokens': 100,
+        'gen_ai.usage.text.input_tokens': 90,
+        'gen_ai.usage.image.input_tokens': 40,
+        'gen_ai.usage.audio.input_tokens': 10,
+        'gen_ai.usage.video.input_tokens': 20,
+        'gen_ai.usage.output_tokens': 180,
+        'gen_ai.usage.text.output_tokens': 170,
+        'gen_ai.usage.audio.output_tokens': 10,
+      }),
+    );
+    expect(event.finish_reason).toBe('stop');
+    expect(event.custom_attributes).toMatchObject({
+      agent_id: 'asst_5j66UpCpwteGg4YSxUnt7lPY',
+      agent_name: 'Math Tutor',
+      prompt_name: 'analyze-code',
+      tool_call_id: 'call_mszuSIzqtI65i1wAUOE8w5H4',
+      response_id: 'chatcmpl-123',
+      finish_reasons: ['stop', 'length'],
+    });
+    expect(event.text_custom_metrics).toMatchObject({
+      text_input_tokens: 90,
+      image_input_tokens: 40,
+      audio_input_tokens: 10,
+      video_input_tokens: 20,
+      text_output_tokens: 170,
+      audio_output_tokens: 10,
+    });
+    expect(event.input_tokens).toBe(100);
+  });
+
+  it('lists the gen_ai.evaluation.result events of an evaluation span', () => {
+    const span = spanWith({ 'gen_ai.operation.name': 'chat' }, 'evaluate answer');
+    const withEvents = {
+      ...span,
+      events: [
+        {
+          name: 'gen_ai.evaluation.result',
+          time: span.startTime,
+          attributes: {
+            'gen_ai.evaluation.name': 'Relevance',
+            'gen_ai.evaluation.score.value': 4.0,
+            'gen_ai.evaluation.score.label': 'relevant',
+            'gen_ai.evaluation.explanation': 'The response is factually accurate.',
+          },
+        },
+        {
+          name: 'gen_ai.evaluation.result',
+          time: span.startTime,
+          attributes: { 'gen_ai.evaluation.name': 'groundedness', 'gen_ai.evaluation.score.label': 'fail' },
+        },
+      ],
+    } as ReadableSpan;
+    expect(row(withEvents).custom_attributes?.['evaluations']).toEqual([
+      {
+        name: 'Relevance',
+        score_value: 4,
+        score_label: 'relevant',
+        explanation: 'The response is factually accurate.',
+      },
+      { name: 'groundedness', score_label: 'fail' },
+    ]);
+  });
+
+  it('counts reasoning parts as text in no convention: AI SDK prompt messages measure as GenAI messages do', () => {
+    const aiSdk = row(
+      spanWith({
+        'ai.operationId': 'ai.generateText.doGenerate',
+        'ai.prompt.messages': JSON.stringify([
+          { role: 'user', content: [{ type: 'text', text: 'Why?' }] },
+          {
+            role: 'assistant',
+            content: [
+              { type: 'reasoning', text: 'Let me think.' },
+              { type: 'text', text: 'Because.' },
+            ],
+          },
+        ]),
+      }),
+    );
+    const genAi = row(
+      spanWith({
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.input.messages': JSON.stringify([
+          { role: 'user', parts: [{ type: 'text', content: 'Why?' }] },
+          {
+            role: 'assistant',
+            parts: [
+              { type: 'reasoning', content: 'Let me think.' },
+              { type: 'text', content: 'Because.' },
+            ],
+          },
+        ]),
+      }),
+    );
+    expect(aiSdk.text_custom_metrics?.['input_char_count']).toBe(
+      genAi.text_custom_metrics?.['input_char_count'],
+    );
+    expect(aiSdk.text_custom_metrics).toMatchObject(inputColumnsOf('Why?\nBecause.'));
+  });
+});

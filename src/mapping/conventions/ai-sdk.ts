@@ -105,7 +105,8 @@ function messagesText(messages: unknown): string | undefined {
     if (!Array.isArray(content)) continue;
     for (const part of content) {
       if (!isRecord(part)) continue;
-      if (part['type'] === 'text' || part['type'] === 'reasoning') pieces.push(stringifyPart(part['text']));
+      // Reasoning is not text the model was given or answered, as in the GenAI conventions (genai.ts).
+      if (part['type'] === 'text') pieces.push(stringifyPart(part['text']));
       else if (part['type'] === 'tool-call') pieces.push(stringifyPart(part['input'] ?? part['args']));
       else if (part['type'] === 'tool-result') pieces.push(toolResultText(part['output'] ?? part['result']));
     }
