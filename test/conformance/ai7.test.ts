@@ -6,7 +6,6 @@
  * invoke_agent → step N → chat / execute_tool, and the session is on the first
  * two only: the processor carries it down to chat and execute_tool.
  */
-import { LENGTH_CUT_TOKENS } from '../support/capture/openai-scenarios.js';
 import { describe, expect, it } from 'vitest';
 import {
   CHAT_ANSWER,
@@ -40,6 +39,7 @@ import {
   chatCostUsd,
 } from './expected.js';
 import { SINKS, conformanceCapture, rowNamed, rowOf, type SinkName, type StoredRow } from './stored-rows.js';
+import { describeWhyCallsStop } from './stopped-calls.js';
 
 const pipeline = conformanceCapture(ai7);
 const INVOKE_AGENT = `invoke_agent ${CHAT_MODEL}`;
@@ -337,16 +337,4 @@ describe.each(SINKS)('AI SDK 7 → %s: a streamed call', (sink: SinkName) => {
   });
 });
 
-describe.each(SINKS)('AI SDK 7 → %s: why a call stopped', (sink: SinkName) => {
-  const modelCall = async (scenario: string) =>
-    (await pipeline.run(scenario)).rows[sink].filter((row) => row.operation_type === 'llm_call')[0]!;
-
-  it('tells a call cut by its token limit from one that ended in tool calls', async () => {
-    const [cut, toolCall] = [await modelCall('chat-length'), await modelCall('tool-call')];
-    expect([cut.finish_reason, toolCall.finish_reason]).toEqual(['length', 'tool-calls']);
-    expect(cut.custom_attributes).toMatchObject({
-      finish_reasons: ['length'],
-      request: { max_tokens: LENGTH_CUT_TOKENS },
-    });
-  });
-});
+describeWhyCallsStop('AI SDK 7', pipeline, 'tool-calls');

@@ -7,7 +7,6 @@
  * session and the user, and the processor hands them down to the
  * instrumentation's rows.
  */
-import { LENGTH_CUT_TOKENS } from '../support/capture/openai-scenarios.js';
 import { describe, expect, it } from 'vitest';
 import {
   CHAT_ANSWER,
@@ -31,6 +30,7 @@ import {
   FAILED_CALL_COLUMNS,
 } from './expected.js';
 import { SINKS, conformanceCapture, rowOf, type SinkName } from './stored-rows.js';
+import { describeWhyCallsStop } from './stopped-calls.js';
 
 const APP_SESSION_ID = 'session-contrib-app-0001';
 const APP_USER_ID = 'user-contrib-app-0001';
@@ -212,16 +212,4 @@ describe.each(SINKS)('contrib OpenAI → %s: a streamed call', (sink: SinkName) 
   });
 });
 
-describe.each(SINKS)('contrib OpenAI → %s: why a call stopped', (sink: SinkName) => {
-  const modelCall = async (scenario: string) =>
-    (await pipeline.run(scenario)).rows[sink].filter((row) => row.operation_type === 'llm_call')[0]!;
-
-  it('tells a call cut by its token limit from one that ended in tool calls', async () => {
-    const [cut, toolCall] = [await modelCall('chat-length'), await modelCall('tool-call')];
-    expect([cut.finish_reason, toolCall.finish_reason]).toEqual(['length', 'tool_calls']);
-    expect(cut.custom_attributes).toMatchObject({
-      finish_reasons: ['length'],
-      request: { max_tokens: LENGTH_CUT_TOKENS },
-    });
-  });
-});
+describeWhyCallsStop('contrib OpenAI', pipeline, 'tool_calls');

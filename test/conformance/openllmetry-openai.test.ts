@@ -4,7 +4,6 @@
  * `withAssociationProperties` (its span processor writes it on each span at
  * start), spans through MetricEventsSpanProcessor into Parquet and PostgreSQL.
  */
-import { LENGTH_CUT_TOKENS } from '../support/capture/openai-scenarios.js';
 import { describe, expect, it } from 'vitest';
 import {
   CHAT_ANSWER,
@@ -35,6 +34,7 @@ import {
   expectedChatColumns,
 } from './expected.js';
 import { SINKS, conformanceCapture, rowOf, rowNamed, type SinkName } from './stored-rows.js';
+import { describeWhyCallsStop } from './stopped-calls.js';
 
 // Rows of calls whose span is never ended come 5 s after the scenario's application span ended.
 const pipeline = conformanceCapture(openllmetryOpenAI, { danglingSpanTimeoutMillis: 5_000 });
@@ -260,16 +260,4 @@ describe.each(SINKS)('OpenLLMetry OpenAI → %s: a streamed call', (sink: SinkNa
   });
 });
 
-describe.each(SINKS)('OpenLLMetry OpenAI → %s: why a call stopped', (sink: SinkName) => {
-  const modelCall = async (scenario: string) =>
-    (await pipeline.run(scenario)).rows[sink].filter((row) => row.operation_type === 'llm_call')[0]!;
-
-  it('tells a call cut by its token limit from one that ended in tool calls', async () => {
-    const [cut, toolCall] = [await modelCall('chat-length'), await modelCall('tool-call')];
-    expect([cut.finish_reason, toolCall.finish_reason]).toEqual(['length', 'tool_call']);
-    expect(cut.custom_attributes).toMatchObject({
-      finish_reasons: ['length'],
-      request: { max_tokens: LENGTH_CUT_TOKENS },
-    });
-  });
-});
+describeWhyCallsStop('OpenLLMetry OpenAI', pipeline, 'tool_call');
