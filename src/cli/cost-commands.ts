@@ -5,6 +5,7 @@
  * configured sink.
  */
 import { createSink } from '../config/create-sink.js';
+import type { ResolvedOptions } from '../config/options.js';
 import { priceTableOf } from '../config/prices.js';
 import { repriceRow } from '../pricing/reprice-row.js';
 import { redactSecrets } from '../secrets.js';
@@ -46,14 +47,13 @@ function rangeOf(command: string, since: string | undefined, until: string | und
   return { from, to };
 }
 
+/** Runs `work` on the sink of `options` (loaded once by the caller), closing it after. */
 async function withSink<T>(
-  env: Env,
+  options: ResolvedOptions,
   out: Out,
   command: string,
   work: (sink: Sink, target: string) => Promise<T>,
 ): Promise<T | undefined> {
-  const options = loadOptions(env, out, { createTable: false });
-  if (!options) return undefined;
   let sink: Sink | undefined;
   try {
     sink = await createSink(options);
@@ -85,7 +85,9 @@ export async function stats(
     out(`llamonitor stats: --by ${by} is not one of ${SUMMARY_GROUPS.join(', ')}`);
     return EXIT_USAGE;
   }
-  const summary = await withSink(env, out, 'stats', (sink) => sink.summarize({ ...range, by: group }));
+  const options = loadOptions(env, out, { createTable: false });
+  if (!options) return 1;
+  const summary = await withSink(options, out, 'stats', (sink) => sink.summarize({ ...range, by: group }));
   if (summary === undefined) return 1;
   if (json) {
     out(
@@ -190,7 +192,8 @@ export async function reprice(
   const options = loadOptions(env, out, { createTable: false });
   if (!options) return 1;
   const table = priceTableOf(options);
-  const report = await withSink(env, out, 'reprice', async (sink, target) => ({
+  // One load: a custom price file is read once, and prices what this run writes.
+  const report = await withSink(options, out, 'reprice', async (sink, target) => ({
     target,
     ...(await sink.reprice({ ...range, model, dryRun, reprice: (row) => repriceRow(table, row) })),
   }));

@@ -4,7 +4,6 @@
  * A span that names no model and reports no usage (a tool call, a retrieval)
  * gets no cost keys: it is no model call.
  */
-import type { HrTime } from '@opentelemetry/api';
 import { priceCall, reportedCallCost, type CallCost } from '../pricing/price-call.js';
 import type { PriceTable } from '../pricing/price-table.js';
 import type { CallModels } from './call-identity.js';
@@ -20,7 +19,8 @@ export interface CostInputs {
   readonly tokens: TokenColumns;
   /** The span repeats its children's usage: its charge is theirs, so only computed, never taken as reported. */
   readonly aggregate: boolean;
-  readonly startTime: HrTime;
+  /** When the call was made: the row's timestamp (the span's start, else its end, else now). */
+  readonly atMillis: number;
   readonly table: PriceTable;
 }
 
@@ -36,13 +36,7 @@ export function costOfCall(inputs: CostInputs): CallCost | undefined {
     requestModel: models.request,
     responseModel: models.response,
     provider: inputs.provider,
-    atMillis: millisOf(inputs.startTime),
+    atMillis: inputs.atMillis,
     tokens,
   });
-}
-
-/** The span's start in milliseconds; now when it is no instant (the mapping then stamps the row now too). */
-function millisOf(time: HrTime): number {
-  const millis = Array.isArray(time) ? time[0] * 1000 + time[1] / 1e6 : NaN;
-  return Number.isFinite(millis) ? millis : Date.now();
 }

@@ -112,6 +112,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
   const usage = attemptRun('token columns', () => tokenColumns(tokens, aggregate), NO_TOKEN_COLUMNS);
   const models = attempt('model', callModels, view, NO_MODELS);
   const provider = attempt('provider', providerName, view, undefined);
+  const timestamp = timestampOf(span);
   const cost = attemptRun(
     'cost',
     () =>
@@ -122,7 +123,8 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
         // A wrapper's columns are null; its cost is the price of the usage it repeats.
         tokens: aggregate ? tokenColumns(tokens, false) : usage,
         aggregate,
-        startTime: span.startTime,
+        // Priced at the instant the row is stamped with, so that re-pricing from the row agrees.
+        atMillis: Date.parse(timestamp),
         table: options.prices ?? defaultPriceTable(),
       }),
     undefined,
@@ -146,7 +148,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     parent_span_id: parentSpanId === null ? null : fitString(parentSpanId, PARENT_SPAN_ID_CHARS),
     operation_name: fitString(name, OPERATION_NAME_CHARS),
     operation_type: operationType,
-    timestamp: timestampOf(span),
+    timestamp,
     duration_ms: fitDouble(attempt('duration', durationMillis, span, null)),
     text_char_count: fitInt32(outputMetrics?.metrics.chars),
     text_word_count: fitInt32(outputMetrics?.metrics.words),

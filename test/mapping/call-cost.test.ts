@@ -154,6 +154,23 @@ describe('the cost of a call', () => {
     });
   });
 
+  it('prices a span whose start is unreadable at the instant its row is stamped with (its end)', () => {
+    const prices = new PriceTable(
+      checkCustomPricesOption({
+        models: [
+          { match: 'gpt-4o-mini', prices: { input_mtok: 1, output_mtok: 2 } },
+          { match: 'gpt-4o-mini', from: '2026-03-01', prices: { input_mtok: 10, output_mtok: 20 } },
+        ],
+      }),
+    );
+    // Ended the day before the price change: priced then, not at today's rate.
+    const span = chatSpan({}, new Date('2026-02-28T23:59:58.000Z'));
+    const unreadableStart = { ...span, startTime: [Number.NaN, 0] } as unknown as ReadableSpan;
+    const row = toMetricEvent(unreadableStart, { prices })!;
+    expect(row.timestamp).toBe('2026-02-28T23:59:58.800000Z');
+    expect(row.cost_usd).toBeCloseTo((1200 * 1 + 300 * 2) / 1e6, 15);
+  });
+
   it("keeps a wrapper's cost as aggregate_cost_usd, computed from the usage it repeats, never its reported last step", () => {
     const [, outer] = recordSpans({ scope: { name: 'ai', version: '6.0.326' } }, (tracer) => {
       const span = tracer.startSpan('ai.generateText', {
