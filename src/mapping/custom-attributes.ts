@@ -17,7 +17,6 @@ import { TRACELOOP_ENTITY_NAME } from './conventions/openllmetry.js';
 import { ATTR_GEN_AI_AGENT_NAME, ATTR_GEN_AI_TOOL_NAME } from './genai-names.js';
 import { SPAN_NOT_ENDED, type SpanLike } from './span-like.js';
 import { requestSettings } from './request-settings.js';
-import { finishReasonsInView } from './finish-reason.js';
 import { groupedKeys, keyGroupOf, type GroupedKey, type GroupedPrefix } from './key-index.js';
 import { isRecord, type SpanView } from './span-view.js';
 
@@ -33,10 +32,8 @@ const TOOL_SOURCES = groupedKeys([ATTR_GEN_AI_TOOL_NAME, TOOL_NAME, AI_TOOL_CALL
 const HTTP_STATUS_GROUP = keyGroupOf(ATTR_HTTP_RESPONSE_STATUS_CODE);
 const RESPONSE_ID_SOURCES = groupedKeys(['gen_ai.response.id', 'ai.response.id']);
 const TOOL_CALL_ID_SOURCES = groupedKeys(['gen_ai.tool.call.id', 'ai.toolCall.id']);
-const [AGENT_ID, PROMPT_NAME] = groupedKeys(['gen_ai.agent.id', 'gen_ai.prompt.name']) as [
-  GroupedKey,
-  GroupedKey,
-];
+const AGENT_ID_SOURCES = groupedKeys(['gen_ai.agent.id']);
+const PROMPT_NAME_SOURCES = groupedKeys(['gen_ai.prompt.name']);
 /** The GenAI conventions' evaluation attributes, by the key each gets in custom_attributes.evaluation. */
 const EVALUATION_SOURCES: readonly (readonly [name: string, source: GroupedKey])[] = [
   ['name', 'gen_ai.evaluation.name'],
@@ -73,6 +70,8 @@ export function customAttributes(
   models: CallModels,
   /** The span recorded a first-token time: it was streamed. */
   streamed = false,
+  /** Every finish reason the span names (finish-reason.ts), read once for the column too. */
+  finishReasons: readonly string[] | undefined = undefined,
 ): JsonObject {
   const out: JsonObject = {};
   // The 1.0 key: the response model first (the `model` column takes the request model first).
@@ -93,12 +92,12 @@ export function customAttributes(
   if (span[SPAN_NOT_ENDED] === true) out['span_not_ended'] = true;
   const request = requestSettings(view, streamed);
   if (request !== undefined) out['request'] = request;
-  const finishReasons = finishReasonsInView(view);
-  if (finishReasons !== undefined) out['finish_reasons'] = finishReasons;
+  // One reason is the finish_reason column's; a list is kept when there are more (one per choice).
+  if (finishReasons !== undefined && finishReasons.length > 1) out['finish_reasons'] = [...finishReasons];
   setIfPresent(out, 'response_id', first(view, RESPONSE_ID_SOURCES));
   setIfPresent(out, 'tool_call_id', first(view, TOOL_CALL_ID_SOURCES));
-  setIfPresent(out, 'agent_id', first(view, [AGENT_ID]));
-  setIfPresent(out, 'prompt_name', first(view, [PROMPT_NAME]));
+  setIfPresent(out, 'agent_id', first(view, AGENT_ID_SOURCES));
+  setIfPresent(out, 'prompt_name', first(view, PROMPT_NAME_SOURCES));
   const evaluations = evaluationsOf(span, view);
   if (evaluations !== undefined) out['evaluations'] = evaluations;
 
@@ -136,7 +135,8 @@ const EVALUATION_EVENT = 'gen_ai.evaluation.result';
 function evaluationsOf(span: SpanLike, view: SpanView): JsonObject[] | undefined {
   const found: JsonObject[] = [];
   const events = eventsOf(span);
-  for (const event of events) {
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i];
     if (found.length >= MAX_EVALUATIONS) break;
     if (event?.name !== EVALUATION_EVENT || !isRecord(event.attributes)) continue;
     const evaluation = evaluationFrom((key) => event.attributes?.[key]);

@@ -15,22 +15,11 @@ const FINISH_REASON_SOURCES = groupedKeys([
   'llm.finish_reason',
 ]);
 
-/** The first finish reason the span names; undefined when it names none. */
-export function finishReasonInView(view: SpanView): string | undefined {
-  for (const { key, group } of FINISH_REASON_SOURCES) {
-    if (!view.has(group)) continue;
-    const value = view.get(key);
-    const first = Array.isArray(value) ? (value as unknown[])[0] : value;
-    if (typeof first === 'string' && first.length > 0) return first;
-  }
-  return undefined;
-}
-
 /** Reasons listed at most in custom_attributes.finish_reasons (one per choice). */
 const MAX_FINISH_REASONS = 16;
 const MAX_FINISH_REASON_CHARS = 64;
 
-/** Every finish reason the span names, one per choice, from the first source that names any. */
+/** Every finish reason the span names, one per choice, from the first source that names any; the column holds the first. */
 export function finishReasonsInView(view: SpanView): string[] | undefined {
   for (const { key, group } of FINISH_REASON_SOURCES) {
     if (!view.has(group)) continue;

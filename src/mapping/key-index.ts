@@ -48,6 +48,10 @@ export const KeyGroup = {
   cost: 1 << 20,
   /** A stream's timings: `gen_ai.response.time_to_first_chunk`, `gen_ai.client.operation.*`, `ai.response.msTo*`, `ai.stream.*`. */
   streamTiming: 1 << 21,
+  /** A call's settings: `gen_ai.request.{temperature,max_tokens,top_p,stream}`, `ai.settings.*` (not `.context.`), `ai.prompt.toolChoice`. */
+  requestSettings: 1 << 22,
+  /** `gen_ai.evaluation.*`, `gen_ai.prompt.name`: evaluation results and prompt names, on few spans. */
+  genAiEvaluation: 1 << 23,
 } as const;
 
 /** Every group: what a reader must assume of a span whose keys were not indexed. */
@@ -59,6 +63,15 @@ const GROUP_PREFIXES: readonly (readonly [prefix: string, group: number])[] = [
   ['llm.cost.', KeyGroup.cost],
   ['langfuse.observation.cost_details', KeyGroup.cost],
   ['gen_ai.usage.', KeyGroup.genAiUsage],
+  ['gen_ai.request.temperature', KeyGroup.requestSettings],
+  ['gen_ai.request.max_tokens', KeyGroup.requestSettings],
+  ['gen_ai.request.top_p', KeyGroup.requestSettings],
+  ['gen_ai.request.stream', KeyGroup.requestSettings],
+  ['ai.settings.context.', KeyGroup.aiSdk],
+  ['ai.settings.', KeyGroup.requestSettings],
+  ['ai.prompt.toolChoice', KeyGroup.requestSettings],
+  ['gen_ai.evaluation.', KeyGroup.genAiEvaluation],
+  ['gen_ai.prompt.name', KeyGroup.genAiEvaluation],
   ['gen_ai.response.time_to_first_chunk', KeyGroup.streamTiming],
   ['gen_ai.client.operation.', KeyGroup.streamTiming],
   ['ai.response.msTo', KeyGroup.streamTiming],

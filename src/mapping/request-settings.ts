@@ -17,7 +17,7 @@
 import type { JsonObject, JsonValue } from '../schema/columns.js';
 import { sanitizeText, truncateCodePoints } from '../schema/fit-row.js';
 import { LLM_INVOCATION_PARAMETERS } from './conventions/openinference.js';
-import { groupedKeys, keyGroupOf, type GroupedKey } from './key-index.js';
+import { KeyGroup, groupedKeys, keyGroupOf, type GroupedKey } from './key-index.js';
 import { isRecord, type SpanView } from './span-view.js';
 
 const [GENAI_STREAM, GENAI_TEMPERATURE, GENAI_MAX_TOKENS, GENAI_TOP_P] = groupedKeys([
@@ -36,6 +36,9 @@ const [AI_TEMPERATURE, AI_MAX_OUTPUT_TOKENS, AI_MAX_TOKENS, AI_TOP_P, AI_TOOL_CH
     'ai.operationId',
   ]) as [GroupedKey, GroupedKey, GroupedKey, GroupedKey, GroupedKey, GroupedKey];
 const INVOCATION_PARAMETERS_GROUP = keyGroupOf(LLM_INVOCATION_PARAMETERS);
+/** A span with keys in none of these names no setting: most spans skip every lookup. */
+const SETTINGS_GROUPS = KeyGroup.requestSettings | INVOCATION_PARAMETERS_GROUP | AI_OPERATION_ID.group;
+const STREAMED: JsonObject = Object.freeze({ stream: true }) as JsonObject;
 
 const STREAMING_OPERATIONS = new Set([
   'ai.streamText',
@@ -55,59 +58,47 @@ const MAX_TOOL_CHOICE_CHARS = 256;
 
 /** The request's settings; undefined when the span names none. `streamed`: the span recorded a first-token time. */
 export function requestSettings(view: SpanView, streamed: boolean): JsonObject | undefined {
+  if (!view.has(SETTINGS_GROUPS)) return streamed ? { ...STREAMED } : undefined;
   const parameters = view.has(INVOCATION_PARAMETERS_GROUP) ? view.json(LLM_INVOCATION_PARAMETERS) : undefined;
   const body = isRecord(parameters) ? parameters : undefined;
+  // Every key below but the operation id is in the requestSettings group: one check skips them all.
+  const named = view.has(KeyGroup.requestSettings);
+  const at = (key: GroupedKey): unknown => (named ? view.get(key.key) : undefined);
   const settings: JsonObject = {};
-  const stream = firstBoolean(read(view, GENAI_STREAM), body?.['stream']) ?? streamOfOperation(view);
+  const stream = booleanOf(at(GENAI_STREAM)) ?? booleanOf(body?.['stream']) ?? streamOfOperation(view);
   if (stream !== undefined || streamed) settings['stream'] = stream ?? true;
-  setNumber(
-    settings,
-    'temperature',
-    read(view, GENAI_TEMPERATURE),
-    read(view, AI_TEMPERATURE),
-    body?.['temperature'],
-  );
-  setNumber(
-    settings,
-    'max_tokens',
-    read(view, GENAI_MAX_TOKENS),
-    read(view, AI_MAX_OUTPUT_TOKENS),
-    read(view, AI_MAX_TOKENS),
-    body?.['max_tokens'],
-    body?.['max_completion_tokens'],
-  );
-  setNumber(settings, 'top_p', read(view, GENAI_TOP_P), read(view, AI_TOP_P), body?.['top_p']);
+  const temperature =
+    numberOf(at(GENAI_TEMPERATURE)) ?? numberOf(at(AI_TEMPERATURE)) ?? numberOf(body?.['temperature']);
+  if (temperature !== undefined) settings['temperature'] = temperature;
+  const maxTokens =
+    numberOf(at(GENAI_MAX_TOKENS)) ??
+    numberOf(at(AI_MAX_OUTPUT_TOKENS)) ??
+    numberOf(at(AI_MAX_TOKENS)) ??
+    numberOf(body?.['max_tokens']) ??
+    numberOf(body?.['max_completion_tokens']);
+  if (maxTokens !== undefined) settings['max_tokens'] = maxTokens;
+  const topP = numberOf(at(GENAI_TOP_P)) ?? numberOf(at(AI_TOP_P)) ?? numberOf(body?.['top_p']);
+  if (topP !== undefined) settings['top_p'] = topP;
   const toolChoice =
-    toolChoiceOf(view.has(AI_TOOL_CHOICE.group) ? view.json(AI_TOOL_CHOICE.key) : undefined) ??
-    toolChoiceOf(body?.['tool_choice']);
+    toolChoiceOf(named ? view.json(AI_TOOL_CHOICE.key) : undefined) ?? toolChoiceOf(body?.['tool_choice']);
   if (toolChoice !== undefined) settings['tool_choice'] = toolChoice;
   for (const _key in settings) return settings;
   return undefined;
 }
 
-function read(view: SpanView, { key, group }: GroupedKey): unknown {
-  return view.has(group) ? view.get(key) : undefined;
-}
-
 function streamOfOperation(view: SpanView): boolean | undefined {
-  const operation = read(view, AI_OPERATION_ID);
+  const operation = view.has(AI_OPERATION_ID.group) ? view.get(AI_OPERATION_ID.key) : undefined;
   if (typeof operation !== 'string') return undefined;
   if (STREAMING_OPERATIONS.has(operation)) return true;
   return GENERATING_OPERATIONS.has(operation) ? false : undefined;
 }
 
-function firstBoolean(...values: unknown[]): boolean | undefined {
-  for (const value of values) if (typeof value === 'boolean') return value;
-  return undefined;
+function booleanOf(value: unknown): boolean | undefined {
+  return typeof value === 'boolean' ? value : undefined;
 }
 
-function setNumber(settings: JsonObject, name: string, ...values: unknown[]): void {
-  for (const value of values) {
-    if (typeof value === 'number' && Number.isFinite(value)) {
-      settings[name] = value;
-      return;
-    }
-  }
+function numberOf(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
 /** `auto`, `none`, `required`, or the tool named: from a string, or an object's `type` and tool name. */

@@ -39,7 +39,7 @@ import { DEFAULT_MAX_MEASURED, SpanView, isRecord, prefixOf } from './span-view.
 import { measureText, type TextMetrics } from './text-metrics.js';
 import { NO_TOKEN_COLUMNS, addTokenMetrics, spanTokens, tokenColumns, type SpanTokens } from './tokens.js';
 import { callModels, modelColumn, providerName, type CallModels } from './call-identity.js';
-import { finishReasonInView } from './finish-reason.js';
+import { finishReasonsInView } from './finish-reason.js';
 import { costOfCall } from './call-cost.js';
 import { addCostMetrics, type CallCost } from '../pricing/price-call.js';
 import { defaultPriceTable } from '../pricing/price-table.js';
@@ -112,7 +112,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
   const usage = attemptRun('token columns', () => tokenColumns(tokens, aggregate), NO_TOKEN_COLUMNS);
   const models = attempt('model', callModels, view, NO_MODELS);
   const provider = attempt('provider', providerName, view, undefined);
-  const timestamp = timestampOf(span);
+  const { timestamp, millis: atMillis } = instantOf(span);
   const cost = attemptRun(
     'cost',
     () =>
@@ -124,12 +124,13 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
         tokens: aggregate ? tokenColumns(tokens, false) : usage,
         aggregate,
         // Priced at the instant the row is stamped with, so that re-pricing from the row agrees.
-        atMillis: Date.parse(timestamp),
+        atMillis,
         table: options.prices ?? defaultPriceTable(),
       }),
     undefined,
   );
   const timing = attempt('stream timing', streamTimingInView, view, NO_STREAM_TIMING);
+  const finishReasons = attempt('finish reason', finishReasonsInView, view, undefined);
   const userId = attempt('user', userIdInView, view, undefined) ?? options.inheritedUserId;
   const sessionId =
     attempt('session', sessionIdInView, view, undefined) ?? options.inheritedSessionId ?? traceId;
@@ -178,6 +179,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
           userId,
           models,
           timing.firstTokenMillis !== undefined,
+          finishReasons,
         ),
       null,
     ),
@@ -191,10 +193,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     reasoning_tokens: usage.reasoning_tokens,
     cost_usd: aggregate || cost === undefined ? null : fitDouble(cost.usd),
     time_to_first_token_ms: fitDouble(timing.firstTokenMillis),
-    finish_reason: optionalString(
-      attempt('finish reason', finishReasonInView, view, undefined),
-      FINISH_REASON_CHARS,
-    ),
+    finish_reason: optionalString(finishReasons?.[0], FINISH_REASON_CHARS),
     user_id: optionalString(userId === undefined ? undefined : String(userId), USER_ID_CHARS),
     service_name: optionalString(view.resourceAttributes[ATTR_SERVICE_NAME], SERVICE_NAME_CHARS),
   };
@@ -279,6 +278,17 @@ function timestampOf(span: SpanLike): string {
     attempt('end time', endTimeText, span, null) ??
     hrTimeToIsoMicros(nowHrTime())!
   );
+}
+
+/** The row's timestamp, and the same instant in milliseconds (from the start's HrTime, parsed only for a fallback). */
+function instantOf(span: SpanLike): { readonly timestamp: string; readonly millis: number } {
+  const start = attempt('start time', startTimeText, span, null);
+  if (start !== null) {
+    const [seconds, nanos] = span.startTime;
+    return { timestamp: start, millis: seconds * 1000 + nanos / 1e6 };
+  }
+  const timestamp = timestampOf(span);
+  return { timestamp, millis: Date.parse(timestamp) };
 }
 
 function startTimeText(span: SpanLike): string | null {

@@ -20,10 +20,7 @@ export function describeWhyCallsStop(
     it('tells a call cut by its token limit from one that ended in tool calls', async () => {
       const [cut, toolCall] = [await modelCall('chat-length'), await modelCall('tool-call')];
       expect([cut.finish_reason, toolCall.finish_reason]).toEqual(['length', toolCallReason]);
-      expect(cut.custom_attributes).toMatchObject({
-        finish_reasons: ['length'],
-        request: { max_tokens: LENGTH_CUT_TOKENS },
-      });
+      expect(cut.custom_attributes).toMatchObject({ request: { max_tokens: LENGTH_CUT_TOKENS } });
     });
   });
 }
