@@ -195,4 +195,17 @@ describe('a model-call span never ended', () => {
     await processor.shutdown();
     expect(sink.rows).toEqual([]);
   });
+
+  it('stays bounded under a flood of spans never ended: at most maxOpenSpans watched, the rest counted out', async () => {
+    const { sink, processor, tracer, startChat, after } = setup({ maxOpenSpans: 1_000 });
+    for (let i = 0; i < 20_000; i++) tracer.startSpan(`job ${i}`);
+    expect(processor.watchedOpenSpans).toBe(1_000);
+    await after(1); // the first sweep lets go of the spans that are no model call
+    expect(processor.watchedOpenSpans).toBe(0);
+    for (let i = 0; i < 5_000; i++) startChat();
+    expect(processor.watchedOpenSpans).toBe(1_000);
+    await processor.shutdown();
+    expect(sink.rows).toHaveLength(1_000);
+    expect(new Set(sink.rows.map((r) => r.error_type))).toEqual(new Set(['span_not_ended']));
+  });
 });
