@@ -137,6 +137,18 @@ describe('SegmentReader, on a damaged segment', () => {
     expect(contents.losses.length).toBeGreaterThan(0);
   });
 
+  it('counts no lost row for a newline byte inside a damaged frame header (its checksums are binary)', () => {
+    const secondAt = threeBatches();
+    const bytes = readFileSync(path);
+    // The payload checksum made 0x0A, as a checksum may be by chance: the frame header no longer holds.
+    bytes[secondAt + 20] = bytes[secondAt + 20] === 0x0a ? 0x0b : 0x0a;
+    bytes[secondAt + 21] = 0x0a;
+    writeFileSync(path, bytes);
+    const contents = new SegmentReader(path).finish();
+    expect(contents.columns[EVENT_ID]).toEqual(ids([...first, ...third]));
+    expect(contents.lostRows).toBe(100);
+  });
+
   it('loses only the batch of one damaged row, and reads on', () => {
     const secondAt = threeBatches();
     const rowsRecordAt =

@@ -89,6 +89,8 @@ export class SegmentReader {
   private batch: OpenBatch | undefined;
   /** Set after a frame header that did not hold: the bytes up to the next frame that does are skipped. */
   private resyncing: SegmentLoss | undefined;
+  /** Bytes of the damaged frame's own header still to skip: binary, so a 0x0A in them is no row line. */
+  private damagedHeaderBytes = 0;
   /** The batch number of rows records whose batch header was lost, and their loss. */
   private orphan: { number: number; loss: SegmentLoss } | undefined;
   private droppedBatches = 0;
@@ -325,6 +327,7 @@ export class SegmentReader {
     this.damageBatch('a damaged record', offset);
     // The lines skipped count as lost rows only where no intact batch header counts them.
     this.resyncing = { offset, rows: 0 };
+    this.damagedHeaderBytes = FRAME_HEADER_BYTES;
     if (!this.batch) this.losses.push(this.resyncing);
   }
 
@@ -354,6 +357,9 @@ export class SegmentReader {
   private skip(bytes: Buffer, from: number, to: number): void {
     const loss = this.resyncing;
     if (!loss || this.batch || from >= to) return;
+    const binary = Math.min(this.damagedHeaderBytes, to - from);
+    this.damagedHeaderBytes -= binary;
+    from += binary;
     for (let at = bytes.indexOf(NEWLINE, from); at !== -1 && at < to; at = bytes.indexOf(NEWLINE, at + 1)) {
       loss.rows += 1;
     }
