@@ -17,7 +17,7 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import type { MetricEventsExporterOptions } from '../config/options.js';
-import { isModelCall, operationTypeOf } from '../mapping/operation-type.js';
+import { isModelCall, isModelOrEmbeddingCall } from '../mapping/operation-type.js';
 import { sessionIdFromAttributes } from '../mapping/session-id.js';
 import { userIdFromAttributes } from '../mapping/user-id.js';
 import { ConsoleWarnings } from '../warnings.js';
@@ -85,12 +85,6 @@ function identityOf(span: NotedSpan): SpanIdentity {
   return session === undefined && user === undefined ? NO_IDENTITY : { session, user };
 }
 
-/** A span that is a model call at its start: a chat, completion or embedding. */
-function isCall(span: Span): boolean {
-  const type = operationTypeOf(span.name, span.attributes);
-  return type === 'llm_call' || type === 'embedding';
-}
-
 function parentSpanIdOf(span: Span | ReadableSpan): string | undefined {
   const sdk2 = (span as { parentSpanContext?: { spanId: string } }).parentSpanContext?.spanId;
   return sdk2 ?? (span as { parentSpanId?: string }).parentSpanId;
@@ -120,7 +114,7 @@ export class MetricEventsSpanProcessor implements SpanProcessor {
       timeoutMillis: danglingSpanTimeoutMillis,
       maxOpen: maxOpenSpans,
       hand: (span) => this.batch.onEnd(span),
-      isCall,
+      isCall: (span) => isModelOrEmbeddingCall(span.name, span.attributes),
       now: internals.now,
       setInterval: internals.setInterval,
     });

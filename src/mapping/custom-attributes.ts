@@ -16,8 +16,9 @@ import { METADATA, TOOL_NAME } from './conventions/openinference.js';
 import { TRACELOOP_ENTITY_NAME } from './conventions/openllmetry.js';
 import { ATTR_GEN_AI_AGENT_NAME, ATTR_GEN_AI_TOOL_NAME } from './genai-names.js';
 import { SPAN_NOT_ENDED, type SpanLike } from './span-like.js';
+import { eventsOf } from './span-error.js';
 import { requestSettings } from './request-settings.js';
-import { groupedKeys, keyGroupOf, type GroupedKey, type GroupedPrefix } from './key-index.js';
+import { groupedKeys, keyGroupOf, keyGroupsOf, type GroupedKey, type GroupedPrefix } from './key-index.js';
 import { isRecord, type SpanView } from './span-view.js';
 
 /** Longest kept string value (code points) in metadata, properties and identity fields. */
@@ -34,14 +35,14 @@ const RESPONSE_ID_SOURCES = groupedKeys(['gen_ai.response.id', 'ai.response.id']
 const TOOL_CALL_ID_SOURCES = groupedKeys(['gen_ai.tool.call.id', 'ai.toolCall.id']);
 const AGENT_ID_SOURCES = groupedKeys(['gen_ai.agent.id']);
 const PROMPT_NAME_SOURCES = groupedKeys(['gen_ai.prompt.name']);
-/** The GenAI conventions' evaluation attributes, by the key each gets in custom_attributes.evaluation. */
-const EVALUATION_SOURCES: readonly (readonly [name: string, source: GroupedKey])[] = [
+/** The GenAI conventions' evaluation attributes, by the key each gets in custom_attributes.evaluations. */
+const EVALUATION_KEYS = [
   ['name', 'gen_ai.evaluation.name'],
   ['score_value', 'gen_ai.evaluation.score.value'],
   ['score_label', 'gen_ai.evaluation.score.label'],
   ['explanation', 'gen_ai.evaluation.explanation'],
-].map(([name, key]) => [name!, groupedKeys([key!])[0]!] as const);
-const EVALUATION_GROUPS = EVALUATION_SOURCES.reduce((groups, [, { group }]) => groups | group, 0);
+] as const;
+const EVALUATION_GROUPS = keyGroupsOf(...EVALUATION_KEYS.map(([, key]) => key));
 const OPENINFERENCE_METADATA_GROUP = keyGroupOf(METADATA);
 const METADATA_PREFIXES: readonly GroupedPrefix[] = [
   'ai.telemetry.metadata.',
@@ -134,7 +135,8 @@ const EVALUATION_EVENT = 'gen_ai.evaluation.result';
  */
 function evaluationsOf(span: SpanLike, view: SpanView): JsonObject[] | undefined {
   const found: JsonObject[] = [];
-  const events = eventsOf(span);
+  const listed = eventsOf(span);
+  const events = Array.isArray(listed) ? listed : [];
   for (let i = 0; i < events.length; i++) {
     const event = events[i];
     if (found.length >= MAX_EVALUATIONS) break;
@@ -149,17 +151,9 @@ function evaluationsOf(span: SpanLike, view: SpanView): JsonObject[] | undefined
   return found.length > 0 ? found : undefined;
 }
 
-function eventsOf(span: SpanLike): SpanLike['events'] {
-  try {
-    return Array.isArray(span.events) ? span.events : [];
-  } catch {
-    return []; // a hostile span: the rest of custom_attributes is still written
-  }
-}
-
 function evaluationFrom(read: (key: string) => unknown): JsonObject | undefined {
   const evaluation: JsonObject = {};
-  for (const [name, { key }] of EVALUATION_SOURCES) {
+  for (const [name, key] of EVALUATION_KEYS) {
     const value = read(key);
     const fits =
       name === 'score_value'

@@ -183,6 +183,12 @@ export function isModelCall(name: string, attributes: Attributes): boolean {
   return operationTypeOf(name, attributes) === 'llm_call';
 }
 
+/** True when the span, by name and attributes now, calls a model: a chat, a completion or an embedding. */
+export function isModelOrEmbeddingCall(name: string, attributes: Attributes): boolean {
+  const type = operationTypeOf(name, attributes);
+  return type === 'llm_call' || type === 'embedding';
+}
+
 const WRAPPER_AI_SDK_OPERATIONS = new Set([
   'ai.generateText',
   'ai.streamText',

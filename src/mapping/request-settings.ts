@@ -38,7 +38,6 @@ const [AI_TEMPERATURE, AI_MAX_OUTPUT_TOKENS, AI_MAX_TOKENS, AI_TOP_P, AI_TOOL_CH
 const INVOCATION_PARAMETERS_GROUP = keyGroupOf(LLM_INVOCATION_PARAMETERS);
 /** A span with keys in none of these names no setting: most spans skip every lookup. */
 const SETTINGS_GROUPS = KeyGroup.requestSettings | INVOCATION_PARAMETERS_GROUP | AI_OPERATION_ID.group;
-const STREAMED: JsonObject = Object.freeze({ stream: true }) as JsonObject;
 
 const STREAMING_OPERATIONS = new Set([
   'ai.streamText',
@@ -58,7 +57,7 @@ const MAX_TOOL_CHOICE_CHARS = 256;
 
 /** The request's settings; undefined when the span names none. `streamed`: the span recorded a first-token time. */
 export function requestSettings(view: SpanView, streamed: boolean): JsonObject | undefined {
-  if (!view.has(SETTINGS_GROUPS)) return streamed ? { ...STREAMED } : undefined;
+  if (!view.has(SETTINGS_GROUPS)) return streamed ? { stream: true } : undefined;
   const parameters = view.has(INVOCATION_PARAMETERS_GROUP) ? view.json(LLM_INVOCATION_PARAMETERS) : undefined;
   const body = isRecord(parameters) ? parameters : undefined;
   // Every key below but the operation id is in the requestSettings group: one check skips them all.

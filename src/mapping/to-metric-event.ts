@@ -271,23 +271,18 @@ function parentSpanIdOf(span: SpanLike): string | null {
   return typeof fromId === 'string' && fromId.length > 0 ? fromId : null;
 }
 
-/** Span start; a start that is no instant falls back to the end, then to now (the column is NOT NULL). */
-function timestampOf(span: SpanLike): string {
-  return (
-    attempt('start time', startTimeText, span, null) ??
-    attempt('end time', endTimeText, span, null) ??
-    hrTimeToIsoMicros(nowHrTime())!
-  );
-}
-
-/** The row's timestamp, and the same instant in milliseconds (from the start's HrTime, parsed only for a fallback). */
+/**
+ * The row's timestamp: the span's start; a start that is no instant falls back to the end, then to
+ * now (the column is NOT NULL). With the same instant in milliseconds, for pricing: from the start's
+ * HrTime, parsed only for a fallback.
+ */
 function instantOf(span: SpanLike): { readonly timestamp: string; readonly millis: number } {
   const start = attempt('start time', startTimeText, span, null);
   if (start !== null) {
     const [seconds, nanos] = span.startTime;
     return { timestamp: start, millis: seconds * 1000 + nanos / 1e6 };
   }
-  const timestamp = timestampOf(span);
+  const timestamp = attempt('end time', endTimeText, span, null) ?? hrTimeToIsoMicros(nowHrTime())!;
   return { timestamp, millis: Date.parse(timestamp) };
 }
 

@@ -92,6 +92,9 @@ export interface RepriceReport {
   readonly skipped: readonly string[];
 }
 
+/** Rows the SQL stores read and update per re-pricing batch: each batch short, so writers are never held up for long. */
+export const REPRICE_BATCH_ROWS = 1000;
+
 /** Another maintenance run (reprice, later prune or compact) holds the table. */
 export class MaintenanceBusyError extends Error {
   constructor(target: string) {

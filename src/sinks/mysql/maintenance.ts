@@ -10,6 +10,7 @@ import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import {
   GROUP_COLUMNS,
   NO_GROUP,
+  REPRICE_BATCH_ROWS,
   groupSummaryOf,
   newTally,
   storedCostRow,
@@ -21,8 +22,6 @@ import {
   type SummaryRequest,
 } from '../maintenance.js';
 import { quoteIdentifier } from './ddl.js';
-
-export const REPRICE_BATCH_ROWS = 1000;
 
 const METRICS = 'text_custom_metrics';
 /** A model call: a row naming a model that does not repeat its children's usage. */

@@ -7,6 +7,7 @@ import type pg from 'pg';
 import {
   GROUP_COLUMNS,
   NO_GROUP,
+  REPRICE_BATCH_ROWS,
   groupSummaryOf,
   newTally,
   storedCostRow,
@@ -18,9 +19,6 @@ import {
   type SummaryRequest,
 } from '../maintenance.js';
 import type { TableName } from './ddl.js';
-
-/** Rows read and updated per batch: one short UPDATE each, so writers are never held up for long. */
-export const REPRICE_BATCH_ROWS = 1000;
 
 /** A model call: a row naming a model that does not repeat its children's usage. */
 const MODEL_CALL = `model IS NOT NULL
