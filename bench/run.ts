@@ -46,6 +46,11 @@ const GROUPS: readonly Group[] = [
     args: [sink],
     rows: [`event_loop_p99_ms_${sink}`, `event_loop_max_ms_${sink}`],
   })),
+  {
+    name: 'estimate',
+    file: 'estimate.ts',
+    rows: ['estimate_cpu_us_per_streamed_span', 'estimate_main_thread_us_per_streamed_span'],
+  },
   { name: 'outage', file: 'outage.ts', nodeArgs: ['--expose-gc'], rows: ['outage_rss_growth_mb'] },
   {
     name: 'migrate',

@@ -39,6 +39,8 @@ export interface MetricEventsExporterOptions {
   spans?: SpanFilter;
   /** Store prompt and completion text (bounded) in custom_attributes. Env LLAMONITOR_CAPTURE_CONTENT; default false. */
   captureContent?: boolean;
+  /** Count the tokens of an OpenAI model's call that carries no usage (a streamed answer, an OpenInference embedding) with its tokenizer, off the application's thread. Env LLAMONITOR_ESTIMATE_TOKENS; default true. */
+  estimateTokens?: boolean;
   /** Create the table and indexes when missing, and add the columns of a newer schema version to an existing table. Env LLAMONITOR_CREATE_TABLE; default true. */
   createTable?: boolean;
   /** Where batches go that the sink could not take in time. Env LLAMONITOR_SPILL_DIR; default `./llamonitor-spill`. */
@@ -105,6 +107,7 @@ export interface ResolvedOptions {
   readonly poolSize: number;
   readonly spans: SpanFilter;
   readonly captureContent: boolean;
+  readonly estimateTokens: boolean;
   readonly createTable: boolean;
   readonly spillDir: string;
   readonly exportTimeoutMillis: number;
@@ -150,6 +153,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'poolSize', env: 'LLAMONITOR_POOL_SIZE', kind: { type: 'integer', min: 1, max: 1000 }, defaultValue: 4 },
   { key: 'spans', env: 'LLAMONITOR_SPANS', kind: { type: 'choice', choices: ['llm', 'all'] }, defaultValue: 'llm' },
   { key: 'captureContent', env: 'LLAMONITOR_CAPTURE_CONTENT', kind: { type: 'boolean' }, defaultValue: false },
+  { key: 'estimateTokens', env: 'LLAMONITOR_ESTIMATE_TOKENS', kind: { type: 'boolean' }, defaultValue: true },
   { key: 'createTable', env: 'LLAMONITOR_CREATE_TABLE', kind: { type: 'boolean' }, defaultValue: true },
   { key: 'spillDir', env: 'LLAMONITOR_SPILL_DIR', kind: { type: 'string' }, defaultValue: './llamonitor-spill' },
   { key: 'exportTimeoutMillis', env: 'LLAMONITOR_EXPORT_TIMEOUT_MS', kind: { type: 'integer', min: 100, max: 86_400_000 }, defaultValue: 30_000 },

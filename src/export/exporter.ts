@@ -14,6 +14,8 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { resolveOptions, type MetricEventsExporterOptions, type ResolvedOptions } from '../config/options.js';
 import { createSink } from '../config/create-sink.js';
 import { toMetricEvent } from '../mapping/to-metric-event.js';
+import { withEstimatedTokens, type TokensToEstimate } from '../mapping/token-estimate.js';
+import { TokenEstimator } from './token-estimator.js';
 import { priceTableOf } from '../config/prices.js';
 import { PriceUpdates, type PriceDataSource } from './price-updates.js';
 import type { PriceTable } from '../pricing/price-table.js';
@@ -49,12 +51,22 @@ const SHUTDOWN_RETRY_SHARE = 0.2;
  */
 const MAPPING_SLICE_MILLIS = 2;
 
+/** Share of an export's deadline it waits for token counts at most (the first count loads a tokenizer: about 0.5 s). */
+const ESTIMATE_SHARE = 0.25;
+const ESTIMATE_MAX_MILLIS = 10_000;
+
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Rows mapped from one export, and the memory they hold (the cap on writes in flight counts it). */
 interface MappedBatch {
   readonly rows: MetricEvent[];
   readonly bytes: number;
+}
+
+/** A row of the batch whose tokens the worker is to count. */
+interface RowEstimate {
+  readonly index: number;
+  readonly need: TokensToEstimate;
 }
 
 /** Why exports go straight to the spill, while they do. */
@@ -74,6 +86,8 @@ export interface ExporterInternals {
   readonly warnings?: ConsoleWarnings;
   /** Where `pricesAutoUpdate` fetches price data from (default: genai-prices' published file). */
   readonly priceData?: PriceDataSource;
+  /** Counts the tokens of rows that need an estimate (default: the package's worker), when `estimateTokens` is on. */
+  readonly tokenEstimator?: TokenEstimator;
 }
 
 /** The console warning's cause for an error: its kind and the server's or system's code. */
@@ -154,6 +168,8 @@ export class MetricEventsSpanExporter implements SpanExporter {
   private shutdownDeadline: number | undefined;
   /** After this moment a failed write is no longer tried again: shutdown began a while ago. */
   private retryAfterFailureUntil = Infinity;
+  /** Counts the tokens of calls whose spans carry no usage; undefined when `estimateTokens` is off. */
+  private readonly tokenEstimator: TokenEstimator | undefined;
   /** @internal Set by MetricEventsSpanProcessor. */
   spanHints: ((span: ReadableSpan) => SpanHints | undefined) | undefined;
 
@@ -167,6 +183,9 @@ export class MetricEventsSpanExporter implements SpanExporter {
     this.options = resolveOptions(options, env);
     this.prices = priceTableOf(this.options);
     this.slots = new WriteSlots(this.options.poolSize);
+    this.tokenEstimator = this.options.estimateTokens
+      ? (internals.tokenEstimator ?? new TokenEstimator())
+      : undefined;
     this.spill = new SpillStore(this.options.spillDir, this.options.spillMaxBytes, {
       fileMode: this.options.fileMode,
     });
@@ -289,6 +308,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
     await withDeadline(this.settlePending(), deadline - Date.now(), 'pending writes').catch(
       (error: unknown) => log.error(`shutdown: ${(error as Error).message}`),
     );
+    await this.tokenEstimator?.stop();
     if (!this.sinkPromise) return;
     try {
       const sink = await withDeadline(this.sinkPromise, deadline - Date.now(), 'connecting the sink');
@@ -312,12 +332,24 @@ export class MetricEventsSpanExporter implements SpanExporter {
     return this.deliver(batch);
   }
 
-  /** Maps the spans in slices of MAPPING_SLICE_MILLIS, giving the event loop back between slices. */
+  /**
+   * Maps the spans in slices of MAPPING_SLICE_MILLIS, giving the event loop
+   * back between slices; then has the tokens counted of the rows that need an
+   * estimate (one request to the worker per export), then enriches: `enrich`
+   * sees the row as it will be stored.
+   */
   private async toRows(spans: readonly ReadableSpan[]): Promise<MappedBatch> {
     const rows: MetricEvent[] = [];
-    let bytes = 0;
+    const mappedSpans: ReadableSpan[] = [];
+    const estimates: RowEstimate[] = [];
     const { spans: filter, captureContent, maxMeasuredBytes, enrich } = this.options;
     const prices = this.prices;
+    let need: TokensToEstimate | undefined;
+    const estimateTokens = this.tokenEstimator
+      ? (tokens: TokensToEstimate) => {
+          need = tokens;
+        }
+      : undefined;
     let sliceEnd = performance.now() + MAPPING_SLICE_MILLIS;
     for (const span of spans) {
       if (performance.now() > sliceEnd) {
@@ -330,14 +362,72 @@ export class MetricEventsSpanExporter implements SpanExporter {
         captureContent,
         maxMeasuredBytes,
         prices,
+        estimateTokens,
         ...hints,
       });
+      if (need !== undefined) {
+        if (event) estimates.push({ index: rows.length, need });
+        need = undefined;
+      }
       if (!event) continue;
-      const row = enrich ? this.enriched(enrich, span, event) : event;
-      rows.push(row);
-      bytes += estimateRowBytes(row);
+      rows.push(event);
+      if (enrich) mappedSpans.push(span);
     }
+    if (estimates.length > 0) await this.completeEstimates(rows, estimates, prices);
+    if (enrich) {
+      sliceEnd = performance.now() + MAPPING_SLICE_MILLIS;
+      for (let i = 0; i < rows.length; i++) {
+        if (performance.now() > sliceEnd) {
+          await yieldToEventLoop();
+          sliceEnd = performance.now() + MAPPING_SLICE_MILLIS;
+        }
+        rows[i] = this.enriched(enrich, mappedSpans[i]!, rows[i]!);
+      }
+    }
+    let bytes = 0;
+    for (const row of rows) bytes += estimateRowBytes(row);
     return { rows, bytes };
+  }
+
+  /**
+   * Completes the rows whose tokens the worker counted in time; the others
+   * keep their null tokens (one warning says why).
+   */
+  private async completeEstimates(
+    rows: MetricEvent[],
+    estimates: readonly RowEstimate[],
+    prices: PriceTable,
+  ): Promise<void> {
+    const estimator = this.tokenEstimator as TokenEstimator;
+    const timeoutMillis = this.estimateTimeoutMillis();
+    try {
+      const counts = await estimator.estimate(
+        estimates.map((estimate) => estimate.need),
+        timeoutMillis,
+      );
+      if (counts.every((count) => count === undefined)) {
+        this.warnings.once(
+          'token-estimate-timeout',
+          `counting the tokens of ${estimates.length} rows took longer than ${timeoutMillis} ms; they are stored without tokens (estimateTokens: false turns estimation off)`,
+        );
+      }
+      estimates.forEach(({ index, need }, i) => {
+        const count = counts[i];
+        if (count !== undefined) rows[index] = withEstimatedTokens(rows[index]!, need, count, prices);
+      });
+    } catch (error) {
+      this.warnings.once(
+        'token-estimate-failed',
+        `could not count the tokens of rows whose spans carry no usage; they are stored without tokens: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  /** How long an export waits for token counts: a share of its deadline, and less once shutdown began. */
+  private estimateTimeoutMillis(): number {
+    const share = Math.min(ESTIMATE_MAX_MILLIS, this.options.exportTimeoutMillis * ESTIMATE_SHARE);
+    if (this.shutdownDeadline === undefined) return share;
+    return Math.max(0, Math.min(share, (this.shutdownDeadline - Date.now()) * ESTIMATE_SHARE));
   }
 
   private enriched(

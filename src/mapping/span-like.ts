@@ -5,6 +5,7 @@
  */
 import type { Attributes, HrTime, SpanContext, SpanKind, SpanStatus } from '@opentelemetry/api';
 import type { PriceTable } from '../pricing/price-table.js';
+import type { TokensToEstimate } from './token-estimate.js';
 
 export interface SpanEventLike {
   readonly name: string;
@@ -78,4 +79,11 @@ export interface MappingOptions {
    * Default 1 MiB (LLAMONITOR_MAX_MEASURED_BYTES for the exporter).
    */
   readonly maxMeasuredBytes?: number | undefined;
+  /**
+   * Called, before the row is returned, when the span is a model call that
+   * carries no usage but text an OpenAI tokenizer can count (see
+   * token-estimate.ts); the exporter counts off-thread and completes the row
+   * with withEstimatedTokens. Absent: no span is estimated.
+   */
+  readonly estimateTokens?: ((need: TokensToEstimate) => void) | undefined;
 }

@@ -46,6 +46,7 @@ import { defaultPriceTable } from '../pricing/price-table.js';
 import { userIdInView } from './user-id.js';
 import { NO_STREAM_TIMING, streamTimingInView, type StreamTiming } from './stream-timing.js';
 import { addModalityTokens } from './modality-tokens.js';
+import { tokensToEstimate } from './token-estimate.js';
 
 const ZERO_TRACE_ID = '00000000000000000000000000000000';
 const ZERO_SPAN_ID = '0000000000000000';
@@ -140,7 +141,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
   const invalid: string[] = [];
   const imageMetrics = attemptRun('image metrics', () => imageCustomMetrics(view, images, invalid), null);
 
-  return {
+  const row: MetricEvent = {
     event_id: eventIdOf(traceId, spanId),
     schema_version: SCHEMA_VERSION,
     session_id: fitString(sessionId, SESSION_ID_CHARS),
@@ -197,6 +198,29 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     user_id: optionalString(userId === undefined ? undefined : String(userId), USER_ID_CHARS),
     service_name: optionalString(view.resourceAttributes[ATTR_SERVICE_NAME], SERVICE_NAME_CHARS),
   };
+  if (options.estimateTokens !== undefined) {
+    const need = attemptRun(
+      'token estimate',
+      () =>
+        tokensToEstimate({
+          operationType,
+          aggregate,
+          tokens,
+          cost,
+          failed: error !== null,
+          models,
+          provider,
+          atMillis,
+          input,
+          output,
+          readPartially: inputRead.partial || outputRead.partial,
+          maxMeasured: view.maxMeasured,
+        }),
+      undefined,
+    );
+    if (need !== undefined) options.estimateTokens(need);
+  }
+  return row;
 }
 
 /** A string column's value: a non-empty string cut to fit, else null. */

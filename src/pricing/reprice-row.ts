@@ -37,6 +37,8 @@ export function repriceRow(table: PriceTable, row: CostColumns): Repriced {
     provider: row.provider ?? undefined,
     atMillis,
     tokens,
+    // Tokens the exporter estimated stay estimated: the cost is as good as they are.
+    estimated: metrics['tokens_estimated'] === true,
   });
   const next: JsonObject = {};
   for (const [key, value] of Object.entries(metrics)) {

@@ -3,6 +3,7 @@
  * the image that was sent, independently of the mapping's own code.
  */
 import { calcPrice } from '@pydantic/genai-prices';
+import { getEncoding } from 'js-tiktoken';
 import { expect } from 'vitest';
 import {
   CHAT_ANSWER,
@@ -10,7 +11,13 @@ import {
   WEATHER_TOOL_RESULT,
   type FakeChatAnswer,
 } from '../support/fake-llm-server.js';
-import { CHAT_MODEL, WEATHER_QUESTION } from '../support/capture/prompts.js';
+import {
+  CHAT_MODEL,
+  CHAT_QUESTION,
+  EMBEDDING_INPUT,
+  EMBEDDING_MODEL,
+  WEATHER_QUESTION,
+} from '../support/capture/prompts.js';
 import { CAPTURE_SERVICE_NAME } from '../support/capture/tracing.js';
 import type { StoredRow } from './stored-rows.js';
 
@@ -221,5 +228,55 @@ export function tokenColumnsOnce(rows: readonly StoredRow[]): { wrappers: number
   return {
     wrappers: wrappers.length,
     inputTokens: rows.reduce((sum, row) => sum + (row.input_tokens ?? 0), 0),
+  };
+}
+
+/**
+ * What the OpenAI API adds to a chat's input text, one message and the
+ * reply's priming (the OpenAI Cookbook, "How to count tokens with tiktoken").
+ */
+const CHAT_FRAMING = 3 + 1 + 3;
+const o200k = getEncoding('o200k_base');
+const cl100k = getEncoding('cl100k_base');
+
+/**
+ * The columns of a call whose tokens the exporter estimated, counted here with
+ * js-tiktoken (another implementation of the same encodings) and priced at
+ * the bundled table's rates: the chat-stream scenario (one question, the chat
+ * answer; gpt-4o-mini, o200k_base), or the embedding scenario
+ * (text-embedding-3-small, cl100k_base; no output tokens).
+ */
+export function estimatedColumnsOf(scenario: 'chat-stream' | 'embedding'): Record<string, unknown> {
+  const chat = scenario === 'chat-stream';
+  const input = chat
+    ? o200k.encode(CHAT_QUESTION).length + CHAT_FRAMING
+    : cl100k.encode(EMBEDDING_INPUT).length;
+  const output = chat ? o200k.encode(answerText(CHAT_ANSWER)).length : null;
+  const rates = bundledRates(chat ? CHAT_MODEL : EMBEDDING_MODEL);
+  return {
+    input_tokens: input,
+    output_tokens: output,
+    total_tokens: input + (output ?? 0),
+    cost_usd: expect.closeTo(
+      (input * rates['input_mtok']! + (output ?? 0) * (rates['output_mtok'] ?? 0)) / 1e6,
+      15,
+    ),
+    cost_source: 'estimated',
+    tokens_estimated: true,
+    tokenizer: chat ? 'o200k_base' : 'cl100k_base',
+  };
+}
+
+/** The columns estimatedColumnsOf describes, as a stored row holds them. */
+export function estimatedColumns(row: StoredRow): Record<string, unknown> {
+  const metrics = row.text_custom_metrics ?? {};
+  return {
+    input_tokens: row.input_tokens,
+    output_tokens: row.output_tokens,
+    total_tokens: row.total_tokens,
+    cost_usd: row.cost_usd,
+    cost_source: metrics['cost_source'],
+    tokens_estimated: metrics['tokens_estimated'],
+    tokenizer: metrics['tokenizer'],
   };
 }

@@ -31,6 +31,8 @@ import {
   tokensOf,
   schema11Columns,
   expectedChatColumns,
+  estimatedColumns,
+  estimatedColumnsOf,
 } from './expected.js';
 import { SINKS, conformanceCapture, rowOf, type SinkName } from './stored-rows.js';
 import { describeWhyCallsStop } from './stopped-calls.js';
@@ -121,6 +123,11 @@ describe.each(SINKS)('OpenInference OpenAI → %s', (sink: SinkName) => {
       expect(tokensOf(streamed!)).toEqual({});
     });
 
+    it('estimates the tokens of the streamed call with the model’s tokenizer, and prices them as estimated', async () => {
+      const [streamed] = await rows('chat-stream');
+      expect(estimatedColumns(streamed!)).toEqual(estimatedColumnsOf('chat-stream'));
+    });
+
     it('names the request model for a streamed call: the instrumentation records no response model', async () => {
       const [streamed] = await rows('chat-stream');
       expect(streamed!.custom_attributes).toMatchObject({ model: CHAT_MODEL, request_model: CHAT_MODEL });
@@ -198,6 +205,11 @@ describe.each(SINKS)('OpenInference OpenAI → %s', (sink: SinkName) => {
     it('stores no tokens for an embedding: the instrumentation records none', async () => {
       const [row] = await rows('embedding');
       expect(tokensOf(row!)).toEqual({});
+    });
+
+    it('estimates the embedded text’s tokens with the model’s tokenizer, and prices them as estimated', async () => {
+      const [row] = await rows('embedding');
+      expect(estimatedColumns(row!)).toEqual(estimatedColumnsOf('embedding'));
     });
   });
 

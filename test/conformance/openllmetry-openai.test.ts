@@ -32,6 +32,8 @@ import {
   tokensOf,
   schema11Columns,
   expectedChatColumns,
+  estimatedColumns,
+  estimatedColumnsOf,
 } from './expected.js';
 import { SINKS, conformanceCapture, rowOf, rowNamed, type SinkName } from './stored-rows.js';
 import { describeWhyCallsStop } from './stopped-calls.js';
@@ -126,6 +128,11 @@ describe.each(SINKS)('OpenLLMetry OpenAI → %s', (sink: SinkName) => {
       const { rows: all, requests } = await pipeline.run('chat-stream');
       expect(requests[0]!.body).toMatchObject({ stream_options: { include_usage: true } });
       expect(tokensOf(all[sink][0]!)).toEqual({});
+    });
+
+    it('estimates the tokens of the streamed call with the model’s tokenizer, and prices them as estimated', async () => {
+      const [streamed] = await rows('chat-stream');
+      expect(estimatedColumns(streamed!)).toEqual(estimatedColumnsOf('chat-stream'));
     });
   });
 
