@@ -15,7 +15,7 @@ import { resolveOptions, type MetricEventsExporterOptions, type ResolvedOptions 
 import { createSink } from '../config/create-sink.js';
 import { toMetricEvent } from '../mapping/to-metric-event.js';
 import { withEstimatedTokens, type TokensToEstimate } from '../mapping/token-estimate.js';
-import { TokenEstimator } from './token-estimator.js';
+import { MAX_ESTIMATED_CHARS_PER_EXPORT, TokenEstimator } from './token-estimator.js';
 import { priceTableOf } from '../config/prices.js';
 import { PriceUpdates, type PriceDataSource } from './price-updates.js';
 import type { PriceTable } from '../pricing/price-table.js';
@@ -51,7 +51,7 @@ const SHUTDOWN_RETRY_SHARE = 0.2;
  */
 const MAPPING_SLICE_MILLIS = 2;
 
-/** Share of an export's deadline it waits for token counts at most (the first count loads a tokenizer: about 0.5 s). */
+/** Share of an export's deadline it waits for token counts at most (the first count loads a tokenizer: about 0.2 s). */
 const ESTIMATE_SHARE = 0.25;
 const ESTIMATE_MAX_MILLIS = 10_000;
 
@@ -345,6 +345,8 @@ export class MetricEventsSpanExporter implements SpanExporter {
     const { spans: filter, captureContent, maxMeasuredBytes, enrich } = this.options;
     const prices = this.prices;
     let need: TokensToEstimate | undefined;
+    let estimatedChars = 0;
+    let notEstimated = 0;
     const estimateTokens = this.tokenEstimator
       ? (tokens: TokensToEstimate) => {
           need = tokens;
@@ -366,12 +368,21 @@ export class MetricEventsSpanExporter implements SpanExporter {
         ...hints,
       });
       if (need !== undefined) {
-        if (event) estimates.push({ index: rows.length, need });
+        const chars = (need.input?.text.length ?? 0) + (need.output?.text.length ?? 0);
+        if (event && estimatedChars + chars <= MAX_ESTIMATED_CHARS_PER_EXPORT) {
+          estimates.push({ index: rows.length, need });
+          estimatedChars += chars;
+        } else if (event) notEstimated++;
         need = undefined;
       }
       if (!event) continue;
       rows.push(event);
       if (enrich) mappedSpans.push(span);
+    }
+    if (notEstimated > 0) {
+      log.debug(
+        `${notEstimated} rows of one export are stored without estimated tokens: their text passed the ${MAX_ESTIMATED_CHARS_PER_EXPORT} characters one export may send to be counted`,
+      );
     }
     if (estimates.length > 0) await this.completeEstimates(rows, estimates, prices);
     if (enrich) {

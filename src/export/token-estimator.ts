@@ -3,7 +3,7 @@
  * first row that needs an estimate, waits a bounded time for its counts
  * (rows it does not answer for in time keep their null tokens), lets the
  * process exit while it is idle, and stops it after a while without work so
- * that its tokenizers' memory (about 65 MB for o200k_base) is given back.
+ * that its tokenizers' memory (about 75 MB for o200k_base) is given back.
  */
 import { Worker } from 'node:worker_threads';
 import {
@@ -29,6 +29,15 @@ export type CountReply =
   | { readonly id: number; readonly error: string };
 
 const WORKER_SCRIPT = new URL('./token-worker.js', import.meta.url);
+
+/**
+ * Characters of text one export sends the worker at most. A common export
+ * sends far less (512 streamed chats of 3 KB: 1.5 M); the cap keeps an export
+ * of spans near maxMeasuredBytes each from copying hundreds of megabytes to
+ * the worker, and the counting within the wait (about 0.3 s for the cap on
+ * this machine's class). Rows past it keep their null tokens.
+ */
+export const MAX_ESTIMATED_CHARS_PER_EXPORT = 16 * 1024 * 1024;
 
 /** Without a request for this long, the worker is stopped and its memory given back. */
 const IDLE_STOP_MILLIS = 5 * 60_000;

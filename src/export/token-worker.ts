@@ -1,6 +1,6 @@
 /**
  * The token-count worker's entry point: loads a tokenizer the first time a
- * row needs it (o200k_base takes about half a second and 65 MB to build, far
+ * row needs it (o200k_base takes about 0.2 s and 75 MB to build, far
  * too long for the application's event loop) and counts the texts it is sent.
  * Special-token markers in a text (`<|endoftext|>`) are counted as the plain
  * text they are in a prompt, never refused.

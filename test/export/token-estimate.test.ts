@@ -22,7 +22,7 @@ import type { MetricEvent } from '../../src/schema/columns.js';
 
 const { MetricEventsSpanExporter } =
   await importBuilt<typeof import('../../src/export/exporter.js')>('export/exporter.js');
-const { TokenEstimator } =
+const { MAX_ESTIMATED_CHARS_PER_EXPORT, TokenEstimator } =
   await importBuilt<typeof import('../../src/export/token-estimator.js')>('export/token-estimator.js');
 const { ConsoleWarnings } = await importBuilt<typeof import('../../src/warnings.js')>('warnings.js');
 const { CHAT_FRAMING_TOKENS } =
@@ -165,6 +165,29 @@ it('enrich sees the estimated tokens', async () => {
     },
   });
   expect(seen).toContain(tokens(o200k, CHAT_ANSWER.text!));
+});
+
+it('one export sends at most MAX_ESTIMATED_CHARS_PER_EXPORT characters to be counted: the rows past it keep null tokens', async () => {
+  const [span] = loadCapturedSpans('openllmetry-openai', 'chat-stream').filter((s) =>
+    s.name.startsWith('chat'),
+  );
+  const prompt = 'word '.repeat(180_000); // 900,000 characters: read whole (under maxMeasuredBytes)
+  const promptSpan = {
+    ...span!,
+    attributes: {
+      ...span!.attributes,
+      'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: prompt }] }]),
+    },
+  } as ReadableSpan;
+  const answer = CHAT_ANSWER.text!.length;
+  const fit = Math.floor(MAX_ESTIMATED_CHARS_PER_EXPORT / (prompt.length + answer));
+  const { rows } = await exportSpans(Array.from({ length: fit + 2 }, () => promptSpan));
+  const calls = rows.filter((row) => row.operation_type === 'llm_call');
+  expect(calls).toHaveLength(fit + 2);
+  expect(calls.slice(0, fit).map((row) => row.input_tokens)).toEqual(
+    Array.from({ length: fit }, () => tokens(o200k, prompt) + CHAT_FRAMING_TOKENS),
+  );
+  expect(calls.slice(fit).map((row) => row.input_tokens)).toEqual([null, null]);
 });
 
 describe('when the worker cannot count, the rows are stored without tokens', () => {
