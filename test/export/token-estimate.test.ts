@@ -65,6 +65,20 @@ async function exportSpans(
   return { rows: sink.rows, warnings: lines };
 }
 
+/** OpenLLMetry's streamed chat span as captured, asking `prompt` instead. */
+function streamedChatAsking(prompt: string): ReadableSpan {
+  const [span] = loadCapturedSpans('openllmetry-openai', 'chat-stream').filter((s) =>
+    s.name.startsWith('chat'),
+  );
+  return {
+    ...span!,
+    attributes: {
+      ...span!.attributes,
+      'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: prompt }] }]),
+    },
+  } as ReadableSpan;
+}
+
 function modelCallRow(rows: readonly MetricEvent[]): MetricEvent {
   const calls = rows.filter((row) => row.operation_type === 'llm_call' || row.operation_type === 'embedding');
   expect(calls).toHaveLength(1);
@@ -142,17 +156,7 @@ it('rows keep their order, each estimated or not by its own span', async () => {
 
 it('a special-token marker in a prompt is counted as the text it is', async () => {
   const prompt = 'Explain what <|endoftext|> and <|im_start|> mean.';
-  const [span] = loadCapturedSpans('openllmetry-openai', 'chat-stream').filter((s) =>
-    s.name.startsWith('chat'),
-  );
-  const changed = {
-    ...span!,
-    attributes: {
-      ...span!.attributes,
-      'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: prompt }] }]),
-    },
-  } as ReadableSpan;
-  const { rows } = await exportSpans([changed]);
+  const { rows } = await exportSpans([streamedChatAsking(prompt)]);
   expect(modelCallRow(rows).input_tokens).toBe(tokens(o200k, prompt) + CHAT_FRAMING_TOKENS);
 });
 
@@ -168,17 +172,8 @@ it('enrich sees the estimated tokens', async () => {
 });
 
 it('one export sends at most MAX_ESTIMATED_CHARS_PER_EXPORT characters to be counted: the rows past it keep null tokens', async () => {
-  const [span] = loadCapturedSpans('openllmetry-openai', 'chat-stream').filter((s) =>
-    s.name.startsWith('chat'),
-  );
   const prompt = 'word '.repeat(180_000); // 900,000 characters: read whole (under maxMeasuredBytes)
-  const promptSpan = {
-    ...span!,
-    attributes: {
-      ...span!.attributes,
-      'gen_ai.input.messages': JSON.stringify([{ role: 'user', parts: [{ type: 'text', content: prompt }] }]),
-    },
-  } as ReadableSpan;
+  const promptSpan = streamedChatAsking(prompt);
   const answer = CHAT_ANSWER.text!.length;
   const fit = Math.floor(MAX_ESTIMATED_CHARS_PER_EXPORT / (prompt.length + answer));
   const { rows } = await exportSpans(Array.from({ length: fit + 2 }, () => promptSpan));
