@@ -28,14 +28,23 @@ interface Group {
 
 const GROUPS: readonly Group[] = [
   { name: 'mapping', file: 'mapping.ts', rows: ['mapping_vs_otlp', 'mapping_worst_span_ms'] },
-  { name: 'postgres', file: 'postgres.ts', rows: ['postgres_vs_copy', 'postgres_sink_alone_vs_copy'] },
-  { name: 'mysql', file: 'mysql.ts', rows: ['mysql_vs_load_data', 'mysql_sink_alone_vs_load_data'] },
+  {
+    name: 'postgres',
+    file: 'postgres.ts',
+    rows: ['postgres_vs_copy', 'postgres_exporter_by_hand_vs_copy', 'postgres_sink_alone_vs_copy'],
+  },
+  {
+    name: 'mysql',
+    file: 'mysql.ts',
+    rows: ['mysql_vs_load_data', 'mysql_exporter_by_hand_vs_load_data', 'mysql_sink_alone_vs_load_data'],
+  },
   {
     name: 'parquet',
     file: 'parquet.ts',
     rows: [
       'parquet_vs_hyparquet',
       'parquet_vs_parquetjs_lite',
+      'parquet_exporter_by_hand_vs_hyparquet',
       'parquet_sink_alone_vs_hyparquet',
       'parquet_sink_alone_vs_parquetjs_lite',
     ],

@@ -146,7 +146,8 @@ runGroup(async (settings) => {
       unit: 'µs/span',
       reference: null,
       ratio: null,
-      target: 'value <= 15',
+      // Reported, not gated: a difference of two busy times, which a loaded machine moves by tens of µs.
+      target: 'none',
       spread: spreadOf(extraLoop),
       note: `${note}; the extra event-loop busy time of the application's thread`,
     }),

@@ -1,19 +1,27 @@
 /**
- * mysql_vs_load_data: the exporter end to end (ended spans → toMetricEvent →
- * MySQL sink → rows stored) against the `mariadb` client's LOAD DATA LOCAL
- * INFILE of the same rows from a file, into the same indexed table. Each
- * round: a fresh table for each, in a rotating order; ratios within a round.
+ * mysql_vs_load_data: the path users run, spans ended through a
+ * MetricEventsSpanProcessor with its defaults → toMetricEvent → MySQL sink →
+ * rows stored, against the `mariadb` client's LOAD DATA LOCAL INFILE of the
+ * same rows from a file, into the same indexed table. Each round: a fresh
+ * table for each, in a rotating order; ratios within a round. With --detail,
+ * also the exporter driven by hand and the sink alone.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { throughputRow, type BenchRow } from '../report.js';
 import { built, llamonitor } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
-import { exportInBatches, spansForRows, writeInBatches } from '../support/export-spans.js';
-import { cpuMicrosSince, median, ratesOverRounds, timedMillis } from '../support/stats.js';
+import {
+  assertNothingSpilled,
+  exportInBatches,
+  spansForRows,
+  timedThroughProcessor,
+  writeInBatches,
+} from '../support/export-spans.js';
+import { median, ratesOverRounds, timedMillis } from '../support/stats.js';
 
 const { createTableSql } = await built<typeof import('../../src/sinks/mysql/ddl.js')>('sinks/mysql/ddl.js');
 const { loadDataSql } = await built<typeof import('../../src/sinks/mysql/load-data-writer.js')>(
@@ -24,7 +32,7 @@ const { createDelimitedEncoder } =
   await built<typeof import('../../src/sinks/delimited-text.js')>('sinks/delimited-text.js');
 const { INSERT_COLUMNS } = await built<typeof import('../../src/schema/columns.js')>('schema/columns.js');
 
-type Method = 'mariadb LOAD DATA' | 'exporter' | 'sink alone';
+type Method = 'mariadb LOAD DATA' | 'processor' | 'exporter by hand' | 'sink alone';
 
 /** The `mariadb` command line client loading `file` into `table`, as a person would. */
 function mariadbClient(url: string, file: string, table: string): Promise<void> {
@@ -73,8 +81,8 @@ runGroup(async (settings) => {
       throw new Error(`${method} stored ${counted[0]?.n} of ${rows.length} rows`);
   };
 
-  /** This process's CPU (all threads) per row stored, in the exporter's runs. */
-  const exporterCpuMicrosPerRow: number[] = [];
+  /** This process's CPU (all threads) per row stored, in the processor's runs. */
+  const processorCpuMicrosPerRow: number[] = [];
   const methods: Record<Method, () => Promise<number>> = {
     'mariadb LOAD DATA': async () => {
       await freshTable();
@@ -82,22 +90,28 @@ runGroup(async (settings) => {
       await assertStored('mariadb LOAD DATA');
       return millis;
     },
-    exporter: async () => {
+    processor: async () => {
+      await freshTable();
+      const { millis, cpuMicros } = await timedThroughProcessor(
+        { url, table, createTable: false, spillDir },
+        spans,
+      );
+      processorCpuMicrosPerRow.push(cpuMicros / rows.length);
+      assertNothingSpilled(spillDir);
+      await assertStored('processor');
+      return millis;
+    },
+    'exporter by hand': async () => {
       await freshTable();
       const exporter = new llamonitor.MetricEventsSpanExporter({ url, table, createTable: false, spillDir });
       await exporter.ready();
-      const cpu = process.cpuUsage();
       const millis = await timedMillis(async () => {
         await exportInBatches(exporter, spans, settings.batch, settings.concurrency);
         await exporter.forceFlush();
       });
-      exporterCpuMicrosPerRow.push(cpuMicrosSince(cpu) / rows.length);
       await exporter.shutdown();
-      if (readdirSync(folder).includes('spill') && readdirSync(spillDir).length > 0)
-        throw new Error(
-          `the exporter spilled rows (${spillDir}): the measurement would not be of stored rows`,
-        );
-      await assertStored('exporter');
+      assertNothingSpilled(spillDir);
+      await assertStored('exporter by hand');
       return millis;
     },
     'sink alone': async () => {
@@ -113,8 +127,8 @@ runGroup(async (settings) => {
     },
   };
   const names: Method[] = settings.detail
-    ? ['mariadb LOAD DATA', 'exporter', 'sink alone']
-    : ['mariadb LOAD DATA', 'exporter'];
+    ? ['mariadb LOAD DATA', 'processor', 'exporter by hand', 'sink alone']
+    : ['mariadb LOAD DATA', 'processor'];
   let rates: Map<Method, number[]>;
   try {
     rates = await ratesOverRounds(names, methods, rows.length, settings.rounds, (round, line) =>
@@ -128,16 +142,20 @@ runGroup(async (settings) => {
   const client = rates.get('mariadb LOAD DATA')!;
   const result = (name: string, method: Method, note: string): BenchRow =>
     throughputRow(name, rates.get(method)!, client, 'ratio >= 0.9', note);
-  const cpuNote = `this process's CPU per row in the exporter's runs (all threads, mapping included): median ${median(exporterCpuMicrosPerRow).toFixed(1)} µs`;
-  const shape = `${rows.length} rows from ${spans.length} spans, ${settings.batch}-span exports, ${settings.concurrency} in flight`;
+  const cpuNote = `this process's CPU per row in the processor's runs (all threads, mapping included): median ${median(processorCpuMicrosPerRow).toFixed(1)} µs`;
   return [
     result(
       'mysql_vs_load_data',
-      'exporter',
-      `exporter end to end (mapping, LOAD DATA LOCAL, indexed InnoDB table) vs the mariadb client's LOAD DATA LOCAL INFILE of the same rows; ${shape}; ${cpuNote}`,
+      'processor',
+      `spans ended through MetricEventsSpanProcessor (defaults: one 512-span export at a time) to rows stored (mapping, LOAD DATA LOCAL, indexed InnoDB table), then forceFlush, vs the mariadb client's LOAD DATA LOCAL INFILE of the same rows; ${rows.length} rows from ${spans.length} spans; ${cpuNote}`,
     ),
     ...(settings.detail
       ? [
+          result(
+            'mysql_exporter_by_hand_vs_load_data',
+            'exporter by hand',
+            `the exporter driven by hand: ${settings.batch}-span exports, ${settings.concurrency} in flight, vs the mariadb client`,
+          ),
           result(
             'mysql_sink_alone_vs_load_data',
             'sink alone',

@@ -8,6 +8,7 @@ import { importBuilt } from '../../test/support/built-package.js';
 export const llamonitor = await importBuilt<typeof import('../../src/index.js')>('index.js');
 export type { MetricEvent } from '../../src/schema/columns.js';
 export type { MetricEventsSpanExporter } from '../../src/export/exporter.js';
+export type { MetricEventsSpanProcessor } from '../../src/export/processor.js';
 
 /** A module of dist/, typed as its source: `built<typeof import('../../src/x.js')>('x.js')`. */
 export function built<T>(modulePath: string): Promise<T> {

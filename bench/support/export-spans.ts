@@ -2,9 +2,13 @@
  * Driving the exporter as an application's processor does: ended spans in
  * batches through `export`, and the rows the mapping makes of them.
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { context } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
-import { llamonitor, type MetricEvent } from './built.js';
+import type { ReadableSpan, Span, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { built, llamonitor, type MetricEvent, type MetricEventsSpanProcessor } from './built.js';
+import { cpuMicrosSince, timedMillis } from './stats.js';
+import type { MetricEventsSpanProcessorOptions } from '../../src/export/processor.js';
 import { endedSpans } from './span-templates.js';
 
 /** One export, as a promise that rejects unless the exporter reports SUCCESS. */
@@ -33,6 +37,78 @@ export async function exportInBatches(
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+/**
+ * Every span ended through a MetricEventsSpanProcessor as an application's
+ * tracer ends them (onStart, then onEnd): its BatchSpanProcessor sends one
+ * export at a time, in batches of its size, from its queue. Spans are handed
+ * over as fast as the queue takes them without dropping any: no more than the
+ * queue's size less one batch beyond those exported (counted as each export
+ * answers). Then forceFlush: every row stored and visible.
+ */
+export async function endThroughProcessor(
+  processor: MetricEventsSpanProcessor,
+  spans: readonly ReadableSpan[],
+  queueSize: number,
+  batchSize = 512,
+): Promise<void> {
+  const exporter = processor.exporter;
+  const exportOriginal = exporter.export.bind(exporter);
+  let exported = 0;
+  let wake: (() => void) | undefined;
+  // Counts what each export took, on its way back to the BatchSpanProcessor: the export itself is untouched.
+  exporter.export = (batch, resultCallback) =>
+    exportOriginal(batch, (result) => {
+      exported += batch.length;
+      wake?.();
+      resultCallback(result);
+    });
+  const headroom = queueSize - batchSize;
+  const parent = context.active();
+  let spansHanded = 0;
+  for (const span of spans) {
+    while (spansHanded - exported >= headroom) {
+      await new Promise<void>((resolve) => (wake = resolve));
+      wake = undefined;
+    }
+    processor.onStart(span as unknown as Span, parent);
+    processor.onEnd(span);
+    spansHanded++;
+  }
+  await processor.forceFlush();
+  if (exported !== spans.length)
+    throw new Error(`the processor exported ${exported} of ${spans.length} spans`);
+  exporter.export = exportOriginal;
+}
+
+const { DEFAULT_MAX_QUEUE_SIZE } =
+  await built<typeof import('../../src/export/processor.js')>('export/processor.js');
+
+/**
+ * A MetricEventsSpanProcessor with its defaults around `options`, connected;
+ * `run` times the spans ended through it (endThroughProcessor) and measures
+ * this process's CPU (all threads) meanwhile; then it is shut down.
+ */
+export async function timedThroughProcessor(
+  options: MetricEventsSpanProcessorOptions,
+  spans: readonly ReadableSpan[],
+  beforeTiming: () => Promise<void> = async () => {},
+): Promise<{ millis: number; cpuMicros: number }> {
+  const processor = new llamonitor.MetricEventsSpanProcessor(options);
+  await processor.exporter.ready();
+  await beforeTiming();
+  const cpu = process.cpuUsage();
+  const millis = await timedMillis(() => endThroughProcessor(processor, spans, DEFAULT_MAX_QUEUE_SIZE));
+  const cpuMicros = cpuMicrosSince(cpu);
+  await processor.shutdown();
+  return { millis, cpuMicros };
+}
+
+/** Throws when a run spilled rows: its measurement would not be of stored rows. */
+export function assertNothingSpilled(spillDir: string): void {
+  if (existsSync(spillDir) && readdirSync(spillDir).length > 0)
+    throw new Error(`rows were spilled (${spillDir}): the measurement would not be of stored rows`);
 }
 
 /** The same rows, in batches, straight to a sink's write (the sink alone, mapping done). */
