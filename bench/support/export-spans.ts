@@ -44,8 +44,9 @@ export async function exportInBatches(
  * tracer ends them (onStart, then onEnd): its BatchSpanProcessor sends one
  * export at a time, in batches of its size, from its queue. Spans are handed
  * over as fast as the queue takes them without dropping any: no more than the
- * queue's size less one batch beyond those exported (counted as each export
- * answers). Then forceFlush: every row stored and visible.
+ * queue's size less one batch beyond those handed to the exporter (counted
+ * as each export answers: once mapped and its write began). Then forceFlush:
+ * every row stored and visible.
  */
 export async function endThroughProcessor(
   processor: MetricEventsSpanProcessor,
@@ -54,23 +55,28 @@ export async function endThroughProcessor(
   batchSize = 512,
 ): Promise<void> {
   const exporter = processor.exporter;
-  const exportOriginal = exporter.export.bind(exporter);
+  // The processor hands its BatchSpanProcessor's batches to exportPipelined: count what each took, on its way back.
+  const exportOriginal = exporter.exportPipelined.bind(exporter);
   let exported = 0;
   let wake: (() => void) | undefined;
-  // Counts what each export took, on its way back to the BatchSpanProcessor: the export itself is untouched.
-  exporter.export = (batch, resultCallback) =>
-    exportOriginal(batch, (result) => {
-      exported += batch.length;
-      wake?.();
-      resultCallback(result);
-    });
+  exporter.exportPipelined = async (batch) => {
+    await exportOriginal(batch);
+    exported += batch.length;
+    wake?.();
+  };
   const headroom = queueSize - batchSize;
   const parent = context.active();
   let spansHanded = 0;
   for (const span of spans) {
     while (spansHanded - exported >= headroom) {
-      await new Promise<void>((resolve) => (wake = resolve));
+      const before = exported;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 60_000).unref();
+      });
       wake = undefined;
+      if (exported === before)
+        throw new Error(`no export answered for 60 s (${exported} of ${spans.length} spans)`);
     }
     processor.onStart(span as unknown as Span, parent);
     processor.onEnd(span);
@@ -79,7 +85,7 @@ export async function endThroughProcessor(
   await processor.forceFlush();
   if (exported !== spans.length)
     throw new Error(`the processor exported ${exported} of ${spans.length} spans`);
-  exporter.export = exportOriginal;
+  exporter.exportPipelined = exportOriginal;
 }
 
 const { DEFAULT_MAX_QUEUE_SIZE } =

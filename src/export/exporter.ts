@@ -9,7 +9,12 @@
  * mapping/, the I/O in sinks/ and spill/.
  */
 import { context, diag } from '@opentelemetry/api';
-import { ExportResultCode, suppressTracing, type ExportResult } from '@opentelemetry/core';
+import {
+  ExportResultCode,
+  globalErrorHandler,
+  suppressTracing,
+  type ExportResult,
+} from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { resolveOptions, type MetricEventsExporterOptions, type ResolvedOptions } from '../config/options.js';
 import { createSink } from '../config/create-sink.js';
@@ -170,6 +175,9 @@ export class MetricEventsSpanExporter implements SpanExporter {
   private retryAfterFailureUntil = Infinity;
   /** Counts the tokens of calls whose spans carry no usage; undefined when `estimateTokens` is off. */
   private readonly tokenEstimator: TokenEstimator | undefined;
+  /** Pipelined exports whose write has not ended (exportPipelined). */
+  private deliveries = 0;
+  private readonly deliveryWaiters: (() => void)[] = [];
   /** @internal Set by MetricEventsSpanProcessor. */
   spanHints: ((span: ReadableSpan) => SpanHints | undefined) | undefined;
 
@@ -322,13 +330,59 @@ export class MetricEventsSpanExporter implements SpanExporter {
     }
   }
 
+  /**
+   * @internal MetricEventsSpanProcessor's way in. Resolves once the spans are
+   * mapped and their write has begun, not once it ended: its
+   * BatchSpanProcessor, which sends one export at a time, then hands over the
+   * next batch while this one is written, so mapping overlaps writing and up
+   * to `poolSize` writes are in flight (a further export waits here for one of
+   * them, and the BatchSpanProcessor's queue takes the strain meanwhile). The
+   * write's outcome is handled as for export(): retries, spill, dead letters;
+   * rows lost all the same (the spill failing too) reach OpenTelemetry's
+   * global error handler, as a failed export does. forceFlush and shutdown
+   * wait for every write. Rejects only after shutdown.
+   */
+  async exportPipelined(spans: readonly ReadableSpan[]): Promise<void> {
+    if (this.shutdownPromise) throw new Error('llamonitor-otel: export called after shutdown');
+    const mapping = this.mapInTurn(spans);
+    this.deliveries++;
+    this.track(mapping.then((batch) => this.deliverMapped(batch)))
+      .then(
+        (result) => {
+          if (result.code !== ExportResultCode.SUCCESS)
+            globalErrorHandler(
+              result.error ?? new Error('llamonitor-otel: rows could not be stored or spilled'),
+            );
+        },
+        (error: unknown) => globalErrorHandler(error as Error),
+      )
+      .finally(() => {
+        this.deliveries--;
+        // Every waiter looks again: at forceFlush the BatchSpanProcessor sends all its batches at once.
+        for (const wake of this.deliveryWaiters.splice(0)) wake();
+      });
+    await mapping;
+    while (this.deliveries > this.options.poolSize) {
+      await new Promise<void>((resolve) => this.deliveryWaiters.push(resolve));
+    }
+  }
+
   private async mapAndDeliver(spans: readonly ReadableSpan[]): Promise<ExportResult> {
-    // Exports in flight are mapped one after another, in order: the first one's write starts while the
-    // next is mapped, where slices taking turns would finish all their mappings at once, then all write.
+    return this.deliverMapped(await this.mapInTurn(spans));
+  }
+
+  /**
+   * Exports in flight are mapped one after another, in order: the first one's write starts while the
+   * next is mapped, where slices taking turns would finish all their mappings at once, then all write.
+   */
+  private mapInTurn(spans: readonly ReadableSpan[]): Promise<MappedBatch> {
     const mapping = this.mappingLane.then(() => this.toRows(spans));
     this.mappingLane = mapping.catch(() => undefined);
-    const batch = await mapping;
-    if (batch.rows.length === 0) return { code: ExportResultCode.SUCCESS };
+    return mapping;
+  }
+
+  private deliverMapped(batch: MappedBatch): Promise<ExportResult> {
+    if (batch.rows.length === 0) return Promise.resolve({ code: ExportResultCode.SUCCESS });
     return this.deliver(batch);
   }
 

@@ -6,14 +6,17 @@
  * start this notes what it inherits, and the exporter puts it in the row of a
  * child that has none, without changing the spans other processors see. And
  * it writes a row for a model call whose span its instrumentation never ends
- * (open-calls.ts).
+ * (open-calls.ts). Its exports are pipelined (PipelinedExport): the next
+ * batch is mapped while earlier ones are written.
  */
 import type { Attributes, Context } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import {
   BatchSpanProcessor,
   type BufferConfig,
   type ReadableSpan,
   type Span,
+  type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import type { MetricEventsExporterOptions } from '../config/options.js';
@@ -90,6 +93,31 @@ function parentSpanIdOf(span: Span | ReadableSpan): string | undefined {
   return sdk2 ?? (span as { parentSpanId?: string }).parentSpanId;
 }
 
+/**
+ * The exporter as the BatchSpanProcessor sees it: an export is done once its
+ * rows are mapped and their write began (exportPipelined), so that the next
+ * batch is mapped while this one is written and several writes are in
+ * flight; the BatchSpanProcessor itself sends one export at a time.
+ */
+class PipelinedExport implements SpanExporter {
+  constructor(private readonly exporter: MetricEventsSpanExporter) {}
+
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    this.exporter.exportPipelined(spans).then(
+      () => resultCallback({ code: ExportResultCode.SUCCESS }),
+      (error: unknown) => resultCallback({ code: ExportResultCode.FAILED, error: error as Error }),
+    );
+  }
+
+  forceFlush(): Promise<void> {
+    return this.exporter.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    return this.exporter.shutdown();
+  }
+}
+
 export class MetricEventsSpanProcessor implements SpanProcessor {
   readonly exporter: MetricEventsSpanExporter;
   private readonly batch: BatchSpanProcessor;
@@ -105,7 +133,7 @@ export class MetricEventsSpanProcessor implements SpanProcessor {
     const { exporter, batch, ...exporterOptions } = options;
     this.exporter = exporter ?? MetricEventsSpanExporter.fromEnv(exporterOptions);
     this.exporter.spanHints = (span) => this.hintsFor(span);
-    this.batch = new BatchSpanProcessor(this.exporter, withQueueDefault(batch));
+    this.batch = new BatchSpanProcessor(new PipelinedExport(this.exporter), withQueueDefault(batch));
     this.llmSpanWatch =
       internals.llmSpanWatch ?? new LlmSpanWatch(new ConsoleWarnings(this.exporter.resolvedOptions.warnings));
     this.llmSpanWatch.start();

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { context, trace, type Span } from '@opentelemetry/api';
@@ -13,6 +13,8 @@ import { MetricEventsSpanExporter } from '../../src/export/exporter.js';
 import { MetricEventsSpanProcessor } from '../../src/export/processor.js';
 import { NO_IDENTITY, SpanNotes } from '../../src/export/span-notes.js';
 import { MemorySink } from '../support/memory-sink.js';
+import type { MetricEventsExporterOptions } from '../../src/config/options.js';
+import { decodeSpill } from '../../src/spill/spill-format.js';
 
 let spillDir: string;
 beforeAll(async () => {
@@ -176,3 +178,81 @@ describe('MetricEventsSpanProcessor queue', () => {
     expect(await storedAfterBurst({ maxQueueSize: 2_048 })).toBeLessThan(6_000);
   });
 });
+
+describe('MetricEventsSpanProcessor pipeline', () => {
+  /** A processor whose BatchSpanProcessor sends 100-span exports into a sink whose every write takes a while. */
+  function slowSetup(poolSize: number, options: MetricEventsExporterOptions = {}) {
+    const sink = new MemorySink();
+    sink.delayMillis = 50;
+    const processor = new MetricEventsSpanProcessor({
+      exporter: MetricEventsSpanExporter.withSink(sink, { spillDir, poolSize, ...options }),
+      batch: { maxExportBatchSize: 100, scheduledDelayMillis: 10 },
+    });
+    const tracer = new BasicTracerProvider({ spanProcessors: [processor] }).getTracer('pipeline');
+    const endSpans = (count: number) => {
+      for (let i = 0; i < count; i++)
+        tracer.startSpan('chat', { attributes: { 'gen_ai.request.model': 'gpt-4o' } }).end();
+    };
+    return { sink, processor, endSpans };
+  }
+
+  /** Waits, a turn of the event loop at a time (bounded), until `done` holds. */
+  async function until(done: () => boolean, what: string) {
+    for (let turn = 0; turn < 20_000 && !done(); turn++) await new Promise((r) => setTimeout(r, 1));
+    expect(done(), what).toBe(true);
+  }
+
+  it('writes several batches at once, up to poolSize, although the BatchSpanProcessor sends one export at a time', async () => {
+    const { sink, processor, endSpans } = slowSetup(3);
+    endSpans(1_000);
+    await until(() => sink.rows.length === 1_000, 'every row stored without a flush');
+    expect(sink.maxConcurrent).toBe(3);
+    await processor.shutdown();
+  });
+
+  it('with poolSize 1, writes one batch at a time', async () => {
+    const { sink, processor, endSpans } = slowSetup(1);
+    endSpans(500);
+    await until(() => sink.rows.length === 500, 'every row stored without a flush');
+    expect(sink.maxConcurrent).toBe(1);
+    await processor.shutdown();
+  });
+
+  it('forceFlush resolves only once the rows of every write in flight are stored', async () => {
+    const { sink, processor, endSpans } = slowSetup(4);
+    endSpans(1_000);
+    await processor.forceFlush();
+    expect(sink.rows).toHaveLength(1_000);
+    await processor.shutdown();
+  });
+
+  it('shutdown stores the rows of every write in flight, then closes the sink', async () => {
+    const { sink, processor, endSpans } = slowSetup(4);
+    endSpans(1_000);
+    await processor.shutdown();
+    expect(sink.rows).toHaveLength(1_000);
+    expect(new Set(sink.rows.map((row) => row.event_id)).size).toBe(1_000);
+    expect(sink.closed).toBe(true);
+  });
+
+  it('a write that fails for good spills its rows: nothing lost, though the export had been answered', async () => {
+    const ownSpill = await mkdtemp(join(tmpdir(), 'llamonitor-proc-spill-'));
+    const { sink, processor, endSpans } = slowSetup(4, { spillDir: ownSpill, exportTimeoutMillis: 500 });
+    sink.failuresLeft = Infinity;
+    endSpans(300);
+    await processor.shutdown();
+    expect(sink.rows).toHaveLength(0);
+    expect(await spilledRows(ownSpill)).toBe(300);
+    await rm(ownSpill, { recursive: true, force: true });
+  });
+});
+
+/** Rows in a spill folder's files. */
+async function spilledRows(folder: string): Promise<number> {
+  let count = 0;
+  for (const name of await readdir(folder)) {
+    if (name.endsWith('.ndjson'))
+      count += decodeSpill(name, await readFile(join(folder, name), 'utf8')).rows.length;
+  }
+  return count;
+}
