@@ -183,7 +183,7 @@ describe('MetricEventsSpanProcessor pipeline', () => {
   /** A processor whose BatchSpanProcessor sends 100-span exports into a sink whose every write takes a while. */
   function slowSetup(poolSize: number, options: MetricEventsExporterOptions = {}) {
     const sink = new MemorySink();
-    sink.delayMillis = 50;
+    sink.delayMillis = 200; // long beside mapping a 100-span batch, even on a loaded machine
     const processor = new MetricEventsSpanProcessor({
       exporter: MetricEventsSpanExporter.withSink(sink, { spillDir, poolSize, ...options }),
       batch: { maxExportBatchSize: 100, scheduledDelayMillis: 10 },
@@ -202,21 +202,19 @@ describe('MetricEventsSpanProcessor pipeline', () => {
     expect(done(), what).toBe(true);
   }
 
-  it('writes several batches at once, up to poolSize, although the BatchSpanProcessor sends one export at a time', async () => {
-    const { sink, processor, endSpans } = slowSetup(3);
-    endSpans(1_000);
-    await until(() => sink.rows.length === 1_000, 'every row stored without a flush');
-    expect(sink.maxConcurrent).toBe(3);
-    await processor.shutdown();
-  });
-
-  it('with poolSize 1, writes one batch at a time', async () => {
-    const { sink, processor, endSpans } = slowSetup(1);
-    endSpans(500);
-    await until(() => sink.rows.length === 500, 'every row stored without a flush');
-    expect(sink.maxConcurrent).toBe(1);
-    await processor.shutdown();
-  });
+  it.each([
+    [3, 3],
+    [1, 1],
+  ])(
+    'with poolSize %i, writes %i batches at once, although the BatchSpanProcessor sends one export at a time',
+    async (poolSize, writesAtOnce) => {
+      const { sink, processor, endSpans } = slowSetup(poolSize);
+      endSpans(1_000);
+      await until(() => sink.rows.length === 1_000, 'every row stored without a flush');
+      expect(sink.maxConcurrent).toBe(writesAtOnce);
+      await processor.shutdown();
+    },
+  );
 
   it('forceFlush resolves only once the rows of every write in flight are stored', async () => {
     const { sink, processor, endSpans } = slowSetup(4);
