@@ -62,6 +62,20 @@ const ESTIMATE_MAX_MILLIS = 10_000;
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Work done in slices of MAPPING_SLICE_MILLIS: `if (slices.due) await slices.giveBack()` between items. */
+class EventLoopSlices {
+  private end = performance.now() + MAPPING_SLICE_MILLIS;
+
+  get due(): boolean {
+    return performance.now() > this.end;
+  }
+
+  async giveBack(): Promise<void> {
+    await yieldToEventLoop();
+    this.end = performance.now() + MAPPING_SLICE_MILLIS;
+  }
+}
+
 /** Rows mapped from one export, and the memory they hold (the cap on writes in flight counts it). */
 interface MappedBatch {
   readonly rows: MetricEvent[];
@@ -406,12 +420,9 @@ export class MetricEventsSpanExporter implements SpanExporter {
           need = tokens;
         }
       : undefined;
-    let sliceEnd = performance.now() + MAPPING_SLICE_MILLIS;
+    let slices = new EventLoopSlices();
     for (const span of spans) {
-      if (performance.now() > sliceEnd) {
-        await yieldToEventLoop();
-        sliceEnd = performance.now() + MAPPING_SLICE_MILLIS;
-      }
+      if (slices.due) await slices.giveBack();
       const hints = this.spanHints?.(span);
       const event = toMetricEvent(span, {
         spans: filter,
@@ -440,12 +451,9 @@ export class MetricEventsSpanExporter implements SpanExporter {
     }
     if (estimates.length > 0) await this.completeEstimates(rows, estimates, prices);
     if (enrich) {
-      sliceEnd = performance.now() + MAPPING_SLICE_MILLIS;
+      slices = new EventLoopSlices();
       for (let i = 0; i < rows.length; i++) {
-        if (performance.now() > sliceEnd) {
-          await yieldToEventLoop();
-          sliceEnd = performance.now() + MAPPING_SLICE_MILLIS;
-        }
+        if (slices.due) await slices.giveBack();
         rows[i] = this.enriched(enrich, mappedSpans[i]!, rows[i]!);
       }
     }

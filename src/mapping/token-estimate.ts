@@ -10,14 +10,13 @@
  * refused call is not billed), a wrapper span (its usage is its children's),
  * or one whose charge was reported.
  */
-import { addCostMetrics, COST_METRIC_KEYS, priceCall } from '../pricing/price-call.js';
+import { addCostMetrics, copyAllButCostMetrics, priceCall, type CallCost } from '../pricing/price-call.js';
 import type { PriceTable } from '../pricing/price-table.js';
 import type { JsonObject, MetricEvent } from '../schema/columns.js';
 import type { CallModels } from './call-identity.js';
 import type { OperationType } from './operation-type.js';
 import { prefixOf } from './span-view.js';
 import type { SpanTokens } from './tokens.js';
-import type { CallCost } from '../pricing/price-call.js';
 
 /** The tokenizers estimates are made with (gpt-tokenizer's encodings of the same names). */
 export type TokenizerName = 'o200k_base' | 'cl100k_base';
@@ -168,9 +167,7 @@ export function withEstimatedTokens(
   // The cost keys first, as the mapping writes them; then the row's other keys, then the estimate's.
   const metrics: JsonObject = {};
   addCostMetrics(metrics, cost, false);
-  for (const [key, value] of Object.entries(row.text_custom_metrics ?? {})) {
-    if (!(COST_METRIC_KEYS as readonly string[]).includes(key)) metrics[key] = value;
-  }
+  copyAllButCostMetrics(row.text_custom_metrics ?? {}, metrics);
   metrics['tokens_estimated'] = true;
   metrics['tokenizer'] = need.tokenizer;
   return {

@@ -108,6 +108,14 @@ export const COST_METRIC_KEYS = [
   'aggregate_cost_usd',
 ] as const;
 
+/** Copies the keys of `metrics` other than the cost keys into `into`, in their order. */
+export function copyAllButCostMetrics(metrics: JsonObject, into: JsonObject): JsonObject {
+  for (const [key, value] of Object.entries(metrics)) {
+    if (!(COST_METRIC_KEYS as readonly string[]).includes(key)) into[key] = value;
+  }
+  return into;
+}
+
 /**
  * Adds the cost's keys to text_custom_metrics. For a span whose usage
  * repeats its children's (`aggregate`), the figure is `aggregate_cost_usd`

@@ -6,7 +6,7 @@
  * reported is left as it is.
  */
 import type { JsonObject, StoredCostColumns } from '../schema/columns.js';
-import { COST_METRIC_KEYS, addCostMetrics, priceCall } from './price-call.js';
+import { COST_METRIC_KEYS, addCostMetrics, copyAllButCostMetrics, priceCall } from './price-call.js';
 import type { CallTokens } from './call-cost.js';
 import type { PriceTable } from './price-table.js';
 
@@ -40,10 +40,7 @@ export function repriceRow(table: PriceTable, row: CostColumns): Repriced {
     // Tokens the exporter estimated stay estimated: the cost is as good as they are.
     estimated: metrics['tokens_estimated'] === true,
   });
-  const next: JsonObject = {};
-  for (const [key, value] of Object.entries(metrics)) {
-    if (!(COST_METRIC_KEYS as readonly string[]).includes(key)) next[key] = value;
-  }
+  const next = copyAllButCostMetrics(metrics, {});
   addCostMetrics(next, cost, aggregate);
   const costUsd = aggregate ? null : cost.usd;
   if (costUsd === row.cost_usd && sameCostKeys(metrics, next)) return 'unchanged';
