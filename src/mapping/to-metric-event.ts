@@ -37,7 +37,14 @@ import { inputText, outputText } from './span-text.js';
 import { KeyGroup, type GroupedPrefix } from './key-index.js';
 import { DEFAULT_MAX_MEASURED, SpanView, isRecord, prefixOf } from './span-view.js';
 import { measureText, type TextMetrics } from './text-metrics.js';
-import { NO_TOKEN_COLUMNS, addTokenMetrics, spanTokens, tokenColumns, type SpanTokens } from './tokens.js';
+import {
+  AGGREGATE_KEY,
+  NO_TOKEN_COLUMNS,
+  addTokenMetrics,
+  spanTokens,
+  tokenColumns,
+  type SpanTokens,
+} from './tokens.js';
 import { callModels, modelColumn, providerName, type CallModels } from './call-identity.js';
 import { finishReasonsInView } from './finish-reason.js';
 import { costOfCall } from './call-cost.js';
@@ -398,6 +405,8 @@ function textCustomMetrics(
   if (input !== undefined) addInputMetrics(metrics, input);
   if (timing !== NO_STREAM_TIMING) addStreamMetrics(metrics, timing);
   addTokenMetrics(metrics, tokens, aggregate);
+  // Marks the row of a span that repeats another's call, usage or not (a failed wrapper has none): counted once.
+  if (aggregate) metrics[AGGREGATE_KEY] = true;
   addModalityTokens(metrics, view);
   addUserMetrics(metrics, view, 'llamonitor.text.', invalid);
   for (const name of invalid) countInvalidValue(metrics, name);

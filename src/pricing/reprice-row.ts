@@ -9,6 +9,7 @@ import type { JsonObject, StoredCostColumns } from '../schema/columns.js';
 import { COST_METRIC_KEYS, addCostMetrics, copyAllButCostMetrics, priceCall } from './price-call.js';
 import type { CallTokens } from './call-cost.js';
 import type { PriceTable } from './price-table.js';
+import { isAggregateMetrics } from '../mapping/tokens.js';
 
 /** The stored columns re-pricing reads (the sinks' StoredCostRow has them all). */
 export type CostColumns = StoredCostColumns;
@@ -21,7 +22,7 @@ export type Repriced =
 export function repriceRow(table: PriceTable, row: CostColumns): Repriced {
   const metrics = row.text_custom_metrics ?? {};
   if (metrics['cost_source'] === 'reported') return 'reported';
-  const aggregate = 'aggregate_input_tokens' in metrics || 'aggregate_output_tokens' in metrics;
+  const aggregate = isAggregateMetrics(metrics);
   const tokens = aggregate ? aggregateTokens(metrics) : columnTokens(row);
   const attributes = row.custom_attributes ?? {};
   const responseModel = stringOf(attributes['response_model']);

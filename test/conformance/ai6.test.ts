@@ -270,6 +270,16 @@ describe.each(SINKS)('AI SDK 6 → %s', (sink: SinkName) => {
       ]);
     });
 
+    it('marks the failed ai.generateText, which has no usage, as repeating its model call, so the failure counts once', async () => {
+      const stored = await rows('error-429');
+      expect(
+        stored.map((row) => [row.operation_name, row.text_custom_metrics?.['aggregate'] ?? null]),
+      ).toEqual([
+        ['ai.generateText', true],
+        ['ai.generateText.doGenerate', null],
+      ]);
+    });
+
     it('keeps the session on the rows of a failed call', async () => {
       const stored = await rows('error-429');
       expect(stored.map((row) => row.session_id)).toEqual([AI6_SESSION_ID, AI6_SESSION_ID]);

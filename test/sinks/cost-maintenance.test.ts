@@ -121,6 +121,14 @@ function rows() {
       durationMs: 900,
       metrics: { aggregate_input_tokens: 1500, aggregate_output_tokens: 200 },
     }),
+    // The AI SDK's generateText around a call that failed: no usage, so only the aggregate key marks it.
+    failedWrapper: row({
+      name: 'failed-wrapper',
+      model: 'gpt-4o-mini',
+      durationMs: 250,
+      error: 'boom',
+      metrics: { cost_source: 'no_usage', aggregate: true },
+    }),
     old: row({ name: 'old', model: 'gpt-4o-mini', input: 7, output: 7, hoursAgo: 72 }),
     tool: row({ name: 'tool', model: null, operation: 'tool_call', durationMs: 5 }),
   };
@@ -227,18 +235,18 @@ for (const store of STORES) {
 
     it('prices the rows of the range, leaves the reported one, and a dry run writes nothing', async () => {
       const dry = await reprice(tableOf(A), true);
-      expect(dry).toMatchObject({ examined: 6, repriced: 4, reported: 1 });
+      expect(dry).toMatchObject({ examined: 7, repriced: 4, reported: 1 });
       expect((await stored('first')).cost_usd).toBeNull();
 
       const report = await reprice(tableOf(A));
-      expect(report).toMatchObject({ examined: 6, repriced: 4, reported: 1, skipped: [] });
+      expect(report).toMatchObject({ examined: 7, repriced: 4, reported: 1, skipped: [] });
       expect(report.change).toBeCloseTo(costAt(A, 1000, 200) + costAt(A, 500, 0), 12);
       expect((await stored('first')).cost_usd).toBeCloseTo(costAt(A, 1000, 200), 12);
     });
 
     it('re-prices with new prices: each row from its stored tokens, the wrapper as aggregate_cost_usd; a second run changes nothing', async () => {
       const report = await reprice(tableOf(B));
-      expect(report).toMatchObject({ examined: 6, repriced: 3, reported: 1 });
+      expect(report).toMatchObject({ examined: 7, repriced: 3, reported: 1 });
       const first = await stored('first');
       expect(first.cost_usd).toBeCloseTo(costAt(B, 1000, 200), 12);
       expect(first.text_custom_metrics).toMatchObject({
@@ -263,7 +271,7 @@ for (const store of STORES) {
       expect(await stored('old')).toMatchObject({ cost_usd: null, text_custom_metrics: null });
 
       const again = await reprice(tableOf(B));
-      expect(again).toMatchObject({ examined: 6, repriced: 0, reported: 1, change: 0 });
+      expect(again).toMatchObject({ examined: 7, repriced: 0, reported: 1, change: 0 });
     });
 
     it('summarises the model calls of the range by model: wrappers, tools and older rows left out', async () => {

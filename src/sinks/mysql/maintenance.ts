@@ -24,9 +24,9 @@ import {
 import { quoteIdentifier } from './ddl.js';
 
 const METRICS = 'text_custom_metrics';
-/** A model call: a row naming a model that does not repeat its children's usage. */
+/** A model call: a row naming a model that does not repeat another's call (isAggregateMetrics). */
 const MODEL_CALL = `model IS NOT NULL
-  AND NOT coalesce(JSON_CONTAINS_PATH(${METRICS}, 'one', '$.aggregate_input_tokens', '$.aggregate_output_tokens'), 0)`;
+  AND NOT coalesce(JSON_CONTAINS_PATH(${METRICS}, 'one', '$.aggregate', '$.aggregate_input_tokens', '$.aggregate_output_tokens'), 0)`;
 const UNPRICED = `(cost_usd IS NULL AND JSON_UNQUOTE(JSON_EXTRACT(${METRICS}, '$.cost_source')) = 'unknown_model')`;
 
 /** `2026-12-04 10:00:00.000000`: the DATETIME(6) text of an instant, in UTC as the sink writes it. */

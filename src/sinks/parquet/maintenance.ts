@@ -94,7 +94,7 @@ export async function summarize(dataset: string, request: SummaryRequest): Promi
     const source = `read_parquet([${files.map(sqlText).join(', ')}], union_by_name = true)`;
     const where =
       `"timestamp" >= ${sqlText(request.from.toISOString())}::TIMESTAMPTZ AND "timestamp" < ${sqlText(request.to.toISOString())}::TIMESTAMPTZ` +
-      ` AND model IS NOT NULL AND coalesce(json_extract(text_custom_metrics, '$.aggregate_input_tokens'), json_extract(text_custom_metrics, '$.aggregate_output_tokens')) IS NULL`;
+      ` AND model IS NOT NULL AND coalesce(json_extract(text_custom_metrics, '$.aggregate'), json_extract(text_custom_metrics, '$.aggregate_input_tokens'), json_extract(text_custom_metrics, '$.aggregate_output_tokens')) IS NULL`;
     const unpriced = `cost_usd IS NULL AND json_extract_string(text_custom_metrics, '$.cost_source') = 'unknown_model'`;
     const group = `coalesce(CAST("${GROUP_COLUMNS[request.by]}" AS VARCHAR), '${NO_GROUP}')`;
     const groups = (

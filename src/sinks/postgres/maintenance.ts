@@ -20,9 +20,9 @@ import {
 } from '../maintenance.js';
 import type { TableName } from './ddl.js';
 
-/** A model call: a row naming a model that does not repeat its children's usage. */
+/** A model call: a row naming a model that does not repeat another's call (isAggregateMetrics). */
 const MODEL_CALL = `model IS NOT NULL
-  AND NOT (coalesce(text_custom_metrics, '{}'::jsonb) ?| ARRAY['aggregate_input_tokens', 'aggregate_output_tokens'])`;
+  AND NOT (coalesce(text_custom_metrics, '{}'::jsonb) ?| ARRAY['aggregate', 'aggregate_input_tokens', 'aggregate_output_tokens'])`;
 const UNPRICED = `cost_usd IS NULL AND text_custom_metrics->>'cost_source' = 'unknown_model'`;
 
 export async function summarize(
