@@ -5,6 +5,7 @@
  * allowed. A bad value stops start-up; it never falls back to a default silently.
  */
 import { readFileSync } from 'node:fs';
+import type { MeterProvider } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import {
   checkCustomPricesOption,
@@ -91,9 +92,26 @@ export interface MetricEventsExporterOptions {
   danglingSpanTimeoutMillis?: number;
   /** Open model-call spans watched for that at most; past it, new ones are not. Env LLAMONITOR_MAX_OPEN_SPANS; default 10000. */
   maxOpenSpans?: number;
+  /**
+   * GenAI metrics of the stored model calls (tokens, duration, time to first chunk, cost): `off`; `otel`,
+   * recorded on `meterProvider` or else the global MeterProvider; `prometheus`, served for scraping on
+   * prometheusHost:prometheusPort by @opentelemetry/exporter-prometheus. Env LLAMONITOR_METRICS; default `off`.
+   */
+  metrics?: MetricsMode;
+  /** Where `metrics: 'prometheus'` serves /metrics. Env LLAMONITOR_PROMETHEUS_HOST; default `127.0.0.1`. */
+  prometheusHost?: string;
+  /** Env LLAMONITOR_PROMETHEUS_PORT; default 9464. */
+  prometheusPort?: number;
+  /** Distinct model names the metrics keep apart; later ones are recorded as `_OTHER`. Env LLAMONITOR_METRICS_MAX_MODELS; default 100. */
+  metricsMaxModels?: number;
+  /** The MeterProvider `metrics: 'otel'` records on (giving one implies `otel`); default the global one. Code only. */
+  meterProvider?: MeterProvider;
   /** Changes or adds to a row before it is written. Code only. */
   enrich?: EnrichHook;
 }
+
+export const METRICS_MODES = ['off', 'otel', 'prometheus'] as const;
+export type MetricsMode = (typeof METRICS_MODES)[number];
 
 export type { FileMode, CustomPrices };
 
@@ -124,6 +142,11 @@ export interface ResolvedOptions {
   readonly pricesAutoUpdate: boolean;
   readonly danglingSpanTimeoutMillis: number;
   readonly maxOpenSpans: number;
+  readonly metrics: MetricsMode;
+  readonly prometheusHost: string;
+  readonly prometheusPort: number;
+  readonly metricsMaxModels: number;
+  readonly meterProvider: MeterProvider | undefined;
   readonly enrich: EnrichHook | undefined;
 }
 
@@ -137,7 +160,7 @@ type Kind =
   | { readonly type: 'prices' };
 
 interface OptionSpec {
-  readonly key: Exclude<keyof MetricEventsExporterOptions, 'enrich'>;
+  readonly key: Exclude<keyof MetricEventsExporterOptions, 'enrich' | 'meterProvider'>;
   readonly env: string;
   readonly kind: Kind;
   readonly defaultValue: string | number | boolean | undefined;
@@ -169,6 +192,10 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'pricesAutoUpdate', env: 'LLAMONITOR_PRICES_AUTO_UPDATE', kind: { type: 'boolean' }, defaultValue: false },
   { key: 'danglingSpanTimeoutMillis', env: 'LLAMONITOR_DANGLING_SPAN_TIMEOUT_MS', kind: { type: 'integer', min: 0, max: 86_400_000 }, defaultValue: 600_000 },
   { key: 'maxOpenSpans', env: 'LLAMONITOR_MAX_OPEN_SPANS', kind: { type: 'integer', min: 1, max: 10_000_000 }, defaultValue: 10_000 },
+  { key: 'metrics', env: 'LLAMONITOR_METRICS', kind: { type: 'choice', choices: METRICS_MODES }, defaultValue: undefined },
+  { key: 'prometheusHost', env: 'LLAMONITOR_PROMETHEUS_HOST', kind: { type: 'string' }, defaultValue: '127.0.0.1' },
+  { key: 'prometheusPort', env: 'LLAMONITOR_PROMETHEUS_PORT', kind: { type: 'integer', min: 1, max: 65_535 }, defaultValue: 9464 },
+  { key: 'metricsMaxModels', env: 'LLAMONITOR_METRICS_MAX_MODELS', kind: { type: 'integer', min: 1, max: 100_000 }, defaultValue: 100 },
 ]; // prettier-ignore
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
@@ -314,7 +341,15 @@ export function resolveOptions(
     throw new ConfigError(`enrich is not allowed: use a function (span, event) => event`);
   }
   const prices = checkedPrices(out['prices'] as CustomPrices | string | undefined, labels.prices as string);
-  const resolved = { ...out, prices } as Omit<ResolvedOptions, 'target' | 'enrich'>;
+  const metrics = metricsModeOf(
+    out['metrics'] as MetricsMode | undefined,
+    labels.metrics as string,
+    options.meterProvider,
+  );
+  const resolved = { ...out, prices, metrics } as Omit<
+    ResolvedOptions,
+    'target' | 'enrich' | 'meterProvider'
+  >;
   const target = targetOf(resolved.url, labels.url as string);
   if (target.directory !== undefined) {
     checkSpillApart(
@@ -329,5 +364,22 @@ export function resolveOptions(
       `${name} is set, but llamonitor-otel reads no such variable and ignores it: did you mean ${closest}?`,
     );
   }
-  return { ...resolved, target, enrich: options.enrich };
+  return { ...resolved, target, enrich: options.enrich, meterProvider: options.meterProvider };
+}
+
+/**
+ * `metrics` as set, else `otel` when a meterProvider is given (what giving one means), else `off`.
+ * A meterProvider beside another mode is a contradiction that stops start-up.
+ */
+function metricsModeOf(mode: MetricsMode | undefined, label: string, meterProvider: unknown): MetricsMode {
+  if (meterProvider === undefined) return mode ?? 'off';
+  if (typeof (meterProvider as { getMeter?: unknown }).getMeter !== 'function') {
+    throw new ConfigError(`meterProvider is not allowed: use a MeterProvider (an object with getMeter)`);
+  }
+  if (mode !== undefined && mode !== 'otel') {
+    throw new ConfigError(
+      `meterProvider is given, but ${label}=${mode}: a meterProvider is recorded on with metrics 'otel'; leave ${label} unset or set it to otel`,
+    );
+  }
+  return 'otel';
 }

@@ -38,6 +38,7 @@ import { Replayer, CONFIGURATION_RECHECK_MILLIS } from './replayer.js';
 import { storeAroundRefusals, type PartOutcome, type SplitResult } from './refused-rows.js';
 import { WriteSlots } from './write-slots.js';
 import { Deadline, DeadlineError, withDeadline } from './deadline.js';
+import { rowMetricsOf, type RowMetrics } from '../metrics/row-metrics.js';
 
 const log = diag.createComponentLogger({ namespace: 'llamonitor-otel' });
 
@@ -189,6 +190,8 @@ export class MetricEventsSpanExporter implements SpanExporter {
   private retryAfterFailureUntil = Infinity;
   /** Counts the tokens of calls whose spans carry no usage; undefined when `estimateTokens` is off. */
   private readonly tokenEstimator: TokenEstimator | undefined;
+  /** The GenAI metrics of the rows, when `metrics` is on. */
+  private readonly metrics: RowMetrics | undefined;
   /** Pipelined exports whose write has not ended (exportPipelined). */
   private deliveries = 0;
   private readonly deliveryWaiters: (() => void)[] = [];
@@ -213,6 +216,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
     });
     this.deadLetters = new DeadLetterStore(this.options.spillDir, this.options.fileMode);
     this.warnings = internals.warnings ?? new ConsoleWarnings(this.options.warnings);
+    this.metrics = rowMetricsOf(this.options, this.warnings);
     if (this.options.pricesAutoUpdate) {
       this.priceUpdates = new PriceUpdates(this.warnings, internals.priceData);
       this.priceUpdates.start();
@@ -331,6 +335,9 @@ export class MetricEventsSpanExporter implements SpanExporter {
       (error: unknown) => log.error(`shutdown: ${(error as Error).message}`),
     );
     await this.tokenEstimator?.stop();
+    await this.metrics
+      ?.shutdown()
+      .catch((error: unknown) => log.error(`shutdown: stopping the metrics: ${(error as Error).message}`));
     if (!this.sinkPromise) return;
     try {
       const sink = await withDeadline(this.sinkPromise, deadline - Date.now(), 'connecting the sink');
@@ -457,6 +464,8 @@ export class MetricEventsSpanExporter implements SpanExporter {
         rows[i] = this.enriched(enrich, mappedSpans[i]!, rows[i]!);
       }
     }
+    // As stored: every row is written or spilled from here on, so the series agree with the table.
+    this.metrics?.record(rows);
     let bytes = 0;
     for (const row of rows) bytes += estimateRowBytes(row);
     return { rows, bytes };
