@@ -26,6 +26,7 @@ import {
 } from '../support/databases.js';
 import { chatCostUsd } from '../conformance/expected.js';
 import { CHAT_ANSWER, startFakeLlmServer, type FakeLlmServer } from '../support/fake-llm-server.js';
+import { freePort, prometheusAvailable, startPrometheus } from '../support/prometheus.js';
 import { npmInstallPackages, readmeBlock, readmeBlocks, shellCommands } from './readme-blocks.js';
 
 const README = readFileSync(join(REPO, 'README.md'), 'utf8');
@@ -47,6 +48,8 @@ const RUN_HERE = [
   'cost-postgres',
   'cost-mysql',
   'prices-file',
+  'metrics-run',
+  'metrics-scrape',
   'clone',
 ] as const;
 
@@ -64,6 +67,7 @@ for (const question of ['Where is my order?', 'Can I change the delivery address
   });
   console.log(answer.choices[0].message.content);
 }
+if (process.env.APP_STAY === '1') setInterval(() => {}, 60_000); // a server: up until it is stopped
 `;
 const CALLS = 2;
 
@@ -76,7 +80,11 @@ function packagesTheReadmeInstalls(): string[] {
   return [...new Set(names)].filter((name) => name !== 'llamonitor-otel');
 }
 
-const available = { postgres: await postgresAvailable(), mysql: await mysqlAvailable() };
+const available = {
+  postgres: await postgresAvailable(),
+  mysql: await mysqlAvailable(),
+  prometheus: prometheusAvailable(),
+};
 
 /** The statements of a SQL block, without their closing semicolons. */
 function statements(sql: string): string[] {
@@ -134,6 +142,36 @@ describe('the README, followed in a new application', () => {
         resolve({ code, signal, stdout, stderr });
       }),
     );
+  }
+
+  /** Starts one shell command line of the README that runs until stopped (a server); stop() ends its process group. */
+  function startShell(
+    line: string,
+    env: Record<string, string>,
+  ): { output: () => string; stop: () => Promise<void> } {
+    const child = spawn('sh', ['-c', line], {
+      cwd: app,
+      detached: true,
+      env: {
+        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LLAMONITOR_'))),
+        PATH: `${join(process.execPath, '..')}:${process.env.PATH ?? ''}`,
+        OPENAI_BASE_URL: server.baseURL,
+        OPENAI_API_KEY: 'sk-readme-test',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    return {
+      output: () => output,
+      stop: async () => {
+        if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
+        await closed;
+      },
+    };
   }
 
   function expectSuccess(finished: Finished, what: string): void {
@@ -356,6 +394,45 @@ describe('the README, followed in a new application', () => {
       ),
     );
   }
+
+  it.runIf(available.prometheus)(
+    'metrics: one variable and the scrape job, and a real Prometheus has every call and its tokens',
+    async () => {
+      const [install, command] = shellCommands(block('metrics-run').code);
+      for (const name of npmInstallPackages(install as string))
+        expect(existsSync(join(app, 'node_modules', name, 'package.json')), name).toBe(true);
+      // The README's port is the exporter's usual one; the test takes a free one, through the variable.
+      const port = await freePort();
+      const scrape = block('metrics-scrape').code;
+      expect(scrape).toContain(`'127.0.0.1:9464'`);
+      const prometheus = await startPrometheus({ scrapeConfigs: scrape.replace(':9464', `:${port}`) });
+      const running = startShell(command as string, {
+        LLAMONITOR_PROMETHEUS_PORT: String(port),
+        LLAMONITOR_URL: 'data-metrics',
+        LLAMONITOR_SPILL_DIR: 'spill-metrics',
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+        APP_STAY: '1',
+      });
+      try {
+        let calls: number | undefined;
+        for (let waited = 0; calls !== CALLS; waited += 250) {
+          if (waited > 45_000)
+            throw new Error(`after 45 s Prometheus has ${calls} calls: ${running.output()}`);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          calls = (await prometheus.query('sum(gen_ai_client_operation_duration_count)'))[0]?.value;
+        }
+        const input = await prometheus.query('sum(gen_ai_client_token_usage_sum{gen_ai_token_type="input"})');
+        expect(input[0]?.value).toBe(CALLS * CHAT_ANSWER.usage.prompt_tokens);
+        const byModel = await prometheus.query(
+          'sum by (gen_ai_request_model) (gen_ai_client_operation_duration_count)',
+        );
+        expect(byModel.map((sample) => sample.metric.gen_ai_request_model)).toEqual(['gpt-4o-mini']);
+      } finally {
+        await running.stop();
+        await prometheus.stop();
+      }
+    },
+  );
 
   it('cost: the DuckDB queries answer the cost per model and per session of the calls the quick start stored', async () => {
     const [perModel, perSession] = statements(block('cost-parquet').code);

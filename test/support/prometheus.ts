@@ -58,8 +58,10 @@ export interface RunningPrometheus {
 }
 
 export interface PrometheusSetup {
-  /** `host:port` of each target of the one scrape job, `llamonitor-app`. */
-  readonly targets: readonly string[];
+  /** `host:port` of each target of one scrape job, `llamonitor-app`. */
+  readonly targets?: readonly string[];
+  /** Or the scrape jobs as YAML, a `scrape_configs:` block (a user's, as the README shows it). */
+  readonly scrapeConfigs?: string;
   /** Rule files Prometheus loads (absolute paths). */
   readonly ruleFiles?: readonly string[];
 }
@@ -77,10 +79,14 @@ export async function startPrometheus(setup: PrometheusSetup): Promise<RunningPr
       ...(setup.ruleFiles?.length
         ? ['rule_files:', ...setup.ruleFiles.map((file) => `  - ${JSON.stringify(file)}`)]
         : []),
-      'scrape_configs:',
-      '  - job_name: llamonitor-app',
-      '    static_configs:',
-      `      - targets: ${JSON.stringify(setup.targets)}`,
+      ...(setup.scrapeConfigs !== undefined
+        ? [setup.scrapeConfigs.trimEnd()]
+        : [
+            'scrape_configs:',
+            '  - job_name: llamonitor-app',
+            '    static_configs:',
+            `      - targets: ${JSON.stringify(setup.targets ?? [])}`,
+          ]),
       '',
     ].join('\n'),
   );
