@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MetricEventsSpanProcessor } from '../../src/export/processor.js';
+import type { MetricEventsSpanProcessor as Processor } from '../../src/export/processor.js';
 import { SECONDS_BUCKETS, TOKEN_BUCKETS } from '../../src/metrics/genai-metrics.js';
 import { importBuilt } from '../support/built-package.js';
 import { liveCapture } from '../support/capture/live.js';
@@ -47,7 +47,7 @@ const folder = mkdtempSync(join(tmpdir(), 'llamonitor-otel-metrics-'));
 const dataset = join(folder, 'metric_events');
 const meters = collectingMeterProvider();
 const warnings: string[] = [];
-let processor: MetricEventsSpanProcessor;
+let processor: Processor;
 
 const live = liveCapture(ai6, {
   spanProcessors: async () => {
