@@ -5,7 +5,7 @@
 export { MetricEventsSpanExporter } from './export/exporter.js';
 export { MetricEventsSpanProcessor, type MetricEventsSpanProcessorOptions } from './export/processor.js';
 export { shutdownOnExit, type ShutsDown } from './export/shutdown-on-exit.js';
-export { type MetricEventsExporterOptions, type EnrichHook } from './config/options.js';
+export { type MetricEventsExporterOptions, type EnrichHook, type MetricsMode } from './config/options.js';
 export { LlamonitorError, ConfigError, ConnectionError, RefusedDataError, type ErrorKind } from './errors.js';
 export { toMetricEvent } from './mapping/to-metric-event.js';
 export { OPERATION_TYPES, type OperationType } from './mapping/operation-type.js';

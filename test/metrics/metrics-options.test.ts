@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { metrics } from '@opentelemetry/api';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { resolveOptions } from '../../src/config/options.js';
@@ -15,6 +16,7 @@ import { MetricEventsSpanExporter } from '../../src/export/exporter.js';
 import { OVERFLOW_VALUE } from '../../src/metrics/bounded-values.js';
 import { ConsoleWarnings } from '../../src/warnings.js';
 import { MemorySink } from '../support/memory-sink.js';
+import { freePort } from '../support/prometheus.js';
 import { CHAT_ATTRIBUTES, finishedSpans } from '../support/spans.js';
 import { collectingMeterProvider, histogramCount, pointsWith } from './collected-metrics.js';
 
@@ -73,6 +75,52 @@ describe("metrics: 'otel' on the global MeterProvider", () => {
     await exporter.shutdown();
   });
 });
+
+describe("metrics: 'prometheus'", () => {
+  it('serves /metrics on prometheusHost:prometheusPort while the exporter runs, and stops at shutdown', async () => {
+    const port = await freePort();
+    const { exporter } = exporterWith({ metrics: 'prometheus', prometheusPort: port });
+    await exported(exporter);
+    const body = await waitForText(
+      `http://127.0.0.1:${port}/metrics`,
+      'gen_ai_client_operation_duration_count',
+    );
+    expect(body).toMatch(
+      /gen_ai_client_operation_duration_count\{[^}]*gen_ai_request_model="gpt-4o-mini"[^}]*\} 2/,
+    );
+    await exporter.shutdown();
+    await expect(fetch(`http://127.0.0.1:${port}/metrics`)).rejects.toThrow();
+  });
+
+  it('warns once and keeps storing rows when its port is taken', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as AddressInfo).port;
+    const { exporter, sink, lines } = exporterWith({ metrics: 'prometheus', prometheusPort: port });
+    await exported(exporter);
+    for (let waited = 0; lines.length === 0 && waited < 10_000; waited += 20)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(lines).toEqual([
+      expect.stringContaining(`the Prometheus endpoint could not listen on 127.0.0.1:${port}`),
+    ]);
+    expect(sink.rows).toHaveLength(2);
+    await exporter.shutdown();
+    busy.close();
+  });
+});
+
+/** The body of `url` once it holds `text`; fails after a bound. */
+async function waitForText(url: string, text: string): Promise<string> {
+  for (let waited = 0; ; waited += 50) {
+    const body = await fetch(url).then(
+      (response) => response.text(),
+      () => '',
+    );
+    if (body.includes(text)) return body;
+    if (waited > 10_000) throw new Error(`${url} did not serve ${text} within 10 s: ${body}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 describe('the cap on model names', () => {
   it('records model names past metricsMaxModels as _OTHER, and says so once; the rows keep every name', async () => {

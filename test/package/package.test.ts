@@ -27,7 +27,13 @@ describe('the package as users load it', () => {
         'mysql2',
       ]),
     );
-    for (const driver of ['pg', 'pg-copy-streams', 'mysql2', '@opentelemetry/sdk-trace-node']) {
+    for (const driver of [
+      'pg',
+      'pg-copy-streams',
+      'mysql2',
+      '@opentelemetry/sdk-trace-node',
+      '@opentelemetry/exporter-prometheus',
+    ]) {
       expect(manifest.peerDependenciesMeta[driver]).toEqual({ optional: true });
       expect(manifest.dependencies[driver]).toBeUndefined();
     }

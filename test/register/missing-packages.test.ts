@@ -46,6 +46,23 @@ describe('llamonitor-otel/register without the packages it needs', () => {
     expect(run.stderr).not.toContain('ERR_MODULE_NOT_FOUND');
   });
 
+  it('with LLAMONITOR_METRICS=prometheus and no @opentelemetry/exporter-prometheus: names it and how to install it, and exits 1', async () => {
+    app = makeAppFolder({ without: ['@opentelemetry/exporter-prometheus'] });
+    writeFileSync(join(app.path, 'app.mjs'), "console.log('the application ran');\n");
+    const run = await runNode(
+      ['--import', 'llamonitor-otel/register', 'app.mjs'],
+      { LLAMONITOR_METRICS: 'prometheus' },
+      30_000,
+      app.path,
+    );
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(
+      "llamonitor-otel: metrics 'prometheus' needs @opentelemetry/exporter-prometheus, which is not installed. " +
+        'Install it in your application: npm install @opentelemetry/exporter-prometheus\n',
+    );
+  });
+
   it('runs the application when they are all installed (the folder is a working application)', async () => {
     app = makeAppFolder();
     const run = await runRegisterIn(app, '--import');
