@@ -55,6 +55,13 @@ const GROUPS: readonly Group[] = [
     args: [sink],
     rows: [`event_loop_p99_ms_${sink}`, `event_loop_max_ms_${sink}`],
   })),
+  { name: 'metrics', file: 'metrics.ts', rows: ['metrics_vs_mapping'] },
+  {
+    name: 'event_loop_parquet_metrics',
+    file: 'event-loop.ts',
+    args: ['parquet', 'metrics'],
+    rows: ['event_loop_p99_ms_parquet_metrics', 'event_loop_max_ms_parquet_metrics'],
+  },
   {
     name: 'estimate',
     file: 'estimate.ts',

@@ -7,8 +7,14 @@
  * just before in this process: what the application and the SDK cost alone.
  * Afterwards, every row must have arrived.
  *
- *   bench/rows/event-loop.ts <settings-json> parquet|postgres|mysql
+ * With `metrics`, the exporter also records the GenAI metrics and serves them
+ * for Prometheus (metrics: 'prometheus'), and a scraper in another process
+ * fetches /metrics every second, as Prometheus would: the rows are named
+ * event_loop_*_<sink>_metrics.
+ *
+ *   bench/rows/event-loop.ts <settings-json> parquet|postgres|mysql [metrics]
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +28,7 @@ import { progress, runGroup } from '../support/child.js';
 import { DiagnosticLog, spilledRows } from '../support/diagnostics.js';
 import { NoopExporter, steadyFlow, TimedExporter } from '../support/steady-flow.js';
 import { visibleParquetFiles } from '../../test/support/parquet-readers.js';
+import { freePort } from '../../test/support/prometheus.js';
 
 const { DEFAULT_MAX_QUEUE_SIZE } =
   await built<typeof import('../../src/export/processor.js')>('export/processor.js');
@@ -31,6 +38,8 @@ type SinkName = 'parquet' | 'postgres' | 'mysql';
 runGroup(async (settings, args) => {
   const sink = args[0] as SinkName;
   if (!['parquet', 'postgres', 'mysql'].includes(sink)) throw new Error(`no sink "${sink}"`);
+  const withMetrics = args[1] === 'metrics';
+  const suffix = withMetrics ? `${sink}_metrics` : sink;
   const folder = mkdtempSync(join(tmpdir(), `llamonitor-bench-loop-${sink}-`));
   const table = `llamonitor_loop_${process.pid}`;
   const url =
@@ -74,7 +83,7 @@ runGroup(async (settings, args) => {
   }
   try {
     progress(
-      `event loop, ${sink}: reference (an exporter that does nothing), ${settings.loopReferenceSeconds} s`,
+      `event loop, ${suffix}: reference (an exporter that does nothing), ${settings.loopReferenceSeconds} s`,
     );
     const reference = await steadyFlow(
       new NoopExporter(),
@@ -84,23 +93,42 @@ runGroup(async (settings, args) => {
     );
     const log = new DiagnosticLog().install();
     const spillDir = join(folder, 'spill');
-    const exporter = new llamonitor.MetricEventsSpanExporter({ url, table, spillDir });
+    const port = withMetrics ? await freePort() : 0;
+    const exporter = new llamonitor.MetricEventsSpanExporter({
+      url,
+      table,
+      spillDir,
+      ...(withMetrics ? { metrics: 'prometheus', prometheusPort: port } : {}),
+    });
     await exporter.ready(); // the table created before the flow, as in an application that has run before
-    progress(`event loop, ${sink}: ${settings.spansPerSecond} spans/s for ${settings.loopSeconds} s`);
+    // Prometheus's part, from another process: a scrape of the endpoint every second.
+    const scraper = withMetrics
+      ? spawn(
+          process.execPath,
+          [
+            '-e',
+            `setInterval(() => fetch('http://127.0.0.1:${port}/metrics').then((r) => r.text(), () => ''), 1000)`,
+          ],
+          { stdio: 'ignore' },
+        )
+      : undefined;
+    progress(`event loop, ${suffix}: ${settings.spansPerSecond} spans/s for ${settings.loopSeconds} s`);
     const timed = new TimedExporter(exporter);
     // The queue MetricEventsSpanProcessor (and the register entry) gives its BatchSpanProcessor.
     const flow = await steadyFlow(timed, settings.spansPerSecond, settings.loopSeconds, mapsToRow, {
       maxQueueSize: DEFAULT_MAX_QUEUE_SIZE,
     });
+    scraper?.kill();
+    await exporter.shutdown();
     const exportMillis = [...timed.millis].sort((a, b) => a - b);
     const slowest = exportMillis.at(-1) ?? 0;
     const p99Export = exportMillis[Math.floor(exportMillis.length * 0.99)] ?? 0;
     const medianExport = exportMillis[Math.floor(exportMillis.length / 2)] ?? 0;
     const rows = await stored();
     const spilled = spilledRows(spillDir);
-    for (const message of log.messages) progress(`event loop, ${sink}: ${message}`);
+    for (const message of log.messages) progress(`event loop, ${suffix}: ${message}`);
     progress(
-      `event loop, ${sink}: p99 ${flow.p99Millis.toFixed(1)} ms, max ${flow.maxMillis.toFixed(1)} ms ` +
+      `event loop, ${suffix}: p99 ${flow.p99Millis.toFixed(1)} ms, max ${flow.maxMillis.toFixed(1)} ms ` +
         `(reference p99 ${reference.p99Millis.toFixed(1)}, max ${reference.maxMillis.toFixed(1)}); ` +
         `GC pauses over 5 ms ${flow.gcPausesOver5Millis} (reference ${reference.gcPausesOver5Millis}), ` +
         `longest ${flow.longestGcMillis.toFixed(1)} ms (reference ${reference.longestGcMillis.toFixed(1)}); ` +
@@ -112,9 +140,12 @@ runGroup(async (settings, args) => {
       rows === flow.rows
         ? `all ${rows} rows arrived`
         : `ONLY ${rows} OF ${flow.rows} ROWS ARRIVED (fails the row: ${log.droppedSpans} spans dropped by BatchSpanProcessor's full queue, ${spilled.rows} rows spilled)`;
-    const note = `${flow.spans} spans (${flow.rows} rows) at ${settings.spansPerSecond}/s for ${settings.loopSeconds} s through a BatchSpanProcessor with MetricEventsSpanProcessor's queue (${DEFAULT_MAX_QUEUE_SIZE} spans) into the exporter, ${arrived}; GC pauses over 5 ms: ${flow.gcPausesOver5Millis}; exports answered in a median ${medianExport.toFixed(0)} ms, p99 ${p99Export.toFixed(0)} ms, slowest ${slowest.toFixed(0)} ms (one at a time: the queue lasts ${(DEFAULT_MAX_QUEUE_SIZE / settings.spansPerSecond).toFixed(1)} s); reference: the same flow into an exporter that does nothing`;
+    const metricsNote = withMetrics
+      ? `; metrics on (metrics 'prometheus'), its endpoint scraped every second by another process`
+      : '';
+    const note = `${flow.spans} spans (${flow.rows} rows) at ${settings.spansPerSecond}/s for ${settings.loopSeconds} s through a BatchSpanProcessor with MetricEventsSpanProcessor's queue (${DEFAULT_MAX_QUEUE_SIZE} spans) into the exporter, ${arrived}; GC pauses over 5 ms: ${flow.gcPausesOver5Millis}; exports answered in a median ${medianExport.toFixed(0)} ms, p99 ${p99Export.toFixed(0)} ms, slowest ${slowest.toFixed(0)} ms (one at a time: the queue lasts ${(DEFAULT_MAX_QUEUE_SIZE / settings.spansPerSecond).toFixed(1)} s); reference: the same flow into an exporter that does nothing${metricsNote}`;
     const p99 = row({
-      name: `event_loop_p99_ms_${sink}`,
+      name: `event_loop_p99_ms_${suffix}`,
       value: flow.p99Millis,
       unit: 'ms',
       reference: reference.p99Millis,
@@ -125,7 +156,7 @@ runGroup(async (settings, args) => {
     return [
       rows === flow.rows ? p99 : { ...p99, pass: false },
       row({
-        name: `event_loop_max_ms_${sink}`,
+        name: `event_loop_max_ms_${suffix}`,
         value: flow.maxMillis,
         unit: 'ms',
         reference: reference.maxMillis,

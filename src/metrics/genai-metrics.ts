@@ -11,6 +11,7 @@
  */
 import {
   createNoopMeter,
+  type Attributes,
   type Counter,
   type Histogram,
   type Meter,
@@ -20,9 +21,14 @@ import type { MetricEvent } from '../schema/columns.js';
 import { BoundedValues } from './bounded-values.js';
 import {
   ATTR_ERROR_TYPE,
+  ATTR_OPERATION_NAME,
+  ATTR_PROVIDER_NAME,
+  ATTR_REQUEST_MODEL,
+  ATTR_RESPONSE_MODEL,
   ATTR_TOKEN_DETAIL,
   ATTR_TOKEN_TYPE,
   callMeasurements,
+  type CallMeasurements,
   type ValueCaps,
 } from './call-measurements.js';
 
@@ -90,12 +96,40 @@ export interface GenAiMetricsOptions {
   readonly modelsCapped?: (max: number) => void;
 }
 
+/** Distinct attribute sets kept built at most; past it, each call builds its own (the caps bound them anyway). */
+const MAX_ATTRIBUTE_SETS = 10_000;
+type TokenDetail = CallMeasurements['tokenDetails'][number][0];
+
+/**
+ * The attribute objects of one (operation, provider, models) combination, built
+ * once: the SDK hashes a data point's attributes at each record, and objects
+ * spread per call would add their allocation to that.
+ */
+interface AttributeSets {
+  readonly call: Attributes;
+  readonly input: Attributes;
+  readonly output: Attributes;
+  readonly details: Partial<Record<TokenDetail, Attributes>>;
+  readonly failed: Map<string, Attributes>;
+}
+
+function attributeSetsOf(call: Attributes): AttributeSets {
+  return {
+    call,
+    input: { ...call, [ATTR_TOKEN_TYPE]: 'input' },
+    output: { ...call, [ATTR_TOKEN_TYPE]: 'output' },
+    details: {},
+    failed: new Map(),
+  };
+}
+
 export class GenAiMetrics {
   private readonly caps: ValueCaps;
   private provider: MeterProvider | undefined;
   private instruments: Instruments | undefined;
   private toldNoProvider = false;
   private toldModelsCapped = false;
+  private readonly attributeSets = new Map<string, AttributeSets>();
 
   constructor(private readonly options: GenAiMetricsOptions) {
     this.caps = {
@@ -105,35 +139,50 @@ export class GenAiMetrics {
     };
   }
 
-  /** Records the model calls among `rows`, as they are stored. */
+  /**
+   * Records the model calls among `rows`, as they are stored: each call's
+   * histograms, and the batch's counters summed by attribute set (one add each).
+   */
   record(rows: readonly MetricEvent[]): void {
     let instruments: Instruments | undefined;
+    const costs = new Map<Attributes, number>();
+    const details = new Map<Attributes, number>();
     for (const row of rows) {
       const call = callMeasurements(row, this.caps);
       if (call === undefined) continue;
       instruments ??= this.currentInstruments();
       if (instruments === undefined) return;
-      const { attributes } = call;
-      if (call.durationSeconds !== undefined) {
-        instruments.duration.record(
-          call.durationSeconds,
-          call.errorType === undefined ? attributes : { ...attributes, [ATTR_ERROR_TYPE]: call.errorType },
-        );
-      }
+      const sets = this.attributeSetsFor(call.attributes);
+      if (call.durationSeconds !== undefined)
+        instruments.duration.record(call.durationSeconds, failedSet(sets, call.errorType));
       if (call.timeToFirstChunkSeconds !== undefined)
-        instruments.timeToFirstChunk.record(call.timeToFirstChunkSeconds, attributes);
-      if (call.inputTokens !== undefined)
-        instruments.tokenUsage.record(call.inputTokens, { ...attributes, [ATTR_TOKEN_TYPE]: 'input' });
-      if (call.outputTokens !== undefined)
-        instruments.tokenUsage.record(call.outputTokens, { ...attributes, [ATTR_TOKEN_TYPE]: 'output' });
-      for (const [detail, count] of call.tokenDetails)
-        instruments.tokenDetail.add(count, { ...attributes, [ATTR_TOKEN_DETAIL]: detail });
-      if (call.costUsd !== undefined) instruments.cost.add(call.costUsd, attributes);
+        instruments.timeToFirstChunk.record(call.timeToFirstChunkSeconds, sets.call);
+      if (call.inputTokens !== undefined) instruments.tokenUsage.record(call.inputTokens, sets.input);
+      if (call.outputTokens !== undefined) instruments.tokenUsage.record(call.outputTokens, sets.output);
+      for (const [detail, count] of call.tokenDetails) {
+        const attributes = (sets.details[detail] ??= { ...sets.call, [ATTR_TOKEN_DETAIL]: detail });
+        details.set(attributes, (details.get(attributes) ?? 0) + count);
+      }
+      if (call.costUsd !== undefined) costs.set(sets.call, (costs.get(sets.call) ?? 0) + call.costUsd);
+    }
+    if (instruments !== undefined) {
+      for (const [attributes, count] of details) instruments.tokenDetail.add(count, attributes);
+      for (const [attributes, usd] of costs) instruments.cost.add(usd, attributes);
     }
     if (this.caps.models.overflowed && !this.toldModelsCapped) {
       this.toldModelsCapped = true;
       this.options.modelsCapped?.(this.caps.models.max);
     }
+  }
+
+  private attributeSetsFor(call: Attributes): AttributeSets {
+    const key = `${call[ATTR_OPERATION_NAME]}\u0000${call[ATTR_PROVIDER_NAME] ?? ''}\u0000${call[ATTR_REQUEST_MODEL] ?? ''}\u0000${call[ATTR_RESPONSE_MODEL] ?? ''}`;
+    let sets = this.attributeSets.get(key);
+    if (sets === undefined) {
+      sets = attributeSetsOf(call);
+      if (this.attributeSets.size < MAX_ATTRIBUTE_SETS) this.attributeSets.set(key, sets);
+    }
+    return sets;
   }
 
   /** The instruments of the provider in force now; undefined while none is registered. */
@@ -150,4 +199,15 @@ export class GenAiMetrics {
     }
     return this.instruments;
   }
+}
+
+/** The duration's attributes: the call's, with error.type when it failed. */
+function failedSet(sets: AttributeSets, errorType: string | undefined): Attributes {
+  if (errorType === undefined) return sets.call;
+  let attributes = sets.failed.get(errorType);
+  if (attributes === undefined) {
+    attributes = { ...sets.call, [ATTR_ERROR_TYPE]: errorType };
+    sets.failed.set(errorType, attributes);
+  }
+  return attributes;
 }
