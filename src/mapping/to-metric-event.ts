@@ -37,14 +37,8 @@ import { inputText, outputText } from './span-text.js';
 import { KeyGroup, type GroupedPrefix } from './key-index.js';
 import { DEFAULT_MAX_MEASURED, SpanView, isRecord, prefixOf } from './span-view.js';
 import { measureText, type TextMetrics } from './text-metrics.js';
-import {
-  AGGREGATE_KEY,
-  NO_TOKEN_COLUMNS,
-  addTokenMetrics,
-  spanTokens,
-  tokenColumns,
-  type SpanTokens,
-} from './tokens.js';
+import { NO_TOKEN_COLUMNS, addTokenMetrics, spanTokens, tokenColumns, type SpanTokens } from './tokens.js';
+import { AGGREGATE_KEY } from '../schema/aggregate-rows.js';
 import { callModels, modelColumn, providerName, type CallModels } from './call-identity.js';
 import { finishReasonsInView } from './finish-reason.js';
 import { costOfCall } from './call-cost.js';

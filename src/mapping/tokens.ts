@@ -138,23 +138,6 @@ const AGGREGATE_NAMES: Readonly<Record<TokenName, string>> = Object.fromEntries(
 ) as Record<TokenName, string>;
 
 /**
- * The text_custom_metrics key (`true`) of a row whose span repeats another's model call: a wrapper
- * (its usage, if any, under `aggregate_*`) or a model call under a model call. Set whether or not the
- * span carries usage: a failed wrapper has none, and is still not a call of its own.
- */
-export const AGGREGATE_KEY = 'aggregate';
-
-/** True for the text_custom_metrics of such a row; rows written before AGGREGATE_KEY by their aggregate_* counts. */
-export function isAggregateMetrics(metrics: JsonObject | null): boolean {
-  return (
-    metrics !== null &&
-    (metrics[AGGREGATE_KEY] === true ||
-      AGGREGATE_NAMES.input_tokens in metrics ||
-      AGGREGATE_NAMES.output_tokens in metrics)
-  );
-}
-
-/**
  * Token counts present on the span; total is input + output when the span
  * gives both but no total. Only the usage keys the span has are read: each
  * count comes from its first source whose value is a count (see tokenCount);

@@ -7,7 +7,7 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import type { JsonObject, MetricEvent, OperationType } from '../schema/columns.js';
-import { isAggregateMetrics } from '../mapping/tokens.js';
+import { isAggregateMetrics } from '../schema/aggregate-rows.js';
 import { OVERFLOW_VALUE, type BoundedValues } from './bounded-values.js';
 
 /** The attribute names of the GenAI conventions (semantic-conventions v1.41.0, docs/gen-ai/gen-ai-metrics.md). */

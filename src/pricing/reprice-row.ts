@@ -9,7 +9,7 @@ import type { JsonObject, StoredCostColumns } from '../schema/columns.js';
 import { COST_METRIC_KEYS, addCostMetrics, copyAllButCostMetrics, priceCall } from './price-call.js';
 import type { CallTokens } from './call-cost.js';
 import type { PriceTable } from './price-table.js';
-import { isAggregateMetrics } from '../mapping/tokens.js';
+import { isAggregateMetrics } from '../schema/aggregate-rows.js';
 
 /** The stored columns re-pricing reads (the sinks' StoredCostRow has them all). */
 export type CostColumns = StoredCostColumns;

@@ -176,7 +176,7 @@ describe.runIf(available)("metrics: 'prometheus' scraped by a real Prometheus", 
     const variable = JSON.parse(readFileSync(PROMETHEUS_DASHBOARD, 'utf8')).templating.list[0];
     const models = await prometheus.api('/api/v1/label/gen_ai_request_model/values');
     expect(variable.definition).toBe(
-      'label_values(gen_ai_client_operation_duration_count, gen_ai_request_model)',
+      'label_values(gen_ai_client_operation_duration_count{otel_scope_name="llamonitor-otel"}, gen_ai_request_model)',
     );
     expect(models).toEqual(expect.arrayContaining(['gpt-4o-mini', 'gpt-4o', 'error-429']));
     // A rate needs two samples in its window: wait for a few scrapes after the calls.

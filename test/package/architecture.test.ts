@@ -15,7 +15,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   sinks: ['schema', ...LEAVES],
   spill: ['schema', 'sinks', ...LEAVES],
   config: ['schema', 'sinks', 'mapping', 'pricing', ...LEAVES],
-  export: ['schema', 'mapping', 'pricing', 'sinks', 'spill', 'config', ...LEAVES],
+  metrics: ['schema', 'config', ...LEAVES],
+  export: ['schema', 'mapping', 'pricing', 'sinks', 'spill', 'config', 'metrics', ...LEAVES],
   cli: ['schema', 'pricing', 'sinks', 'spill', 'config', 'export', ...LEAVES],
 };
 
