@@ -115,20 +115,22 @@ describe('the README, followed in a new application', () => {
   const pgAdmin = new pg.Client({ connectionString: POSTGRES_URL });
   const tables: string[] = [];
 
+  /** The environment a README command runs in: this one's without LLAMONITOR_*, the fake server's URL, `env`. */
+  function shellEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+    return {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LLAMONITOR_'))),
+      PATH: `${join(process.execPath, '..')}:${process.env.PATH ?? ''}`,
+      OPENAI_BASE_URL: server.baseURL,
+      OPENAI_API_KEY: 'sk-readme-test',
+      ...env,
+    };
+  }
+
   /** Runs one shell command line of the README in the application's folder (bounded; never throws). */
   function shell(line: string, env: Record<string, string> = {}): Promise<Finished> {
-    const base = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !k.startsWith('LLAMONITOR_')),
-    );
     const child = spawn('sh', ['-c', line], {
       cwd: app,
-      env: {
-        ...base,
-        PATH: `${join(process.execPath, '..')}:${process.env.PATH ?? ''}`,
-        OPENAI_BASE_URL: server.baseURL,
-        OPENAI_API_KEY: 'sk-readme-test',
-        ...env,
-      },
+      env: shellEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -152,13 +154,7 @@ describe('the README, followed in a new application', () => {
     const child = spawn('sh', ['-c', line], {
       cwd: app,
       detached: true,
-      env: {
-        ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('LLAMONITOR_'))),
-        PATH: `${join(process.execPath, '..')}:${process.env.PATH ?? ''}`,
-        OPENAI_BASE_URL: server.baseURL,
-        OPENAI_API_KEY: 'sk-readme-test',
-        ...env,
-      },
+      env: shellEnv(env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
