@@ -14,6 +14,7 @@ import { SpillStore } from '../spill/spill-store.js';
 import { DeadLetterStore } from '../spill/dead-letter.js';
 import { Replayer } from '../export/replayer.js';
 import { withDeadline } from '../export/deadline.js';
+import { retentionCutoff } from '../export/retention.js';
 import { WAITING_REPORTS } from './waiting.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -274,12 +275,17 @@ export async function replay(env: Env, out: Out): Promise<number> {
       checkHealth: (signal) => opened.checkHealth(signal),
       deadLetters,
       timeoutMillis: options.exportTimeoutMillis,
+      retentionCutoff:
+        options.retentionDays > 0 ? () => retentionCutoff(options.retentionDays, Date.now()) : undefined,
     }).replayOnce();
     await opened.flush();
     out(
       `replayed ${report.rows} rows from ${report.files} files in ${options.spillDir} into ${describeTarget(options)}` +
-        (report.setAside > 0
-          ? `; set ${report.setAside} unusable files aside in ${options.spillDir}/set-aside`
+        (report.setAside > report.expired
+          ? `; set ${report.setAside - report.expired} unusable files aside in ${options.spillDir}/set-aside`
+          : '') +
+        (report.expired > 0
+          ? `; set ${report.expired} files aside in ${options.spillDir}/set-aside whose rows are all older than LLAMONITOR_RETENTION_DAYS=${options.retentionDays} (the next prune would remove them)`
           : ''),
     );
     const kept = await deadLetters.summary();

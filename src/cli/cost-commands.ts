@@ -48,7 +48,7 @@ function rangeOf(command: string, since: string | undefined, until: string | und
 }
 
 /** Runs `work` on the sink of `options` (loaded once by the caller), closing it after. */
-async function withSink<T>(
+export async function withSink<T>(
   options: ResolvedOptions,
   out: Out,
   command: string,

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-/** `llamonitor`: migrate, doctor, replay, recover, price, stats, reprice. Options mirror the LLAMONITOR_* variables. */
+/** `llamonitor`: migrate, doctor, replay, recover, price, stats, reprice, prune. Options mirror the LLAMONITOR_* variables. */
 import { readFileSync } from 'node:fs';
 import { doctor, EXIT_USAGE, migrate, replay, type Env, type Out } from './commands.js';
 import { optionsHelp, parseCommandLine, UsageError, type OptionKey } from './arguments.js';
 import { recover } from './recover.js';
 import { price } from './price.js';
 import { reprice, stats } from './cost-commands.js';
+import { prune } from './prune.js';
 
 interface Command {
   readonly summary: string;
@@ -120,6 +121,17 @@ const COMMANDS: Record<string, Command> = {
         given.values.get('model'),
         given.switches.has('dry-run'),
       ),
+  },
+  prune: {
+    summary:
+      'remove the rows older than a duration or a date from the configured sink, once, as retentionDays does every hour (Parquet: whole day folders)',
+    options: [...SINK, 'retentionDays'],
+    valueHelp: {
+      'older-than':
+        'a duration back from now (30d, 2w, 12h) or an ISO 8601 day or time; default LLAMONITOR_RETENTION_DAYS',
+    },
+    switchHelp: { 'dry-run': 'count what would be removed, remove nothing' },
+    run: (env, out, given) => prune(env, out, given.values.get('older-than'), given.switches.has('dry-run')),
   },
 };
 

@@ -104,6 +104,12 @@ export interface MetricEventsExporterOptions {
   prometheusPort?: number;
   /** Distinct model names the metrics keep apart; later ones are recorded as `_OTHER`. Env LLAMONITOR_METRICS_MAX_MODELS; default 100. */
   metricsMaxModels?: number;
+  /**
+   * Rows whose timestamp is older than this many days are removed, in the background, hourly, by one
+   * writer of the table at a time (`llamonitor prune` does it by hand); 0 keeps every row.
+   * Env LLAMONITOR_RETENTION_DAYS; default 0.
+   */
+  retentionDays?: number;
   /** The MeterProvider `metrics: 'otel'` records on (giving one implies `otel`); default the global one. Code only. */
   meterProvider?: MeterProvider;
   /** Changes or adds to a row before it is written. Code only. */
@@ -146,6 +152,7 @@ export interface ResolvedOptions {
   readonly prometheusHost: string;
   readonly prometheusPort: number;
   readonly metricsMaxModels: number;
+  readonly retentionDays: number;
   readonly meterProvider: MeterProvider | undefined;
   readonly enrich: EnrichHook | undefined;
 }
@@ -196,6 +203,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'prometheusHost', env: 'LLAMONITOR_PROMETHEUS_HOST', kind: { type: 'string' }, defaultValue: '127.0.0.1' },
   { key: 'prometheusPort', env: 'LLAMONITOR_PROMETHEUS_PORT', kind: { type: 'integer', min: 1, max: 65_535 }, defaultValue: 9464 },
   { key: 'metricsMaxModels', env: 'LLAMONITOR_METRICS_MAX_MODELS', kind: { type: 'integer', min: 1, max: 100_000 }, defaultValue: 100 },
+  { key: 'retentionDays', env: 'LLAMONITOR_RETENTION_DAYS', kind: { type: 'integer', min: 0, max: 36_500 }, defaultValue: 0 },
 ]; // prettier-ignore
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);

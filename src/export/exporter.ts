@@ -39,6 +39,7 @@ import { storeAroundRefusals, type PartOutcome, type SplitResult } from './refus
 import { WriteSlots } from './write-slots.js';
 import { Deadline, DeadlineError, withDeadline } from './deadline.js';
 import { rowMetricsOf, type RowMetrics } from '../metrics/row-metrics.js';
+import { Retention, retentionCutoff, type RetentionTiming } from './retention.js';
 
 const log = diag.createComponentLogger({ namespace: 'llamonitor-otel' });
 
@@ -108,6 +109,8 @@ export interface ExporterInternals {
   readonly priceData?: PriceDataSource;
   /** Counts the tokens of rows that need an estimate (default: the package's worker), when `estimateTokens` is on. */
   readonly tokenEstimator?: TokenEstimator;
+  /** When `retentionDays` prunes: first after about a minute, then hourly. */
+  readonly retentionTiming?: RetentionTiming;
 }
 
 /** The console warning's cause for an error: its kind and the server's or system's code. */
@@ -161,6 +164,8 @@ export class MetricEventsSpanExporter implements SpanExporter {
   private readonly prices: PriceTable;
   /** @internal The daily price updates, when `pricesAutoUpdate` is on. */
   readonly priceUpdates: PriceUpdates | undefined;
+  /** @internal The hourly removal of old rows, when `retentionDays` is set. */
+  readonly retention: Retention | undefined;
   private sinkPromise: Promise<Sink> | undefined;
   private preparePromise: Promise<void> | undefined;
   private readonly slots: WriteSlots;
@@ -221,6 +226,18 @@ export class MetricEventsSpanExporter implements SpanExporter {
       this.priceUpdates = new PriceUpdates(this.warnings, internals.priceData);
       this.priceUpdates.start();
     }
+    if (this.options.retentionDays > 0) {
+      this.retention = new Retention(
+        async () => {
+          await this.prepared();
+          return this.sink();
+        },
+        this.options.retentionDays,
+        this.warnings,
+        internals.retentionTiming,
+      );
+      this.retention.start();
+    }
     this.replayer = new Replayer(this.spill, {
       destination: { table: this.options.table, schema: this.options.schema },
       write: async (rows, signal) => {
@@ -237,6 +254,10 @@ export class MetricEventsSpanExporter implements SpanExporter {
       timeoutMillis: this.options.exportTimeoutMillis,
       intervalMillis: internals.replayIntervalMillis,
       configurationRecheckMillis: internals.configurationRecheckMillis,
+      retentionCutoff:
+        this.options.retentionDays > 0
+          ? () => retentionCutoff(this.options.retentionDays, Date.now())
+          : undefined,
     });
   }
 
@@ -318,6 +339,9 @@ export class MetricEventsSpanExporter implements SpanExporter {
     this.retryAfterFailureUntil = Date.now() + this.options.shutdownTimeoutMillis * SHUTDOWN_RETRY_SHARE;
     this.replayer.stop();
     this.priceUpdates?.stop();
+    // Stops between two batches; doShutdown waits for it before the sink closes.
+    const retentionStopped = this.retention?.stop();
+    if (retentionStopped) this.track(retentionStopped);
     const retriesEnd = this.retriesEndBy();
     for (const retryDeadline of this.retryDeadlines) retryDeadline.lower(retriesEnd);
   }

@@ -41,12 +41,20 @@ export interface ReplayTarget {
   readonly intervalMillis?: number | undefined;
   /** Wait while the settings do not work; CONFIGURATION_RECHECK_MILLIS unless a test wants it shorter. */
   readonly configurationRecheckMillis?: number | undefined;
+  /**
+   * With `retentionDays`: the instant rows older than are removed, asked at
+   * each pass. A file whose rows are all older is not replayed (the next prune
+   * would remove them at once) but set aside, with the reason, and reported.
+   */
+  readonly retentionCutoff?: (() => Date) | undefined;
 }
 
 export interface ReplayReport {
   readonly files: number;
   readonly rows: number;
   readonly setAside: number;
+  /** Of those, files set aside because all their rows are older than the retention (not counted in `rows`). */
+  readonly expired: number;
   /** Rows the sink refused, now in the dead-letter folder (not counted in `rows`). */
   readonly deadLettered: number;
   /** Files the sink refused although it was healthy (a batch it cannot take), and why: kept for the next replay. */
@@ -55,6 +63,13 @@ export interface ReplayReport {
   readonly stoppedBecause?: string;
   /** True when it stopped because the sink's settings do not work (the next pass waits longer). */
   readonly configurationError?: boolean;
+}
+
+/** Every row's timestamp is before `cutoff` (a row whose timestamp cannot be read is not). */
+function allOlder(rows: readonly MetricEvent[], cutoff: Date): boolean {
+  const limit = cutoff.getTime();
+  for (const row of rows) if (!(Date.parse(row.timestamp) < limit)) return false;
+  return rows.length > 0;
 }
 
 function sameDestination(a: SpillDestination, b: SpillDestination): boolean {
@@ -127,6 +142,7 @@ export class Replayer {
     let files = 0;
     let rows = 0;
     let setAside = 0;
+    let expired = 0;
     let deadLettered = 0;
     const refused: { file: string; reason: string }[] = [];
     const report = (stoppedBecause?: string, cause?: unknown): ReplayReport => {
@@ -136,6 +152,7 @@ export class Replayer {
         files,
         rows,
         setAside,
+        expired,
         deadLettered,
         refused,
         ...(stoppedBecause === undefined ? {} : { stoppedBecause }),
@@ -170,6 +187,21 @@ export class Replayer {
         }
         if (this.target.destination && !sameDestination(batch, this.target.destination)) {
           await this.store.release(claimed);
+          continue;
+        }
+        const cutoff = this.target.retentionCutoff?.();
+        if (cutoff !== undefined && allOlder(batch.rows, cutoff)) {
+          const reason =
+            `its ${batch.rows.length} rows are all older than the retention (before ${cutoff.toISOString()}, ` +
+            `LLAMONITOR_RETENTION_DAYS): not replayed, since the next prune would remove them at once`;
+          await this.store.setAside(name, reason, claimed.path);
+          setAside++;
+          expired++;
+          this.target.warn?.(
+            'spill-expired',
+            `spill files older than the retention were not replayed and are kept in ${this.store.directory}/set-aside ` +
+              `with the reason beside each (the first: ${name}); delete them, or replay them with a longer retention`,
+          );
           continue;
         }
         const outcome = await this.writePart(batch.rows, name);

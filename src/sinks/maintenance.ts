@@ -1,8 +1,10 @@
 /**
  * What the CLI asks of a store beside writing rows: a summary of the calls in
- * a time range (`llamonitor stats`, and later `llamonitor serve`), and the
- * re-pricing of stored rows (`llamonitor reprice`). The types are shared; each
- * sink answers with its own queries (`<store>/summary.ts`, `<store>/reprice.ts`).
+ * a time range (`llamonitor stats`, and later `llamonitor serve`), the
+ * re-pricing of stored rows (`llamonitor reprice`), and the removal of rows
+ * older than the retention (`llamonitor prune`, and the exporter's hourly
+ * run). The types are shared; each sink answers with its own queries
+ * (`<store>/maintenance.ts`).
  */
 import type { ColumnName, JsonObject, StoredCostColumns } from '../schema/columns.js';
 
@@ -102,6 +104,62 @@ export class MaintenanceBusyError extends Error {
       `another maintenance run (llamonitor reprice, prune or compact) is working on ${target}: try again once it ends`,
     );
     this.name = 'MaintenanceBusyError';
+  }
+}
+
+export interface PruneRequest {
+  /** Rows whose `timestamp` is before this instant go. */
+  readonly before: Date;
+  /** Count what would go, remove nothing. */
+  readonly dryRun: boolean;
+  /** Stops the run between two batches (shutdown): what was removed stays removed. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface PruneReport {
+  /** Rows removed (or, with dryRun, that would be). */
+  readonly rows: number;
+  /**
+   * Parquet: the `date=` folders removed (or that would be). A folder goes
+   * whole once its whole day is older than `before`, so rows of the day
+   * `before` falls in wait for the next run.
+   */
+  readonly partitions: readonly string[];
+  /** The run stopped early: another maintenance run took the lease between two batches, or `signal` aborted. */
+  readonly stoppedEarly: boolean;
+}
+
+/**
+ * Rows the SQL stores delete per statement: each DELETE short, its locks held
+ * briefly, the lease taken again for each batch, so writers and other
+ * maintenance runs are never held up for long.
+ */
+export const PRUNE_BATCH_ROWS = 5000;
+
+/**
+ * The batched prune of the SQL stores: `batch` removes up to PRUNE_BATCH_ROWS
+ * rows older than `before` under the maintenance lease and says how many, or
+ * 'busy' when another run holds the lease. MaintenanceBusyError when the
+ * first batch finds it held; a later one ends the run (the other run goes on
+ * with the work).
+ */
+export async function pruneInBatches(
+  request: PruneRequest,
+  target: string,
+  count: () => Promise<number>,
+  batch: () => Promise<number | 'busy'>,
+): Promise<PruneReport> {
+  if (request.dryRun) return { rows: await count(), partitions: [], stoppedEarly: false };
+  let rows = 0;
+  for (let first = true; ; first = false) {
+    if (request.signal?.aborted) return { rows, partitions: [], stoppedEarly: true };
+    const removed = await batch();
+    if (removed === 'busy') {
+      if (first) throw new MaintenanceBusyError(target);
+      return { rows, partitions: [], stoppedEarly: true };
+    }
+    rows += removed;
+    if (removed < PRUNE_BATCH_ROWS) return { rows, partitions: [], stoppedEarly: false };
   }
 }
 

@@ -5,7 +5,14 @@
  */
 import type { FileMode } from './file-modes.js';
 import type { ColumnSpec, MetricEvent } from '../schema/columns.js';
-import type { RepriceReport, RepriceRequest, Summary, SummaryRequest } from './maintenance.js';
+import type {
+  PruneReport,
+  PruneRequest,
+  RepriceReport,
+  RepriceRequest,
+  Summary,
+  SummaryRequest,
+} from './maintenance.js';
 
 export type SinkKind = 'parquet' | 'postgres' | 'mysql';
 
@@ -50,6 +57,12 @@ export interface Sink {
    * another run holds it.
    */
   reprice(request: RepriceRequest): Promise<RepriceReport>;
+  /**
+   * Removes the rows older than `request.before` (`llamonitor prune`, the
+   * exporter's `retentionDays`), under the same maintenance lease, in short
+   * steps; MaintenanceBusyError when another run holds the lease at the start.
+   */
+  prune(request: PruneRequest): Promise<PruneReport>;
   /** Makes buffered rows visible to readers (Parquet closes its open file); durable rows stay durable without it. */
   flush(): Promise<void>;
   /** Flushes and releases connections, files and workers. */

@@ -69,6 +69,7 @@ function counting(sink: Sink): Sink & { readonly writes: number[] } {
     remove: (ids) => sink.remove(ids),
     summarize: (request) => sink.summarize(request),
     reprice: (request) => sink.reprice(request),
+    prune: (request) => sink.prune(request),
     flush: () => sink.flush(),
     migrate: (dryRun) => sink.migrate(dryRun),
     schemaGaps: () => sink.schemaGaps(),

@@ -5,7 +5,13 @@
  */
 import type { MetricEvent } from '../../src/schema/columns.js';
 import type { SchemaGaps, Sink } from '../../src/sinks/sink.js';
-import type { RepriceReport, Summary } from '../../src/sinks/maintenance.js';
+import {
+  MaintenanceBusyError,
+  type PruneReport,
+  type PruneRequest,
+  type RepriceReport,
+  type Summary,
+} from '../../src/sinks/maintenance.js';
 
 export class MemorySink implements Sink {
   readonly kind = 'parquet' as const;
@@ -24,6 +30,10 @@ export class MemorySink implements Sink {
   hang = false;
   /** close() never settles. */
   hangOnClose = false;
+  /** Every prune asked for, in order. */
+  readonly prunes: PruneRequest[] = [];
+  /** Prunes find the maintenance lease held by another run. */
+  maintenanceBusy = false;
   /** Runs inside each write (to see the context it runs in). */
   onWrite: (() => void) | undefined;
 
@@ -74,6 +84,17 @@ export class MemorySink implements Sink {
 
   async reprice(): Promise<RepriceReport> {
     throw new Error('the memory sink keeps rows for lifecycle tests; it re-prices nothing');
+  }
+
+  /** Removes the rows older than `before`, as the SQL sinks do (no batches: memory). */
+  async prune(request: PruneRequest): Promise<PruneReport> {
+    this.prunes.push(request);
+    if (this.maintenanceBusy) throw new MaintenanceBusyError(this.target);
+    const before = request.before.getTime();
+    const keep = this.rows.filter((r) => Date.parse(r.timestamp) >= before);
+    const removed = this.rows.length - keep.length;
+    if (!request.dryRun) this.rows.splice(0, this.rows.length, ...keep);
+    return { rows: removed, partitions: [], stoppedEarly: false };
   }
 
   async flush(): Promise<void> {

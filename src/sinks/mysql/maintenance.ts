@@ -6,10 +6,11 @@
  * event_id, each batch's updates in one transaction.
  */
 import { createHash } from 'node:crypto';
-import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import {
   GROUP_COLUMNS,
   NO_GROUP,
+  PRUNE_BATCH_ROWS,
   REPRICE_BATCH_ROWS,
   groupSummaryOf,
   newTally,
@@ -132,4 +133,38 @@ export async function reprice(
     if (rows.length < REPRICE_BATCH_ROWS) break;
   }
   return { ...tally, skipped: [] };
+}
+
+/** Rows older than `before` (`llamonitor prune --dry-run`). */
+export async function countOlder(connection: PoolConnection, table: string, before: Date): Promise<number> {
+  const [rows] = await connection.query<RowDataPacket[]>(
+    `SELECT COUNT(*) AS n FROM ${quoteIdentifier(table)} WHERE \`timestamp\` < ?`,
+    [datetime(before)],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * Deletes up to PRUNE_BATCH_ROWS rows older than `before`, holding the
+ * maintenance lease for that one statement; 'busy' when another run holds
+ * it. The timestamp index makes it a range scan of the oldest rows; the
+ * order is total (event_id is the key), so the statement is safe for
+ * statement-based replication.
+ */
+export async function deleteOlderBatch(
+  connection: PoolConnection,
+  table: string,
+  lock: string,
+  before: Date,
+): Promise<number | 'busy'> {
+  if (!(await tryMaintenanceLock(connection, lock))) return 'busy';
+  try {
+    const [result] = await connection.query<ResultSetHeader>(
+      `DELETE FROM ${quoteIdentifier(table)} WHERE \`timestamp\` < ? ORDER BY \`timestamp\`, event_id LIMIT ${PRUNE_BATCH_ROWS}`,
+      [datetime(before)],
+    );
+    return result.affectedRows;
+  } finally {
+    await releaseMaintenanceLock(connection, lock);
+  }
 }

@@ -27,6 +27,8 @@ import type { Escape } from './insert-statements.js';
 import { isLocalInfileRefused, LoadDataWriter } from './load-data-writer.js';
 import { inTransaction, loadMySqlDriver, openPool, withConnection } from './pool.js';
 import {
+  countOlder,
+  deleteOlderBatch,
   maintenanceLockName,
   releaseMaintenanceLock,
   reprice,
@@ -35,6 +37,9 @@ import {
 } from './maintenance.js';
 import {
   MaintenanceBusyError,
+  pruneInBatches,
+  type PruneReport,
+  type PruneRequest,
   type RepriceReport,
   type RepriceRequest,
   type Summary,
@@ -229,6 +234,26 @@ export class MySqlSink implements Sink {
     } catch (error) {
       if (busy) throw error;
       throw describeMySqlError(error, `re-price rows of \`${this.table}\` on`, this.config, this.table);
+    }
+  }
+
+  /** Removes rows older than `request.before`, a batch at a time, the lease (GET_LOCK) taken for each. */
+  async prune(request: PruneRequest): Promise<PruneReport> {
+    const { pool } = await this.connect();
+    const lock = maintenanceLockName(this.config.database, this.table);
+    try {
+      return await pruneInBatches(
+        request,
+        this.target,
+        () => withConnection(pool, (connection) => countOlder(connection, this.table, request.before)),
+        () =>
+          withConnection(pool, (connection) =>
+            deleteOlderBatch(connection, this.table, lock, request.before),
+          ),
+      );
+    } catch (error) {
+      if (error instanceof MaintenanceBusyError) throw error;
+      throw describeMySqlError(error, `remove old rows of \`${this.table}\` on`, this.config, this.table);
     }
   }
 

@@ -15,6 +15,7 @@ import {
   readFileSync,
   readdirSync,
   renameSync,
+  rmSync,
   statSync,
   unlinkSync,
   utimesSync,
@@ -33,6 +34,8 @@ import {
   groupSummaryOf,
   newTally,
   storedCostRow,
+  type PruneReport,
+  type PruneRequest,
   tallied,
   unpricedModelOf,
   type RepriceReport,
@@ -263,4 +266,61 @@ function columnValue(name: string, kind: string, value: unknown): unknown {
   if (kind === 'int64') return BigInt(value as number | bigint);
   if (JSON_COLUMNS.has(name) && typeof value !== 'string') return JSON.stringify(value);
   return value;
+}
+
+/** A partition folder set aside to be removed: readers no longer list it, and a run that died leaves it for the next. */
+const PRUNED_PREFIX = '.pruned-';
+
+/**
+ * Removes the `date=` folders whose whole day is older than `request.before`,
+ * under the dataset's maintenance lease: each folder is first renamed aside
+ * (one atomic step: a reader lists the day whole or not at all; a file it has
+ * open stays readable), the dataset folder fsynced, then deleted. Today's
+ * folder is never touched, nor the write-ahead log. A folder holds one UTC
+ * day, so the rows of the day `before` falls in stay until the next day's run.
+ */
+export async function prune(dataset: string, request: PruneRequest, fileMode: number): Promise<PruneReport> {
+  const lease = MaintenanceLease.take(dataset, fileMode);
+  try {
+    if (!request.dryRun) removeSetAside(dataset);
+    const limit = request.before.toISOString().slice(0, 10);
+    const today = new Date().toISOString().slice(0, 10);
+    let rows = 0;
+    const removed: string[] = [];
+    for (const { folder, day } of partitions(dataset)) {
+      if (day >= limit || day >= today) break;
+      if (request.signal?.aborted) return { rows, partitions: removed, stoppedEarly: true };
+      rows += await rowsIn(folder);
+      if (!request.dryRun) {
+        const aside = join(dataset, `${PRUNED_PREFIX}date=${day}-${randomBytes(4).toString('hex')}`);
+        renameSync(folder, aside);
+        fsyncFolderSync(dataset);
+        rmSync(aside, { recursive: true, force: true });
+      }
+      removed.push(`date=${day}`);
+    }
+    return { rows, partitions: removed, stoppedEarly: false };
+  } finally {
+    lease.release();
+  }
+}
+
+/** Folders an earlier prune set aside and did not finish deleting. */
+function removeSetAside(dataset: string): void {
+  for (const name of readdirSync(dataset))
+    if (name.startsWith(PRUNED_PREFIX)) rmSync(join(dataset, name), { recursive: true, force: true });
+}
+
+/** Rows of the finished Parquet files of a partition folder, from their footers; a file that cannot be read counts none. */
+async function rowsIn(folder: string): Promise<number> {
+  let rows = 0;
+  for (const name of readdirSync(folder)) {
+    if (!name.endsWith('.parquet') || name.startsWith('.')) continue;
+    try {
+      rows += Number((await parquetMetadataAsync(await asyncBufferFromFile(join(folder, name)))).num_rows);
+    } catch {
+      // damaged or going away: it is removed with its folder all the same
+    }
+  }
+  return rows;
 }

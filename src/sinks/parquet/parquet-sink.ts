@@ -16,8 +16,15 @@
  * dataset is written again, into a new segment, before it is acknowledged.
  */
 import { readRowsById, removeFilesOfRows } from './read-back.js';
-import { reprice, summarize } from './maintenance.js';
-import type { RepriceReport, RepriceRequest, Summary, SummaryRequest } from '../maintenance.js';
+import { prune, reprice, summarize } from './maintenance.js';
+import type {
+  PruneReport,
+  PruneRequest,
+  RepriceReport,
+  RepriceRequest,
+  Summary,
+  SummaryRequest,
+} from '../maintenance.js';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { unlink, writeFile } from 'node:fs/promises';
@@ -245,6 +252,11 @@ export class ParquetSink implements Sink {
 
   async summarize(request: SummaryRequest): Promise<Summary> {
     return summarize(this.target, request);
+  }
+
+  /** Removes the day folders older than `request.before`, under the folder's maintenance lease. */
+  async prune(request: PruneRequest): Promise<PruneReport> {
+    return prune(this.target, request, this.modes.file);
   }
 
   /** Re-prices the rows of the dataset's visible files, under the folder's maintenance lease. */

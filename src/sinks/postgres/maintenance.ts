@@ -7,6 +7,7 @@ import type pg from 'pg';
 import {
   GROUP_COLUMNS,
   NO_GROUP,
+  PRUNE_BATCH_ROWS,
   REPRICE_BATCH_ROWS,
   groupSummaryOf,
   newTally,
@@ -112,4 +113,38 @@ export async function reprice(
     if (batch.rows.length < REPRICE_BATCH_ROWS) break;
   }
   return { ...tally, skipped: [] };
+}
+
+/** Rows older than `before` (`llamonitor prune --dry-run`). */
+export async function countOlder(client: pg.ClientBase, table: TableName, before: Date): Promise<number> {
+  const result = await client.query<{ n: string }>(
+    `SELECT count(*) AS n FROM ${table.sql} WHERE timestamp < $1`,
+    [before.toISOString()],
+  );
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+/**
+ * Deletes up to PRUNE_BATCH_ROWS rows older than `before`, holding the
+ * maintenance lease for that one statement; 'busy' when another run holds it.
+ * The oldest rows are found through the timestamp index; SKIP LOCKED passes
+ * over a row a writer is re-writing at that moment (the next run takes it).
+ */
+export async function deleteOlderBatch(
+  client: pg.ClientBase,
+  table: TableName,
+  before: Date,
+): Promise<number | 'busy'> {
+  if (!(await tryMaintenanceLock(client, table))) return 'busy';
+  try {
+    const result = await client.query(
+      `DELETE FROM ${table.sql} WHERE event_id IN (
+         SELECT event_id FROM ${table.sql} WHERE timestamp < $1
+          ORDER BY timestamp LIMIT ${PRUNE_BATCH_ROWS} FOR UPDATE SKIP LOCKED)`,
+      [before.toISOString()],
+    );
+    return result.rowCount ?? 0;
+  } finally {
+    await releaseMaintenanceLock(client, table);
+  }
 }

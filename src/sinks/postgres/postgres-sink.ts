@@ -39,9 +39,19 @@ import {
   type SinkAction,
 } from './errors.js';
 import { deleteRowsById, readRowsById } from './read-back.js';
-import { releaseMaintenanceLock, reprice, summarize, tryMaintenanceLock } from './maintenance.js';
+import {
+  countOlder,
+  deleteOlderBatch,
+  releaseMaintenanceLock,
+  reprice,
+  summarize,
+  tryMaintenanceLock,
+} from './maintenance.js';
 import {
   MaintenanceBusyError,
+  pruneInBatches,
+  type PruneReport,
+  type PruneRequest,
   type RepriceReport,
   type RepriceRequest,
   type Summary,
@@ -279,6 +289,21 @@ export class PostgresSink implements Sink {
     });
     if (report === undefined) throw new MaintenanceBusyError(this.target);
     return report;
+  }
+
+  /** Removes rows older than `request.before`, a batch at a time, the lease (an advisory lock) taken for each. */
+  async prune(request: PruneRequest): Promise<PruneReport> {
+    if (this.#closed) throw this.#closedError();
+    return pruneInBatches(
+      request,
+      this.target,
+      () =>
+        this.#withClient('read rows', undefined, (client) => countOlder(client, this.#name, request.before)),
+      () =>
+        this.#withClient('delete rows', undefined, (client) =>
+          deleteOlderBatch(client, this.#name, request.before),
+        ),
+    );
   }
 
   /** Rows are durable once write resolves: nothing to flush. */
