@@ -297,14 +297,15 @@ describe('the README, followed in a new application', () => {
   }
 
   it.runIf(available.postgres)(
-    'cli: migrate, doctor, replay of spilled rows and --version work as shown',
+    'cli: migrate, doctor, replay of spilled rows, stats, reprice, prune and --version work as shown',
     async () => {
       const lines = shellCommands(block('cli').code).map((line) =>
         line.replace(PLACEHOLDER_URL, POSTGRES_URL),
       );
       const table = newTable();
       const env = { LLAMONITOR_TABLE: table };
-      const [printSql, migrate, doctor, replay, price, stats, reprice, version] = lines as [
+      const [printSql, migrate, doctor, replay, price, stats, reprice, prune, version] = lines as [
+        string,
         string,
         string,
         string,
@@ -356,6 +357,11 @@ describe('the README, followed in a new application', () => {
       const repriced = await shell(reprice, env);
       expectSuccess(repriced, reprice);
       expect(repriced.stdout).toMatch(new RegExp(`re-priced 0 of ${CALLS} rows`));
+      // The calls are minutes old: a 90-day retention removes none of them, and a dry run nothing at all.
+      const pruned = await shell(prune, env);
+      expectSuccess(pruned, prune);
+      expect(pruned.stdout).toMatch(/^\[ok\] {3}would remove 0 rows older than \S+Z from postgres /m);
+      expect(await postgresRows(table)).toBe(CALLS);
 
       const shown = await shell(version);
       expectSuccess(shown, version);
