@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `llamonitor`: migrate, doctor, replay, recover, price, stats, reprice, prune. Options mirror the LLAMONITOR_* variables. */
+/** `llamonitor`: migrate, doctor, replay, recover, price, stats, reprice, prune, compact. Options mirror the LLAMONITOR_* variables. */
 import { readFileSync } from 'node:fs';
 import { doctor, EXIT_USAGE, migrate, replay, type Env, type Out } from './commands.js';
 import { optionsHelp, parseCommandLine, UsageError, type OptionKey } from './arguments.js';
@@ -7,6 +7,7 @@ import { recover } from './recover.js';
 import { price } from './price.js';
 import { reprice, stats } from './cost-commands.js';
 import { prune } from './prune.js';
+import { compact } from './compact.js';
 
 interface Command {
   readonly summary: string;
@@ -132,6 +133,13 @@ const COMMANDS: Record<string, Command> = {
     },
     switchHelp: { 'dry-run': 'count what would be removed, remove nothing' },
     run: (env, out, given) => prune(env, out, given.values.get('older-than'), given.switches.has('dry-run')),
+  },
+  compact: {
+    summary:
+      "merge a Parquet dataset's small files of a day into files of parquetFileRows, each row once (every day before today without --date)",
+    options: [...SINK, 'parquetFileRows'],
+    valueHelp: { date: 'the day to compact, YYYY-MM-DD (today included); default every day before today' },
+    run: (env, out, given) => compact(env, out, given.values.get('date')),
   },
 };
 

@@ -7,7 +7,8 @@
  */
 import { writeSync } from 'node:fs';
 
-export type FaultPoint = 'parquet-before-rename';
+export type FaultPoint =
+  'parquet-before-rename' | 'compact-before-journal' | 'compact-before-rename' | 'compact-before-delete';
 
 const setting = /^([a-z-]+)(?::(\d+))?$/.exec(process.env.LLAMONITOR_TEST_PAUSE_AT ?? '');
 const pausePoint = setting?.[1];

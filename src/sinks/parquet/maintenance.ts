@@ -26,7 +26,7 @@ import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'h
 import { COLUMNS } from '../../schema/columns.js';
 import { epochMicrosToIsoMicros, isoMicrosToEpochMicros } from '../../schema/timestamps.js';
 import { fsyncFolderSync } from '../durable-fs.js';
-import { LEASE_HEARTBEAT_MILLIS, LEASE_STALE_MILLIS } from '../process-owner.js';
+import { LEASE_HEARTBEAT_MILLIS, LEASE_STALE_MILLIS, pidRuns, thisProcess } from '../process-owner.js';
 import {
   GROUP_COLUMNS,
   MaintenanceBusyError,
@@ -59,7 +59,7 @@ async function loadDuckDb(): Promise<DuckDb> {
 }
 
 /** `date=YYYY-MM-DD` folders of the dataset, with their day. */
-function partitions(dataset: string): { folder: string; day: string }[] {
+export function partitions(dataset: string): { folder: string; day: string }[] {
   let names: string[];
   try {
     names = readdirSync(dataset);
@@ -125,28 +125,28 @@ export async function summarize(dataset: string, request: SummaryRequest): Promi
 
 /**
  * The maintenance lease of a dataset folder: `_maintenance.lease`, created
- * with O_EXCL and holding a random token, its mtime refreshed while the run
- * lasts; a lease older than LEASE_STALE_MILLIS belongs to a run that died
- * (kill -9 leaves the file) and is taken over. Node has no advisory file lock.
+ * with O_EXCL and holding `<host>~<pid>~<random token>`, its mtime refreshed
+ * while the run lasts. Node has no advisory file lock, and kill -9 leaves the
+ * file: a lease older than LEASE_STALE_MILLIS is taken over, and so at once is
+ * one whose process, on this host, no longer runs.
  */
 export class MaintenanceLease {
-  private readonly token = randomBytes(8).toString('hex');
+  private readonly token: string;
   private heartbeat: NodeJS.Timeout | undefined;
 
-  private constructor(private readonly path: string) {}
+  private constructor(private readonly path: string) {
+    const owner = thisProcess();
+    this.token = `${owner.host}~${owner.pid}~${randomBytes(8).toString('hex')}`;
+  }
 
   static take(dataset: string, fileMode: number): MaintenanceLease {
     const lease = new MaintenanceLease(join(dataset, '_maintenance.lease'));
     if (!lease.create(fileMode)) {
-      let age: number;
+      const gone = lease.goneHolder();
+      if (gone === undefined) throw new MaintenanceBusyError(dataset);
       try {
-        age = Date.now() - statSync(lease.path).mtimeMs;
-      } catch {
-        age = Infinity; // released between the two calls
-      }
-      if (age <= LEASE_STALE_MILLIS) throw new MaintenanceBusyError(dataset);
-      try {
-        unlinkSync(lease.path);
+        // Only the lease judged gone: one another run took over meanwhile holds another token.
+        if (readFileSync(lease.path, 'utf8') === gone) unlinkSync(lease.path);
       } catch {
         // another run took it over first: the create below tells
       }
@@ -161,6 +161,25 @@ export class MaintenanceLease {
     }, LEASE_HEARTBEAT_MILLIS);
     lease.heartbeat.unref();
     return lease;
+  }
+
+  /**
+   * The content of the lease in place when it belongs to a run that ended without releasing it
+   * (stale, or its process gone from this host); undefined while its run may go on.
+   */
+  private goneHolder(): string | undefined {
+    let age: number;
+    let holder: string;
+    try {
+      age = Date.now() - statSync(this.path).mtimeMs;
+      holder = readFileSync(this.path, 'utf8');
+    } catch {
+      return ''; // released between the two calls
+    }
+    if (age > LEASE_STALE_MILLIS) return holder;
+    const [host, pid] = holder.split('~');
+    const dead = host === thisProcess().host && /^\d+$/.test(pid ?? '') && !pidRuns(Number(pid));
+    return dead ? holder : undefined;
   }
 
   private create(fileMode: number): boolean {
@@ -191,7 +210,7 @@ export class MaintenanceLease {
 
 const JSON_COLUMNS = new Set(COLUMNS.filter((c) => c.kind === 'json').map((c) => c.name as string));
 
-async function readRows(path: string): Promise<Record<string, unknown>[]> {
+export async function readRows(path: string): Promise<Record<string, unknown>[]> {
   return (await parquetReadObjects({
     file: await asyncBufferFromFile(path),
     utf8: true,
@@ -260,7 +279,7 @@ function rewrite(path: string, rows: readonly Record<string, unknown>[]): void {
 }
 
 /** A value read by hyparquet in the form the writer takes (parquet-file.ts: as the write-ahead log gives them). */
-function columnValue(name: string, kind: string, value: unknown): unknown {
+export function columnValue(name: string, kind: string, value: unknown): unknown {
   if (value === null || value === undefined) return null;
   if (kind === 'timestamp') return isoMicrosToEpochMicros(String(value));
   if (kind === 'int64') return BigInt(value as number | bigint);
