@@ -110,6 +110,12 @@ export interface MetricEventsExporterOptions {
    * Env LLAMONITOR_RETENTION_DAYS; default 0.
    */
   retentionDays?: number;
+  /**
+   * Parquet only: once a day, merge the small files of the days before today into files of
+   * parquetFileRows, one writer of the folder at a time (`llamonitor compact` does it by hand).
+   * Env LLAMONITOR_PARQUET_COMPACT; default false.
+   */
+  parquetCompact?: boolean;
   /** The MeterProvider `metrics: 'otel'` records on (giving one implies `otel`); default the global one. Code only. */
   meterProvider?: MeterProvider;
   /** Changes or adds to a row before it is written. Code only. */
@@ -153,6 +159,7 @@ export interface ResolvedOptions {
   readonly prometheusPort: number;
   readonly metricsMaxModels: number;
   readonly retentionDays: number;
+  readonly parquetCompact: boolean;
   readonly meterProvider: MeterProvider | undefined;
   readonly enrich: EnrichHook | undefined;
 }
@@ -204,6 +211,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'prometheusPort', env: 'LLAMONITOR_PROMETHEUS_PORT', kind: { type: 'integer', min: 1, max: 65_535 }, defaultValue: 9464 },
   { key: 'metricsMaxModels', env: 'LLAMONITOR_METRICS_MAX_MODELS', kind: { type: 'integer', min: 1, max: 100_000 }, defaultValue: 100 },
   { key: 'retentionDays', env: 'LLAMONITOR_RETENTION_DAYS', kind: { type: 'integer', min: 0, max: 36_500 }, defaultValue: 0 },
+  { key: 'parquetCompact', env: 'LLAMONITOR_PARQUET_COMPACT', kind: { type: 'boolean' }, defaultValue: false },
 ]; // prettier-ignore
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
@@ -359,6 +367,12 @@ export function resolveOptions(
     'target' | 'enrich' | 'meterProvider'
   >;
   const target = targetOf(resolved.url, labels.url as string);
+  if (resolved.parquetCompact && target.kind !== 'parquet') {
+    throw new ConfigError(
+      `${labels.parquetCompact as string}=true is not allowed with ${labels.url as string}=${target.display}: ` +
+        `it merges the files of a Parquet dataset, and ${target.kind} keeps one table; leave it unset`,
+    );
+  }
   if (target.directory !== undefined) {
     checkSpillApart(
       { path: resolved.spillDir, label: labels.spillDir as string },

@@ -39,7 +39,14 @@ import { storeAroundRefusals, type PartOutcome, type SplitResult } from './refus
 import { WriteSlots } from './write-slots.js';
 import { Deadline, DeadlineError, withDeadline } from './deadline.js';
 import { rowMetricsOf, type RowMetrics } from '../metrics/row-metrics.js';
-import { Retention, retentionCutoff, type RetentionTiming } from './retention.js';
+import {
+  compactionRun,
+  retentionCutoff,
+  retentionRun,
+  type PeriodicRun,
+  type RetentionTiming,
+} from './retention.js';
+import type { CompactReport, PruneReport } from '../sinks/maintenance.js';
 
 const log = diag.createComponentLogger({ namespace: 'llamonitor-otel' });
 
@@ -111,6 +118,8 @@ export interface ExporterInternals {
   readonly tokenEstimator?: TokenEstimator;
   /** When `retentionDays` prunes: first after about a minute, then hourly. */
   readonly retentionTiming?: RetentionTiming;
+  /** When `parquetCompact` compacts: first after about ten minutes, then daily. */
+  readonly compactionTiming?: RetentionTiming;
 }
 
 /** The console warning's cause for an error: its kind and the server's or system's code. */
@@ -165,7 +174,9 @@ export class MetricEventsSpanExporter implements SpanExporter {
   /** @internal The daily price updates, when `pricesAutoUpdate` is on. */
   readonly priceUpdates: PriceUpdates | undefined;
   /** @internal The hourly removal of old rows, when `retentionDays` is set. */
-  readonly retention: Retention | undefined;
+  readonly retention: PeriodicRun<PruneReport> | undefined;
+  /** @internal The daily compaction of the Parquet dataset, when `parquetCompact` is on. */
+  readonly compaction: PeriodicRun<CompactReport> | undefined;
   private sinkPromise: Promise<Sink> | undefined;
   private preparePromise: Promise<void> | undefined;
   private readonly slots: WriteSlots;
@@ -226,17 +237,22 @@ export class MetricEventsSpanExporter implements SpanExporter {
       this.priceUpdates = new PriceUpdates(this.warnings, internals.priceData);
       this.priceUpdates.start();
     }
+    const preparedSink = async () => {
+      await this.prepared();
+      return this.sink();
+    };
     if (this.options.retentionDays > 0) {
-      this.retention = new Retention(
-        async () => {
-          await this.prepared();
-          return this.sink();
-        },
+      this.retention = retentionRun(
+        preparedSink,
         this.options.retentionDays,
         this.warnings,
         internals.retentionTiming,
       );
       this.retention.start();
+    }
+    if (this.options.parquetCompact) {
+      this.compaction = compactionRun(preparedSink, this.warnings, internals.compactionTiming);
+      this.compaction.start();
     }
     this.replayer = new Replayer(this.spill, {
       destination: { table: this.options.table, schema: this.options.schema },
@@ -340,8 +356,7 @@ export class MetricEventsSpanExporter implements SpanExporter {
     this.replayer.stop();
     this.priceUpdates?.stop();
     // Stops between two batches; doShutdown waits for it before the sink closes.
-    const retentionStopped = this.retention?.stop();
-    if (retentionStopped) this.track(retentionStopped);
+    for (const run of [this.retention, this.compaction]) if (run) this.track(run.stop());
     const retriesEnd = this.retriesEndBy();
     for (const retryDeadline of this.retryDeadlines) retryDeadline.lower(retriesEnd);
   }

@@ -163,6 +163,37 @@ export async function pruneInBatches(
   }
 }
 
+/** `llamonitor compact` of a Parquet dataset (sinks/parquet/compaction.ts). */
+export interface CompactRequest {
+  /** One day (`YYYY-MM-DD`), today included; undefined: every day before today. */
+  readonly date?: string | undefined;
+  /** Rows per merged file at most (parquetFileRows); files with this many rows are left as they are. */
+  readonly fileRows: number;
+  readonly fileMode: number;
+  /** Stops the run between two days (shutdown). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface DayCompaction {
+  readonly date: string;
+  /** Small files merged (and removed). */
+  readonly inputs: number;
+  /** Files written in their place. */
+  readonly outputs: number;
+  /** Rows written. */
+  readonly rows: number;
+  /** Rows left out because another row of the day had their event_id. */
+  readonly duplicates: number;
+  /** Files left alone because their write-ahead segment is still in `_wal` (recovery's). */
+  readonly inLimbo: number;
+}
+
+export interface CompactReport {
+  readonly days: readonly DayCompaction[];
+  /** Days whose earlier, interrupted run this one finished. */
+  readonly finished: readonly string[];
+}
+
 /** Rows of one re-pricing step, worked out and counted the same way by every store. */
 export interface RepriceTally {
   examined: number;

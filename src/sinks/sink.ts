@@ -6,6 +6,7 @@
 import type { FileMode } from './file-modes.js';
 import type { ColumnSpec, MetricEvent } from '../schema/columns.js';
 import type {
+  CompactReport,
   PruneReport,
   PruneRequest,
   RepriceReport,
@@ -63,6 +64,11 @@ export interface Sink {
    * steps; MaintenanceBusyError when another run holds the lease at the start.
    */
   prune(request: PruneRequest): Promise<PruneReport>;
+  /**
+   * Parquet only: merges the small files of the days before today
+   * (`parquetCompact`, `llamonitor compact`), under the same lease.
+   */
+  compact?(signal?: AbortSignal): Promise<CompactReport>;
   /** Makes buffered rows visible to readers (Parquet closes its open file); durable rows stay durable without it. */
   flush(): Promise<void>;
   /** Flushes and releases connections, files and workers. */

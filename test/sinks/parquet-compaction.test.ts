@@ -21,6 +21,8 @@ const { createSink } =
   await importBuilt<typeof import('../../src/config/create-sink.js')>('config/create-sink.js');
 const { resolveOptions } =
   await importBuilt<typeof import('../../src/config/options.js')>('config/options.js');
+const { MetricEventsSpanExporter } =
+  await importBuilt<typeof import('../../src/export/exporter.js')>('export/exporter.js');
 
 const DAY = 86_400_000;
 /** The day the writers wrote, five days back at noon UTC. */
@@ -201,6 +203,37 @@ describe('llamonitor compact', () => {
       expect(existsSync(join(dir, 'metric_events', '_maintenance.lease'))).toBe(false);
     },
   );
+
+  it('parquetCompact: the writer merges the small files of the days before today itself, in the background', async () => {
+    const dir = await writtenByManyProcesses();
+    const spillDir = await mkdtemp(join(tmpdir(), 'llamonitor-compact-spill-'));
+    folders.push(spillDir);
+    const exporter = new MetricEventsSpanExporter(
+      { spillDir },
+      env(dir, { LLAMONITOR_PARQUET_COMPACT: 'true' }),
+      { compactionTiming: { firstDelayMillis: 1, intervalMillis: DAY } },
+    );
+    for (let i = 0; i < 1000 && exporter.compaction?.current === undefined; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    const report = await exporter.compaction!.current;
+    await exporter.shutdown();
+    expect(report?.days).toEqual([
+      { date: DATE, inputs: WRITERS, outputs: 3, rows: UNIQUE, duplicates: REPEATED, inLimbo: 0 },
+    ]);
+    expect(visible(dir)).toHaveLength(3);
+    expect(await counts(dir)).toEqual({ rows: UNIQUE, distinct: UNIQUE, immune: UNIQUE });
+  });
+
+  it('parquetCompact with a database URL stops start-up, naming both', () => {
+    expect(() =>
+      MetricEventsSpanExporter.fromEnv(
+        {},
+        { LLAMONITOR_URL: 'postgres://u@127.0.0.1:5432/test', LLAMONITOR_PARQUET_COMPACT: 'true' },
+      ),
+    ).toThrow(
+      /^LLAMONITOR_PARQUET_COMPACT=true is not allowed with LLAMONITOR_URL=postgres:\/\/u@127\.0\.0\.1:5432\/test: it merges the files of a Parquet dataset/,
+    );
+  });
 
   it('refuses a database URL and a --date that is no day, with exit code 2', async () => {
     expect(await runCli(['compact'], { LLAMONITOR_URL: 'postgres://u@127.0.0.1:5432/test' })).toMatchObject({

@@ -37,6 +37,7 @@ import {
 import { join } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync } from 'hyparquet';
 import { COLUMNS } from '../../schema/columns.js';
+import type { CompactReport, CompactRequest, DayCompaction } from '../maintenance.js';
 import { fsyncFolderSync } from '../durable-fs.js';
 import { compactTime, parseSegmentFileName, walFolder } from './dataset-layout.js';
 import { faultPoint } from './fault-points.js';
@@ -46,34 +47,6 @@ import { TemporaryParquetFile } from './parquet-file.js';
 const JOURNAL = '.compact.journal';
 const JOURNAL_TEMP = '.compact.journal.tmp';
 const TEMP_PREFIX = '.compact-';
-
-export interface CompactRequest {
-  /** One day (`YYYY-MM-DD`), today included; undefined: every day before today. */
-  readonly date?: string | undefined;
-  /** Rows per merged file at most (parquetFileRows); files with this many rows are left as they are. */
-  readonly fileRows: number;
-  readonly fileMode: number;
-}
-
-export interface DayCompaction {
-  readonly date: string;
-  /** Small files merged (and removed). */
-  readonly inputs: number;
-  /** Files written in their place. */
-  readonly outputs: number;
-  /** Rows written. */
-  readonly rows: number;
-  /** Rows left out because another row of the day had their event_id. */
-  readonly duplicates: number;
-  /** Files left alone because their write-ahead segment is still in `_wal` (recovery's). */
-  readonly inLimbo: number;
-}
-
-export interface CompactReport {
-  readonly days: readonly DayCompaction[];
-  /** Days whose earlier, interrupted run this one finished. */
-  readonly finished: readonly string[];
-}
 
 interface Journal {
   readonly outputs: readonly { readonly temp: string; readonly final: string }[];
@@ -91,6 +64,7 @@ export async function compact(dataset: string, request: CompactRequest): Promise
     const finished: string[] = [];
     const limbo = segmentTimes(dataset);
     for (const { folder, day } of days) {
+      if (request.signal?.aborted) break;
       if (finishInterrupted(folder)) finished.push(day);
       report.push(await compactDay(folder, day, limbo, request));
     }

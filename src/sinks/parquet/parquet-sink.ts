@@ -17,7 +17,9 @@
  */
 import { readRowsById, removeFilesOfRows } from './read-back.js';
 import { prune, reprice, summarize } from './maintenance.js';
+import { compact } from './compaction.js';
 import type {
+  CompactReport,
   PruneReport,
   PruneRequest,
   RepriceReport,
@@ -252,6 +254,11 @@ export class ParquetSink implements Sink {
 
   async summarize(request: SummaryRequest): Promise<Summary> {
     return summarize(this.target, request);
+  }
+
+  /** Merges the small files of the days before today, under the folder's maintenance lease. */
+  async compact(signal?: AbortSignal): Promise<CompactReport> {
+    return compact(this.target, { fileRows: this.fileRows, fileMode: this.modes.file, signal });
   }
 
   /** Removes the day folders older than `request.before`, under the folder's maintenance lease. */
