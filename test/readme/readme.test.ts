@@ -304,7 +304,8 @@ describe('the README, followed in a new application', () => {
       );
       const table = newTable();
       const env = { LLAMONITOR_TABLE: table };
-      const [printSql, migrate, doctor, replay, price, stats, reprice, prune, version] = lines as [
+      const [printSql, migrate, doctor, replay, price, stats, reprice, prune, compact, version] = lines as [
+        string,
         string,
         string,
         string,
@@ -362,6 +363,12 @@ describe('the README, followed in a new application', () => {
       expectSuccess(pruned, prune);
       expect(pruned.stdout).toMatch(/^\[ok\] {3}would remove 0 rows older than \S+Z from postgres /m);
       expect(await postgresRows(table)).toBe(CALLS);
+      // The Parquet folder of the Quick start, if this run wrote one: today's files are left alone.
+      const compacted = await shell(compact);
+      expectSuccess(compacted, compact);
+      expect(compacted.stdout).toMatch(
+        /^(\[ok\] {3}no day before today in |nothing to compact: no dataset folder at )/m,
+      );
 
       const shown = await shell(version);
       expectSuccess(shown, version);
