@@ -68,6 +68,12 @@ const GROUPS: readonly Group[] = [
     rows: ['estimate_cpu_us_per_streamed_span', 'estimate_main_thread_us_per_streamed_span'],
   },
   { name: 'outage', file: 'outage.ts', nodeArgs: ['--expose-gc'], rows: ['outage_rss_growth_mb'] },
+  ...(['postgres', 'mysql'] as const).map((store) => ({
+    name: `many_writers_${store}`,
+    file: 'many-writers.ts',
+    args: [store],
+    rows: [`many_writers_${store}`],
+  })),
   {
     name: 'migrate',
     file: 'migrate.ts',

@@ -21,7 +21,7 @@ import {
   utimesSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet';
 import { COLUMNS } from '../../schema/columns.js';
 import { epochMicrosToIsoMicros, isoMicrosToEpochMicros } from '../../schema/timestamps.js';
@@ -287,14 +287,21 @@ export function columnValue(name: string, kind: string, value: unknown): unknown
   return value;
 }
 
-/** A partition folder set aside to be removed: readers no longer list it, and a run that died leaves it for the next. */
-const PRUNED_PREFIX = '.pruned-';
+/**
+ * Where a partition folder goes to be removed: beside the dataset folder, not
+ * in it, since DuckDB's `**` enters hidden folders and would read it (and fail
+ * on its name as a Hive partition). A run that died leaves it for the next.
+ */
+function asidePrefix(dataset: string): string {
+  return `.${basename(dataset)}.pruned-`;
+}
 
 /**
  * Removes the `date=` folders whose whole day is older than `request.before`,
- * under the dataset's maintenance lease: each folder is first renamed aside
- * (one atomic step: a reader lists the day whole or not at all; a file it has
- * open stays readable), the dataset folder fsynced, then deleted. Today's
+ * under the dataset's maintenance lease: each folder is first renamed aside,
+ * out of the dataset folder (one atomic step: a reader lists the day whole or
+ * not at all; a file it has open stays readable), both folders fsynced, then
+ * deleted. Today's
  * folder is never touched, nor the write-ahead log. A folder holds one UTC
  * day, so the rows of the day `before` falls in stay until the next day's run.
  */
@@ -311,9 +318,13 @@ export async function prune(dataset: string, request: PruneRequest, fileMode: nu
       if (request.signal?.aborted) return { rows, partitions: removed, stoppedEarly: true };
       rows += await rowsIn(folder);
       if (!request.dryRun) {
-        const aside = join(dataset, `${PRUNED_PREFIX}date=${day}-${randomBytes(4).toString('hex')}`);
+        const aside = join(
+          dirname(dataset),
+          `${asidePrefix(dataset)}date=${day}-${randomBytes(4).toString('hex')}`,
+        );
         renameSync(folder, aside);
         fsyncFolderSync(dataset);
+        fsyncFolderSync(dirname(dataset));
         rmSync(aside, { recursive: true, force: true });
       }
       removed.push(`date=${day}`);
@@ -326,8 +337,9 @@ export async function prune(dataset: string, request: PruneRequest, fileMode: nu
 
 /** Folders an earlier prune set aside and did not finish deleting. */
 function removeSetAside(dataset: string): void {
-  for (const name of readdirSync(dataset))
-    if (name.startsWith(PRUNED_PREFIX)) rmSync(join(dataset, name), { recursive: true, force: true });
+  const prefix = asidePrefix(dataset);
+  for (const name of readdirSync(dirname(dataset)))
+    if (name.startsWith(prefix)) rmSync(join(dirname(dataset), name), { recursive: true, force: true });
 }
 
 /** Rows of the finished Parquet files of a partition folder, from their footers; a file that cannot be read counts none. */
