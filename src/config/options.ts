@@ -111,6 +111,12 @@ export interface MetricEventsExporterOptions {
    */
   retentionDays?: number;
   /**
+   * PostgreSQL and MySQL/MariaDB: a table the package creates is partitioned by `day` or `month` of
+   * `timestamp` (primary key `(event_id, timestamp)`, partitions kept ahead, a default or MAXVALUE
+   * partition for any other row; retention drops whole partitions). Env LLAMONITOR_PARTITION; default `off`.
+   */
+  partition?: 'off' | 'day' | 'month';
+  /**
    * Parquet only: once a day, merge the small files of the days before today into files of
    * parquetFileRows, one writer of the folder at a time (`llamonitor compact` does it by hand).
    * Env LLAMONITOR_PARQUET_COMPACT; default false.
@@ -159,6 +165,7 @@ export interface ResolvedOptions {
   readonly prometheusPort: number;
   readonly metricsMaxModels: number;
   readonly retentionDays: number;
+  readonly partition: 'off' | 'day' | 'month';
   readonly parquetCompact: boolean;
   readonly meterProvider: MeterProvider | undefined;
   readonly enrich: EnrichHook | undefined;
@@ -211,6 +218,7 @@ export const OPTION_SPECS: readonly OptionSpec[] = [
   { key: 'prometheusPort', env: 'LLAMONITOR_PROMETHEUS_PORT', kind: { type: 'integer', min: 1, max: 65_535 }, defaultValue: 9464 },
   { key: 'metricsMaxModels', env: 'LLAMONITOR_METRICS_MAX_MODELS', kind: { type: 'integer', min: 1, max: 100_000 }, defaultValue: 100 },
   { key: 'retentionDays', env: 'LLAMONITOR_RETENTION_DAYS', kind: { type: 'integer', min: 0, max: 36_500 }, defaultValue: 0 },
+  { key: 'partition', env: 'LLAMONITOR_PARTITION', kind: { type: 'choice', choices: ['off', 'day', 'month'] }, defaultValue: 'off' },
   { key: 'parquetCompact', env: 'LLAMONITOR_PARQUET_COMPACT', kind: { type: 'boolean' }, defaultValue: false },
 ]; // prettier-ignore
 
@@ -367,6 +375,12 @@ export function resolveOptions(
     'target' | 'enrich' | 'meterProvider'
   >;
   const target = targetOf(resolved.url, labels.url as string);
+  if (resolved.partition !== 'off' && target.kind === 'parquet') {
+    throw new ConfigError(
+      `${labels.partition as string}=${resolved.partition} is not allowed with ${labels.url as string}=${target.display}: ` +
+        `a Parquet dataset is already split by day (date= folders); leave it unset`,
+    );
+  }
   if (resolved.parquetCompact && target.kind !== 'parquet') {
     throw new ConfigError(
       `${labels.parquetCompact as string}=true is not allowed with ${labels.url as string}=${target.display}: ` +

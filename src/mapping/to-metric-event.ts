@@ -454,7 +454,11 @@ function isEmpty(object: JsonObject): boolean {
   return true;
 }
 
-/** The row of a span nothing else could be read from: its ids, its name, now. */
+/**
+ * The row of a span nothing else could be read from: its ids, its name, and its start (else now).
+ * The start where it can be read, so that the row is the same each time the span is mapped: a
+ * time-partitioned table keys rows by (event_id, timestamp).
+ */
 function fallbackRow(span: SpanLike): MetricEvent {
   const { traceId, spanId } = identity(span);
   return fitRow({
@@ -466,6 +470,6 @@ function fallbackRow(span: SpanLike): MetricEvent {
     parent_span_id: null,
     operation_name: attemptRun('name', () => (typeof span.name === 'string' ? span.name : ''), ''),
     operation_type: 'other',
-    timestamp: hrTimeToIsoMicros(nowHrTime())!,
+    timestamp: instantOf(span).timestamp,
   });
 }

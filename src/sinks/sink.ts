@@ -93,6 +93,8 @@ export interface SinkOptions {
   readonly createTable: boolean;
   /** The package's console warnings (`LLAMONITOR_WARNINGS`); off sends them to diag. Default on. */
   readonly warnings?: boolean | undefined;
+  /** PostgreSQL and MySQL: a table the sink creates is partitioned by day or month of `timestamp`. Default off. */
+  readonly partition?: 'off' | 'day' | 'month' | undefined;
 }
 
 /** What the registry builds a sink with: SinkOptions and the file sinks' settings (ResolvedOptions has them all). */

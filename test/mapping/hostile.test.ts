@@ -186,6 +186,26 @@ describe('hostile values', () => {
     });
   });
 
+  it('the bare row of a span the mapping fails on is stamped with the span start, the same each time', () => {
+    const hostile = {
+      get name(): string {
+        throw new Error('boom');
+      },
+      spanContext: () => ({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331' }),
+      startTime: [1_764_308_275, 123_456_000],
+      endTime: [1_764_308_276, 0],
+    } as unknown as SpanLike;
+    const first = toMetricEvent(hostile, { spans: 'all' })!;
+    expect(first).toMatchObject({
+      trace_id: '0af7651916cd43dd8448eb211c80319c',
+      operation_name: '',
+      operation_type: 'other',
+      // A time-partitioned table keys rows by (event_id, timestamp): sent again, the row must match.
+      timestamp: '2025-11-28T05:37:55.123456Z',
+    });
+    expect(toMetricEvent(hostile, { spans: 'all' })).toEqual(first);
+  });
+
   it('never throws on a span that is not a span at all', () => {
     expect(() => toMetricEvent({} as SpanLike, { spans: 'all' })).not.toThrow();
     expect(toMetricEvent({} as SpanLike, { spans: 'all' })?.operation_type).toBe('other');

@@ -40,6 +40,17 @@ import {
 } from './errors.js';
 import { deleteRowsById, readRowsById } from './read-back.js';
 import {
+  createDefaultPartitionStatement,
+  createPartitionStatement,
+  createPartitionedTableStatement,
+  createPartitionsAhead,
+  dropPartitionsBefore,
+  partitionsOf,
+  rangesAhead,
+  unitOfPartitions,
+  type PartitionUnit,
+} from './partitions.js';
+import {
   countOlder,
   deleteOlderBatch,
   releaseMaintenanceLock,
@@ -95,6 +106,13 @@ export class PostgresSink implements Sink {
   readonly #missing: MissingColumns;
   #pool: Promise<pg.Pool> | undefined;
   #table: KnownTable | undefined;
+  /** `partition` as configured: the unit of a table this sink creates. */
+  readonly #partition: PartitionUnit | undefined;
+  readonly #warnings: ConsoleWarnings;
+  /** The unit of the table's partitions, once prepare() found it partitioned; undefined otherwise. */
+  #partitionUnit: PartitionUnit | undefined;
+  /** When the partitions ahead were last made sure of (the writes look again hourly). */
+  #aheadCheckedAt = 0;
   #closed = false;
   /** Writes not yet settled: close() lets them finish before ending the pool. */
   readonly #inFlight = new Set<Promise<void>>();
@@ -113,7 +131,9 @@ export class PostgresSink implements Sink {
       sslmode: this.#config.sslmode,
       secrets: this.#config.secrets,
     };
-    this.#missing = new MissingColumns(new ConsoleWarnings(options.warnings ?? true), options.createTable);
+    this.#partition = options.partition === 'off' ? undefined : options.partition;
+    this.#warnings = new ConsoleWarnings(options.warnings ?? true);
+    this.#missing = new MissingColumns(this.#warnings, options.createTable);
   }
 
   async prepare(): Promise<void> {
@@ -143,7 +163,55 @@ export class PostgresSink implements Sink {
         );
       }
       this.#know(shape);
+      step.action = 'create the table';
+      await this.#preparePartitions(client, shape);
     });
+  }
+
+  /**
+   * A partitioned table: its unit (the option, else its partitions' names) and the partitions ahead.
+   * The option on a table made without partitions is a warning: it is written as it is.
+   */
+  async #preparePartitions(client: pg.ClientBase, shape: TableShape): Promise<void> {
+    if (!shape.partitioned) {
+      if (this.#partition !== undefined)
+        this.#warnings.once(
+          `partition-unpartitioned ${this.#name.sql}`,
+          `LLAMONITOR_PARTITION=${this.#partition} applies to a table the package creates: ${this.#name.sql} at ` +
+            `${this.target} exists without partitions and is written as it is (docs/postgres.md says how to convert it)`,
+        );
+      return;
+    }
+    this.#partitionUnit = this.#partition ?? unitOfPartitions(await partitionsOf(client, this.#name));
+    if (this.#partitionUnit === undefined) return;
+    if (this.#createTable) await createPartitionsAhead(client, this.#name, this.#partitionUnit, Date.now());
+    this.#aheadCheckedAt = Date.now();
+  }
+
+  /** Hourly, from a write: the partitions ahead made sure of in the background (the default partition takes any row meanwhile). */
+  #keepPartitionsAhead(): void {
+    const unit = this.#partitionUnit;
+    if (
+      unit === undefined ||
+      !this.#createTable ||
+      Date.now() - this.#aheadCheckedAt < PARTITIONS_CHECK_MILLIS
+    )
+      return;
+    this.#aheadCheckedAt = Date.now();
+    const making = this.#withClient('create the table', undefined, (client) =>
+      createPartitionsAhead(client, this.#name, unit, Date.now()),
+    ).then(
+      (created) => {
+        if (created.length > 0)
+          diag.info(`llamonitor: created partitions ${created.join(', ')} of ${this.#name.sql}`);
+      },
+      (error: unknown) =>
+        diag.warn(
+          `llamonitor: could not create the partitions ahead of ${this.#name.sql}: ${(error as Error).message}`,
+        ),
+    );
+    this.#inFlight.add(making);
+    void making.finally(() => this.#inFlight.delete(making));
   }
 
   async migrate(dryRun: boolean): Promise<readonly string[]> {
@@ -153,8 +221,7 @@ export class PostgresSink implements Sink {
       if (!shape) {
         const statements = [
           ...(this.#name.schema === undefined ? [] : [createSchemaStatement(this.#name.schema)]),
-          createTableStatement(this.#name),
-          ...createIndexStatements(this.#name),
+          ...this.#createStatements(),
         ];
         if (!dryRun) await this.#createTableIfMissing(client);
         return statements;
@@ -204,6 +271,7 @@ export class PostgresSink implements Sink {
       this.#name.sql,
     );
     if (addingColumns) await addingColumns;
+    this.#keepPartitionsAhead();
     const writing = this.#writeInParts(rows, signal);
     this.#inFlight.add(writing);
     try {
@@ -294,7 +362,8 @@ export class PostgresSink implements Sink {
   /** Removes rows older than `request.before`, a batch at a time, the lease (an advisory lock) taken for each. */
   async prune(request: PruneRequest): Promise<PruneReport> {
     if (this.#closed) throw this.#closedError();
-    return pruneInBatches(
+    const dropped = await this.#dropOldPartitions(request);
+    const report = await pruneInBatches(
       request,
       this.target,
       () =>
@@ -304,6 +373,31 @@ export class PostgresSink implements Sink {
           deleteOlderBatch(client, this.#name, request.before),
         ),
     );
+    // A dry run counts every old row once (those of the partitions it would drop included).
+    return {
+      rows: request.dryRun ? report.rows : dropped.rows + report.rows,
+      partitions: dropped.partitions,
+      stoppedEarly: report.stoppedEarly,
+    };
+  }
+
+  /**
+   * A partitioned table's partitions wholly older than `request.before`, dropped (or, dry, listed)
+   * under the maintenance lease; the rows left (the partition the limit falls in, the default
+   * partition) go by batches after. MaintenanceBusyError when another run holds the lease.
+   */
+  async #dropOldPartitions(request: PruneRequest): Promise<{ partitions: string[]; rows: number }> {
+    const outcome = await this.#withClient('delete rows', undefined, async (client) => {
+      if ((await partitionsOf(client, this.#name)).length === 0) return { partitions: [], rows: 0 };
+      if (!(await tryMaintenanceLock(client, this.#name))) return undefined;
+      try {
+        return await dropPartitionsBefore(client, this.#name, request.before, request.dryRun);
+      } finally {
+        await releaseMaintenanceLock(client, this.#name);
+      }
+    });
+    if (outcome === undefined) throw new MaintenanceBusyError(this.target);
+    return outcome;
   }
 
   /** Rows are durable once write resolves: nothing to flush. */
@@ -385,11 +479,22 @@ export class PostgresSink implements Sink {
       const schema = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [name.schema]);
       if (schema.rowCount === 0) await client.query(createSchemaStatement(name.schema));
     }
-    await client.query(createTableStatement(name));
-    for (const statement of createIndexStatements(name)) await client.query(statement);
+    for (const statement of this.#createStatements()) await client.query(statement);
     await client.query('COMMIT');
     diag.info(`llamonitor: table ${name.sql} is ready at ${this.target}`);
     return true;
+  }
+
+  /** The table and its indexes; partitioned, its default partition and the partitions ahead too. */
+  #createStatements(): string[] {
+    const unit = this.#partition;
+    if (unit === undefined) return [createTableStatement(this.#name), ...createIndexStatements(this.#name)];
+    return [
+      createPartitionedTableStatement(this.#name),
+      createDefaultPartitionStatement(this.#name),
+      ...rangesAhead(unit, Date.now()).map((range) => createPartitionStatement(this.#name, unit, range)),
+      ...createIndexStatements(this.#name),
+    ];
   }
 
   /** One process at a time changes the table's definition: the others wait, then find it done. */
@@ -465,6 +570,9 @@ export class PostgresSink implements Sink {
     if (!shape.canInsert) throw withCode('42501', `permission denied for table ${this.#name.sql}`);
   }
 }
+
+/** How often the writes make sure of the partitions ahead. */
+const PARTITIONS_CHECK_MILLIS = 3_600_000;
 
 /** An error shaped like the server's, for conditions the sink finds itself. */
 function withCode(code: string, message: string): Error {

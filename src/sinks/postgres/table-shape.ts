@@ -24,8 +24,13 @@ export interface FoundColumn {
 
 export interface TableShape {
   readonly columns: readonly FoundColumn[];
-  /** A unique index on event_id alone: without it a row sent twice would be stored twice. */
+  /**
+   * A unique index on event_id alone, or on (event_id, timestamp) (a time-partitioned table's
+   * primary key: a span's timestamp never changes): without one a row sent twice would be stored twice.
+   */
   readonly uniqueEventId: boolean;
+  /** Partitioned (declaratively, by range of timestamp when the package made it). */
+  readonly partitioned: boolean;
   readonly canInsert: boolean;
   /** The conflict path stages rows in a temporary table. */
   readonly canCreateTemporary: boolean;
@@ -67,11 +72,15 @@ export async function readTableShape(
       ORDER BY a.attnum`,
     [head.oid],
   );
-  const unique = await client.query<{ present: boolean }>(
+  const unique = await client.query<{ present: boolean; partitioned: boolean }>(
     `SELECT EXISTS (
-       SELECT 1 FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-        WHERE i.indrelid = $1 AND i.indisunique AND i.indnkeyatts = 1
-          AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = $2) AS present`,
+       SELECT 1 FROM pg_index i
+        WHERE i.indrelid = $1 AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+          AND (SELECT array_agg(a.attname::text ORDER BY a.attname::text)
+                 FROM unnest((i.indkey::int2[])[0:i.indnkeyatts - 1]) AS k(attnum)
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum)
+              IN (ARRAY[$2::text], ARRAY[$2::text, 'timestamp'])) AS present,
+            EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = $1) AS partitioned`,
     [head.oid, PRIMARY_KEY],
   );
   const indexes = await client.query<{ name: string }>(
@@ -89,6 +98,7 @@ export async function readTableShape(
       hasDefault: row.has_default,
     })),
     uniqueEventId: unique.rows[0]?.present === true,
+    partitioned: unique.rows[0]?.partitioned === true,
     canInsert: head.can_insert === true,
     canCreateTemporary: head.can_temp,
     user: head.user,
