@@ -235,6 +235,14 @@ describe('llamonitor compact', () => {
     expect(await counts(dir)).toEqual({ rows: UNIQUE, distinct: UNIQUE, immune: UNIQUE });
   });
 
+  it('partition with a Parquet URL stops start-up: the folder is split by day already', () => {
+    expect(() =>
+      MetricEventsSpanExporter.fromEnv({}, { LLAMONITOR_URL: '/tmp/x', LLAMONITOR_PARTITION: 'day' }),
+    ).toThrow(
+      /^LLAMONITOR_PARTITION=day is not allowed with LLAMONITOR_URL=\/tmp\/x: a Parquet dataset is already split by day/,
+    );
+  });
+
   it('parquetCompact with a database URL stops start-up, naming both', () => {
     expect(() =>
       MetricEventsSpanExporter.fromEnv(

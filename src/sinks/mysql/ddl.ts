@@ -27,11 +27,17 @@ export function indexName(suffix: string): string {
 /**
  * CREATE TABLE IF NOT EXISTS with the indexes inline: one statement, so two
  * processes starting together cannot race on separate CREATE INDEX statements.
+ * With `partitionClause` (partitions.ts), the table is partitioned by range
+ * of `timestamp` and its primary key is (event_id, timestamp).
  */
-export function createTableSql(table: string): string {
+export function createTableSql(table: string, partitionClause?: string): string {
+  const key =
+    partitionClause === undefined
+      ? quoteIdentifier(PRIMARY_KEY)
+      : `${quoteIdentifier(PRIMARY_KEY)}, \`timestamp\``;
   const lines = [
     ...(COLUMNS as readonly ColumnSpec[]).map(columnDefinition),
-    `PRIMARY KEY (${quoteIdentifier(PRIMARY_KEY)})`,
+    `PRIMARY KEY (${key})`,
     ...INDEXES.map(
       (index) =>
         `INDEX ${quoteIdentifier(indexName(index.suffix))} (${index.columns.map(quoteIdentifier).join(', ')})`,
@@ -39,7 +45,8 @@ export function createTableSql(table: string): string {
   ];
   return (
     `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(table)} (\n  ${lines.join(',\n  ')}\n)` +
-    ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci'
+    ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci' +
+    (partitionClause ?? '')
   );
 }
 

@@ -27,6 +27,14 @@ import type { Escape } from './insert-statements.js';
 import { isLocalInfileRefused, LoadDataWriter } from './load-data-writer.js';
 import { inTransaction, loadMySqlDriver, openPool, withConnection } from './pool.js';
 import {
+  createPartitionsAhead,
+  dropPartitionsBefore,
+  partitionClause,
+  partitionsOf,
+  unitOfPartitions,
+} from './partitions.js';
+import type { PartitionUnit } from '../time-partitions.js';
+import {
   countOlder,
   deleteOlderBatch,
   maintenanceLockName,
@@ -73,6 +81,8 @@ interface Writers {
 }
 
 /** Server errors after which the sink writes without the missing columns instead of failing. */
+/** How often the writes make sure of the partitions ahead. */
+const PARTITIONS_CHECK_MILLIS = 3_600_000;
 const LOCK_WAIT_TIMEOUT = 1205; // ER_LOCK_WAIT_TIMEOUT: a long transaction held the table's metadata lock
 const MAY_NOT_ALTER = new Set([1142, 1044, 1227]); // table, database, global privilege refused
 /** The server cannot add the columns without copying the table (ALGORITHM=INSTANT refused, or unknown). */
@@ -92,6 +102,11 @@ export class MySqlSink implements Sink {
   private readonly missing: MissingColumns;
   private readonly inflight = new Set<Promise<unknown>>();
   private closed = false;
+  private readonly warnings: ConsoleWarnings;
+  /** The unit of the table's partitions, once prepare() found it partitioned. */
+  private partitionUnit: PartitionUnit | undefined;
+  /** When the partitions ahead were last made sure of (the writes look again hourly). */
+  private aheadCheckedAt = 0;
 
   /** Checks the URL (or takes it checked) and the table name at once; connects on prepare() or the first write. */
   constructor(
@@ -102,7 +117,75 @@ export class MySqlSink implements Sink {
     const config = typeof url === 'string' ? parseMySqlUrl(url) : url;
     this.config = { ...config, options: { ...config.options, ...options.driverOptions } };
     this.target = this.config.target;
-    this.missing = new MissingColumns(new ConsoleWarnings(options.warnings ?? true), options.createTable);
+    this.warnings = new ConsoleWarnings(options.warnings ?? true);
+    this.missing = new MissingColumns(this.warnings, options.createTable);
+  }
+
+  /** `partition` as configured: the unit of a table this sink creates. */
+  private get partition(): PartitionUnit | undefined {
+    return this.options.partition === 'off' ? undefined : this.options.partition;
+  }
+
+  /** The CREATE TABLE of this sink's table, partitioned when configured. */
+  private createTableStatement(): string {
+    const unit = this.partition;
+    return createTableSql(this.table, unit === undefined ? undefined : partitionClause(unit, Date.now()));
+  }
+
+  /**
+   * A partitioned table: its unit (the option, else its partitions' names) and the partitions ahead.
+   * The option on a table made without partitions is a warning: it is written as it is.
+   */
+  private async preparePartitions(connection: PoolConnection): Promise<void> {
+    const partitions = await partitionsOf(connection, this.table);
+    if (partitions.length === 0) {
+      if (this.partition !== undefined)
+        this.warnings.once(
+          `partition-unpartitioned ${this.qualified()}`,
+          `LLAMONITOR_PARTITION=${this.partition} applies to a table the package creates: ${this.qualified()} on ` +
+            `${this.target} exists without partitions and is written as it is (docs/mysql.md says how to convert it)`,
+        );
+      return;
+    }
+    this.partitionUnit = this.partition ?? unitOfPartitions(partitions);
+    if (this.partitionUnit !== undefined && this.options.createTable)
+      await this.partitionsAhead(connection, this.partitionUnit);
+    this.aheadCheckedAt = Date.now();
+  }
+
+  /** Splits pmax for the ranges ahead; a lock that does not come in time leaves it for the next hour. */
+  private async partitionsAhead(connection: PoolConnection, unit: PartitionUnit): Promise<void> {
+    try {
+      const created = await createPartitionsAhead(connection, this.table, unit, Date.now());
+      if (created.length > 0)
+        diag.info(`llamonitor mysql: created partitions ${created.join(', ')} of ${this.qualified()}`);
+    } catch (error) {
+      if ((error as { errno?: number } | null)?.errno !== LOCK_WAIT_TIMEOUT) throw error;
+      diag.debug(
+        `llamonitor mysql: partitions ahead of ${this.qualified()} wait for the next hour: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  /** Hourly, from a write: the partitions ahead made sure of in the background (pmax takes any row meanwhile). */
+  private keepPartitionsAhead(): void {
+    const unit = this.partitionUnit;
+    if (
+      unit === undefined ||
+      !this.options.createTable ||
+      Date.now() - this.aheadCheckedAt < PARTITIONS_CHECK_MILLIS
+    )
+      return;
+    this.aheadCheckedAt = Date.now();
+    void this.track(
+      this.connect()
+        .then(({ pool }) => withConnection(pool, (connection) => this.partitionsAhead(connection, unit)))
+        .catch((error: unknown) =>
+          diag.warn(
+            `llamonitor mysql: could not create the partitions ahead of ${this.qualified()}: ${(error as Error).message}`,
+          ),
+        ),
+    );
   }
 
   /** The bulk path in use, once connected: 'load-data' or 'insert'. */
@@ -122,6 +205,7 @@ export class MySqlSink implements Sink {
     if (rows.length === 0) return;
     const addingColumns = this.missing.retryIfDue(() => this.addColumnsLater(), this.qualified());
     if (addingColumns) await addingColumns;
+    this.keepPartitionsAhead();
     await this.track(this.writeRows(rows, signal));
   }
 
@@ -132,7 +216,7 @@ export class MySqlSink implements Sink {
       return await withConnection(pool, async (connection) => {
         const found = await readTable(connection, this.table);
         if (!found) {
-          const statement = createTableSql(this.table);
+          const statement = this.createTableStatement();
           if (!dryRun) await connection.query(statement);
           return [statement];
         }
@@ -242,7 +326,17 @@ export class MySqlSink implements Sink {
     const { pool } = await this.connect();
     const lock = maintenanceLockName(this.config.database, this.table);
     try {
-      return await pruneInBatches(
+      // A partitioned table's partitions wholly older than the limit go first, under the lease.
+      const dropped = await withConnection(pool, async (connection) => {
+        if ((await partitionsOf(connection, this.table)).length === 0) return { partitions: [], rows: 0 };
+        if (!(await tryMaintenanceLock(connection, lock))) throw new MaintenanceBusyError(this.target);
+        try {
+          return await dropPartitionsBefore(connection, this.table, request.before, request.dryRun);
+        } finally {
+          await releaseMaintenanceLock(connection, lock);
+        }
+      });
+      const report = await pruneInBatches(
         request,
         this.target,
         () => withConnection(pool, (connection) => countOlder(connection, this.table, request.before)),
@@ -251,6 +345,12 @@ export class MySqlSink implements Sink {
             deleteOlderBatch(connection, this.table, lock, request.before),
           ),
       );
+      // A dry run counts every old row once (those of the partitions it would drop included).
+      return {
+        rows: request.dryRun ? report.rows : dropped.rows + report.rows,
+        partitions: dropped.partitions,
+        stoppedEarly: report.stoppedEarly,
+      };
     } catch (error) {
       if (error instanceof MaintenanceBusyError) throw error;
       throw describeMySqlError(error, `remove old rows of \`${this.table}\` on`, this.config, this.table);
@@ -331,7 +431,7 @@ export class MySqlSink implements Sink {
                 'create it with "llamonitor migrate", or set LLAMONITOR_CREATE_TABLE=true',
             );
           }
-          await connection.query(createTableSql(this.table));
+          await connection.query(this.createTableStatement());
           diag.debug(`llamonitor mysql: created table ${qualified} (if missing) on ${this.target}`);
           found = await readTable(connection, this.table);
         }
@@ -346,6 +446,7 @@ export class MySqlSink implements Sink {
           );
         }
         this.know(found);
+        await this.preparePartitions(connection);
       });
     } catch (error) {
       throw describeMySqlError(error, `prepare table ${qualified} on`, this.config, this.table);

@@ -118,9 +118,13 @@ export function checkTableSchema(found: FoundTable, table: string): SchemaReport
     }
   }
 
-  const keyed = found.indexes.some(
-    (index) => index.unique && index.columns.length === 1 && index.columns[0]?.toLowerCase() === PRIMARY_KEY,
-  );
+  // event_id alone, or (event_id, timestamp): a time-partitioned table's key (a span's timestamp never changes).
+  const keyed = found.indexes.some((index) => {
+    const columns = index.columns.map((name) => name.toLowerCase()).sort();
+    return (
+      index.unique && (columns.join(',') === PRIMARY_KEY || columns.join(',') === `${PRIMARY_KEY},timestamp`)
+    );
+  });
   if (!keyed) {
     problems.push(
       `${PRIMARY_KEY} is neither the PRIMARY KEY nor UNIQUE, so a batch written twice would be stored twice: add PRIMARY KEY (${PRIMARY_KEY})`,

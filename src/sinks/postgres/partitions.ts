@@ -17,13 +17,10 @@ import { COLUMNS, PRIMARY_KEY, type ColumnSpec } from '../../schema/columns.js';
 import { postgresType } from './column-types.js';
 import { DDL_LOCK_TIMEOUT, quote, type TableName } from './ddl.js';
 import { sqlState } from './errors.js';
+import { partitionStamp, rangesAhead, type PartitionUnit, type TimeRange } from '../time-partitions.js';
 
-export const PARTITION_UNITS = ['day', 'month'] as const;
-export type PartitionUnit = (typeof PARTITION_UNITS)[number];
-/** Days after today with a partition of their own, kept ahead by the writer. */
-export const DAYS_AHEAD = 7;
+export type { PartitionUnit };
 
-const DAY = 86_400_000;
 const MAX_IDENTIFIER_LENGTH = 63;
 
 /** The partitioned table: the columns, the primary key `(event_id, timestamp)`, ranges of `timestamp`. */
@@ -42,29 +39,6 @@ export function createPartitionedTableStatement(name: TableName): string {
 
 export function createDefaultPartitionStatement(name: TableName): string {
   return `CREATE TABLE IF NOT EXISTS ${partitionSql(name, `${name.table}_default`)} PARTITION OF ${name.sql} DEFAULT`;
-}
-
-export interface TimeRange {
-  readonly from: Date;
-  readonly to: Date;
-}
-
-/** The ranges kept ahead at `now`: today and the next DAYS_AHEAD days, or this month and the next. */
-export function rangesAhead(unit: PartitionUnit, now: number): TimeRange[] {
-  const ranges: TimeRange[] = [];
-  if (unit === 'day') {
-    const today = Math.floor(now / DAY) * DAY;
-    for (let i = 0; i <= DAYS_AHEAD; i++)
-      ranges.push({ from: new Date(today + i * DAY), to: new Date(today + (i + 1) * DAY) });
-    return ranges;
-  }
-  const date = new Date(now);
-  for (let i = 0; i <= 1; i++) {
-    const from = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + i, 1));
-    const to = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + i + 1, 1));
-    ranges.push({ from, to });
-  }
-  return ranges;
 }
 
 /**

@@ -46,10 +46,10 @@ import {
   createPartitionsAhead,
   dropPartitionsBefore,
   partitionsOf,
-  rangesAhead,
   unitOfPartitions,
   type PartitionUnit,
 } from './partitions.js';
+import { rangesAhead } from '../time-partitions.js';
 import {
   countOlder,
   deleteOlderBatch,
