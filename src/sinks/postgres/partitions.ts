@@ -46,10 +46,7 @@ export function createDefaultPartitionStatement(name: TableName): string {
  * name is shortened and a hash of it keeps two tables' partitions apart.
  */
 export function partitionName(table: string, unit: PartitionUnit, from: Date): string {
-  const stamp = from
-    .toISOString()
-    .slice(0, unit === 'day' ? 10 : 7)
-    .replaceAll('-', '');
+  const stamp = partitionStamp(unit, from);
   const name = `${table}_p${stamp}`;
   if (name.length <= MAX_IDENTIFIER_LENGTH) return name;
   const hash = createHash('sha256').update(table).digest('hex').slice(0, 8);
