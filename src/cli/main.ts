@@ -42,7 +42,7 @@ const COMMANDS: Record<string, Command> = {
   migrate: {
     summary:
       'create the table and its indexes for the configured URL, or bring an existing table up to this schema version',
-    options: SINK,
+    options: [...SINK, 'partition'],
     switchHelp: { 'print-sql': 'print the statements it would run, and run none' },
     run: (env, out, given) => migrate(env, out, given.switches.has('print-sql')),
   },

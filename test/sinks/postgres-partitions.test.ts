@@ -15,6 +15,7 @@ import type { SinkOptions } from '../../src/sinks/sink.js';
 import { POSTGRES_URL, postgresAvailable, uniqueName } from '../support/databases.js';
 import { sampleRows } from '../support/sample-rows.js';
 import { countRows, useOwnSchema } from './postgres-support.js';
+import { runCli } from '../support/child-process.js';
 
 const available = await postgresAvailable();
 const DAY = 86_400_000;
@@ -129,6 +130,26 @@ describe.runIf(available)('PostgreSQL time partitions', () => {
     const { sink: late } = await newSink({ table: unpartitioned, partition: 'day' });
     await late.write(rowsAt('late', 3, todayStart + 60_000));
     expect(await countRows(db.admin, `"${db.schema}"."${unpartitioned}"`)).toBe(3);
+  });
+
+  it('llamonitor migrate --partition day: prints the partitioned table, then creates it', async () => {
+    const table = uniqueName('migrated');
+    const env = { LLAMONITOR_URL: POSTGRES_URL, LLAMONITOR_SCHEMA: db.schema, LLAMONITOR_TABLE: table };
+    const printed = await runCli(['migrate', '--partition', 'day', '--print-sql'], env);
+    expect(printed.code, printed.stdout).toBe(0);
+    expect(printed.stdout).toContain(
+      'PRIMARY KEY ("event_id", "timestamp")\n) PARTITION BY RANGE ("timestamp")',
+    );
+    expect(printed.stdout).toContain(
+      `CREATE TABLE IF NOT EXISTS "${db.schema}"."${table}_default" PARTITION OF`,
+    );
+    const created = await runCli(['migrate', '--partition', 'day'], env);
+    expect(created.code, created.stdout).toBe(0);
+    const parts = await db.admin.query(
+      `SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = $1::regclass`,
+      [`"${db.schema}"."${table}"`],
+    );
+    expect(parts.rows[0].n).toBe(9);
   });
 
   it('month partitions: this month and the next', async () => {
