@@ -53,7 +53,24 @@ describe('llamonitor --help', () => {
   });
 
   it.each([
-    ['migrate', ['--url', '--table', '--schema', '--pool-size', '--file-mode', '--print-sql']],
+    ['migrate', ['--url', '--table', '--schema', '--pool-size', '--file-mode', '--partition', '--print-sql']],
+    [
+      'prune',
+      [
+        '--url',
+        '--table',
+        '--schema',
+        '--pool-size',
+        '--file-mode',
+        '--retention-days',
+        '--older-than',
+        '--dry-run',
+      ],
+    ],
+    [
+      'compact',
+      ['--url', '--table', '--schema', '--pool-size', '--parquet-file-rows', '--file-mode', '--date'],
+    ],
     [
       'doctor',
       ['--url', '--table', '--schema', '--pool-size', '--spill-dir', '--export-timeout-ms', '--file-mode'],
