@@ -16,6 +16,7 @@ import type { SinkOptions } from '../../src/sinks/sink.js';
 import { mysqlAvailable, uniqueName } from '../support/databases.js';
 import { sampleRows } from '../support/sample-rows.js';
 import { countRows, mysqlUrl, openInspector } from './mysql-support.js';
+import { runCli } from '../support/child-process.js';
 
 const available = await mysqlAvailable();
 const DAY = 86_400_000;
@@ -133,6 +134,25 @@ describe.skipIf(!available)('MariaDB time partitions', () => {
       'pmax',
     ]);
     expect(await perPartition(table)).toEqual({ [day(todayStart + 10 * DAY)]: 4 });
+  });
+
+  it('llamonitor migrate --partition day converts a table made without partitions in one ALTER TABLE', async () => {
+    const { sink: flat, table } = await newSink({ partition: 'off' });
+    const today = rowsAt('conv-today', 25, todayStart + 60_000);
+    const old = rowsAt('conv-old', 15, todayStart - 40 * DAY);
+    await flat.write([...today, ...old]);
+    const env = { LLAMONITOR_URL: mysqlUrl(), LLAMONITOR_TABLE: table };
+    const printed = await runCli(['migrate', '--partition', 'day', '--print-sql'], env);
+    expect(printed.code, printed.stdout).toBe(0);
+    expect(printed.stdout).toContain(
+      `ALTER TABLE \`${table}\` DROP PRIMARY KEY, ADD PRIMARY KEY (\`event_id\`, \`timestamp\`) PARTITION BY RANGE COLUMNS(\`timestamp\`)`,
+    );
+    expect(await partitionNames(table)).toEqual([]);
+    const converted = await runCli(['migrate', '--partition', 'day'], env);
+    expect(converted.code, converted.stdout + converted.stderr).toBe(0);
+    expect(await perPartition(table)).toEqual({ [day(todayStart)]: 40 });
+    await flat.write([...today, ...rowsAt('conv-after', 5, todayStart + 3 * DAY)]);
+    expect(await perPartition(table)).toEqual({ [day(todayStart)]: 40, [day(todayStart + 3 * DAY)]: 5 });
   });
 
   it('a writer without the option accepts the partitioned table; the option on an unpartitioned table writes it as it is', async () => {

@@ -152,6 +152,35 @@ describe.runIf(available)('PostgreSQL time partitions', () => {
     expect(parts.rows[0].n).toBe(9);
   });
 
+  it('llamonitor migrate --partition day converts a table made without partitions: every row copied, the old table kept aside', async () => {
+    const { sink: flat, table, tableSql } = await newSink({ partition: 'off' });
+    const today = rowsAt('conv-today', 25, todayStart + 60_000);
+    const old = rowsAt('conv-old', 15, todayStart - 40 * DAY);
+    await flat.write([...today, ...old]);
+    const env = { LLAMONITOR_URL: POSTGRES_URL, LLAMONITOR_SCHEMA: db.schema, LLAMONITOR_TABLE: table };
+
+    const printed = await runCli(['migrate', '--partition', 'day', '--print-sql'], env);
+    expect(printed.code, printed.stdout).toBe(0);
+    expect(printed.stdout).toContain(`LOCK TABLE ${tableSql} IN SHARE ROW EXCLUSIVE MODE`);
+    expect(printed.stdout).toContain(`ALTER TABLE ${tableSql} RENAME TO "${table}_unpartitioned"`);
+    expect(printed.stdout).toMatch(/INSERT INTO .* SELECT .* FROM /);
+    expect(await perPartition(tableSql)).toEqual({ [table]: 40 });
+
+    const converted = await runCli(['migrate', '--partition', 'day'], env);
+    expect(converted.code, converted.stdout + converted.stderr).toBe(0);
+    expect(await perPartition(tableSql)).toEqual({
+      [dayName(table, todayStart)]: 25,
+      [`${table}_default`]: 15,
+    });
+    expect(await countRows(db.admin, `"${db.schema}"."${table}_unpartitioned"`)).toBe(40);
+    // A writer started before the conversion keeps writing: the same rows once, new ones in their day.
+    await flat.write([...today, ...rowsAt('conv-after', 5, todayStart + 120_000)]);
+    expect(await perPartition(tableSql)).toEqual({
+      [dayName(table, todayStart)]: 30,
+      [`${table}_default`]: 15,
+    });
+  });
+
   it('month partitions: this month and the next', async () => {
     const { table, tableSql } = await newSink({ partition: 'month' });
     const now = new Date();

@@ -18,6 +18,7 @@ import {
   addIndexSql,
   createTableSql,
   definitionLockName,
+  quoteIdentifier,
 } from './ddl.js';
 import { ConfigError, ConnectionError } from '../../errors.js';
 import { describeMySqlError } from './errors.js';
@@ -126,6 +127,29 @@ export class MySqlSink implements Sink {
     return this.options.partition === 'off' ? undefined : this.options.partition;
   }
 
+  /**
+   * `llamonitor migrate --partition day|month` on a table without partitions: one ALTER TABLE that
+   * makes (event_id, timestamp) the primary key and partitions the table. The server copies the
+   * table meanwhile and writes wait (their rows are spilled if it outlasts their deadline). Only a
+   * table whose one unique key is PRIMARY KEY (event_id) can be converted: MySQL wants the
+   * partitioning column in every unique key.
+   */
+  private conversionStatement(found: FoundTable, unit: PartitionUnit): string {
+    const unique = found.indexes.filter((index) => index.unique);
+    const primary = unique.find((index) => index.name === 'PRIMARY');
+    if (unique.length !== 1 || primary?.columns.join(',').toLowerCase() !== 'event_id') {
+      throw new ConfigError(
+        `${this.qualified()} cannot be partitioned by llamonitor migrate: its unique keys are ` +
+          `${unique.map((index) => `${index.name} (${index.columns.join(', ')})`).join(', ') || 'none'}, ` +
+          `and only a table whose one unique key is PRIMARY KEY (event_id) is converted`,
+      );
+    }
+    return (
+      `ALTER TABLE ${quoteIdentifier(this.table)} DROP PRIMARY KEY, ADD PRIMARY KEY (\`event_id\`, \`timestamp\`)` +
+      partitionClause(unit, Date.now())
+    );
+  }
+
   /** The CREATE TABLE of this sink's table, partitioned when configured. */
   private createTableStatement(): string {
     const unit = this.partition;
@@ -143,7 +167,7 @@ export class MySqlSink implements Sink {
         this.warnings.once(
           `partition-unpartitioned ${this.qualified()}`,
           `LLAMONITOR_PARTITION=${this.partition} applies to a table the package creates: ${this.qualified()} on ` +
-            `${this.target} exists without partitions and is written as it is (docs/mysql.md says how to convert it)`,
+            `${this.target} exists without partitions and is written as it is (llamonitor migrate --partition ${this.partition} converts it)`,
         );
       return;
     }
@@ -230,6 +254,17 @@ export class MySqlSink implements Sink {
             if (outcome !== 'added')
               throw new ConfigError(`could not add the columns to ${qualified}: ${outcome}`);
           }
+        }
+        const unit = this.partition;
+        if (unit !== undefined && (await partitionsOf(connection, this.table)).length === 0) {
+          const statement = this.conversionStatement(found, unit);
+          statements.push(statement);
+          if (!dryRun) {
+            await connection.query(statement);
+            this.know(await this.mustReadTable(connection));
+            diag.info(`llamonitor mysql: ${qualified} is partitioned by ${unit}`);
+          }
+          return statements;
         }
         for (const index of missingIndexes(found)) {
           const statement = addIndexSql(this.table, index);

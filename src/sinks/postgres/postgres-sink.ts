@@ -5,7 +5,7 @@
  */
 import { diag } from '@opentelemetry/api';
 import type pg from 'pg';
-import type { MetricEvent } from '../../schema/columns.js';
+import { COLUMNS, type MetricEvent } from '../../schema/columns.js';
 import { createDelimitedEncoder } from '../delimited-text.js';
 import { MissingColumns, schemaGapsOf, type WrittenColumns } from '../table-columns.js';
 import { ConsoleWarnings } from '../../warnings.js';
@@ -25,6 +25,8 @@ import {
   createIndexStatements,
   createSchemaStatement,
   createTableStatement,
+  indexName,
+  quote,
   tableName,
   type TableName,
 } from './ddl.js';
@@ -178,7 +180,7 @@ export class PostgresSink implements Sink {
         this.#warnings.once(
           `partition-unpartitioned ${this.#name.sql}`,
           `LLAMONITOR_PARTITION=${this.#partition} applies to a table the package creates: ${this.#name.sql} at ` +
-            `${this.target} exists without partitions and is written as it is (docs/postgres.md says how to convert it)`,
+            `${this.target} exists without partitions and is written as it is (llamonitor migrate --partition ${this.#partition} converts it)`,
         );
       return;
     }
@@ -233,9 +235,16 @@ export class PostgresSink implements Sink {
         step.action = 'add columns to the table';
         if (!dryRun) await this.#addMissingColumns(client, shape, 'migrate');
       }
+      if (this.#partition !== undefined && !shape.partitioned) {
+        step.action = 'create the table';
+        statements.push(...(await this.#convertToPartitioned(client, dryRun)));
+        if (!dryRun) this.#know(await this.#readShape(client));
+        return statements;
+      }
       step.action = 'create an index';
       for (const index of missingIndexes(shape, this.#name)) {
-        const statement = createIndexStatement(this.#name, index, true);
+        // PostgreSQL builds no index CONCURRENTLY on a partitioned table.
+        const statement = createIndexStatement(this.#name, index, !shape.partitioned);
         statements.push(statement);
         // Built while rows keep coming: CONCURRENTLY takes no lock that blocks writers.
         if (!dryRun) await client.query(statement);
@@ -485,6 +494,52 @@ export class PostgresSink implements Sink {
     return true;
   }
 
+  /**
+   * `llamonitor migrate --partition day|month` on a table without partitions: in one transaction,
+   * the table locked against writes (reads go on; a write waits, and its rows are spilled if the
+   * copy outlasts its deadline), renamed aside with its indexes, the partitioned table created
+   * under its name, every row copied into it (UTC: a TIMESTAMP column holds UTC wall time). The
+   * old table stays, renamed, for you to drop. A statement that waited on the lock resolves the
+   * name again once it has the lock, so it writes into the new table.
+   */
+  async #convertToPartitioned(client: pg.ClientBase, dryRun: boolean): Promise<string[]> {
+    const name = this.#name;
+    const shape = await this.#readShape(client);
+    const aside = asideTableName(name.table);
+    const asideSql = name.schema === undefined ? quote(aside) : `${quote(name.schema)}.${quote(aside)}`;
+    const known = new Set(COLUMNS.map((c) => c.name as string));
+    const columns = shape.columns
+      .filter((c) => known.has(c.name))
+      .map((c) => quote(c.name))
+      .join(', ');
+    const indexes = shape.indexNames.map(
+      (index, i) =>
+        `ALTER INDEX ${name.schema === undefined ? quote(index) : `${quote(name.schema)}.${quote(index)}`} ` +
+        `RENAME TO ${quote(indexName(aside, `old${i}`))}`,
+    );
+    const statements = [
+      `SET LOCAL lock_timeout = '${CONVERSION_LOCK_TIMEOUT}'`,
+      `SET LOCAL TimeZone = 'UTC'`,
+      `LOCK TABLE ${name.sql} IN SHARE ROW EXCLUSIVE MODE`,
+      `ALTER TABLE ${name.sql} RENAME TO ${quote(aside)}`,
+      ...indexes,
+      ...this.#createStatements(),
+      `INSERT INTO ${name.sql} (${columns}) SELECT ${columns} FROM ${asideSql}`,
+    ];
+    if (dryRun) return statements;
+    await client.query('BEGIN');
+    try {
+      await this.#lockTableDefinition(client);
+      for (const statement of statements) await client.query(statement);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    diag.info(`llamonitor: ${name.sql} is partitioned by ${this.#partition}; the old table is ${asideSql}`);
+    return statements;
+  }
+
   /** The table and its indexes; partitioned, its default partition and the partitions ahead too. */
   #createStatements(): string[] {
     const unit = this.#partition;
@@ -569,6 +624,14 @@ export class PostgresSink implements Sink {
   #assertCanInsert(shape: TableShape): void {
     if (!shape.canInsert) throw withCode('42501', `permission denied for table ${this.#name.sql}`);
   }
+}
+
+/** How long the conversion to a partitioned table waits for the writes in flight to let go of the table. */
+const CONVERSION_LOCK_TIMEOUT = '60s';
+
+/** `<table>_unpartitioned`, shortened like an index name when long: where a converted table's old rows stay. */
+function asideTableName(table: string): string {
+  return indexName(table, 'unpartitioned').replace(/_idx$/, '');
 }
 
 /** How often the writes make sure of the partitions ahead. */
