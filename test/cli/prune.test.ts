@@ -8,12 +8,11 @@ import { readFile, readdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MetricEvent } from '../../src/schema/columns.js';
 import { SpillStore } from '../../src/spill/spill-store.js';
 import { importBuilt } from '../support/built-package.js';
 import { runCli } from '../support/child-process.js';
 import { queryDataset } from '../support/parquet-readers.js';
-import { sampleRows } from '../support/sample-rows.js';
+import { sampleRowsAt } from '../support/sample-rows.js';
 
 const { createSink } =
   await importBuilt<typeof import('../../src/config/create-sink.js')>('config/create-sink.js');
@@ -21,8 +20,7 @@ const { resolveOptions } =
   await importBuilt<typeof import('../../src/config/options.js')>('config/options.js');
 
 const DAY = 86_400_000;
-const rowsAt = (seed: string, count: number, millis: number): MetricEvent[] =>
-  sampleRows(count, { seed, startMicros: BigInt(millis) * 1000n, stepMicros: 1_000_000n });
+const rowsAt = sampleRowsAt;
 const dayOf = (millis: number) => new Date(millis).toISOString().slice(0, 10);
 
 let dir: string;

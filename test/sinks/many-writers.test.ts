@@ -15,19 +15,20 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { MetricEvent } from '../../src/schema/columns.js';
 import { SpillStore } from '../../src/spill/spill-store.js';
 import { importBuilt } from '../support/built-package.js';
 import { REPO, runCli, startNode } from '../support/child-process.js';
 import {
   MYSQL_URL,
+  dropMySqlTable,
+  dropPostgresTable,
   POSTGRES_URL,
   mysqlAvailable,
   postgresAvailable,
   uniqueName,
 } from '../support/databases.js';
 import { queryDataset } from '../support/parquet-readers.js';
-import { sampleRows } from '../support/sample-rows.js';
+import { sampleRowsAt } from '../support/sample-rows.js';
 
 const { createSink } =
   await importBuilt<typeof import('../../src/config/create-sink.js')>('config/create-sink.js');
@@ -41,8 +42,7 @@ const SPILLED = 120;
 const DAY = 86_400_000;
 const CHILD = join(REPO, 'test', 'support', 'many-writers-child.ts');
 
-const rowsAt = (seed: string, count: number, millis: number): MetricEvent[] =>
-  sampleRows(count, { seed, startMicros: BigInt(millis) * 1000n, stepMicros: 1_000_000n });
+const rowsAt = sampleRowsAt;
 
 interface Counts {
   /** Every row, and every distinct event id. */
@@ -100,12 +100,7 @@ const STORES: readonly Store[] = [
         await client.end();
       }
     },
-    drop: async (url, table) => {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      await client.query(`DROP TABLE IF EXISTS "${table}"`);
-      await client.end();
-    },
+    drop: dropPostgresTable,
   },
   {
     name: 'MariaDB',
@@ -123,11 +118,7 @@ const STORES: readonly Store[] = [
         await connection.end();
       }
     },
-    drop: async (url, table) => {
-      const connection = await mysql.createConnection({ uri: url });
-      await connection.query(`DROP TABLE IF EXISTS \`${table}\``);
-      await connection.end();
-    },
+    drop: dropMySqlTable,
   },
   {
     name: 'Parquet',

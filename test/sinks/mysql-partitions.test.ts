@@ -14,7 +14,7 @@ import { MySqlSink } from '../../src/sinks/mysql/index.js';
 import { createPartitionsAhead, partitionName } from '../../src/sinks/mysql/partitions.js';
 import type { SinkOptions } from '../../src/sinks/sink.js';
 import { mysqlAvailable, uniqueName } from '../support/databases.js';
-import { sampleRows } from '../support/sample-rows.js';
+import { sampleRowsAt } from '../support/sample-rows.js';
 import { countRows, mysqlUrl, openInspector } from './mysql-support.js';
 import { runCli } from '../support/child-process.js';
 
@@ -22,8 +22,7 @@ const available = await mysqlAvailable();
 const DAY = 86_400_000;
 const todayStart = Math.floor(Date.now() / DAY) * DAY;
 const day = (millis: number) => partitionName('day', new Date(millis));
-const rowsAt = (seed: string, count: number, millis: number) =>
-  sampleRows(count, { seed, startMicros: BigInt(millis) * 1000n, stepMicros: 1_000_000n });
+const rowsAt = sampleRowsAt;
 
 describe.skipIf(!available)('MariaDB time partitions', () => {
   let inspector: mysql.Connection;

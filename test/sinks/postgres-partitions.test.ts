@@ -13,7 +13,7 @@ import { createPartitionsAhead, partitionName } from '../../src/sinks/postgres/p
 import { tableName } from '../../src/sinks/postgres/ddl.js';
 import type { SinkOptions } from '../../src/sinks/sink.js';
 import { POSTGRES_URL, postgresAvailable, uniqueName } from '../support/databases.js';
-import { sampleRows } from '../support/sample-rows.js';
+import { sampleRowsAt } from '../support/sample-rows.js';
 import { countRows, useOwnSchema } from './postgres-support.js';
 import { runCli } from '../support/child-process.js';
 
@@ -21,8 +21,7 @@ const available = await postgresAvailable();
 const DAY = 86_400_000;
 const todayStart = Math.floor(Date.now() / DAY) * DAY;
 const dayName = (table: string, millis: number) => partitionName(table, 'day', new Date(millis));
-const rowsAt = (seed: string, count: number, millis: number) =>
-  sampleRows(count, { seed, startMicros: BigInt(millis) * 1000n, stepMicros: 1_000_000n });
+const rowsAt = sampleRowsAt;
 
 describe.runIf(available)('PostgreSQL time partitions', () => {
   const db = useOwnSchema();

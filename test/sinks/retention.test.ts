@@ -20,13 +20,15 @@ import type { Sink } from '../../src/sinks/sink.js';
 import { importBuilt } from '../support/built-package.js';
 import {
   MYSQL_URL,
+  dropMySqlTable,
+  dropPostgresTable,
   POSTGRES_URL,
   mysqlAvailable,
   postgresAvailable,
   uniqueName,
 } from '../support/databases.js';
 import { queryDataset } from '../support/parquet-readers.js';
-import { sampleRows } from '../support/sample-rows.js';
+import { sampleRowsAt } from '../support/sample-rows.js';
 
 // The built package: the Parquet sink converts its files in a worker thread that runs dist/.
 const { createSink } =
@@ -42,10 +44,8 @@ const DAY = 24 * HOUR;
 const todayStart = Math.floor(Date.now() / DAY) * DAY;
 const BEFORE = new Date(todayStart - 30 * DAY + 12 * HOUR);
 
-const micros = (millis: number) => BigInt(millis) * 1000n;
 /** `count` rows from `millis` on, one a second apart, with event ids of their own (`seed`). */
-const rowsAt = (seed: string, count: number, millis: number) =>
-  sampleRows(count, { seed, startMicros: micros(millis), stepMicros: 1_000_000n });
+const rowsAt = sampleRowsAt;
 
 /** The rows every store gets, by how the prune treats them. */
 function dataset() {
@@ -100,12 +100,7 @@ const STORES: readonly Store[] = [
       await client.query('SELECT pg_advisory_lock(hashtext($1))', [`llamonitor-maintenance "${table}"`]);
       return async () => client.end();
     },
-    drop: async (url, table) => {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      await client.query(`DROP TABLE IF EXISTS "${table}"`);
-      await client.end();
-    },
+    drop: dropPostgresTable,
     wholeDays: false,
   },
   {
@@ -129,11 +124,7 @@ const STORES: readonly Store[] = [
       await connection.query('SELECT GET_LOCK(?, 0)', [maintenanceLockName(database, table)]);
       return async () => connection.end();
     },
-    drop: async (url, table) => {
-      const connection = await mysql.createConnection({ uri: url });
-      await connection.query(`DROP TABLE IF EXISTS \`${table}\``);
-      await connection.end();
-    },
+    drop: dropMySqlTable,
     wholeDays: false,
   },
   {

@@ -53,3 +53,24 @@ export function mysqlAvailable(): Promise<boolean> {
 export function uniqueName(prefix: string): string {
   return `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
 }
+
+/** Drops a test's PostgreSQL table (quoted, in the connection's search path), if it is there. */
+export async function dropPostgresTable(url: string, table: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`DROP TABLE IF EXISTS "${table}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drops a test's MySQL/MariaDB table, if it is there. */
+export async function dropMySqlTable(url: string, table: string): Promise<void> {
+  const connection = await mysql.createConnection({ uri: url });
+  try {
+    await connection.query(`DROP TABLE IF EXISTS \`${table}\``);
+  } finally {
+    await connection.end();
+  }
+}

@@ -135,3 +135,8 @@ export function sampleRow(
 ): MetricEvent {
   return { ...(sampleRows(1, index)[0] as MetricEvent), ...overrides } as MetricEvent;
 }
+
+/** `count` rows of their own (`seed`), one a second apart from `millis` (epoch milliseconds) on. */
+export function sampleRowsAt(seed: string, count: number, millis: number): MetricEvent[] {
+  return sampleRows(count, { seed, startMicros: BigInt(millis) * 1000n, stepMicros: 1_000_000n });
+}
