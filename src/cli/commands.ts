@@ -14,7 +14,7 @@ import { SpillStore } from '../spill/spill-store.js';
 import { DeadLetterStore } from '../spill/dead-letter.js';
 import { Replayer } from '../export/replayer.js';
 import { withDeadline } from '../export/deadline.js';
-import { retentionCutoff } from '../export/retention.js';
+import { retentionCutoff } from '../export/maintenance-runs.js';
 import { WAITING_REPORTS } from './waiting.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;

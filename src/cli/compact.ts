@@ -5,10 +5,10 @@
  * Parquet only: a database table has no files to merge.
  */
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { redactSecrets } from '../secrets.js';
 import { fileModesOf } from '../sinks/file-modes.js';
 import { compact as compactDataset } from '../sinks/parquet/compaction.js';
+import { datasetFolder } from '../sinks/parquet/dataset-layout.js';
 import { EXIT_USAGE, loadOptions, type Env, type Out } from './commands.js';
 
 export async function compact(env: Env, out: Out, date: string | undefined): Promise<number> {
@@ -24,7 +24,7 @@ export async function compact(env: Env, out: Out, date: string | undefined): Pro
     out(`llamonitor compact: --date ${date} is not a day (YYYY-MM-DD)`);
     return EXIT_USAGE;
   }
-  const dataset = join(resolve(options.target.directory), options.table);
+  const dataset = datasetFolder(options.target.directory, options.table);
   if (!existsSync(dataset)) {
     out(`nothing to compact: no dataset folder at ${dataset}`);
     return 0;

@@ -4,7 +4,7 @@
  * lease the exporter's `retentionDays` runs take too, and says what it removed
  * (or would). Without --older-than, LLAMONITOR_RETENTION_DAYS says how old.
  */
-import { retentionCutoff } from '../export/retention.js';
+import { retentionCutoff } from '../export/maintenance-runs.js';
 import { EXIT_USAGE, loadOptions, type Env, type Out } from './commands.js';
 import { parseTime, withSink } from './cost-commands.js';
 

@@ -44,8 +44,8 @@ import {
   retentionCutoff,
   retentionRun,
   type PeriodicRun,
-  type RetentionTiming,
-} from './retention.js';
+  type RunTiming,
+} from './maintenance-runs.js';
 import type { CompactReport, PruneReport } from '../sinks/maintenance.js';
 
 const log = diag.createComponentLogger({ namespace: 'llamonitor-otel' });
@@ -117,9 +117,9 @@ export interface ExporterInternals {
   /** Counts the tokens of rows that need an estimate (default: the package's worker), when `estimateTokens` is on. */
   readonly tokenEstimator?: TokenEstimator;
   /** When `retentionDays` prunes: first after about a minute, then hourly. */
-  readonly retentionTiming?: RetentionTiming;
+  readonly retentionTiming?: RunTiming;
   /** When `parquetCompact` compacts: first after about ten minutes, then daily. */
-  readonly compactionTiming?: RetentionTiming;
+  readonly compactionTiming?: RunTiming;
 }
 
 /** The console warning's cause for an error: its kind and the server's or system's code. */

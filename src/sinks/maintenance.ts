@@ -120,7 +120,7 @@ export interface PruneReport {
   /** Rows removed (or, with dryRun, that would be). */
   readonly rows: number;
   /**
-   * Parquet: the `date=` folders removed (or that would be). A folder goes
+   * The `date=` folders (Parquet) or the partitions (a partitioned SQL table) removed (or that would be). A folder goes
    * whole once its whole day is older than `before`, so rows of the day
    * `before` falls in wait for the next run.
    */
@@ -136,30 +136,52 @@ export interface PruneReport {
  */
 export const PRUNE_BATCH_ROWS = 5000;
 
+/** Partitions a prune dropped (or, dry, would drop), and the rows they held. */
+export interface DroppedPartitions {
+  readonly partitions: readonly string[];
+  readonly rows: number;
+}
+
+/** What a SQL store does for each step of a prune (its own statements). */
+export interface PruneSteps {
+  /** Every row older than the limit: a dry run's answer. */
+  readonly count: () => Promise<number>;
+  /**
+   * A partitioned table's partitions wholly older than the limit, dropped (or,
+   * with `dryRun`, listed) under the maintenance lease; none for a table
+   * without partitions; 'busy' when another run holds the lease.
+   */
+  readonly dropPartitions: (dryRun: boolean) => Promise<DroppedPartitions | 'busy'>;
+  /** Up to PRUNE_BATCH_ROWS older rows removed under the lease: how many, or 'busy'. */
+  readonly batch: () => Promise<number | 'busy'>;
+}
+
 /**
- * The batched prune of the SQL stores: `batch` removes up to PRUNE_BATCH_ROWS
- * rows older than `before` under the maintenance lease and says how many, or
- * 'busy' when another run holds the lease. MaintenanceBusyError when the
- * first batch finds it held; a later one ends the run (the other run goes on
+ * The prune of the SQL stores: whole partitions first, then batches of
+ * PRUNE_BATCH_ROWS rows. MaintenanceBusyError when the lease is held before
+ * anything was removed; held later, the run ends there (the other run goes on
  * with the work).
  */
 export async function pruneInBatches(
   request: PruneRequest,
   target: string,
-  count: () => Promise<number>,
-  batch: () => Promise<number | 'busy'>,
+  steps: PruneSteps,
 ): Promise<PruneReport> {
-  if (request.dryRun) return { rows: await count(), partitions: [], stoppedEarly: false };
-  let rows = 0;
+  const dropped = await steps.dropPartitions(request.dryRun);
+  if (dropped === 'busy') throw new MaintenanceBusyError(target);
+  const partitions = dropped.partitions;
+  // A dry run counts every old row once (those of the partitions it would drop included).
+  if (request.dryRun) return { rows: await steps.count(), partitions, stoppedEarly: false };
+  let rows = dropped.rows;
   for (let first = true; ; first = false) {
-    if (request.signal?.aborted) return { rows, partitions: [], stoppedEarly: true };
-    const removed = await batch();
+    if (request.signal?.aborted) return { rows, partitions, stoppedEarly: true };
+    const removed = await steps.batch();
     if (removed === 'busy') {
-      if (first) throw new MaintenanceBusyError(target);
-      return { rows, partitions: [], stoppedEarly: true };
+      if (first && partitions.length === 0) throw new MaintenanceBusyError(target);
+      return { rows, partitions, stoppedEarly: true };
     }
     rows += removed;
-    if (removed < PRUNE_BATCH_ROWS) return { rows, partitions: [], stoppedEarly: false };
+    if (removed < PRUNE_BATCH_ROWS) return { rows, partitions, stoppedEarly: false };
   }
 }
 

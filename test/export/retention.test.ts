@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MetricEventsSpanExporter } from '../../src/export/exporter.js';
-import { DAY_MILLIS, type RetentionTiming } from '../../src/export/retention.js';
+import { DAY_MILLIS, type RunTiming } from '../../src/export/maintenance-runs.js';
 import { ConsoleWarnings } from '../../src/warnings.js';
 import { MemorySink } from '../support/memory-sink.js';
 import { sampleRow } from '../support/sample-rows.js';
@@ -25,9 +25,9 @@ afterEach(async () => {
   await rm(spillDir, { recursive: true, force: true });
 });
 
-const FAST: RetentionTiming = { firstDelayMillis: 1, intervalMillis: 20 };
+const FAST: RunTiming = { firstDelayMillis: 1, intervalMillis: 20 };
 
-function exporterOf(sink: MemorySink, retentionDays: number | undefined, timing: RetentionTiming = FAST) {
+function exporterOf(sink: MemorySink, retentionDays: number | undefined, timing: RunTiming = FAST) {
   const warnings = new ConsoleWarnings(true, (line) => lines.push(line), new Set());
   return MetricEventsSpanExporter.withSink(
     sink,

@@ -31,7 +31,7 @@ const MODEL_CALL = `model IS NOT NULL
 const UNPRICED = `(cost_usd IS NULL AND JSON_UNQUOTE(JSON_EXTRACT(${METRICS}, '$.cost_source')) = 'unknown_model')`;
 
 /** `2026-12-04 10:00:00.000000`: the DATETIME(6) text of an instant, in UTC as the sink writes it. */
-function datetime(date: Date): string {
+export function datetime(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '000');
 }
 

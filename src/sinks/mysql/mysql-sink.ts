@@ -81,9 +81,9 @@ interface Writers {
   readonly insert: InsertWriter;
 }
 
-/** Server errors after which the sink writes without the missing columns instead of failing. */
 /** How often the writes make sure of the partitions ahead. */
 const PARTITIONS_CHECK_MILLIS = 3_600_000;
+/** Server errors after which the sink writes without the missing columns instead of failing. */
 const LOCK_WAIT_TIMEOUT = 1205; // ER_LOCK_WAIT_TIMEOUT: a long transaction held the table's metadata lock
 const MAY_NOT_ALTER = new Set([1142, 1044, 1227]); // table, database, global privilege refused
 /** The server cannot add the columns without copying the table (ALGORITHM=INSTANT refused, or unknown). */
@@ -361,31 +361,23 @@ export class MySqlSink implements Sink {
     const { pool } = await this.connect();
     const lock = maintenanceLockName(this.config.database, this.table);
     try {
-      // A partitioned table's partitions wholly older than the limit go first, under the lease.
-      const dropped = await withConnection(pool, async (connection) => {
-        if ((await partitionsOf(connection, this.table)).length === 0) return { partitions: [], rows: 0 };
-        if (!(await tryMaintenanceLock(connection, lock))) throw new MaintenanceBusyError(this.target);
-        try {
-          return await dropPartitionsBefore(connection, this.table, request.before, request.dryRun);
-        } finally {
-          await releaseMaintenanceLock(connection, lock);
-        }
-      });
-      const report = await pruneInBatches(
-        request,
-        this.target,
-        () => withConnection(pool, (connection) => countOlder(connection, this.table, request.before)),
-        () =>
+      return await pruneInBatches(request, this.target, {
+        count: () => withConnection(pool, (connection) => countOlder(connection, this.table, request.before)),
+        dropPartitions: (dryRun) =>
+          withConnection(pool, async (connection) => {
+            if ((await partitionsOf(connection, this.table)).length === 0) return { partitions: [], rows: 0 };
+            if (!(await tryMaintenanceLock(connection, lock))) return 'busy';
+            try {
+              return await dropPartitionsBefore(connection, this.table, request.before, dryRun);
+            } finally {
+              await releaseMaintenanceLock(connection, lock);
+            }
+          }),
+        batch: () =>
           withConnection(pool, (connection) =>
             deleteOlderBatch(connection, this.table, lock, request.before),
           ),
-      );
-      // A dry run counts every old row once (those of the partitions it would drop included).
-      return {
-        rows: request.dryRun ? report.rows : dropped.rows + report.rows,
-        partitions: dropped.partitions,
-        stoppedEarly: report.stoppedEarly,
-      };
+      });
     } catch (error) {
       if (error instanceof MaintenanceBusyError) throw error;
       throw describeMySqlError(error, `remove old rows of \`${this.table}\` on`, this.config, this.table);

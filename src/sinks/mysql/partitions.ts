@@ -13,6 +13,7 @@ import { diag } from '@opentelemetry/api';
 import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { partitionStamp, rangesAhead, type PartitionUnit, type TimeRange } from '../time-partitions.js';
 import { DDL_LOCK_WAIT_SECONDS, quoteIdentifier } from './ddl.js';
+import { datetime } from './maintenance.js';
 
 export const MAX_PARTITION = 'pmax';
 
@@ -21,13 +22,8 @@ export function partitionName(unit: PartitionUnit, from: Date): string {
   return `p${partitionStamp(unit, from)}`;
 }
 
-/** A DATETIME(6) literal of an instant, in UTC (the rows' timestamps are UTC). */
-function datetime(date: Date): string {
-  return `'${date.toISOString().replace('T', ' ').replace('Z', '')}'`;
-}
-
 function partitionDefinition(unit: PartitionUnit, range: TimeRange): string {
-  return `PARTITION ${partitionName(unit, range.from)} VALUES LESS THAN (${datetime(range.to)})`;
+  return `PARTITION ${partitionName(unit, range.from)} VALUES LESS THAN ('${datetime(range.to)}')`;
 }
 
 /** The PARTITION BY clause of a new table: the ranges ahead, then pmax. */

@@ -14,7 +14,7 @@
  * between the rename and the segment's deletion) writes the same names again.
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ProcessOwner } from '../process-owner.js';
 
 export const WAL_FOLDER = '_wal';
@@ -106,6 +106,11 @@ function nameBasedUuid(name: string): string {
   hash[8] = ((hash[8] as number) & 0x3f) | 0x80;
   const hex = hash.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** A dataset's folder: the table's name inside the sink's folder, made absolute. */
+export function datasetFolder(directory: string, table: string): string {
+  return join(resolve(directory), table);
 }
 
 export function walFolder(dataset: string): string {

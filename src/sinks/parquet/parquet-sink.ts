@@ -30,7 +30,7 @@ import type {
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { unlink, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { diag } from '@opentelemetry/api';
 import type { MetricEvent } from '../../schema/columns.js';
 import { assertIdentifier } from '../../schema/identifier.js';
@@ -40,7 +40,7 @@ import { ConsoleWarnings } from '../../warnings.js';
 import { OwnerLeases, thisProcess } from '../process-owner.js';
 import type { SchemaGaps, Sink, SinkOptions } from '../sink.js';
 import { ConversionWorker } from './worker-client.js';
-import { compactTime, probeFileName, walFolder, type Owner } from './dataset-layout.js';
+import { compactTime, datasetFolder, probeFileName, walFolder, type Owner } from './dataset-layout.js';
 import { fileModesOf, makeFolders, type FileModes, type FileMode } from '../file-modes.js';
 import {
   abandonedSegments,
@@ -160,7 +160,7 @@ export class ParquetSink implements Sink {
   private closing: Promise<void> | undefined;
 
   constructor(directory: string, options: ParquetSinkOptions) {
-    this.target = join(resolve(directory), assertIdentifier('table', options.table));
+    this.target = datasetFolder(directory, assertIdentifier('table', options.table));
     this.wal = walFolder(this.target);
     this.fileRows = positiveInteger('parquetFileRows', options.fileRows);
     this.fileAgeMillis = positiveInteger('parquetFileAgeMillis', options.fileAgeMillis);

@@ -5,9 +5,9 @@
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { OwnerLeases, type OwnerState } from '../process-owner.js';
-import { quarantineFolder, walFolder } from './dataset-layout.js';
+import { datasetFolder, quarantineFolder, walFolder } from './dataset-layout.js';
 import { segmentsIn } from './recovery.js';
 import { readLegacySegment } from './segment-reader-v1.js';
 import { FRAME_HEADER_BYTES, readFrameHeader, RecordKind } from './wal-frames.js';
@@ -82,7 +82,7 @@ async function countEntries(folder: string): Promise<number> {
 
 /** The segments waiting in `<directory>/<table>/_wal`. */
 export async function describeWaitingSegments(directory: string, table: string): Promise<WaitingSegments> {
-  const wal = walFolder(join(resolve(directory), table));
+  const wal = walFolder(datasetFolder(directory, table));
   const leases = new OwnerLeases(wal);
   let found: Awaited<ReturnType<typeof segmentsIn>>;
   try {

@@ -96,11 +96,20 @@ export function addColumnsStatement(name: TableName, columns: readonly ColumnSpe
  * could give two indexes one name: a long table name is shortened and a hash of it keeps them apart.
  */
 export function indexName(table: string, suffix: string): string {
-  const name = `${table}_${suffix}_idx`;
+  return nameAfterTable(table, `${suffix}_idx`);
+}
+
+/**
+ * `<table>_<tail>` within PostgreSQL's 63 characters: a table name too long is
+ * cut, and a hash of it keeps the names of two tables apart (indexes,
+ * partitions, a converted table's old copy).
+ */
+export function nameAfterTable(table: string, tail: string): string {
+  const name = `${table}_${tail}`;
   if (name.length <= MAX_IDENTIFIER_LENGTH) return name;
   const hash = createHash('sha256').update(table).digest('hex').slice(0, 8);
-  const room = MAX_IDENTIFIER_LENGTH - `_${hash}_${suffix}_idx`.length;
-  return `${table.slice(0, room)}_${hash}_${suffix}_idx`;
+  const room = MAX_IDENTIFIER_LENGTH - `_${hash}_${tail}`.length;
+  return `${table.slice(0, room)}_${hash}_${tail}`;
 }
 
 /** COPY of `columns`, in that order, in PostgreSQL's text format. */

@@ -10,18 +10,15 @@
  * DO NOTHING`, no target) work on the parent unchanged; each index declared on
  * the parent exists on every partition. Retention drops whole partitions.
  */
-import { createHash } from 'node:crypto';
 import { diag } from '@opentelemetry/api';
 import type pg from 'pg';
 import { COLUMNS, PRIMARY_KEY, type ColumnSpec } from '../../schema/columns.js';
 import { postgresType } from './column-types.js';
-import { DDL_LOCK_TIMEOUT, quote, type TableName } from './ddl.js';
+import { DDL_LOCK_TIMEOUT, nameAfterTable, quote, type TableName } from './ddl.js';
 import { sqlState } from './errors.js';
 import { partitionStamp, rangesAhead, type PartitionUnit, type TimeRange } from '../time-partitions.js';
 
 export type { PartitionUnit };
-
-const MAX_IDENTIFIER_LENGTH = 63;
 
 /** The partitioned table: the columns, the primary key `(event_id, timestamp)`, ranges of `timestamp`. */
 export function createPartitionedTableStatement(name: TableName): string {
@@ -46,12 +43,7 @@ export function createDefaultPartitionStatement(name: TableName): string {
  * name is shortened and a hash of it keeps two tables' partitions apart.
  */
 export function partitionName(table: string, unit: PartitionUnit, from: Date): string {
-  const stamp = partitionStamp(unit, from);
-  const name = `${table}_p${stamp}`;
-  if (name.length <= MAX_IDENTIFIER_LENGTH) return name;
-  const hash = createHash('sha256').update(table).digest('hex').slice(0, 8);
-  const room = MAX_IDENTIFIER_LENGTH - `_${hash}_p${stamp}`.length;
-  return `${table.slice(0, room)}_${hash}_p${stamp}`;
+  return nameAfterTable(table, `p${partitionStamp(unit, from)}`);
 }
 
 export function createPartitionStatement(name: TableName, unit: PartitionUnit, range: TimeRange): string {

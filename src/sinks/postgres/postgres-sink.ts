@@ -26,6 +26,7 @@ import {
   createSchemaStatement,
   createTableStatement,
   indexName,
+  nameAfterTable,
   quote,
   tableName,
   type TableName,
@@ -371,42 +372,26 @@ export class PostgresSink implements Sink {
   /** Removes rows older than `request.before`, a batch at a time, the lease (an advisory lock) taken for each. */
   async prune(request: PruneRequest): Promise<PruneReport> {
     if (this.#closed) throw this.#closedError();
-    const dropped = await this.#dropOldPartitions(request);
-    const report = await pruneInBatches(
-      request,
-      this.target,
-      () =>
-        this.#withClient('read rows', undefined, (client) => countOlder(client, this.#name, request.before)),
-      () =>
+    const name = this.#name;
+    return pruneInBatches(request, this.target, {
+      count: () =>
+        this.#withClient('read rows', undefined, (client) => countOlder(client, name, request.before)),
+      // Dropping partitions holds the advisory lock on its own connection, like a batch.
+      dropPartitions: (dryRun) =>
+        this.#withClient('delete rows', undefined, async (client) => {
+          if ((await partitionsOf(client, name)).length === 0) return { partitions: [], rows: 0 };
+          if (!(await tryMaintenanceLock(client, name))) return 'busy';
+          try {
+            return await dropPartitionsBefore(client, name, request.before, dryRun);
+          } finally {
+            await releaseMaintenanceLock(client, name);
+          }
+        }),
+      batch: () =>
         this.#withClient('delete rows', undefined, (client) =>
-          deleteOlderBatch(client, this.#name, request.before),
+          deleteOlderBatch(client, name, request.before),
         ),
-    );
-    // A dry run counts every old row once (those of the partitions it would drop included).
-    return {
-      rows: request.dryRun ? report.rows : dropped.rows + report.rows,
-      partitions: dropped.partitions,
-      stoppedEarly: report.stoppedEarly,
-    };
-  }
-
-  /**
-   * A partitioned table's partitions wholly older than `request.before`, dropped (or, dry, listed)
-   * under the maintenance lease; the rows left (the partition the limit falls in, the default
-   * partition) go by batches after. MaintenanceBusyError when another run holds the lease.
-   */
-  async #dropOldPartitions(request: PruneRequest): Promise<{ partitions: string[]; rows: number }> {
-    const outcome = await this.#withClient('delete rows', undefined, async (client) => {
-      if ((await partitionsOf(client, this.#name)).length === 0) return { partitions: [], rows: 0 };
-      if (!(await tryMaintenanceLock(client, this.#name))) return undefined;
-      try {
-        return await dropPartitionsBefore(client, this.#name, request.before, request.dryRun);
-      } finally {
-        await releaseMaintenanceLock(client, this.#name);
-      }
     });
-    if (outcome === undefined) throw new MaintenanceBusyError(this.target);
-    return outcome;
   }
 
   /** Rows are durable once write resolves: nothing to flush. */
@@ -631,7 +616,7 @@ const CONVERSION_LOCK_TIMEOUT = '60s';
 
 /** `<table>_unpartitioned`, shortened like an index name when long: where a converted table's old rows stay. */
 function asideTableName(table: string): string {
-  return indexName(table, 'unpartitioned').replace(/_idx$/, '');
+  return nameAfterTable(table, 'unpartitioned');
 }
 
 /** How often the writes make sure of the partitions ahead. */

@@ -22,7 +22,7 @@ export const RETENTION_FIRST_DELAY_MILLIS = 60_000;
 /** The first compaction comes this long after start (plus up to as much again), then daily. */
 export const COMPACT_FIRST_DELAY_MILLIS = 600_000;
 
-export interface RetentionTiming {
+export interface RunTiming {
   readonly firstDelayMillis: number;
   readonly intervalMillis: number;
 }
@@ -55,7 +55,7 @@ export class PeriodicRun<R> {
     private readonly sink: () => Promise<Sink>,
     private readonly job: Job<R>,
     private readonly warnings: ConsoleWarnings,
-    private readonly timing: RetentionTiming,
+    private readonly timing: RunTiming,
   ) {}
 
   start(): void {
@@ -108,7 +108,7 @@ export function retentionRun(
   sink: () => Promise<Sink>,
   days: number,
   warnings: ConsoleWarnings,
-  timing: RetentionTiming = {
+  timing: RunTiming = {
     firstDelayMillis: RETENTION_FIRST_DELAY_MILLIS * (1 + Math.random()),
     intervalMillis: RETENTION_INTERVAL_MILLIS,
   },
@@ -138,7 +138,7 @@ export function retentionRun(
 export function compactionRun(
   sink: () => Promise<Sink>,
   warnings: ConsoleWarnings,
-  timing: RetentionTiming = {
+  timing: RunTiming = {
     firstDelayMillis: COMPACT_FIRST_DELAY_MILLIS * (1 + Math.random()),
     intervalMillis: DAY_MILLIS,
   },
