@@ -49,7 +49,10 @@ export async function prune(
       `from ${report.target}${dryRun ? ' (dry run: nothing removed)' : ''}`,
   );
   if (report.partitions.length > 0)
-    out(`       day folders ${dryRun ? 'to remove' : 'removed'}: ${report.partitions.join(', ')}`);
+    out(
+      `       ${options.target.kind === 'parquet' ? 'day folders' : 'partitions'} ${dryRun ? 'to remove' : 'removed'}: ` +
+        report.partitions.join(', '),
+    );
   if (options.target.kind === 'parquet')
     out('       (whole days only: the rows of the day the limit falls in go once that day is older)');
   if (report.stoppedEarly)
