@@ -31,12 +31,24 @@ const GROUPS: readonly Group[] = [
   {
     name: 'postgres',
     file: 'postgres.ts',
-    rows: ['postgres_vs_copy', 'postgres_exporter_by_hand_vs_copy', 'postgres_sink_alone_vs_copy'],
+    rows: [
+      'postgres_vs_copy',
+      'postgres_exporter_by_hand_vs_copy',
+      'postgres_sink_alone_vs_copy',
+      'cpu_us_per_row_postgres',
+      'app_thread_us_per_span_postgres',
+    ],
   },
   {
     name: 'mysql',
     file: 'mysql.ts',
-    rows: ['mysql_vs_load_data', 'mysql_exporter_by_hand_vs_load_data', 'mysql_sink_alone_vs_load_data'],
+    rows: [
+      'mysql_vs_load_data',
+      'mysql_exporter_by_hand_vs_load_data',
+      'mysql_sink_alone_vs_load_data',
+      'cpu_us_per_row_mysql',
+      'app_thread_us_per_span_mysql',
+    ],
   },
   {
     name: 'parquet',
@@ -47,6 +59,8 @@ const GROUPS: readonly Group[] = [
       'parquet_exporter_by_hand_vs_hyparquet',
       'parquet_sink_alone_vs_hyparquet',
       'parquet_sink_alone_vs_parquetjs_lite',
+      'cpu_us_per_row_parquet',
+      'app_thread_us_per_span_parquet',
     ],
   },
   ...(['parquet', 'postgres', 'mysql'] as const).map((sink) => ({

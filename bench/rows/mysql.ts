@@ -14,14 +14,16 @@ import mysql from 'mysql2/promise';
 import { throughputRow, type BenchRow } from '../report.js';
 import { built, llamonitor } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
+import { processorCostRows } from '../support/processor-cost.js';
 import {
   assertNothingSpilled,
   exportInBatches,
   spansForRows,
   timedThroughProcessor,
+  type ProcessorRun,
   writeInBatches,
 } from '../support/export-spans.js';
-import { median, ratesOverRounds, timedMillis } from '../support/stats.js';
+import { ratesOverRounds, timedMillis } from '../support/stats.js';
 
 const { createTableSql } = await built<typeof import('../../src/sinks/mysql/ddl.js')>('sinks/mysql/ddl.js');
 const { loadDataSql } = await built<typeof import('../../src/sinks/mysql/load-data-writer.js')>(
@@ -81,8 +83,8 @@ runGroup(async (settings) => {
       throw new Error(`${method} stored ${counted[0]?.n} of ${rows.length} rows`);
   };
 
-  /** This process's CPU (all threads) per row stored, in the processor's runs. */
-  const processorCpuMicrosPerRow: number[] = [];
+  /** The processor's runs, one per round: what they cost (bench/support/processor-cost.ts). */
+  const processorRuns: ProcessorRun[] = [];
   const methods: Record<Method, () => Promise<number>> = {
     'mariadb LOAD DATA': async () => {
       await freshTable();
@@ -92,14 +94,11 @@ runGroup(async (settings) => {
     },
     processor: async () => {
       await freshTable();
-      const { millis, cpuMicros } = await timedThroughProcessor(
-        { url, table, createTable: false, spillDir },
-        spans,
-      );
-      processorCpuMicrosPerRow.push(cpuMicros / rows.length);
+      const run = await timedThroughProcessor({ url, table, createTable: false, spillDir }, spans);
+      processorRuns.push(run);
       assertNothingSpilled(spillDir);
       await assertStored('processor');
-      return millis;
+      return run.millis;
     },
     'exporter by hand': async () => {
       await freshTable();
@@ -142,13 +141,13 @@ runGroup(async (settings) => {
   const client = rates.get('mariadb LOAD DATA')!;
   const result = (name: string, method: Method, note: string): BenchRow =>
     throughputRow(name, rates.get(method)!, client, 'ratio >= 0.9', note);
-  const cpuNote = `this process's CPU per row in the processor's runs (all threads, mapping included): median ${median(processorCpuMicrosPerRow).toFixed(1)} µs`;
   return [
     result(
       'mysql_vs_load_data',
       'processor',
-      `spans ended through MetricEventsSpanProcessor (defaults: one 512-span export at a time) to rows stored (mapping, LOAD DATA LOCAL, indexed InnoDB table), then forceFlush, vs the mariadb client's LOAD DATA LOCAL INFILE of the same rows; ${rows.length} rows from ${spans.length} spans; ${cpuNote}`,
+      `spans ended through MetricEventsSpanProcessor (defaults: one 512-span export at a time) to rows stored (mapping, LOAD DATA LOCAL, indexed InnoDB table), then forceFlush, vs the mariadb client's LOAD DATA LOCAL INFILE of the same rows; ${rows.length} rows from ${spans.length} spans; CPU per row and main-thread time per span: the rows below`,
     ),
+    ...processorCostRows('mysql', processorRuns, rows.length, spans.length),
     ...(settings.detail
       ? [
           result(

@@ -15,15 +15,17 @@ import { parquetMetadata } from 'hyparquet';
 import { throughputRow } from '../report.js';
 import { built, llamonitor } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
+import { processorCostRows } from '../support/processor-cost.js';
 import {
   assertNothingSpilled,
   exportInBatches,
   spansForRows,
   timedThroughProcessor,
+  type ProcessorRun,
   writeInBatches,
 } from '../support/export-spans.js';
 import { bareHyparquet, parquetjsLite } from '../support/parquet-references.js';
-import { median, ratesOverRounds, timedMillis } from '../support/stats.js';
+import { ratesOverRounds, timedMillis } from '../support/stats.js';
 import { visibleParquetFiles } from '../../test/support/parquet-readers.js';
 
 const { ParquetSink } =
@@ -49,8 +51,8 @@ runGroup(async (settings) => {
     const stored = storedRows(dataset);
     if (stored !== rows.length) throw new Error(`${method} stored ${stored} of ${rows.length} rows`);
   };
-  /** This process's CPU (all threads) per row stored, in the processor's runs. */
-  const processorCpuMicrosPerRow: number[] = [];
+  /** The processor's runs, one per round: what they cost (bench/support/processor-cost.ts). */
+  const processorRuns: ProcessorRun[] = [];
   const methods: Record<Method, () => Promise<number>> = {
     'hyparquet-writer': () => timedMillis(() => bareHyparquet(rows, join(folder, `bare-${++run}.parquet`))),
     'parquetjs-lite': () => timedMillis(() => parquetjsLite(rows, join(folder, `lite-${++run}.parquet`))),
@@ -58,12 +60,12 @@ runGroup(async (settings) => {
       const directory = join(folder, `processor-${++run}`);
       const spillDir = join(directory, 'spill');
       // forceFlush at the end: the rows visible, not only durable.
-      const { millis, cpuMicros } = await timedThroughProcessor({ url: directory, spillDir }, spans);
-      processorCpuMicrosPerRow.push(cpuMicros / rows.length);
+      const timed = await timedThroughProcessor({ url: directory, spillDir }, spans);
+      processorRuns.push(timed);
       assertNothingSpilled(spillDir);
       assertStored(join(directory, 'metric_events'), 'processor');
       rmSync(directory, { recursive: true, force: true });
-      return millis;
+      return timed.millis;
     },
     'exporter by hand': async () => {
       const directory = join(folder, `exporter-${++run}`);
@@ -115,14 +117,13 @@ runGroup(async (settings) => {
   }
   const result = (name: string, method: Method, reference: Method, target: string, note: string) =>
     throughputRow(name, rates.get(method)!, rates.get(reference)!, target, note);
-  const cpuNote = `this process's CPU per row in the processor's runs (all threads, mapping included): median ${median(processorCpuMicrosPerRow).toFixed(1)} µs`;
   return [
     result(
       'parquet_vs_hyparquet',
       'processor',
       'hyparquet-writer',
       'ratio >= 0.9',
-      `spans ended through MetricEventsSpanProcessor (defaults: one 512-span export at a time) to rows visible (mapping, WAL + fdatasync, worker encoding, forceFlush) vs bare hyparquet-writer (same schema, snappy, no fsync); ${rows.length} rows from ${spans.length} spans; ${cpuNote}`,
+      `spans ended through MetricEventsSpanProcessor (defaults: one 512-span export at a time) to rows visible (mapping, WAL + fdatasync, worker encoding, forceFlush) vs bare hyparquet-writer (same schema, snappy, no fsync); ${rows.length} rows from ${spans.length} spans; CPU per row and main-thread time per span: the rows below`,
     ),
     result(
       'parquet_vs_parquetjs_lite',
@@ -131,6 +132,7 @@ runGroup(async (settings) => {
       'ratio >= 3',
       'the same processor runs vs parquetjs-lite writing the same rows (snappy)',
     ),
+    ...processorCostRows('parquet', processorRuns, rows.length, spans.length),
     ...(settings.detail
       ? [
           result(

@@ -15,14 +15,16 @@ import pg from 'pg';
 import { throughputRow, type BenchRow } from '../report.js';
 import { built, llamonitor } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
+import { processorCostRows } from '../support/processor-cost.js';
 import {
   assertNothingSpilled,
   exportInBatches,
   spansForRows,
   timedThroughProcessor,
+  type ProcessorRun,
   writeInBatches,
 } from '../support/export-spans.js';
-import { median, ratesOverRounds, timedMillis } from '../support/stats.js';
+import { ratesOverRounds, timedMillis } from '../support/stats.js';
 
 const ddl = await built<typeof import('../../src/sinks/postgres/ddl.js')>('sinks/postgres/ddl.js');
 const { PostgresSink } =
@@ -59,8 +61,8 @@ runGroup(async (settings) => {
   };
   const spillDir = join(folder, 'spill');
 
-  /** This process's CPU (all threads) per row stored, in the processor's runs. */
-  const processorCpuMicrosPerRow: number[] = [];
+  /** The processor's runs, one per round: what they cost (bench/support/processor-cost.ts). */
+  const processorRuns: ProcessorRun[] = [];
   // A checkpoint now rather than during a measurement (needs pg_checkpoint or superuser; skipped without).
   const ignore = () => undefined;
   const methods: Record<Method, () => Promise<number>> = {
@@ -86,15 +88,15 @@ runGroup(async (settings) => {
     },
     processor: async () => {
       const name = await freshTable();
-      const { millis, cpuMicros } = await timedThroughProcessor(
+      const run = await timedThroughProcessor(
         { url, schema, table: name.table, createTable: false, spillDir },
         spans,
         () => admin.query('CHECKPOINT').then(ignore, ignore),
       );
-      processorCpuMicrosPerRow.push(cpuMicros / rows.length);
+      processorRuns.push(run);
       assertNothingSpilled(spillDir);
       await assertStored(name, 'processor');
-      return millis;
+      return run.millis;
     },
     'exporter by hand': async () => {
       const name = await freshTable();
@@ -145,13 +147,13 @@ runGroup(async (settings) => {
   const psql = rates.get('psql \\copy')!;
   const result = (name: string, method: Method, note: string): BenchRow =>
     throughputRow(name, rates.get(method)!, psql, 'ratio >= 0.9', note);
-  const cpuNote = `this process's CPU per row in the processor's runs (all threads, mapping included): median ${median(processorCpuMicrosPerRow).toFixed(1)} µs`;
   return [
     result(
       'postgres_vs_copy',
       'processor',
-      `spans ended through MetricEventsSpanProcessor (defaults: one 512-span export at a time) to rows stored (mapping, COPY, indexed table), then forceFlush, vs psql \\copy of the same rows from a file; ${rows.length} rows from ${spans.length} spans; ${cpuNote}`,
+      `spans ended through MetricEventsSpanProcessor (defaults: one 512-span export at a time) to rows stored (mapping, COPY, indexed table), then forceFlush, vs psql \\copy of the same rows from a file; ${rows.length} rows from ${spans.length} spans; CPU per row and main-thread time per span: the rows below`,
     ),
+    ...processorCostRows('postgres', processorRuns, rows.length, spans.length),
     ...(settings.detail
       ? [
           result(

@@ -61,8 +61,12 @@ interface OpenCall {
 
 export class OpenCalls {
   private readonly open = new Map<string, OpenCall>();
-  /** Span ids of the open calls per trace: what the end of a local root makes due. */
-  private readonly byTrace = new Map<string, Set<string>>();
+  /**
+   * When each local root ended since the last sweep, by trace id: the sweep shortens the deadline
+   * of the calls still open in that trace. Noted per trace rather than kept per span: most spans
+   * end before a sweep, and an index of open spans by trace would cost every span two updates.
+   */
+  private readonly rootsEnded = new Map<string, number>();
   private readonly now: () => number;
   private readonly graceMillis: number;
   private readonly sweepMillis: number;
@@ -105,9 +109,6 @@ export class OpenCalls {
     const deadline = this.now() + this.options.timeoutMillis;
     // Told at the first sweep that finds it open: most spans end before, and cost no more than this.
     this.open.set(spanId, { span, traceId, deadline, isCall: false });
-    let ofTrace = this.byTrace.get(traceId);
-    if (!ofTrace) this.byTrace.set(traceId, (ofTrace = new Set()));
-    ofTrace.add(spanId);
     this.stopSweeps ??= (this.options.setInterval ?? unrefInterval)(() => this.sweep(), this.sweepMillis);
   }
 
@@ -115,14 +116,9 @@ export class OpenCalls {
   ended(span: ReadableSpan): void {
     if (this.open.size === 0) return;
     const { traceId, spanId } = span.spanContext();
-    if (this.open.has(spanId)) this.forget(spanId);
-    if (!isLocalRoot(span)) return;
-    const ofTrace = this.byTrace.get(traceId);
-    if (!ofTrace) return;
-    const due = this.now() + this.graceMillis;
-    for (const id of ofTrace) {
-      const call = this.open.get(id);
-      if (call && call.deadline > due) call.deadline = due;
+    this.open.delete(spanId);
+    if (this.open.size > 0 && isLocalRoot(span) && !this.rootsEnded.has(traceId)) {
+      this.rootsEnded.set(traceId, this.now());
     }
   }
 
@@ -131,8 +127,11 @@ export class OpenCalls {
     const now = this.now();
     for (const [spanId, call] of this.open) {
       if (!this.stillCall(spanId, call)) continue;
+      const rootEnded = this.rootsEnded.get(call.traceId);
+      if (rootEnded !== undefined) call.deadline = Math.min(call.deadline, rootEnded + this.graceMillis);
       if (call.deadline <= now) this.endNow(spanId, call, now);
     }
+    this.rootsEnded.clear();
   }
 
   /** At shutdown: hands on every call still open, and stops sweeping. */
@@ -141,6 +140,7 @@ export class OpenCalls {
     for (const [spanId, call] of this.open) {
       if (this.stillCall(spanId, call)) this.endNow(spanId, call, now);
     }
+    this.rootsEnded.clear();
     this.stopSweeps?.();
     this.stopSweeps = undefined;
     if (this.unwatched > 0) {
@@ -156,13 +156,13 @@ export class OpenCalls {
       } catch {
         call.isCall = false;
       }
-      if (!call.isCall) this.forget(spanId);
+      if (!call.isCall) this.open.delete(spanId);
     }
     return call.isCall;
   }
 
   private endNow(spanId: string, call: OpenCall, now: number): void {
-    this.forget(spanId);
+    this.open.delete(spanId);
     // A span that ended without a word to this processor (another provider's) has nothing to add.
     if (call.span.ended) return;
     try {
@@ -170,15 +170,6 @@ export class OpenCalls {
     } catch (error) {
       diag.debug('llamonitor: could not hand on a span that was never ended', error);
     }
-  }
-
-  private forget(spanId: string): void {
-    const call = this.open.get(spanId);
-    if (!call) return;
-    this.open.delete(spanId);
-    const ofTrace = this.byTrace.get(call.traceId);
-    ofTrace?.delete(spanId);
-    if (ofTrace?.size === 0) this.byTrace.delete(call.traceId);
   }
 }
 
