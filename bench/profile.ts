@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { spansForRows, timedThroughProcessor } from './support/export-spans.js';
+import { spansForRows, timedThroughProcessor, WARM_UP_ROWS } from './support/export-spans.js';
 
 interface ProfileNode {
   readonly id: number;
@@ -65,6 +65,7 @@ await session.post('Profiler.setSamplingInterval', { interval: 200 });
 const timed = await timedThroughProcessor(
   { url, table, spillDir: join(tmpdir(), `llamonitor-profile-spill-${process.pid}`) },
   spans,
+  spansForRows(WARM_UP_ROWS).spans,
   () => session.post('Profiler.start'),
 );
 const { profile } = (await session.post('Profiler.stop')) as { profile: Profile };
