@@ -21,7 +21,8 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import type { MetricEventsExporterOptions } from '../config/options.js';
 import { isModelCall, isModelOrEmbeddingCall } from '../mapping/operation-type.js';
-import { sessionIdFromAttributes } from '../mapping/session-id.js';
+import { namesNoIdentity } from '../mapping/identity-keys.js';
+import { resourceSessionId, sessionIdFromAttributes } from '../mapping/session-id.js';
 import { userIdFromAttributes } from '../mapping/user-id.js';
 import { ConsoleWarnings } from '../warnings.js';
 import { MetricEventsSpanExporter, type SpanHints } from './exporter.js';
@@ -83,7 +84,12 @@ function settledResourceAttributes(span: NotedSpan): Attributes | undefined {
 
 /** The session and the user a span names itself. */
 function identityOf(span: NotedSpan): SpanIdentity {
-  const session = sessionIdFromAttributes(span.attributes, settledResourceAttributes(span));
+  const resource = settledResourceAttributes(span);
+  if (namesNoIdentity(span.attributes)) {
+    const session = resource === undefined ? undefined : resourceSessionId(resource);
+    return session === undefined ? NO_IDENTITY : { session, user: undefined };
+  }
+  const session = sessionIdFromAttributes(span.attributes, resource);
   const user = userIdFromAttributes(span.attributes);
   return session === undefined && user === undefined ? NO_IDENTITY : { session, user };
 }

@@ -15,14 +15,16 @@ import type { SpanView } from './span-view.js';
 /** The session key under a user-keyed prefix is the user's choice: both spellings are read. */
 const USER_KEYED = ['session_id', 'sessionId'];
 
-const SPAN_SOURCES = groupedKeys([
+/** Where a span names its session, first found first. */
+export const SESSION_KEYS: readonly string[] = [
   ATTR_SESSION_ID,
   ATTR_GEN_AI_CONVERSATION_ID,
   LANGFUSE_SESSION_ID,
   ...USER_KEYED.map((key) => TRACELOOP_ASSOCIATION_PROPERTIES + key),
   ...USER_KEYED.map((key) => AI_TELEMETRY_METADATA + key),
   ...USER_KEYED.map((key) => AI_SETTINGS_CONTEXT + key),
-]);
+];
+const SPAN_SOURCES = groupedKeys(SESSION_KEYS);
 
 /** The span's own session, else its resource's `session.id`; undefined when neither has one. */
 export function sessionIdFromAttributes(
@@ -33,7 +35,12 @@ export function sessionIdFromAttributes(
     const session = sessionValue(attributes[key]);
     if (session !== undefined) return session;
   }
-  return resourceAttributes === undefined ? undefined : sessionValue(resourceAttributes[ATTR_SESSION_ID]);
+  return resourceAttributes === undefined ? undefined : resourceSessionId(resourceAttributes);
+}
+
+/** The resource's `session.id`, a session for every span of the process. */
+export function resourceSessionId(resourceAttributes: Attributes): string | undefined {
+  return sessionValue(resourceAttributes[ATTR_SESSION_ID]);
 }
 
 /** sessionIdFromAttributes for a finished span's view: reads only the key groups the span has. */

@@ -13,7 +13,7 @@ import { groupedKeys } from './key-index.js';
 import type { SpanView } from './span-view.js';
 
 /** The user key under a user-keyed prefix is the user's choice: both spellings are read. */
-const USER_SOURCES = groupedKeys([
+export const USER_KEYS: readonly string[] = [
   ATTR_USER_ID,
   LANGFUSE_USER_ID,
   `${TRACELOOP_ASSOCIATION_PROPERTIES}user_id`,
@@ -22,7 +22,8 @@ const USER_SOURCES = groupedKeys([
   `${AI_TELEMETRY_METADATA}user_id`,
   `${AI_SETTINGS_CONTEXT}userId`,
   `${AI_SETTINGS_CONTEXT}user_id`,
-]);
+];
+const USER_SOURCES = groupedKeys(USER_KEYS);
 
 /** The span's own user, as text; undefined when it names none. */
 export function userIdFromAttributes(attributes: Attributes): string | undefined {

@@ -12,11 +12,13 @@ import {
 import { describe, expect, it } from 'vitest';
 import { eventIdOf } from '../../src/mapping/event-id.js';
 import { isModelCall, operationTypeOf } from '../../src/mapping/operation-type.js';
-import { sessionIdFromAttributes } from '../../src/mapping/session-id.js';
+import { namesNoIdentity } from '../../src/mapping/identity-keys.js';
+import { SESSION_KEYS, sessionIdFromAttributes } from '../../src/mapping/session-id.js';
 import type { SpanLike } from '../../src/mapping/span-like.js';
 import { measureText } from '../../src/mapping/text-metrics.js';
 import { toMetricEvent } from '../../src/mapping/to-metric-event.js';
 import { TOKEN_SOURCES, type TokenName } from '../../src/mapping/tokens.js';
+import { USER_KEYS } from '../../src/mapping/user-id.js';
 import type { MetricEvent } from '../../src/schema/columns.js';
 import { recordSpans } from '../fixtures/spans/record.js';
 
@@ -54,6 +56,18 @@ describe('session id', () => {
     ['ai.settings.context.sessionId', { 'ai.settings.context.sessionId': 'f' }, 'f'],
   ])('takes %s before what follows it in the chain', (_source, attributes, expected) => {
     expect(sessionIdFromAttributes(attributes, { 'session.id': 'resource' })).toBe(expected);
+  });
+
+  it('tells a span that names no session or user from one that may (namesNoIdentity)', () => {
+    expect(namesNoIdentity({ 'gen_ai.request.model': 'x', 'gen_ai.operation.name': 'chat' })).toBe(true);
+    expect(namesNoIdentity({})).toBe(true);
+    for (const key of [...SESSION_KEYS, ...USER_KEYS]) {
+      expect(namesNoIdentity({ 'gen_ai.request.model': 'x', [key]: 'someone' }), key).toBe(false);
+    }
+    // More keys than there are identity keys: read by name instead, whatever they are.
+    const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`gen_ai.other.${i}`, i]));
+    expect(namesNoIdentity(many)).toBe(false);
+    expect(sessionIdFromAttributes(many)).toBeUndefined();
   });
 
   it('falls back to the resource’s session.id', () => {
