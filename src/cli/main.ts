@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** `llamonitor`: migrate, doctor, replay, recover, price, stats, reprice, prune, compact. Options mirror the LLAMONITOR_* variables. */
+/** `llamonitor`: migrate, doctor, replay, recover, price, stats, reprice, prune, compact, serve. Options mirror the LLAMONITOR_* variables. */
 import { readFileSync } from 'node:fs';
 import { doctor, EXIT_USAGE, migrate, replay, type Env, type Out } from './commands.js';
 import { optionsHelp, parseCommandLine, UsageError, type OptionKey } from './arguments.js';
@@ -8,6 +8,7 @@ import { price } from './price.js';
 import { reprice, stats } from './cost-commands.js';
 import { prune } from './prune.js';
 import { compact } from './compact.js';
+import { serve } from './serve.js';
 
 interface Command {
   readonly summary: string;
@@ -140,6 +141,16 @@ const COMMANDS: Record<string, Command> = {
     options: [...SINK, 'parquetFileRows'],
     valueHelp: { date: 'the day to compact, YYYY-MM-DD (today included); default every day before today' },
     run: (env, out, given) => compact(env, out, given.values.get('date')),
+  },
+  serve: {
+    summary:
+      'a read-only REST API over the configured sink (summary, time series, calls, sessions, traces: docs/api.md) until Ctrl-C',
+    options: SINK,
+    valueHelp: {
+      host: 'the address to listen on; default 127.0.0.1 (any other needs LLAMONITOR_SERVE_TOKEN)',
+      port: 'the port to listen on; default 8080 (0 picks a free one)',
+    },
+    run: (env, out, given) => serve(env, out, given.values.get('host'), given.values.get('port')),
   },
 };
 

@@ -10,6 +10,8 @@ import { closestName } from '../closest-name.js';
 const VARIABLE_PREFIX = 'LLAMONITOR_';
 /** Reserved for the repository's tests (LLAMONITOR_TEST_POSTGRES_URL) and benchmarks (LLAMONITOR_BENCH_*). */
 const RESERVED_PREFIXES: readonly string[] = ['LLAMONITOR_TEST_', 'LLAMONITOR_BENCH_'];
+/** Variables a CLI command reads rather than an option: `llamonitor serve`'s bearer token. */
+export const COMMAND_VARIABLES: readonly string[] = ['LLAMONITOR_SERVE_TOKEN'];
 
 export interface UnknownVariable {
   readonly name: string;
@@ -22,7 +24,7 @@ export function unknownVariables(
   env: Readonly<Record<string, string | undefined>>,
   specs: readonly { readonly env: string }[],
 ): UnknownVariable[] {
-  const known = specs.map((spec) => spec.env);
+  const known = [...specs.map((spec) => spec.env), ...COMMAND_VARIABLES];
   return Object.keys(env)
     .filter((name) => env[name] !== undefined)
     .filter((name) => name.toUpperCase().startsWith(VARIABLE_PREFIX) && !known.includes(name))

@@ -3,6 +3,7 @@
  * declares itself to the registry (registry.ts). Each sink is I/O only: rows
  * arrive mapped and fitted to their columns (schema/fit-row.ts).
  */
+import type { CallQueries } from './call-queries.js';
 import type { FileMode } from './file-modes.js';
 import type { ColumnSpec, MetricEvent } from '../schema/columns.js';
 import type {
@@ -52,6 +53,12 @@ export interface Sink {
   remove(eventIds: readonly string[]): Promise<void>;
   /** The model calls of a time range summed by group (`llamonitor stats`). */
   summarize(request: SummaryRequest): Promise<Summary>;
+  /**
+   * The read queries of `llamonitor serve` (aggregates, pages of calls,
+   * sessions, traces) over this store; they only read. Closing them releases
+   * what they opened; the sink's own connections close with the sink.
+   */
+  callQueries(): CallQueries;
   /**
    * Works out the cost of the stored rows of a time range again (`llamonitor
    * reprice`), holding the table's maintenance lease; MaintenanceBusyError when

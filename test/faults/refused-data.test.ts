@@ -68,6 +68,7 @@ function counting(sink: Sink): Sink & { readonly writes: number[] } {
     readBack: (ids) => sink.readBack(ids),
     remove: (ids) => sink.remove(ids),
     summarize: (request) => sink.summarize(request),
+    callQueries: () => sink.callQueries(),
     reprice: (request) => sink.reprice(request),
     prune: (request) => sink.prune(request),
     flush: () => sink.flush(),

@@ -17,7 +17,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   config: ['schema', 'sinks', 'mapping', 'pricing', ...LEAVES],
   metrics: ['schema', 'config', ...LEAVES],
   export: ['schema', 'mapping', 'pricing', 'sinks', 'spill', 'config', 'metrics', ...LEAVES],
-  cli: ['schema', 'pricing', 'sinks', 'spill', 'config', 'export', ...LEAVES],
+  serve: ['schema', 'sinks', ...LEAVES],
+  cli: ['schema', 'pricing', 'sinks', 'spill', 'config', 'export', 'serve', ...LEAVES],
 };
 
 /** `sinks` for src/sinks/postgres/ddl.ts, `errors` for src/errors.ts. */

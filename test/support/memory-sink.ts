@@ -82,6 +82,10 @@ export class MemorySink implements Sink {
     throw new Error('the memory sink keeps rows for lifecycle tests; it summarises nothing');
   }
 
+  callQueries(): never {
+    throw new Error('the memory sink keeps rows for lifecycle tests; it answers no read queries');
+  }
+
   async reprice(): Promise<RepriceReport> {
     throw new Error('the memory sink keeps rows for lifecycle tests; it re-prices nothing');
   }

@@ -22,6 +22,8 @@ import {
 } from './ddl.js';
 import { ConfigError, ConnectionError } from '../../errors.js';
 import { describeMySqlError } from './errors.js';
+import { CallQueries } from '../call-queries.js';
+import { mysqlDialect } from './call-reader.js';
 import { InsertWriter } from './insert-writer.js';
 import { replaceUnended } from './unended-rows.js';
 import type { Escape } from './insert-statements.js';
@@ -322,6 +324,25 @@ export class MySqlSink implements Sink {
     } catch (error) {
       throw describeMySqlError(error, `delete rows of \`${this.table}\` on`, this.config, this.table);
     }
+  }
+
+  callQueries(): CallQueries {
+    return new CallQueries({
+      dialect: mysqlDialect,
+      source: () => quoteIdentifier(this.table),
+      all: async (sql, params) => {
+        const { pool } = await this.connect();
+        try {
+          return await withConnection(pool, async (connection) => {
+            const [rows] = await connection.query<RowDataPacket[]>(sql, params as unknown[]);
+            return rows as Record<string, unknown>[];
+          });
+        } catch (error) {
+          throw describeMySqlError(error, `read rows of \`${this.table}\` on`, this.config, this.table);
+        }
+      },
+      close: async () => undefined,
+    });
   }
 
   async summarize(request: SummaryRequest): Promise<Summary> {

@@ -47,12 +47,12 @@ import { TemporaryParquetFile } from './parquet-file.js';
 
 type DuckDb = typeof import('@duckdb/node-api');
 
-async function loadDuckDb(): Promise<DuckDb> {
+export async function loadDuckDb(): Promise<DuckDb> {
   try {
     return await import('@duckdb/node-api');
   } catch (error) {
     throw new Error(
-      `llamonitor stats reads Parquet files with DuckDB, which is not installed: npm install @duckdb/node-api (${(error as Error).message})`,
+      `llamonitor stats and serve read Parquet files with DuckDB, which is not installed: npm install @duckdb/node-api (${(error as Error).message})`,
       { cause: error },
     );
   }
@@ -73,7 +73,7 @@ export function partitions(dataset: string): { folder: string; day: string }[] {
 }
 
 /** The finished Parquet files of the partitions whose day falls in [from, to). */
-function filesInRange(dataset: string, from: Date, to: Date): string[] {
+export function filesInRange(dataset: string, from: Date, to: Date): string[] {
   const first = from.toISOString().slice(0, 10);
   const last = new Date(to.getTime() - 1).toISOString().slice(0, 10);
   return partitions(dataset)

@@ -17,6 +17,8 @@
  */
 import { readRowsById, removeFilesOfRows } from './read-back.js';
 import { prune, reprice, summarize } from './maintenance.js';
+import { CallQueries } from '../call-queries.js';
+import { ParquetQueryRunner } from './call-reader.js';
 import { compact } from './compaction.js';
 import type {
   CompactReport,
@@ -254,6 +256,10 @@ export class ParquetSink implements Sink {
 
   async summarize(request: SummaryRequest): Promise<Summary> {
     return summarize(this.target, request);
+  }
+
+  callQueries(): CallQueries {
+    return new CallQueries(new ParquetQueryRunner(this.target));
   }
 
   /** Merges the small files of the days before today, under the folder's maintenance lease. */

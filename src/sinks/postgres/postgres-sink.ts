@@ -13,6 +13,8 @@ import { redactSecrets } from '../../secrets.js';
 import { ConfigError, ConnectionError } from '../../errors.js';
 import { destroyOnAbort, driverSocketOf, unlessAborted } from '../abort.js';
 import type { SchemaGaps, Sink, SinkOptions } from '../sink.js';
+import { CallQueries } from '../call-queries.js';
+import { postgresDialect } from './call-reader.js';
 import { postgresConnectionConfig, type PostgresConnectionConfig } from './connection-config.js';
 import { openPool } from './connect.js';
 import { writeSkippingStored } from './conflict-path.js';
@@ -352,6 +354,21 @@ export class PostgresSink implements Sink {
   async summarize(request: SummaryRequest): Promise<Summary> {
     if (this.#closed) throw this.#closedError();
     return this.#withClient('read rows', undefined, (client) => summarize(client, this.#name, request));
+  }
+
+  callQueries(): CallQueries {
+    return new CallQueries({
+      dialect: postgresDialect,
+      source: () => this.#name.sql,
+      all: async (sql, params) => {
+        if (this.#closed) throw this.#closedError();
+        return this.#withClient('read rows', undefined, async (client) => {
+          const result = await client.query<Record<string, unknown>>(sql, params as unknown[]);
+          return result.rows;
+        });
+      },
+      close: async () => undefined,
+    });
   }
 
   /** Re-prices stored rows, holding the maintenance lease (an advisory lock) on one connection throughout. */
