@@ -182,6 +182,17 @@ export function sessionsParams(search: URLSearchParams, now: number): SessionsPa
   };
 }
 
+/** `/api/live`: only the rows of one model or session, when given. */
+export function liveParams(search: URLSearchParams): { model?: string; session?: string } {
+  const params = new Params(search, '/api/live', ['model', 'session']);
+  const model = params.get('model');
+  const session = params.get('session');
+  return {
+    ...(model === undefined || model === '' ? {} : { model }),
+    ...(session === undefined || session === '' ? {} : { session }),
+  };
+}
+
 /** An endpoint whose only input is its path (`/api/sessions/:id`, `/api/traces/:id`). */
 export function noParams(search: URLSearchParams, endpoint: string): void {
   new Params(search, endpoint, []);

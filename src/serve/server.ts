@@ -11,15 +11,19 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { BadCursorError, type CallQueries } from '../sinks/call-queries.js';
 import {
   RequestError,
   callsParams,
+  liveParams,
   noParams,
   sessionsParams,
   summaryParams,
   timeseriesParams,
 } from './api-request.js';
+import { LiveFeed } from './live-feed.js';
+import { refuseUpgrade, serveEvents, serveWebSocket } from './live-stream.js';
 
 export interface ServeOptions {
   readonly host: string;
@@ -34,6 +38,8 @@ export interface ServeOptions {
   readonly describeError?: (error: unknown) => string;
   /** The clock, for ranges without `to` (tests fix it). */
   readonly now?: () => number;
+  /** How often `/api/live` looks for new rows; default every second. */
+  readonly livePollMillis?: number;
 }
 
 export interface RunningServer {
@@ -66,20 +72,110 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     );
   }
   const tokenDigest = options.token ? digest(options.token) : undefined;
+  const describe = (error: unknown) =>
+    options.describeError?.(error) ?? (error instanceof Error ? error.message : String(error));
+  const context: Context = {
+    options,
+    loopback,
+    tokenDigest,
+    routes: routesOf(options.queries),
+    feed: new LiveFeed(options.queries, describe, options.livePollMillis),
+    describe,
+  };
   const server = createServer((request, response) => {
-    handle(request, response, options, loopback, tokenDigest).catch((error: unknown) => {
+    handle(request, response, context).catch((error: unknown) => {
       if (!response.headersSent) sendJson(response, 500, { error: 'internal error' });
       else response.destroy();
       process.stderr.write(`llamonitor serve: ${(error as Error).stack ?? String(error)}\n`);
     });
+  });
+  const upgraded = new Set<Duplex>();
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
+    upgraded.add(socket);
+    socket.on('close', () => upgraded.delete(socket));
+    upgrade(request, socket, context);
   });
   await listen(server, options.host, options.port);
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${shownHost}:${address.port}`,
-    close: () => closeServer(server),
+    close: async () => {
+      await context.feed.close();
+      for (const socket of upgraded) socket.destroy();
+      await closeServer(server);
+    },
   };
+}
+
+interface Context {
+  readonly options: ServeOptions;
+  readonly loopback: boolean;
+  readonly tokenDigest: Buffer | undefined;
+  readonly routes: ReturnType<typeof routesOf>;
+  readonly feed: LiveFeed;
+  readonly describe: (error: unknown) => string;
+}
+
+/** Why a request may not be answered (Host, token), or undefined when it may. */
+function refusal(
+  request: IncomingMessage,
+  context: Context,
+): { status: number; message: string } | undefined {
+  if (context.loopback) {
+    const name = hostName(request);
+    if (name === undefined || !LOOPBACK_NAMES.has(name)) {
+      return {
+        status: 403,
+        message: `Host '${request.headers.host ?? ''}' is not this server's: on 127.0.0.1 it answers only localhost, 127.0.0.1 and [::1]`,
+      };
+    }
+  }
+  if (context.tokenDigest !== undefined && !authorized(request, context.tokenDigest)) {
+    return {
+      status: 401,
+      message: "missing or wrong token: send 'Authorization: Bearer <LLAMONITOR_SERVE_TOKEN>'",
+    };
+  }
+  return undefined;
+}
+
+/** A WebSocket to /api/live: the checks of any request, then the page's Origin must be this server. */
+function upgrade(request: IncomingMessage, socket: Duplex, context: Context): void {
+  const refused = refusal(request, context);
+  if (refused) {
+    refuseUpgrade(socket, refused.status, refused.message);
+    return;
+  }
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  if (url.pathname !== '/api/live' || (request.headers.upgrade ?? '').toLowerCase() !== 'websocket') {
+    refuseUpgrade(socket, 404, `no WebSocket at ${url.pathname}: the live stream is /api/live`);
+    return;
+  }
+  const origin = request.headers.origin;
+  if (origin !== undefined && !sameOrigin(origin, request.headers.host)) {
+    refuseUpgrade(
+      socket,
+      403,
+      `Origin '${origin}' is not this server: the live stream serves only its own pages`,
+    );
+    return;
+  }
+  try {
+    serveWebSocket(request, socket, context.feed, liveParams(url.searchParams));
+  } catch (error) {
+    if (error instanceof RequestError) refuseUpgrade(socket, error.status, error.message);
+    else throw error;
+  }
+}
+
+/** A browser's Origin names the server it came from: it must be the host the request went to. */
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  try {
+    return host !== undefined && new URL(origin).host.toLowerCase() === host.toLowerCase();
+  } catch {
+    return false;
+  }
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {
@@ -185,29 +281,12 @@ function rangeOf(filter: { readonly from: Date; readonly to: Date }): { from: st
   return { from: filter.from.toISOString(), to: filter.to.toISOString() };
 }
 
-const routeTables = new WeakMap<CallQueries, ReturnType<typeof routesOf>>();
-
-async function handle(
-  request: IncomingMessage,
-  response: ServerResponse,
-  options: ServeOptions,
-  loopback: boolean,
-  tokenDigest: Buffer | undefined,
-): Promise<void> {
-  if (loopback) {
-    const name = hostName(request);
-    if (name === undefined || !LOOPBACK_NAMES.has(name)) {
-      sendJson(response, 403, {
-        error: `Host '${request.headers.host ?? ''}' is not this server's: on 127.0.0.1 it answers only localhost, 127.0.0.1 and [::1]`,
-      });
-      return;
-    }
-  }
-  if (tokenDigest !== undefined && !authorized(request, tokenDigest)) {
-    response.setHeader('WWW-Authenticate', 'Bearer realm="llamonitor"');
-    sendJson(response, 401, {
-      error: "missing or wrong token: send 'Authorization: Bearer <LLAMONITOR_SERVE_TOKEN>'",
-    });
+async function handle(request: IncomingMessage, response: ServerResponse, context: Context): Promise<void> {
+  const { options } = context;
+  const refused = refusal(request, context);
+  if (refused) {
+    if (refused.status === 401) response.setHeader('WWW-Authenticate', 'Bearer realm="llamonitor"');
+    sendJson(response, refused.status, { error: refused.message });
     return;
   }
   if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -216,9 +295,16 @@ async function handle(
     return;
   }
   const url = new URL(request.url ?? '/', 'http://localhost');
-  let routes = routeTables.get(options.queries);
-  if (routes === undefined) routeTables.set(options.queries, (routes = routesOf(options.queries)));
-  for (const [pattern, route] of routes) {
+  if (url.pathname === '/api/live') {
+    try {
+      serveEvents(request, response, context.feed, liveParams(url.searchParams));
+    } catch (error) {
+      if (!(error instanceof RequestError)) throw error;
+      sendJson(response, error.status, { error: error.message });
+    }
+    return;
+  }
+  for (const [pattern, route] of context.routes) {
     const match = pattern.exec(url.pathname);
     if (!match) continue;
     let id: string | undefined;
@@ -242,7 +328,7 @@ async function handle(
     return;
   }
   sendJson(response, 404, {
-    error: `no such endpoint: ${url.pathname} (see docs/api.md: /api/summary, /api/timeseries, /api/calls, /api/sessions, /api/sessions/{id}, /api/traces/{id})`,
+    error: `no such endpoint: ${url.pathname} (see docs/api.md: /api/summary, /api/timeseries, /api/calls, /api/sessions, /api/sessions/{id}, /api/traces/{id}, /api/live)`,
   });
 }
 

@@ -177,6 +177,13 @@ export interface SqlDialect {
   readonly epochMicros: string;
   /** The start of `timestamp`'s bucket of `seconds`, as seconds since the epoch. */
   bucketStart(seconds: number): string;
+  /**
+   * `created_at` (when the store took the row) as whole microseconds since the
+   * epoch; undefined for a store without one the server fills (Parquet).
+   */
+  readonly createdAtMicros?: string;
+  /** A bound count of microseconds since the epoch as an instant comparable with `created_at`. */
+  createdAfter?(placeholder: string): string;
   /** event_id as text (its order is the text's). */
   readonly eventIdText: string;
   /** A column as text (for grouping, `coalesce` with NO_GROUP). */
@@ -208,8 +215,30 @@ export interface QueryRunner {
    */
   source(range?: { readonly from: Date; readonly to: Date }): string | undefined;
   all(sql: string, params: readonly unknown[]): Promise<Record<string, unknown>[]>;
+  /** A store that finds new rows its own way (Parquet: its write-ahead log) gives its watcher here. */
+  watcher?(): RowWatcher;
   close(): Promise<void>;
 }
+
+/**
+ * Finds the rows stored since its last look, each once: `poll()` resolves
+ * with them (oldest first); its first call only takes its bearings.
+ */
+export interface RowWatcher {
+  poll(): Promise<CallRow[]>;
+  close(): Promise<void>;
+}
+
+/** Live rows are those of spans that started at most this long before they were stored. */
+export const LIVE_HORIZON_MILLIS = 3_600_000;
+/**
+ * How far back each look reads again: PostgreSQL's `created_at` is the start
+ * of the writing transaction, which commits later; MySQL's has whole seconds.
+ * Rows read again are dropped by event_id.
+ */
+export const LIVE_OVERLAP_MICROS = 10_000_000n;
+/** Most rows one look returns: a live view shows a tail, not a firehose. */
+export const LIVE_MAX_ROWS = 1000;
 
 /** Values bound in the order their placeholders appear. */
 class Bound {
@@ -366,6 +395,11 @@ export class CallQueries {
     return this.runner.close();
   }
 
+  /** What finds newly stored rows in this store (`/api/live`). */
+  watch(): RowWatcher {
+    return this.runner.watcher?.() ?? new CreatedAtWatcher(this.runner, this.callColumns());
+  }
+
   private async rowsWhere(column: 'session_id' | 'trace_id', value: string): Promise<CallRow[]> {
     const source = this.runner.source();
     if (source === undefined) return [];
@@ -379,7 +413,8 @@ export class CallQueries {
     return rows.map(callRowOf);
   }
 
-  private callColumns(): string {
+  /** The columns of a CallRow, and `timestamp_us`. */
+  callColumns(): string {
     const d = this.d;
     return [
       ...CALL_COLUMNS.map((column) =>
@@ -477,6 +512,66 @@ export class CallQueries {
   }
 }
 
+/**
+ * The watcher of a store whose server stamps each row (`created_at`): each
+ * look reads the rows stamped since the latest stamp seen, less an overlap,
+ * among the rows of spans that started within the horizon (the `timestamp`
+ * index narrows the read; `created_at` has none).
+ */
+class CreatedAtWatcher implements RowWatcher {
+  private latest: bigint | undefined;
+  /** event_id → created_at of the rows sent that are still within the overlap. */
+  private readonly sent = new Map<string, bigint>();
+
+  constructor(
+    private readonly runner: QueryRunner,
+    private readonly columns: string,
+  ) {}
+
+  async poll(): Promise<CallRow[]> {
+    const d = this.runner.dialect;
+    const source = this.runner.source();
+    if (source === undefined || d.createdAtMicros === undefined || d.createdAfter === undefined) return [];
+    const bound = new Bound(d);
+    const horizon = new Date(Date.now() - LIVE_HORIZON_MILLIS).toISOString().replace('Z', '000Z');
+    const inHorizon = `${d.identifier('timestamp')} >= ${d.time(bound.add(d.timeValue(horizon)))}`;
+    const bearings = this.latest === undefined;
+    if (this.latest === undefined) {
+      const [found] = await this.runner.all(
+        `SELECT max(${d.createdAtMicros}) AS latest FROM ${source} WHERE ${inHorizon}`,
+        bound.values,
+      );
+      const latest = found?.latest;
+      this.latest =
+        latest === null || latest === undefined ? BigInt(Date.now()) * 1000n : BigInt(String(latest));
+    }
+    const since = this.latest - LIVE_OVERLAP_MICROS;
+    const rows = await this.runner.all(
+      `SELECT ${this.columns}, ${d.createdAtMicros} AS created_us FROM ${source}
+        WHERE ${inHorizon} AND ${d.identifier('created_at')} >= ${d.createdAfter(bound.add(since.toString()))}
+        ORDER BY ${d.identifier('created_at')} DESC, ${d.eventIdText} DESC LIMIT ${LIVE_MAX_ROWS}`,
+      bound.values,
+    );
+    const fresh: CallRow[] = [];
+    for (const row of rows.reverse()) {
+      const id = String(row.event_id);
+      if (this.sent.has(id)) continue;
+      const created = BigInt(String(row.created_us));
+      this.sent.set(id, created);
+      if (created > this.latest) this.latest = created;
+      // The first look only notes what is there: rows stored before it are the API's, not news.
+      if (!bearings) fresh.push(callRowOf(row));
+    }
+    for (const [id, created] of this.sent)
+      if (created < this.latest - LIVE_OVERLAP_MICROS) this.sent.delete(id);
+    return fresh;
+  }
+
+  async close(): Promise<void> {
+    this.sent.clear();
+  }
+}
+
 function numberOf(value: unknown): number {
   return value === null || value === undefined ? 0 : Number(value);
 }
@@ -511,7 +606,7 @@ function aggregatesOf(row: Record<string, unknown>): CallAggregates {
   };
 }
 
-function callRowOf(row: Record<string, unknown>): CallRow {
+export function callRowOf(row: Record<string, unknown>): CallRow {
   const call: Record<string, unknown> = {
     event_id: String(row.event_id),
     timestamp: epochMicrosToIsoMicros(BigInt(String(row.timestamp_us))),

@@ -20,6 +20,9 @@ export const mysqlDialect: SqlDialect = {
   timeValue: isoMicrosToMySql,
   epochMicros: `TIMESTAMPDIFF(MICROSECOND, ${EPOCH}, \`timestamp\`)`,
   bucketStart: (seconds) => `(TIMESTAMPDIFF(SECOND, ${EPOCH}, \`timestamp\`) DIV ${seconds}) * ${seconds}`,
+  // UNIX_TIMESTAMP of a TIMESTAMP column and FROM_UNIXTIME both follow the session's time zone: they agree.
+  createdAtMicros: 'CAST(UNIX_TIMESTAMP(`created_at`) * 1000000 AS SIGNED)',
+  createdAfter: (placeholder) => `FROM_UNIXTIME(${placeholder} / 1000000)`,
   eventIdText: '`event_id`',
   asText: (column) => `CAST(${column} AS CHAR)`,
   costSource: `JSON_UNQUOTE(JSON_EXTRACT(${METRICS}, '$.cost_source'))`,

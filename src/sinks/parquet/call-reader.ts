@@ -8,7 +8,8 @@
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { QueryRunner, SqlDialect } from '../call-queries.js';
+import type { QueryRunner, RowWatcher, SqlDialect } from '../call-queries.js';
+import { WalWatcher } from './wal-watcher.js';
 import { filesInRange, loadDuckDb, partitions } from './maintenance.js';
 
 type DuckDbConnection = Awaited<
@@ -66,6 +67,10 @@ export class ParquetQueryRunner implements QueryRunner {
     const connection = await (this.connection ??= this.connect());
     const reader = await connection.runAndReadAll(sql, params as never);
     return reader.getRowObjectsJS() as Record<string, unknown>[];
+  }
+
+  watcher(): RowWatcher {
+    return new WalWatcher(this.dataset);
   }
 
   async close(): Promise<void> {

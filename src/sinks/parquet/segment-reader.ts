@@ -120,6 +120,11 @@ export class SegmentReader {
     return this.columns;
   }
 
+  /** Rows of the batches read whole so far (a live view shows these; the open batch's may still be cut back). */
+  get completeRows(): number {
+    return this.batch ? this.batch.rowStart : (this.columns[0] as unknown[]).length;
+  }
+
   /** Rows per Parquet file the segment's header asks for; undefined before the header is read. */
   get fileRowsOfHeader(): number | undefined {
     return this.fileRows;

@@ -11,6 +11,8 @@ export const postgresDialect: SqlDialect = {
   timeValue: (isoMicros) => isoMicros,
   epochMicros: `(extract(epoch from "timestamp") * 1000000)::bigint`,
   bucketStart: (seconds) => `(floor(extract(epoch from "timestamp") / ${seconds}) * ${seconds})::bigint`,
+  createdAtMicros: `(extract(epoch from "created_at") * 1000000)::bigint`,
+  createdAfter: (placeholder) => `to_timestamp(${placeholder}::bigint / 1000000.0)`,
   eventIdText: `"event_id"::text`,
   asText: (column) => `${column}::text`,
   costSource: `"text_custom_metrics"->>'cost_source'`,
