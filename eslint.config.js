@@ -35,6 +35,21 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's script runs in the browser, loaded after uPlot.
+    files: ['src/serve/dashboard/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        sessionStorage: 'readonly',
+        FormData: 'readonly',
+        URLSearchParams: 'readonly',
+        uPlot: 'readonly',
+      },
+    },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: {
       sourceType: 'commonjs',

@@ -33,7 +33,8 @@ export const MAX_BUCKETS = 10_000;
 
 export interface SummaryParams {
   readonly filter: CallFilter;
-  readonly by: CallDimension;
+  /** Undefined: one group of every call, `(all)`. */
+  readonly by: CallDimension | undefined;
 }
 
 export interface TimeseriesParams {
@@ -142,7 +143,7 @@ class Params {
 
 export function summaryParams(search: URLSearchParams, now: number): SummaryParams {
   const params = new Params(search, '/api/summary', [...RANGE, 'by', ...FILTERS]);
-  return { filter: params.filter(now), by: params.oneOf('by', CALL_DIMENSION_NAMES) ?? 'model' };
+  return { filter: params.filter(now), by: params.oneOf('by', CALL_DIMENSION_NAMES) };
 }
 
 export function timeseriesParams(search: URLSearchParams, now: number): TimeseriesParams {
@@ -160,10 +161,10 @@ export function timeseriesParams(search: URLSearchParams, now: number): Timeseri
   return { filter, bucket, by: params.oneOf('by', CALL_DIMENSION_NAMES) };
 }
 
-/** The bucket a range gets when none is asked for: about 60 to 1,440 points. */
+/** The bucket a range gets when none is asked for: at most about 360 points (up to 6 h: minutes; up to 14 days: hours). */
 function bucketFor(seconds: number): Bucket {
-  if (seconds <= 86_400) return '1m';
-  if (seconds <= 60 * 86_400) return '1h';
+  if (seconds <= 6 * 3600) return '1m';
+  if (seconds <= 14 * 86_400) return '1h';
   return '1d';
 }
 

@@ -23,6 +23,7 @@ import {
   timeseriesParams,
 } from './api-request.js';
 import { LiveFeed } from './live-feed.js';
+import { dashboardAsset } from './dashboard-assets.js';
 import { refuseUpgrade, serveEvents, serveWebSocket } from './live-stream.js';
 
 export interface ServeOptions {
@@ -117,10 +118,15 @@ interface Context {
   readonly describe: (error: unknown) => string;
 }
 
-/** Why a request may not be answered (Host, token), or undefined when it may. */
+/**
+ * Why a request may not be answered (Host, token), or undefined when it may.
+ * The dashboard's page and assets hold no data: they need no token (the page
+ * asks for it, and sends it with each API request).
+ */
 function refusal(
   request: IncomingMessage,
   context: Context,
+  isAsset = false,
 ): { status: number; message: string } | undefined {
   if (context.loopback) {
     const name = hostName(request);
@@ -131,7 +137,7 @@ function refusal(
       };
     }
   }
-  if (context.tokenDigest !== undefined && !authorized(request, context.tokenDigest)) {
+  if (!isAsset && context.tokenDigest !== undefined && !authorized(request, context.tokenDigest)) {
     return {
       status: 401,
       message: "missing or wrong token: send 'Authorization: Bearer <LLAMONITOR_SERVE_TOKEN>'",
@@ -223,7 +229,7 @@ function routesOf(queries: CallQueries): readonly (readonly [RegExp, Route])[] {
       /^\/api\/summary$/,
       async (search, now) => {
         const { filter, by } = summaryParams(search, now);
-        return { ...rangeOf(filter), by, groups: await queries.summary(filter, by) };
+        return { ...rangeOf(filter), by: by ?? null, groups: await queries.summary(filter, by) };
       },
     ],
     [
@@ -283,7 +289,9 @@ function rangeOf(filter: { readonly from: Date; readonly to: Date }): { from: st
 
 async function handle(request: IncomingMessage, response: ServerResponse, context: Context): Promise<void> {
   const { options } = context;
-  const refused = refusal(request, context);
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  const asset = dashboardAsset(url.pathname);
+  const refused = refusal(request, context, asset !== undefined);
   if (refused) {
     if (refused.status === 401) response.setHeader('WWW-Authenticate', 'Bearer realm="llamonitor"');
     sendJson(response, refused.status, { error: refused.message });
@@ -294,7 +302,20 @@ async function handle(request: IncomingMessage, response: ServerResponse, contex
     sendJson(response, 405, { error: `${request.method} is not allowed: the API is read-only (GET)` });
     return;
   }
-  const url = new URL(request.url ?? '/', 'http://localhost');
+  if (asset !== undefined) {
+    response.writeHead(200, {
+      'Content-Type': asset.type,
+      'Content-Length': asset.body.length,
+      'Cache-Control': 'no-cache',
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      'Content-Security-Policy':
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    });
+    response.end(request.method === 'HEAD' ? undefined : asset.body);
+    return;
+  }
   if (url.pathname === '/api/live') {
     try {
       serveEvents(request, response, context.feed, liveParams(url.searchParams));

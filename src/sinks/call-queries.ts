@@ -283,8 +283,8 @@ export class CallQueries {
     this.d = runner.dialect;
   }
 
-  /** The model calls of the range summed per group, by cost then calls, most first. */
-  async summary(filter: CallFilter, by: CallDimension): Promise<GroupAggregates[]> {
+  /** The model calls of the range summed per group (one, ALL_CALLS, without `by`), by cost then calls, most first. */
+  async summary(filter: CallFilter, by: CallDimension | undefined): Promise<GroupAggregates[]> {
     const rows = await this.aggregate(filter, by, undefined);
     return rows.map((row) => ({ group: String(row.grp), ...aggregatesOf(row) }));
   }

@@ -408,6 +408,15 @@ describe.each(STORES)('llamonitor serve over $name', (store) => {
     expect(body.from).toBe(FROM);
   });
 
+  it('summary without by: one group of every call', async (context) => {
+    if (!available) return context.skip();
+    const { body } = await get(`/api/summary?${range}`);
+    expect(body.by).toBeNull();
+    expect(rounded(body.groups)).toEqual(
+      rounded([{ group: '(all)', ...expectedAggregates(calls(), store.percentile) }]),
+    );
+  });
+
   it('summary by user, filtered to one provider', async (context) => {
     if (!available) return context.skip();
     const { body } = await get(`/api/summary?${range}&by=user&provider=openai`);
