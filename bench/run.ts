@@ -88,6 +88,12 @@ const GROUPS: readonly Group[] = [
     args: [store],
     rows: [`many_writers_${store}`],
   })),
+  ...(['postgres', 'parquet', 'mysql'] as const).map((store) => ({
+    name: `serve_${store}`,
+    file: 'serve.ts',
+    args: [store],
+    rows: [`serve_summary_1m_rows_ms_${store}`, `serve_timeseries_1m_rows_ms_${store}`],
+  })),
   {
     name: 'migrate',
     file: 'migrate.ts',

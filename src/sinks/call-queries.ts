@@ -175,8 +175,10 @@ export interface SqlDialect {
   timeValue(isoMicros: string): unknown;
   /** `timestamp` as whole microseconds since the epoch (an integer). */
   readonly epochMicros: string;
-  /** The start of `timestamp`'s bucket of `seconds`, as seconds since the epoch. */
+  /** The start of `timestamp`'s bucket of `seconds` (60, 3600 or 86400), grouped by. */
   bucketStart(seconds: number): string;
+  /** A bucket start as `bucketStart` gave it, as whole seconds since the epoch; itself when it is that already. */
+  bucketEpoch?(column: string): string;
   /**
    * `created_at` (when the store took the row) as whole microseconds since the
    * epoch; undefined for a store without one the server fills (Parquet).
@@ -495,8 +497,9 @@ export class CallQueries {
         ? `MIN(CASE WHEN ${column} IS NOT NULL AND ${column}_rank >= CEIL(${fraction} * ${column}_count) THEN ${column} END)`
         : d.percentile(column, fraction);
     const keys = bucket === undefined ? 'grp' : 'grp, bucket';
+    const selected = bucket === undefined ? 'grp' : `grp, ${d.bucketEpoch?.('bucket') ?? 'bucket'} AS bucket`;
     return this.runner.all(
-      `SELECT ${keys}, count(*) AS calls, sum(failed) AS errors,
+      `SELECT ${selected}, count(*) AS calls, sum(failed) AS errors,
               coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
               coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens,
               coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens,

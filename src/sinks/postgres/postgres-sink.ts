@@ -14,7 +14,7 @@ import { ConfigError, ConnectionError } from '../../errors.js';
 import { destroyOnAbort, driverSocketOf, unlessAborted } from '../abort.js';
 import type { SchemaGaps, Sink, SinkOptions } from '../sink.js';
 import { CallQueries } from '../call-queries.js';
-import { postgresDialect } from './call-reader.js';
+import { READ_QUERY_SETTINGS, postgresDialect } from './call-reader.js';
 import { postgresConnectionConfig, type PostgresConnectionConfig } from './connection-config.js';
 import { openPool } from './connect.js';
 import { writeSkippingStored } from './conflict-path.js';
@@ -363,8 +363,17 @@ export class PostgresSink implements Sink {
       all: async (sql, params) => {
         if (this.#closed) throw this.#closedError();
         return this.#withClient('read rows', undefined, async (client) => {
-          const result = await client.query<Record<string, unknown>>(sql, params as unknown[]);
-          return result.rows;
+          // Read-only by the server's rule too; no JIT (it costs more than it saves on these queries) and room
+          // to sort a group's durations in memory for its percentiles.
+          await client.query(READ_QUERY_SETTINGS);
+          try {
+            const result = await client.query<Record<string, unknown>>(sql, params as unknown[]);
+            await client.query('COMMIT');
+            return result.rows;
+          } catch (error) {
+            await client.query('ROLLBACK').catch(() => undefined);
+            throw error;
+          }
         });
       },
       close: async () => undefined,
