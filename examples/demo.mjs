@@ -77,3 +77,7 @@ console.log(
   '\nQuery the rows yourself, for example with the DuckDB CLI (https://duckdb.org):\n' +
     `  duckdb -c "SELECT session_id, model, count(*) AS calls, sum(input_tokens) AS input_tokens, sum(cost_usd) AS cost_usd FROM read_parquet('llamonitor-data/metric_events/**/*.parquet', union_by_name = true) GROUP BY ALL"`,
 );
+console.log(
+  '\nSee them in a browser: the dashboard and the API over these files, until Ctrl-C:\n' +
+    '  npx llamonitor serve --url ./llamonitor-data   # then open http://127.0.0.1:8080',
+);

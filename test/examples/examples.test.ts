@@ -11,7 +11,8 @@ import { bundledRates } from '../conformance/expected.js';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { builtModulePath } from '../support/built-package.js';
-import { REPO } from '../support/child-process.js';
+import { REPO, startNode } from '../support/child-process.js';
+import { freePort } from '../support/prometheus.js';
 import { mysqlAvailable, postgresAvailable } from '../support/databases.js';
 
 const { scripts } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
@@ -140,6 +141,28 @@ describe('examples', () => {
       input_tokens: '46',
       cost_usd: expect.closeTo(2 * Number(cost(23, 14)), 12),
     });
+    // The dashboard command it ends with serves what it wrote (the built CLI for npx, a free port for 8080).
+    const serve = /^ {2}npx llamonitor (serve --url \S+)/m.exec(output)?.[1];
+    expect(serve, output).toBe('serve --url ./llamonitor-data');
+    const port = await freePort();
+    const running = startNode(
+      [join(REPO, 'dist/cli/main.js'), ...serve!.split(' '), '--port', String(port)],
+      {},
+      cwd,
+    );
+    try {
+      for (let waited = 0; !running.stdout().includes('[ok]'); waited += 100) {
+        if (waited > 30_000) throw new Error(`llamonitor serve did not start: ${running.stdout()}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const summary = (await (await fetch(`http://127.0.0.1:${port}/api/summary?by=model`)).json()) as {
+        groups: { group: string; calls: number }[];
+      };
+      expect(summary.groups.map((group) => [group.group, group.calls])).toEqual([['gpt-4o-mini', 3]]);
+    } finally {
+      running.child.kill('SIGTERM');
+      await running.finished;
+    }
   });
 
   for (const [name, expected] of Object.entries(EXAMPLES)) {

@@ -18,6 +18,7 @@ const execFileAsync = promisify(execFile);
 interface LockEntry {
   readonly version: string;
   readonly dependencies?: Record<string, string>;
+  readonly optionalDependencies?: Record<string, string>;
   readonly peerDependencies?: Record<string, string>;
   readonly peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   readonly [field: string]: unknown;
@@ -174,6 +175,10 @@ async function lockFor(
   for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
     const entry = repoLock.packages[key] as LockEntry;
     for (const name of Object.keys(entry.dependencies ?? {})) need(key, name);
+    // Optional ones where the repository has them (a native binding for this platform: DuckDB's).
+    for (const name of Object.keys(entry.optionalDependencies ?? {})) {
+      if (resolveInLock(repoLock.packages, key, name)) need(key, name);
+    }
     for (const name of Object.keys(entry.peerDependencies ?? {})) {
       if (entry.peerDependenciesMeta?.[name]?.optional !== true) need(key, name);
     }

@@ -50,6 +50,7 @@ const RUN_HERE = [
   'prices-file',
   'metrics-run',
   'metrics-scrape',
+  'serve',
   'clone',
 ] as const;
 
@@ -442,6 +443,33 @@ describe('the README, followed in a new application', () => {
       }
     },
   );
+
+  it('serve: the dashboard and the API over the calls the quick start stored', async () => {
+    const [command] = shellCommands(block('serve').code);
+    // The README's port is the usual one; the test takes a free one.
+    expect(command).toContain('--port 8080');
+    const port = await freePort();
+    const running = startShell((command as string).replace('--port 8080', `--port ${port}`), {});
+    try {
+      for (let waited = 0; !running.output().includes('[ok]'); waited += 100) {
+        if (waited > 30_000)
+          throw new Error(`llamonitor serve did not start within 30 s: ${running.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>llamonitor</title>');
+      const uplot = await fetch(`http://127.0.0.1:${port}/assets/uPlot.iife.min.js`);
+      expect(uplot.status).toBe(200);
+      const from = new Date(Date.now() - 3_600_000).toISOString();
+      const response = await fetch(`http://127.0.0.1:${port}/api/summary?from=${from}&by=model`);
+      const summary = (await response.json()) as { groups: { group: string; calls: number }[] };
+      expect(response.status, JSON.stringify(summary)).toBe(200);
+      expect(summary.groups.map((group) => [group.group, group.calls])).toEqual([['gpt-4o-mini', CALLS]]);
+    } finally {
+      await running.stop();
+    }
+  });
 
   it('cost: the DuckDB queries answer the cost per model and per session of the calls the quick start stored', async () => {
     const [perModel, perSession] = statements(block('cost-parquet').code);
