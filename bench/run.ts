@@ -92,7 +92,11 @@ const GROUPS: readonly Group[] = [
     name: `serve_${store}`,
     file: 'serve.ts',
     args: [store],
-    rows: [`serve_summary_1m_rows_ms_${store}`, `serve_timeseries_1m_rows_ms_${store}`],
+    rows: [
+      `serve_summary_1m_rows_ms_${store}`,
+      `serve_timeseries_1m_rows_ms_${store}`,
+      `serve_live_delay_ms_${store}`,
+    ],
   })),
   {
     name: 'migrate',

@@ -9,6 +9,11 @@
  * window functions). The rows are made by the store itself (generate_series,
  * MariaDB's sequence engine, DuckDB's COPY … PARTITION_BY into the dataset's
  * date= folders): the rows measure reading, not writing. --quick: 100,000 rows.
+ *
+ * serve_live_delay_ms_<store>: a client follows /api/live (Server-Sent Events,
+ * the default look once a second) while rows are written one at a time through
+ * the sink at uneven intervals; the delay from each write's resolving to its
+ * row's arrival, median (the max in the note). Target: 2 s.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +21,7 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { row, type BenchRow } from '../report.js';
+import type { MetricEvent } from '../support/built.js';
 import { built } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
 import { median, spreadOf } from '../support/stats.js';
@@ -24,6 +30,8 @@ const { createSink } = await built<typeof import('../../src/config/create-sink.j
 const { resolveOptions } = await built<typeof import('../../src/config/options.js')>('config/options.js');
 const { startServer } = await built<typeof import('../../src/serve/server.js')>('serve/server.js');
 const { SCHEMA_VERSION } = await built<typeof import('../../src/schema/columns.js')>('schema/columns.js');
+const { fitRow } = await built<typeof import('../../src/schema/fit-row.js')>('schema/fit-row.js');
+const LIVE_ROWS = 12;
 
 const DAYS = 30;
 const MODELS = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5', 'gemini-2.5-pro', 'house-llm'];
@@ -103,6 +111,72 @@ async function fill(store: Store, url: string, table: string, rows: number): Pro
   }
 }
 
+/** A row of a call that has just ended. */
+function liveRow(n: number): MetricEvent {
+  const hex = `${process.pid.toString(16)}${n.toString(16).padStart(6, '0')}`;
+  return fitRow({
+    event_id: `00000000-0000-5000-8000-${hex.padStart(12, '0').slice(-12)}`,
+    schema_version: SCHEMA_VERSION,
+    session_id: 'live',
+    trace_id: hex.padStart(32, 'f'),
+    span_id: hex.padStart(16, 'f'),
+    parent_span_id: null,
+    operation_name: 'chat gpt-4o',
+    operation_type: 'llm_call',
+    timestamp: new Date(Date.now() - 800).toISOString().replace('Z', '000Z'),
+    duration_ms: 800,
+    model: 'gpt-4o',
+    input_tokens: 20,
+    output_tokens: 5,
+  });
+}
+
+/** Milliseconds from each write resolving to its row's arrival on /api/live. */
+async function liveDelays(base: string, write: (rows: MetricEvent[]) => Promise<void>): Promise<number[]> {
+  const controller = new AbortController();
+  const arrived = new Map<string, number>();
+  let ready = false;
+  const response = await fetch(`${base}/api/live`, { signal: controller.signal });
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    let text = '';
+    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
+      text += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = text.indexOf('\n\n')) >= 0) {
+        const block = text.slice(0, end);
+        text = text.slice(end + 2);
+        if (block.startsWith('event: ready')) ready = true;
+        if (!block.startsWith('event: calls')) continue;
+        const { calls } = JSON.parse(block.slice(block.indexOf('data: ') + 6)) as {
+          calls: { event_id: string }[];
+        };
+        for (const call of calls) arrived.set(call.event_id, performance.now());
+      }
+    }
+  })().catch(() => undefined);
+  const wait = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis));
+  for (let waited = 0; !ready; waited += 20) {
+    if (waited > 30_000) throw new Error('/api/live sent no ready event within 30 s');
+    await wait(20);
+  }
+  const delays: number[] = [];
+  for (let n = 0; n < LIVE_ROWS; n++) {
+    const live = liveRow(n);
+    await write([live]);
+    const written = performance.now();
+    for (let waited = 0; !arrived.has(live.event_id); waited += 10) {
+      if (waited > 30_000) throw new Error(`row ${n} did not arrive on /api/live within 30 s`);
+      await wait(10);
+    }
+    delays.push(arrived.get(live.event_id)! - written);
+    await wait(200 + ((n * 397) % 1100));
+  }
+  controller.abort();
+  await reading;
+  return delays;
+}
+
 runGroup(async (settings, args): Promise<BenchRow[]> => {
   const store = args[0] as Store;
   const quick = settings.rows < 100_000;
@@ -137,6 +211,8 @@ runGroup(async (settings, args): Promise<BenchRow[]> => {
       progress(`serve ${store}: timing the endpoints, ${settings.rounds} rounds`);
       const summary = await measure(`/api/summary?from=${from}&by=model`);
       const series = await measure(`/api/timeseries?from=${from}&bucket=1h`);
+      progress(`serve ${store}: the live stream's delay over ${LIVE_ROWS} rows`);
+      const delays = await liveDelays(server.url, (rows) => sink.write(rows));
       const target = store === 'mysql' ? 'none' : 'value <= 1000';
       const scale = `${rows.toLocaleString('en-US')} rows over ${DAYS} days`;
       return [
@@ -159,6 +235,16 @@ runGroup(async (settings, args): Promise<BenchRow[]> => {
           target,
           spread: spreadOf(series.millis),
           note: `GET /api/timeseries?bucket=1h (${series.body.points?.length} buckets, the same aggregates each) over ${scale}`,
+        }),
+        row({
+          name: `serve_live_delay_ms_${store}`,
+          value: median(delays),
+          unit: 'ms',
+          reference: null,
+          ratio: null,
+          target: 'value <= 2000',
+          spread: spreadOf(delays),
+          note: `/api/live over Server-Sent Events, one look a second: from a row's write resolving to its arrival, ${LIVE_ROWS} rows written one at a time 0.2–1.3 s apart (max ${Math.max(...delays).toFixed(0)} ms)${store === 'parquet' ? '; rows found in the write-ahead log' : '; rows found by created_at'}`,
         }),
       ];
     } finally {

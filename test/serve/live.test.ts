@@ -211,6 +211,49 @@ describe.each(STORES)('/api/live over $name', (store) => {
     }
   });
 
+  it('a client that stops reading is disconnected, not buffered without bound', async (context) => {
+    if (!available || !store.name.startsWith('Parquet')) return context.skip();
+    const { hostname, port } = new URL(server!.url);
+    const socket = connect(Number(port), hostname);
+    let received = 0;
+    let sawReady = false;
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (chunk.includes('event: ready')) {
+        sawReady = true;
+        socket.pause(); // from here on the client reads nothing
+      }
+    });
+    socket.write(`GET /api/live HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAccept: text/event-stream\r\n\r\n`);
+    for (let waited = 0; !sawReady; waited += 50) {
+      if (waited > ARRIVAL_BOUND_MILLIS) throw new Error('no ready event');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    // About 40 MB of rows as events: more than the sockets' buffers and the server's 1 MiB allowance.
+    const prompt = 'x'.repeat(4000);
+    let sent = 0;
+    for (let batch = 0; batch < 10; batch++) {
+      const rows = Array.from({ length: 1000 }, () => ({
+        ...call('gpt-4o', 'flood'),
+        custom_attributes: { prompt },
+      }));
+      await sink!.write(rows);
+      sent += rows.length;
+    }
+    // The server gives up on the client: reading again finds the stream ended, far short of what was sent.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    socket.resume();
+    const ended = await Promise.race([
+      closed.then(() => true),
+      new Promise((r) => setTimeout(r, ARRIVAL_BOUND_MILLIS, false)),
+    ]);
+    expect(ended, `the stream is still open after ${received} bytes`).toBe(true);
+    expect(received).toBeLessThan(sent * prompt.length * 0.8);
+    socket.destroy();
+  });
+
   it('over WebSocket: ready, then the rows as text frames; a ping gets its pong', async (context) => {
     if (!available || store.name !== 'PostgreSQL') return context.skip();
     const socket = await webSocket(server!.url, '/api/live?session=ws');
