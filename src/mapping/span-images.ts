@@ -146,10 +146,10 @@ class ImageCollector {
     const raw = this.view.get(key);
     if (typeof raw !== 'string' || raw.length < 16) return 0;
     // Within what is read: the first image of a value starts within its first maxMeasured characters.
-    const max = this.view.maxMeasured;
-    if (raw.length <= max ? !mayHoldImage(raw) : !mayHoldImage(raw.slice(0, max))) {
+    const whole = this.view.readsWhole(raw.length);
+    if (whole ? !mayHoldImage(raw) : !mayHoldImage(raw.slice(0, this.view.maxMeasured))) {
       // Unread past maxMeasured: an image there would be missed.
-      if (raw.length > max) this.view.noteCut();
+      if (!whole) this.view.noteCut();
       return 0;
     }
     const parsed = this.view.json(key);

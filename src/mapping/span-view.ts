@@ -44,6 +44,14 @@ export class SpanView {
     return (this.cap ??= perValueCap(this.attributes, this.budget));
   }
 
+  /**
+   * Whether a value of `length` code units is read whole. A value no longer than the smallest cap
+   * there can be always is: most spans hold only such values and never work out their cap.
+   */
+  readsWhole(length: number): boolean {
+    return length <= Math.min(this.budget, MIN_CAP) || length <= this.maxMeasured;
+  }
+
   /** True when the span has a key in one of `groups` (KeyGroup bits). */
   has(groups: number): boolean {
     return (this.keys.groups & groups) !== 0;
@@ -63,7 +71,7 @@ export class SpanView {
 
   /** A string read from the span (an attribute, an item of one), cut to maxMeasured characters. */
   bounded(value: string): string {
-    if (value.length <= this.maxMeasured) return value;
+    if (this.readsWhole(value.length)) return value;
     this.readCut = true;
     return prefixOf(value, this.maxMeasured);
   }
@@ -85,7 +93,10 @@ export class SpanView {
     const keys = (this.parsedKeys ??= []);
     const values = (this.parsedValues ??= []);
     const at = keys.indexOf(key);
-    const parsed = at >= 0 ? values[at] : parseJsonAttribute(raw, this.maxMeasured);
+    const parsed =
+      at >= 0
+        ? values[at]
+        : parseJsonAttribute(raw, this.readsWhole(raw.length) ? raw.length : this.maxMeasured);
     if (at < 0) {
       keys.push(key);
       values.push(parsed);

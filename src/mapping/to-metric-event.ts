@@ -106,29 +106,31 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     imagesRead.partial,
   );
   const aggregate = options.parentIsModelCall === true || isWrapperSpan(operationType, attributes);
-  const tokens = attemptRun(
+  const tokens = attempt2(
     'tokens',
-    () => spanTokens(view, span.instrumentationScope ?? span.instrumentationLibrary),
+    spanTokens,
+    view,
+    span.instrumentationScope ?? span.instrumentationLibrary,
     NO_TOKENS,
   );
-  const usage = attemptRun('token columns', () => tokenColumns(tokens, aggregate), NO_TOKEN_COLUMNS);
+  const usage = attempt2('token columns', tokenColumns, tokens, aggregate, NO_TOKEN_COLUMNS);
   const models = attempt('model', callModels, view, NO_MODELS);
   const provider = attempt('provider', providerName, view, undefined);
   const { timestamp, millis: atMillis } = instantOf(span);
-  const cost = attemptRun(
+  const cost = attempt(
     'cost',
-    () =>
-      costOfCall({
-        view,
-        models,
-        provider,
-        // A wrapper's columns are null; its cost is the price of the usage it repeats.
-        tokens: aggregate ? tokenColumns(tokens, false) : usage,
-        aggregate,
-        // Priced at the instant the row is stamped with, so that re-pricing from the row agrees.
-        atMillis,
-        table: options.prices ?? defaultPriceTable(),
-      }),
+    costOfCall,
+    {
+      view,
+      models,
+      provider,
+      // A wrapper's columns are null; its cost is the price of the usage it repeats.
+      tokens: aggregate ? attempt2('token columns', tokenColumns, tokens, false, NO_TOKEN_COLUMNS) : usage,
+      aggregate,
+      // Priced at the instant the row is stamped with, so that re-pricing from the row agrees.
+      atMillis,
+      table: options.prices ?? defaultPriceTable(),
+    },
     undefined,
   );
   const timing = attempt('stream timing', streamTimingInView, view, NO_STREAM_TIMING);
@@ -137,10 +139,44 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
   const sessionId =
     attempt('session', sessionIdInView, view, undefined) ?? options.inheritedSessionId ?? traceId;
   const parentSpanId = attempt('parent', parentSpanIdOf, span, null);
-  const { error, error_type } = attemptRun('error', () => spanError(span, attributes), NO_ERROR);
+  const { error, error_type } = attempt2('error', spanError, span, attributes, NO_ERROR);
   // Attributes whose values were stored as null: named in text_custom_metrics, built last.
   const invalid: string[] = [];
-  const imageMetrics = attemptRun('image metrics', () => imageCustomMetrics(view, images, invalid), null);
+  let imageMetrics: JsonObject | null = null;
+  try {
+    imageMetrics = imageCustomMetrics(view, images, invalid);
+  } catch (error) {
+    partFailed('image metrics', error);
+  }
+  let textMetrics: JsonObject | null = null;
+  try {
+    textMetrics = textCustomMetrics(
+      view,
+      inputMetrics?.metrics,
+      tokens,
+      cost,
+      timing,
+      aggregate,
+      invalid,
+      partial,
+    );
+  } catch (error) {
+    partFailed('text metrics', error);
+  }
+  let attributesColumn: JsonObject | null = null;
+  try {
+    attributesColumn = customAttributes(
+      span,
+      view,
+      options.captureContent === true ? { input, output } : undefined,
+      userId,
+      models,
+      timing.firstTokenMillis !== undefined,
+      finishReasons,
+    );
+  } catch (error) {
+    partFailed('custom attributes', error);
+  }
 
   const row: MetricEvent = {
     event_id: eventIdOf(traceId, spanId),
@@ -157,11 +193,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     text_word_count: fitInt32(outputMetrics?.metrics.words),
     text_byte_size: fitInt32(outputMetrics?.metrics.bytes),
     text_line_count: fitInt32(outputMetrics?.metrics.lines),
-    text_custom_metrics: attemptRun(
-      'text metrics',
-      () => textCustomMetrics(view, inputMetrics?.metrics, tokens, cost, timing, aggregate, invalid, partial),
-      null,
-    ),
+    text_custom_metrics: textMetrics,
     image_count: fitInt32(images.image_count),
     image_total_pixels: fitInt64(images.image_total_pixels),
     image_file_size_bytes: fitInt64(images.image_file_size_bytes),
@@ -171,20 +203,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     image_custom_metrics: imageMetrics,
     error: error === null ? null : fitString(error, ERROR_CHARS),
     error_type: error_type === null ? null : fitString(error_type, ERROR_TYPE_CHARS),
-    custom_attributes: attemptRun(
-      'custom attributes',
-      () =>
-        customAttributes(
-          span,
-          view,
-          options.captureContent === true ? { input, output } : undefined,
-          userId,
-          models,
-          timing.firstTokenMillis !== undefined,
-          finishReasons,
-        ),
-      null,
-    ),
+    custom_attributes: attributesColumn,
     model: optionalString(modelColumn(models), MODEL_CHARS),
     provider: optionalString(provider, PROVIDER_CHARS),
     input_tokens: usage.input_tokens,
@@ -200,23 +219,23 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
     service_name: optionalString(view.resourceAttributes[ATTR_SERVICE_NAME], SERVICE_NAME_CHARS),
   };
   if (options.estimateTokens !== undefined) {
-    const need = attemptRun(
+    const need = attempt(
       'token estimate',
-      () =>
-        tokensToEstimate({
-          operationType,
-          aggregate,
-          tokens,
-          cost,
-          failed: error !== null,
-          models,
-          provider,
-          atMillis,
-          input,
-          output,
-          readPartially: inputRead.partial || outputRead.partial,
-          maxMeasured: view.maxMeasured,
-        }),
+      tokensToEstimate,
+      {
+        operationType,
+        aggregate,
+        tokens,
+        cost,
+        failed: error !== null,
+        models,
+        provider,
+        atMillis,
+        input,
+        output,
+        readPartially: inputRead.partial || outputRead.partial,
+        maxMeasured: view.maxMeasured,
+      },
       undefined,
     );
     if (need !== undefined) options.estimateTokens(need);
@@ -237,6 +256,16 @@ function optionalString(value: unknown, maxLength: number | undefined): string |
 function attempt<I, T, F>(part: string, read: (input: I) => T, input: I, fallback: F): T | F {
   try {
     return read(input);
+  } catch (error) {
+    partFailed(part, error);
+    return fallback;
+  }
+}
+
+/** attempt for a part that reads two inputs: still no function made per span. */
+function attempt2<A, B, T, F>(part: string, read: (a: A, b: B) => T, a: A, b: B, fallback: F): T | F {
+  try {
+    return read(a, b);
   } catch (error) {
     partFailed(part, error);
     return fallback;
@@ -363,7 +392,7 @@ function measured(
   text: string | undefined,
 ): { readonly metrics: TextMetrics; readonly cut: boolean } | undefined {
   if (text === undefined) return undefined;
-  const cut = text.length > view.maxMeasured;
+  const cut = !view.readsWhole(text.length);
   return { metrics: measureText(cut ? prefixOf(text, view.maxMeasured) : text), cut };
 }
 
