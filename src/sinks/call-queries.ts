@@ -8,7 +8,7 @@
  * Every value from a request is a bound parameter; what is spliced into the SQL
  * comes from the closed lists below (columns, bucket widths, percentiles).
  */
-import type { ColumnName } from '../schema/columns.js';
+import { columnSpec, type ColumnName } from '../schema/columns.js';
 import { epochMicrosToIsoMicros } from '../schema/timestamps.js';
 
 /** What the aggregates can be grouped by and calls filtered on, with the column each reads. */
@@ -627,16 +627,10 @@ export function callRowOf(row: Record<string, unknown>): CallRow {
   return call as unknown as CallRow;
 }
 
-const NUMERIC_COLUMNS = new Set<string>([
-  'duration_ms',
-  'input_tokens',
-  'output_tokens',
-  'cache_read_tokens',
-  'cache_write_tokens',
-  'reasoning_tokens',
-  'cost_usd',
-  'time_to_first_token_ms',
-]);
+/** The columns of a CallRow that hold numbers: a driver may hand back a bigint or a decimal's text. */
+const NUMERIC_COLUMNS = new Set<string>(
+  CALL_COLUMNS.filter((column) => ['double', 'int32', 'int64'].includes(columnSpec(column).kind)),
+);
 
 function sessionOf(row: Record<string, unknown>): SessionSummary {
   return {

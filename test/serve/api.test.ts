@@ -4,31 +4,12 @@
  * this test works out from the same rows (percentiles by each store's
  * documented method), and every response checked against docs/openapi.json.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION, type JsonObject, type MetricEvent } from '../../src/schema/columns.js';
 import { fitRow } from '../../src/schema/fit-row.js';
-import type { Sink } from '../../src/sinks/sink.js';
 import type { CallRow, GroupAggregates, TraceNode } from '../../src/sinks/call-queries.js';
-import {
-  MYSQL_URL,
-  POSTGRES_URL,
-  dropMySqlTable,
-  dropPostgresTable,
-  mysqlAvailable,
-  postgresAvailable,
-  uniqueName,
-} from '../support/databases.js';
-import { importBuilt } from '../support/built-package.js';
+import { SERVE_STORES, serveStore, type ServeStore, type ServedStore } from './stores.js';
 import { apiValidator } from './openapi.js';
-
-const { createSink } =
-  await importBuilt<typeof import('../../src/config/create-sink.js')>('config/create-sink.js');
-const { resolveOptions } =
-  await importBuilt<typeof import('../../src/config/options.js')>('config/options.js');
-const { startServer } = await importBuilt<typeof import('../../src/serve/server.js')>('serve/server.js');
 
 const HOUR = 3_600_000;
 /** Whole hours, so that the buckets the test expects do not depend on the minute it runs. */
@@ -240,45 +221,6 @@ function rowsOfTheDay(): MetricEvent[] {
   ];
 }
 
-interface Store {
-  readonly name: string;
-  readonly available: () => Promise<boolean>;
-  readonly open: (table: string) => Promise<{ url: string; drop: () => Promise<void> }>;
-  /** Linear interpolation (PostgreSQL, DuckDB) or nearest rank (MySQL / MariaDB). */
-  readonly percentile: (sorted: readonly number[], p: number) => number;
-}
-
-const linear = (sorted: readonly number[], p: number) => {
-  const at = (sorted.length - 1) * p;
-  const low = Math.floor(at);
-  return sorted[low]! + (sorted[Math.min(low + 1, sorted.length - 1)]! - sorted[low]!) * (at - low);
-};
-const nearestRank = (sorted: readonly number[], p: number) => sorted[Math.ceil(p * sorted.length) - 1]!;
-
-const STORES: readonly Store[] = [
-  {
-    name: 'PostgreSQL',
-    available: postgresAvailable,
-    open: async (table) => ({ url: POSTGRES_URL, drop: () => dropPostgresTable(POSTGRES_URL, table) }),
-    percentile: linear,
-  },
-  {
-    name: 'MariaDB',
-    available: mysqlAvailable,
-    open: async (table) => ({ url: MYSQL_URL, drop: () => dropMySqlTable(MYSQL_URL, table) }),
-    percentile: nearestRank,
-  },
-  {
-    name: 'Parquet (DuckDB)',
-    available: async () => true,
-    open: async () => {
-      const folder = await mkdtemp(join(tmpdir(), 'llamonitor-serve-'));
-      return { url: folder, drop: () => rm(folder, { recursive: true, force: true }) };
-    },
-    percentile: linear,
-  },
-];
-
 /** The model calls among rows: a model named and no aggregate key (wrappers repeat their calls' usage). */
 function isModelCall(row: MetricEvent): boolean {
   const metrics = row.text_custom_metrics ?? {};
@@ -295,7 +237,7 @@ function inRange(row: MetricEvent): boolean {
 }
 
 /** What the API must answer for a group of model calls, worked out from the rows. */
-function expectedAggregates(calls: readonly MetricEvent[], percentile: Store['percentile']) {
+function expectedAggregates(calls: readonly MetricEvent[], percentile: ServeStore['percentile']) {
   const sum = (pick: (row: MetricEvent) => number | bigint | null) =>
     calls.reduce((total, row) => total + Number(pick(row) ?? 0), 0);
   const sorted = (pick: (row: MetricEvent) => number | null) =>
@@ -345,33 +287,18 @@ interface Body {
   readonly next_cursor: string | null;
 }
 
-describe.each(STORES)('llamonitor serve over $name', (store) => {
+describe.each(SERVE_STORES)('llamonitor serve over $name', (store) => {
   let available = false;
-  let sink: Sink | undefined;
-  let server: { url: string; close(): Promise<void> } | undefined;
-  let drop: (() => Promise<void>) | undefined;
-  let queries: ReturnType<Sink['callQueries']> | undefined;
+  let served: ServedStore | undefined;
   const rows = rowsOfTheDay();
 
   beforeAll(async () => {
     available = await store.available();
-    if (!available) return;
-    const table = uniqueName('serve');
-    const opened = await store.open(table);
-    drop = opened.drop;
-    sink = await createSink(resolveOptions({ url: opened.url, table }));
-    await sink.prepare();
-    await sink.write(rows);
-    await sink.flush();
-    queries = sink.callQueries();
-    server = await startServer({ host: '127.0.0.1', port: 0, queries, target: store.name, now: () => NOW });
+    if (available) served = await serveStore(store, 'serve', rows, { now: () => NOW });
   }, 60_000);
 
   afterAll(async () => {
-    await server?.close();
-    await queries?.close();
-    await sink?.close();
-    await drop?.();
+    await served?.close();
   });
 
   /** GET `path`; the body is checked against docs/openapi.json before the test reads it. */
@@ -379,7 +306,7 @@ describe.each(STORES)('llamonitor serve over $name', (store) => {
     path: string,
     schemaPath = path.split('?')[0]!,
   ): Promise<{ status: number; body: Body }> {
-    const response = await fetch(`${server!.url}${path}`);
+    const response = await fetch(`${served!.url}${path}`);
     const body = (await response.json()) as Body;
     const problems = validate(schemaPath, response.status, body);
     expect(problems, `${path} answered ${JSON.stringify(body).slice(0, 400)}`).toEqual([]);

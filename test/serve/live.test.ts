@@ -5,31 +5,12 @@
  * Server-Sent Events on every store, over WebSocket once (raw frames: Node 20
  * has no WebSocket client), with its Origin check.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION, type MetricEvent } from '../../src/schema/columns.js';
 import { fitRow } from '../../src/schema/fit-row.js';
 import type { CallRow } from '../../src/sinks/call-queries.js';
-import type { Sink } from '../../src/sinks/sink.js';
-import {
-  MYSQL_URL,
-  POSTGRES_URL,
-  dropMySqlTable,
-  dropPostgresTable,
-  mysqlAvailable,
-  postgresAvailable,
-  uniqueName,
-} from '../support/databases.js';
-import { importBuilt } from '../support/built-package.js';
-
-const { createSink } =
-  await importBuilt<typeof import('../../src/config/create-sink.js')>('config/create-sink.js');
-const { resolveOptions } =
-  await importBuilt<typeof import('../../src/config/options.js')>('config/options.js');
-const { startServer } = await importBuilt<typeof import('../../src/serve/server.js')>('serve/server.js');
+import { SERVE_STORES, serveStore, type ServedStore } from './stores.js';
 
 /** Generous: the store, the poll (200 ms here) and a loaded machine together. */
 const ARRIVAL_BOUND_MILLIS = 30_000;
@@ -106,80 +87,34 @@ class EventReader {
   }
 }
 
-interface Store {
-  readonly name: string;
-  readonly available: () => Promise<boolean>;
-  readonly open: (table: string) => Promise<{ url: string; drop: () => Promise<void> }>;
-}
-
-const STORES: readonly Store[] = [
-  {
-    name: 'PostgreSQL',
-    available: postgresAvailable,
-    open: async (table) => ({ url: POSTGRES_URL, drop: () => dropPostgresTable(POSTGRES_URL, table) }),
-  },
-  {
-    name: 'MariaDB',
-    available: mysqlAvailable,
-    open: async (table) => ({ url: MYSQL_URL, drop: () => dropMySqlTable(MYSQL_URL, table) }),
-  },
-  {
-    name: 'Parquet (its write-ahead log)',
-    available: async () => true,
-    open: async () => {
-      const folder = await mkdtemp(join(tmpdir(), 'llamonitor-live-'));
-      return { url: folder, drop: () => rm(folder, { recursive: true, force: true }) };
-    },
-  },
-];
-
-describe.each(STORES)('/api/live over $name', (store) => {
+describe.each(SERVE_STORES)('/api/live over $name', (store) => {
   let available = false;
-  let sink: Sink | undefined;
-  let server: { url: string; close(): Promise<void> } | undefined;
-  let drop: (() => Promise<void>) | undefined;
-  let queries: ReturnType<Sink['callQueries']> | undefined;
+  let served: ServedStore | undefined;
 
   beforeAll(async () => {
     available = await store.available();
-    if (!available) return;
-    const table = uniqueName('live');
-    const opened = await store.open(table);
-    drop = opened.drop;
-    sink = await createSink(resolveOptions({ url: opened.url, table }));
-    await sink.prepare();
     // Rows stored before anyone listens: the API's, never sent as news.
-    await sink.write([call('gpt-4o', 'before'), call('gpt-4o', 'before')]);
-    queries = sink.callQueries();
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      queries,
-      target: store.name,
-      livePollMillis: 200,
-    });
+    const before = [call('gpt-4o', 'before'), call('gpt-4o', 'before')];
+    if (available) served = await serveStore(store, 'live', before, { livePollMillis: 200 });
   }, 60_000);
 
   afterAll(async () => {
-    await server?.close();
-    await queries?.close();
-    await sink?.close();
-    await drop?.();
+    await served?.close();
   });
 
   it('sends each row stored while it listens once, in order, and none stored before', async (context) => {
     if (!available) return context.skip();
-    const reader = new EventReader(`${server!.url}/api/live`);
+    const reader = new EventReader(`${served!.url}/api/live`);
     try {
       await reader.until(() => reader.events.some((e) => e.event === 'ready'), 'ready event');
       const first = [call('gpt-4o', 'live-1'), call('gpt-4o-mini', 'live-1')];
       const written = Date.now();
-      await sink!.write(first);
+      await served!.sink.write(first);
       await reader.until(() => reader.calls().length >= 2, 'rows of the first write');
       const delay = reader.events.find((e) => e.event === 'calls')!.at - written;
       console.info(`/api/live over ${store.name}: first rows ${delay} ms after their write resolved`);
       const second = [call('claude-sonnet-4-5', 'live-2')];
-      await sink!.write(second);
+      await served!.sink.write(second);
       await reader.until(() => reader.calls().length >= 3, 'rows of the second write');
       // A few more polls: nothing is sent twice.
       await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -198,11 +133,11 @@ describe.each(STORES)('/api/live over $name', (store) => {
 
   it('with ?model= sends only that model', async (context) => {
     if (!available) return context.skip();
-    const reader = new EventReader(`${server!.url}/api/live?model=gpt-4o-mini`);
+    const reader = new EventReader(`${served!.url}/api/live?model=gpt-4o-mini`);
     try {
       await reader.until(() => reader.events.some((e) => e.event === 'ready'), 'ready event');
       const rows = [call('gpt-4o', 'filter'), call('gpt-4o-mini', 'filter'), call('gpt-4o', 'filter')];
-      await sink!.write(rows);
+      await served!.sink.write(rows);
       await reader.until(() => reader.calls().length >= 1, 'the gpt-4o-mini row');
       await new Promise((resolve) => setTimeout(resolve, 1000));
       expect(reader.calls().map((row) => row.event_id)).toEqual([rows[1]!.event_id]);
@@ -212,8 +147,8 @@ describe.each(STORES)('/api/live over $name', (store) => {
   });
 
   it('a client that stops reading is disconnected, not buffered without bound', async (context) => {
-    if (!available || !store.name.startsWith('Parquet')) return context.skip();
-    const { hostname, port } = new URL(server!.url);
+    if (!available || store.name !== 'Parquet') return context.skip();
+    const { hostname, port } = new URL(served!.url);
     const socket = connect(Number(port), hostname);
     let received = 0;
     let sawReady = false;
@@ -239,7 +174,7 @@ describe.each(STORES)('/api/live over $name', (store) => {
         ...call('gpt-4o', 'flood'),
         custom_attributes: { prompt },
       }));
-      await sink!.write(rows);
+      await served!.sink.write(rows);
       sent += rows.length;
     }
     // The server gives up on the client: reading again finds the stream ended, far short of what was sent.
@@ -256,12 +191,12 @@ describe.each(STORES)('/api/live over $name', (store) => {
 
   it('over WebSocket: ready, then the rows as text frames; a ping gets its pong', async (context) => {
     if (!available || store.name !== 'PostgreSQL') return context.skip();
-    const socket = await webSocket(server!.url, '/api/live?session=ws');
+    const socket = await webSocket(served!.url, '/api/live?session=ws');
     try {
       expect(socket.status).toBe(101);
       await socket.until((messages) => messages.some((m) => m.type === 'ready'));
       const row = call('gpt-4o', 'ws');
-      await sink!.write([call('gpt-4o', 'other'), row]);
+      await served!.sink.write([call('gpt-4o', 'other'), row]);
       await socket.until((messages) => messages.some((m) => m.type === 'calls'));
       const calls = socket.messages.filter((m) => m.type === 'calls').flatMap((m) => m.calls as CallRow[]);
       expect(calls.map((c) => c.event_id)).toEqual([row.event_id]);
@@ -274,11 +209,11 @@ describe.each(STORES)('/api/live over $name', (store) => {
 
   it('refuses a WebSocket opened by a page of another site (cross-site hijacking)', async (context) => {
     if (!available || store.name !== 'PostgreSQL') return context.skip();
-    const socket = await webSocket(server!.url, '/api/live', { Origin: 'https://attacker.example' });
+    const socket = await webSocket(served!.url, '/api/live', { Origin: 'https://attacker.example' });
     expect(socket.status).toBe(403);
     expect(socket.body).toMatch(/Origin 'https:\/\/attacker\.example' is not this server/);
     socket.close();
-    const own = await webSocket(server!.url, '/api/live', { Origin: server!.url });
+    const own = await webSocket(served!.url, '/api/live', { Origin: served!.url });
     expect(own.status).toBe(101);
     own.close();
   });
