@@ -334,6 +334,23 @@ export class CallQueries {
     };
   }
 
+  /** The models of the range's calls that have no price (`cost_source` `unknown_model`), most calls first. */
+  async unpricedModels(filter: CallFilter): Promise<{ model: string; calls: number }[]> {
+    const source = this.runner.source(filter);
+    if (source === undefined) return [];
+    const d = this.d;
+    const bound = new Bound(d);
+    const model = d.identifier('model');
+    const rows = await this.runner.all(
+      `SELECT ${model} AS model, count(*) AS calls FROM ${source}
+        WHERE ${[this.inRange(filter, bound), ...this.matching(filter, bound), this.modelCall()].join(' AND ')}
+          AND ${d.identifier('cost_usd')} IS NULL AND ${d.costSource} = 'unknown_model'
+        GROUP BY ${model} ORDER BY count(*) DESC, ${model}`,
+      bound.values,
+    );
+    return rows.map((row) => ({ model: String(row.model), calls: Number(row.calls) }));
+  }
+
   /** The sessions with rows in the range, `sort` first (most recent, costliest, most calls). */
   async sessions(query: SessionsQuery): Promise<SessionsPage> {
     const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);

@@ -1,28 +1,26 @@
 /**
  * What the CLI asks of a store beside writing rows: a summary of the calls in
- * a time range (`llamonitor stats`, and later `llamonitor serve`), the
- * re-pricing of stored rows (`llamonitor reprice`), and the removal of rows
+ * a time range (`llamonitor stats`, from the read queries of call-queries.ts),
+ * the re-pricing of stored rows (`llamonitor reprice`), and the removal of rows
  * older than the retention (`llamonitor prune`, and the exporter's hourly
- * run). The types are shared; each sink answers with its own queries
- * (`<store>/maintenance.ts`).
+ * run). The types are shared; each sink re-prices and prunes with its own
+ * queries (`<store>/maintenance.ts`).
  */
-import type { ColumnName, JsonObject, StoredCostColumns } from '../schema/columns.js';
+import type { JsonObject, StoredCostColumns } from '../schema/columns.js';
+import type { CallDimension, CallQueries } from './call-queries.js';
 
 export const SUMMARY_GROUPS = ['model', 'provider', 'user', 'session', 'service', 'operation'] as const;
 export type SummaryGroup = (typeof SUMMARY_GROUPS)[number];
 
-/** The column each grouping reads. */
-export const GROUP_COLUMNS: Readonly<Record<SummaryGroup, ColumnName>> = {
+/** The dimension of the read queries (call-queries.ts) each grouping is. */
+const GROUP_DIMENSIONS: Readonly<Record<SummaryGroup, CallDimension>> = {
   model: 'model',
   provider: 'provider',
-  user: 'user_id',
-  session: 'session_id',
-  service: 'service_name',
+  user: 'user',
+  session: 'session',
+  service: 'service',
   operation: 'operation_type',
 };
-
-/** What a group of rows with a NULL key is shown as. */
-export const NO_GROUP = '(none)';
 
 export interface SummaryRequest {
   /** Rows whose `timestamp` is at or after `from` and before `to`. */
@@ -269,24 +267,32 @@ export function storedCostRow(found: Record<string, unknown>): StoredCostRow {
 }
 
 /** One group's line of a summary query, whatever the store (the queries name their columns alike). */
-export function groupSummaryOf(found: Record<string, unknown>): GroupSummary {
-  return {
-    group: String(found.grp),
-    calls: Number(found.calls),
-    errors: Number(found.errors),
-    inputTokens: Number(found.input_tokens),
-    outputTokens: Number(found.output_tokens),
-    cacheReadTokens: Number(found.cache_read_tokens),
-    costUsd: numberOrNull(found.cost_usd),
-    unpriced: Number(found.unpriced ?? 0),
-    p50Ms: numberOrNull(found.p50),
-    p95Ms: numberOrNull(found.p95),
-  };
-}
-
-/** A line of the models-without-a-price query. */
-export function unpricedModelOf(found: Record<string, unknown>): { model: string; calls: number } {
-  return { model: String(found.model), calls: Number(found.calls) };
+/**
+ * `llamonitor stats`' summary, from the store's read queries (the same that `llamonitor serve`
+ * answers with): its model calls by group, and the models seen without a price.
+ */
+export async function summaryOf(queries: CallQueries, request: SummaryRequest): Promise<Summary> {
+  const filter = { from: request.from, to: request.to, where: {} };
+  try {
+    const groups = await queries.summary(filter, GROUP_DIMENSIONS[request.by]);
+    return {
+      groups: groups.map((group) => ({
+        group: group.group,
+        calls: group.calls,
+        errors: group.errors,
+        inputTokens: group.input_tokens,
+        outputTokens: group.output_tokens,
+        cacheReadTokens: group.cache_read_tokens,
+        costUsd: group.cost_usd,
+        unpriced: group.unpriced,
+        p50Ms: group.latency_ms.p50,
+        p95Ms: group.latency_ms.p95,
+      })),
+      unpricedModels: await queries.unpricedModels(filter),
+    };
+  } finally {
+    await queries.close();
+  }
 }
 
 function numberOrNull(value: unknown): number | null {

@@ -1,70 +1,26 @@
 /**
- * The read side and the re-pricing of a MySQL or MariaDB table. MySQL 8 has
- * no PERCENTILE_CONT, so percentiles are nearest-rank, the same on both: the
- * smallest duration whose rank in its group is at least ceil(p × n), from
- * ROW_NUMBER() and COUNT() over the group. Re-pricing goes in batches keyed by
- * event_id, each batch's updates in one transaction.
+ * The maintenance of a MySQL or MariaDB table: re-pricing in batches keyed by
+ * event_id, each batch's updates in one transaction, and pruning, under the
+ * maintenance lease. (Its summaries are the read queries', call-reader.ts.)
  */
 import { createHash } from 'node:crypto';
 import type { PoolConnection, ResultSetHeader, RowDataPacket } from 'mysql2/promise';
 import {
-  GROUP_COLUMNS,
-  NO_GROUP,
   PRUNE_BATCH_ROWS,
   REPRICE_BATCH_ROWS,
-  groupSummaryOf,
   newTally,
   storedCostRow,
   tallied,
-  unpricedModelOf,
   type RepriceReport,
   type RepriceRequest,
-  type Summary,
-  type SummaryRequest,
 } from '../maintenance.js';
 import { quoteIdentifier } from './ddl.js';
 
 const METRICS = 'text_custom_metrics';
-/** A model call: a row naming a model that does not repeat another's call (isAggregateMetrics). */
-const MODEL_CALL = `model IS NOT NULL
-  AND NOT coalesce(JSON_CONTAINS_PATH(${METRICS}, 'one', '$.aggregate', '$.aggregate_input_tokens', '$.aggregate_output_tokens'), 0)`;
-const UNPRICED = `(cost_usd IS NULL AND JSON_UNQUOTE(JSON_EXTRACT(${METRICS}, '$.cost_source')) = 'unknown_model')`;
 
 /** `2026-12-04 10:00:00.000000`: the DATETIME(6) text of an instant, in UTC as the sink writes it. */
 export function datetime(date: Date): string {
   return date.toISOString().replace('T', ' ').replace('Z', '000');
-}
-
-export async function summarize(
-  connection: PoolConnection,
-  table: string,
-  request: SummaryRequest,
-): Promise<Summary> {
-  const name = quoteIdentifier(table);
-  const group = `coalesce(CAST(${quoteIdentifier(GROUP_COLUMNS[request.by])} AS CHAR), '${NO_GROUP}')`;
-  const where = `\`timestamp\` >= ? AND \`timestamp\` < ? AND ${MODEL_CALL}`;
-  const range = [datetime(request.from), datetime(request.to)];
-  const [groups] = await connection.query<RowDataPacket[]>(
-    `SELECT grp, COUNT(*) AS calls, SUM(error IS NOT NULL) AS errors,
-            coalesce(SUM(input_tokens), 0) AS input_tokens, coalesce(SUM(output_tokens), 0) AS output_tokens,
-            coalesce(SUM(cache_read_tokens), 0) AS cache_read_tokens, SUM(cost_usd) AS cost_usd,
-            SUM(unpriced) AS unpriced,
-            MIN(CASE WHEN duration_ms IS NOT NULL AND rn >= CEIL(0.5 * n) THEN duration_ms END) AS p50,
-            MIN(CASE WHEN duration_ms IS NOT NULL AND rn >= CEIL(0.95 * n) THEN duration_ms END) AS p95
-       FROM (SELECT ${group} AS grp, error, input_tokens, output_tokens, cache_read_tokens, cost_usd, duration_ms,
-                    ${UNPRICED} AS unpriced,
-                    ROW_NUMBER() OVER (PARTITION BY ${group} ORDER BY duration_ms IS NULL, duration_ms) AS rn,
-                    COUNT(duration_ms) OVER (PARTITION BY ${group}) AS n
-               FROM ${name} WHERE ${where}) AS calls
-      GROUP BY grp ORDER BY SUM(cost_usd) IS NULL, SUM(cost_usd) DESC, COUNT(*) DESC, grp`,
-    range,
-  );
-  const [unpriced] = await connection.query<RowDataPacket[]>(
-    `SELECT model, COUNT(*) AS calls FROM ${name} WHERE ${where} AND ${UNPRICED}
-      GROUP BY model ORDER BY COUNT(*) DESC, model`,
-    range,
-  );
-  return { groups: groups.map(groupSummaryOf), unpricedModels: unpriced.map(unpricedModelOf) };
 }
 
 /** The maintenance lease: a named lock held by `connection` until released (GET_LOCK, at most 64 characters). */

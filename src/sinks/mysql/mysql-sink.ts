@@ -43,10 +43,10 @@ import {
   maintenanceLockName,
   releaseMaintenanceLock,
   reprice,
-  summarize,
   tryMaintenanceLock,
 } from './maintenance.js';
 import {
+  summaryOf,
   MaintenanceBusyError,
   pruneInBatches,
   type PruneReport,
@@ -346,12 +346,7 @@ export class MySqlSink implements Sink {
   }
 
   async summarize(request: SummaryRequest): Promise<Summary> {
-    const { pool } = await this.connect();
-    try {
-      return await withConnection(pool, (connection) => summarize(connection, this.table, request));
-    } catch (error) {
-      throw describeMySqlError(error, `read rows of \`${this.table}\` on`, this.config, this.table);
-    }
+    return summaryOf(this.callQueries(), request);
   }
 
   /** Re-prices stored rows, holding the maintenance lease (GET_LOCK) on one connection throughout. */

@@ -1,8 +1,7 @@
 /**
- * The read side and the re-pricing of a Parquet dataset. The summary is
- * DuckDB's SQL over the dataset's files (`@duckdb/node-api`, an optional peer
- * dependency loaded only here; percentiles by `quantile_cont`, linear
- * interpolation as PostgreSQL's). Re-pricing rewrites each file whose rows
+ * The maintenance of a Parquet dataset, and where its readers find its files
+ * and DuckDB (`@duckdb/node-api`, an optional peer dependency, loaded only by
+ * the read queries of call-reader.ts). Re-pricing rewrites each file whose rows
  * change: to a temporary name in its folder, fsynced, renamed over the old
  * file, the folder fsynced, so a reader sees the old file or the new one,
  * never half of one and never a row twice. Only the visible, finished files
@@ -28,20 +27,14 @@ import { epochMicrosToIsoMicros, isoMicrosToEpochMicros } from '../../schema/tim
 import { fsyncFolderSync } from '../durable-fs.js';
 import { LEASE_HEARTBEAT_MILLIS, LEASE_STALE_MILLIS, pidRuns, thisProcess } from '../process-owner.js';
 import {
-  GROUP_COLUMNS,
   MaintenanceBusyError,
-  NO_GROUP,
-  groupSummaryOf,
   newTally,
   storedCostRow,
   type PruneReport,
   type PruneRequest,
   tallied,
-  unpricedModelOf,
   type RepriceReport,
   type RepriceRequest,
-  type Summary,
-  type SummaryRequest,
 } from '../maintenance.js';
 import { TemporaryParquetFile } from './parquet-file.js';
 
@@ -84,43 +77,6 @@ export function filesInRange(dataset: string, from: Date, to: Date): string[] {
         .sort()
         .map((name) => join(folder, name)),
     );
-}
-
-const sqlText = (text: string) => `'${text.replaceAll("'", "''")}'`;
-
-export async function summarize(dataset: string, request: SummaryRequest): Promise<Summary> {
-  const files = filesInRange(dataset, request.from, request.to);
-  if (files.length === 0) return { groups: [], unpricedModels: [] };
-  const { DuckDBInstance } = await loadDuckDb();
-  const connection = await (await DuckDBInstance.create(':memory:')).connect();
-  try {
-    const source = `read_parquet([${files.map(sqlText).join(', ')}], union_by_name = true)`;
-    const where =
-      `"timestamp" >= ${sqlText(request.from.toISOString())}::TIMESTAMPTZ AND "timestamp" < ${sqlText(request.to.toISOString())}::TIMESTAMPTZ` +
-      ` AND model IS NOT NULL AND coalesce(json_extract(text_custom_metrics, '$.aggregate'), json_extract(text_custom_metrics, '$.aggregate_input_tokens'), json_extract(text_custom_metrics, '$.aggregate_output_tokens')) IS NULL`;
-    const unpriced = `cost_usd IS NULL AND json_extract_string(text_custom_metrics, '$.cost_source') = 'unknown_model'`;
-    const group = `coalesce(CAST("${GROUP_COLUMNS[request.by]}" AS VARCHAR), '${NO_GROUP}')`;
-    const groups = (
-      await connection.runAndReadAll(
-        `SELECT ${group} AS grp, count(*) AS calls, count(error) AS errors,
-                coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
-                coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, sum(cost_usd) AS cost_usd,
-                count(*) FILTER (WHERE ${unpriced}) AS unpriced,
-                quantile_cont(duration_ms, 0.5) AS p50, quantile_cont(duration_ms, 0.95) AS p95
-           FROM ${source} WHERE ${where}
-          GROUP BY 1 ORDER BY sum(cost_usd) DESC NULLS LAST, count(*) DESC, 1`,
-      )
-    ).getRowObjectsJS();
-    const models = (
-      await connection.runAndReadAll(
-        `SELECT model, count(*) AS calls FROM ${source} WHERE ${where} AND ${unpriced}
-          GROUP BY model ORDER BY count(*) DESC, model`,
-      )
-    ).getRowObjectsJS();
-    return { groups: groups.map(groupSummaryOf), unpricedModels: models.map(unpricedModelOf) };
-  } finally {
-    connection.closeSync();
-  }
 }
 
 /**

@@ -16,18 +16,19 @@
  * dataset is written again, into a new segment, before it is acknowledged.
  */
 import { readRowsById, removeFilesOfRows } from './read-back.js';
-import { prune, reprice, summarize } from './maintenance.js';
+import { prune, reprice } from './maintenance.js';
 import { CallQueries } from '../call-queries.js';
 import { ParquetQueryRunner } from './call-reader.js';
 import { compact } from './compaction.js';
-import type {
-  CompactReport,
-  PruneReport,
-  PruneRequest,
-  RepriceReport,
-  RepriceRequest,
-  Summary,
-  SummaryRequest,
+import {
+  summaryOf,
+  type CompactReport,
+  type PruneReport,
+  type PruneRequest,
+  type RepriceReport,
+  type RepriceRequest,
+  type Summary,
+  type SummaryRequest,
 } from '../maintenance.js';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -255,7 +256,7 @@ export class ParquetSink implements Sink {
   }
 
   async summarize(request: SummaryRequest): Promise<Summary> {
-    return summarize(this.target, request);
+    return summaryOf(this.callQueries(), request);
   }
 
   callQueries(): CallQueries {

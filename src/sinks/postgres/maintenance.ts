@@ -1,57 +1,19 @@
 /**
- * The read side and the re-pricing of a PostgreSQL table: one SQL summary per
- * request (percentiles by `percentile_cont`, linear interpolation), and
- * re-pricing in batches of rows keyed by event_id, each batch one UPDATE.
+ * The maintenance of a PostgreSQL table: re-pricing in batches of rows keyed
+ * by event_id, each batch one UPDATE, and pruning, under the maintenance lease.
+ * (Its summaries are the read queries', call-reader.ts.)
  */
 import type pg from 'pg';
 import {
-  GROUP_COLUMNS,
-  NO_GROUP,
   PRUNE_BATCH_ROWS,
   REPRICE_BATCH_ROWS,
-  groupSummaryOf,
   newTally,
   storedCostRow,
   tallied,
-  unpricedModelOf,
   type RepriceReport,
   type RepriceRequest,
-  type Summary,
-  type SummaryRequest,
 } from '../maintenance.js';
 import type { TableName } from './ddl.js';
-
-/** A model call: a row naming a model that does not repeat another's call (isAggregateMetrics). */
-const MODEL_CALL = `model IS NOT NULL
-  AND NOT (coalesce(text_custom_metrics, '{}'::jsonb) ?| ARRAY['aggregate', 'aggregate_input_tokens', 'aggregate_output_tokens'])`;
-const UNPRICED = `cost_usd IS NULL AND text_custom_metrics->>'cost_source' = 'unknown_model'`;
-
-export async function summarize(
-  client: pg.ClientBase,
-  table: TableName,
-  request: SummaryRequest,
-): Promise<Summary> {
-  const group = `coalesce("${GROUP_COLUMNS[request.by]}"::text, '${NO_GROUP}')`;
-  const where = `timestamp >= $1 AND timestamp < $2 AND ${MODEL_CALL}`;
-  const range = [request.from.toISOString(), request.to.toISOString()];
-  const groups = await client.query<Record<string, unknown>>(
-    `SELECT ${group} AS grp, count(*) AS calls, count(error) AS errors,
-            coalesce(sum(input_tokens), 0) AS input_tokens, coalesce(sum(output_tokens), 0) AS output_tokens,
-            coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens, sum(cost_usd) AS cost_usd,
-            count(*) FILTER (WHERE ${UNPRICED}) AS unpriced,
-            percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
-            percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
-       FROM ${table.sql} WHERE ${where}
-      GROUP BY 1 ORDER BY sum(cost_usd) DESC NULLS LAST, count(*) DESC, 1`,
-    range,
-  );
-  const unpriced = await client.query<Record<string, unknown>>(
-    `SELECT model, count(*) AS calls FROM ${table.sql} WHERE ${where} AND ${UNPRICED}
-      GROUP BY model ORDER BY count(*) DESC, model`,
-    range,
-  );
-  return { groups: groups.rows.map(groupSummaryOf), unpricedModels: unpriced.rows.map(unpricedModelOf) };
-}
 
 /** The maintenance lease: a session advisory lock on the table's name, held by `client` until released. */
 export async function tryMaintenanceLock(client: pg.ClientBase, table: TableName): Promise<boolean> {

@@ -60,10 +60,10 @@ import {
   deleteOlderBatch,
   releaseMaintenanceLock,
   reprice,
-  summarize,
   tryMaintenanceLock,
 } from './maintenance.js';
 import {
+  summaryOf,
   MaintenanceBusyError,
   pruneInBatches,
   type PruneReport,
@@ -353,7 +353,7 @@ export class PostgresSink implements Sink {
 
   async summarize(request: SummaryRequest): Promise<Summary> {
     if (this.#closed) throw this.#closedError();
-    return this.#withClient('read rows', undefined, (client) => summarize(client, this.#name, request));
+    return summaryOf(this.callQueries(), request);
   }
 
   callQueries(): CallQueries {
