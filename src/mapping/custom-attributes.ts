@@ -76,18 +76,29 @@ export function customAttributes(
 ): JsonObject {
   const out: JsonObject = {};
   // The 1.0 key: the response model first (the `model` column takes the request model first).
-  setIfPresent(out, 'model', models.response ?? models.request);
-  setIfPresent(out, 'request_model', models.request);
-  setIfPresent(out, 'response_model', models.response);
-  setIfPresent(out, 'provider', first(view, PROVIDER_SOURCES));
-  setIfPresent(out, 'user_id', userId);
-  setIfPresent(out, 'agent_name', first(view, AGENT_SOURCES));
-  setIfPresent(out, 'tool_name', first(view, TOOL_SOURCES));
-  setIfPresent(out, 'service_name', view.resourceAttributes[ATTR_SERVICE_NAME]);
+  const model = presentValue(models.response ?? models.request);
+  if (model !== undefined) out['model'] = model;
+  const requestModel = presentValue(models.request);
+  if (requestModel !== undefined) out['request_model'] = requestModel;
+  const responseModel = presentValue(models.response);
+  if (responseModel !== undefined) out['response_model'] = responseModel;
+  const provider = presentValue(first(view, PROVIDER_SOURCES));
+  if (provider !== undefined) out['provider'] = provider;
+  const user = presentValue(userId);
+  if (user !== undefined) out['user_id'] = user;
+  const agentName = presentValue(first(view, AGENT_SOURCES));
+  if (agentName !== undefined) out['agent_name'] = agentName;
+  const toolName = presentValue(first(view, TOOL_SOURCES));
+  if (toolName !== undefined) out['tool_name'] = toolName;
+  const serviceName = presentValue(view.resourceAttributes[ATTR_SERVICE_NAME]);
+  if (serviceName !== undefined) out['service_name'] = serviceName;
   const scope = span.instrumentationScope ?? span.instrumentationLibrary;
-  setIfPresent(out, 'scope_name', scope?.name);
-  setIfPresent(out, 'scope_version', scope?.version);
-  setIfPresent(out, 'span_kind', spanKindName(span.kind));
+  const scopeName = presentValue(scope?.name);
+  if (scopeName !== undefined) out['scope_name'] = scopeName;
+  const scopeVersion = presentValue(scope?.version);
+  if (scopeVersion !== undefined) out['scope_version'] = scopeVersion;
+  const spanKind = presentValue(spanKindName(span.kind));
+  if (spanKind !== undefined) out['span_kind'] = spanKind;
   const status = view.has(HTTP_STATUS_GROUP) ? view.get(ATTR_HTTP_RESPONSE_STATUS_CODE) : undefined;
   if (typeof status === 'number' && Number.isInteger(status)) out['http_status_code'] = status;
   if (span[SPAN_NOT_ENDED] === true) out['span_not_ended'] = true;
@@ -95,10 +106,14 @@ export function customAttributes(
   if (request !== undefined) out['request'] = request;
   // One reason is the finish_reason column's; a list is kept when there are more (one per choice).
   if (finishReasons !== undefined && finishReasons.length > 1) out['finish_reasons'] = [...finishReasons];
-  setIfPresent(out, 'response_id', first(view, RESPONSE_ID_SOURCES));
-  setIfPresent(out, 'tool_call_id', first(view, TOOL_CALL_ID_SOURCES));
-  setIfPresent(out, 'agent_id', first(view, AGENT_ID_SOURCES));
-  setIfPresent(out, 'prompt_name', first(view, PROMPT_NAME_SOURCES));
+  const responseId = presentValue(first(view, RESPONSE_ID_SOURCES));
+  if (responseId !== undefined) out['response_id'] = responseId;
+  const toolCallId = presentValue(first(view, TOOL_CALL_ID_SOURCES));
+  if (toolCallId !== undefined) out['tool_call_id'] = toolCallId;
+  const agentId = presentValue(first(view, AGENT_ID_SOURCES));
+  if (agentId !== undefined) out['agent_id'] = agentId;
+  const promptName = presentValue(first(view, PROMPT_NAME_SOURCES));
+  if (promptName !== undefined) out['prompt_name'] = promptName;
   const evaluations = evaluationsOf(span, view);
   if (evaluations !== undefined) out['evaluations'] = evaluations;
 
@@ -165,9 +180,18 @@ function evaluationFrom(read: (key: string) => unknown): JsonObject | undefined 
   return undefined;
 }
 
+/**
+ * The value as stored, or undefined when there is none (undefined, null, ''). Each caller stores it
+ * under its own literal key: a store whose key varies with the caller would be a megamorphic keyed
+ * store, the slowest part of this function.
+ */
+function presentValue(value: unknown): JsonValue | undefined {
+  return value === undefined || value === null || value === '' ? undefined : boundedValue(value);
+}
+
 function setIfPresent(out: JsonObject, key: string, value: unknown): void {
-  if (value === undefined || value === null || value === '') return;
-  out[key] = boundedValue(value);
+  const stored = presentValue(value);
+  if (stored !== undefined) out[key] = stored;
 }
 
 function groupedValues(view: SpanView, prefix: GroupedPrefix): JsonObject | undefined {

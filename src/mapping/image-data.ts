@@ -175,6 +175,12 @@ function decodeBase64(base64: string, start: number, end: number): Uint8Array {
   return Buffer.from(base64.slice(start, end), 'base64');
 }
 
+/** The base64 digits (A–Z a–z 0–9 + /) by code unit: 1 for a digit, 0 for every other unit. */
+const BASE64_DIGITS = new Uint8Array(128);
+for (const digit of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') {
+  BASE64_DIGITS[digit.charCodeAt(0)] = 1;
+}
+
 function toBytes(values: ArrayLike<unknown>, start: number, end: number): Uint8Array {
   const out = new Uint8Array(Math.max(0, end - start));
   for (let i = start; i < end; i++) {
@@ -185,8 +191,6 @@ function toBytes(values: ArrayLike<unknown>, start: number, end: number): Uint8A
 }
 
 const BASE64_HEAD = /^[A-Za-z0-9+/]{16}/;
-const BASE64_ONLY = /^[A-Za-z0-9+/=\r\n]+$/;
-const URI_SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]{0,31}:/;
 
 /**
  * A string that a convention declares to be an image: a data: URL, a URI (any
@@ -195,9 +199,39 @@ const URI_SCHEME = /^[a-zA-Z][a-zA-Z0-9+.-]{0,31}:/;
 export function imageFromDeclaredString(value: string, mimeType?: string): ImageData | undefined {
   if (value.length === 0) return undefined;
   if (value.startsWith('data:')) return imageFromDataUrl(value, 0, true)?.image;
-  if (URI_SCHEME.test(value)) return { kind: 'uri', uri: value, mimeType };
-  if (BASE64_ONLY.test(value.slice(0, 256))) return { kind: 'base64', base64: value, mimeType };
+  if (hasUriScheme(value)) return { kind: 'uri', uri: value, mimeType };
+  if (isBase64Head(value)) return { kind: 'base64', base64: value, mimeType };
   return { kind: 'uri', uri: value, mimeType };
+}
+
+/** Whether `value` starts with a URI scheme and its colon: a letter, then up to 31 of `a-z A-Z 0-9 + . -`. */
+function hasUriScheme(value: string): boolean {
+  if (!isLetter(value.charCodeAt(0))) return false;
+  const limit = Math.min(value.length, 33);
+  for (let i = 1; i < limit; i++) {
+    const unit = value.charCodeAt(i);
+    if (unit === 0x3a /* : */) return true;
+    const schemeUnit =
+      isLetter(unit) || (unit >= 0x30 && unit <= 0x39) || unit === 0x2b || unit === 0x2e || unit === 0x2d;
+    if (!schemeUnit) return false;
+  }
+  return false;
+}
+
+function isLetter(unit: number): boolean {
+  return (unit >= 0x41 && unit <= 0x5a) || (unit >= 0x61 && unit <= 0x7a);
+}
+
+/** Whether the first 256 code units of a non-empty `value` are base64 digits, padding and line breaks only. */
+function isBase64Head(value: string): boolean {
+  const limit = Math.min(value.length, 256);
+  for (let i = 0; i < limit; i++) {
+    const unit = value.charCodeAt(i);
+    const base64 =
+      (unit < 128 && BASE64_DIGITS[unit] === 1) || unit === 0x3d || unit === 0x0d || unit === 0x0a;
+    if (!base64) return false;
+  }
+  return true;
 }
 
 /**

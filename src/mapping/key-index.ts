@@ -17,7 +17,7 @@ import type { Attributes } from '@opentelemetry/api';
  * `gen_ai.*` keys, but seldom `gen_ai.tool.*` ones).
  */
 export const KeyGroup = {
-  /** Keys under none of the prefixes below (`error.type`, `http.*`). */
+  /** Keys under none of the prefixes below (`error.type`, `http.*`): most LLM spans have none. */
   unprefixed: 1 << 0,
   genAi: 1 << 1,
   genAiUsage: 1 << 2,
@@ -135,7 +135,7 @@ export function groupedKeys(keys: readonly string[]): readonly GroupedKey[] {
 
 /** Attribute keys grouped by the prefixes the mapping reads, in the order the span holds them. */
 export interface KeyIndex {
-  /** The key groups (KeyGroup bits) the span has keys in; `unprefixed` always. */
+  /** The key groups (KeyGroup bits) the span has keys in. */
   readonly groups: number;
   /** `llm.input_messages.*` (OpenInference). */
   readonly openInferenceInput: readonly string[];
@@ -265,7 +265,7 @@ export const UNINDEXED: KeyIndex = {
 };
 
 export function indexKeys(attributes: Attributes): KeyIndex {
-  let groups: number = KeyGroup.unprefixed;
+  let groups = 0;
   let hasLlmConvention = false;
   // Lists are made on their first key: most spans have none of most of them.
   let openInferenceInput: string[] | undefined;

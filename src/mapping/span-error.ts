@@ -10,9 +10,10 @@ import {
   ATTR_EXCEPTION_MESSAGE,
   ATTR_EXCEPTION_TYPE,
 } from '@opentelemetry/semantic-conventions';
-import type { Attributes } from '@opentelemetry/api';
 import { UNENDED_ERROR, UNENDED_ERROR_TYPE } from '../schema/unended-calls.js';
+import { keyGroupOf } from './key-index.js';
 import { SPAN_NOT_ENDED, type SpanEventLike, type SpanLike } from './span-like.js';
+import type { SpanView } from './span-view.js';
 
 export interface SpanError {
   readonly error: string | null;
@@ -21,9 +22,11 @@ export interface SpanError {
 
 const EXCEPTION_EVENT = 'exception';
 const NOT_ENDED: SpanError = { error: UNENDED_ERROR, error_type: UNENDED_ERROR_TYPE };
+const NO_ERROR: SpanError = { error: null, error_type: null };
+const ERROR_TYPE_GROUP = keyGroupOf(ATTR_ERROR_TYPE);
 
-/** `attributes` are the span's, already read safely; status and events are read here, each on its own. */
-export function spanError(span: SpanLike, attributes: Attributes): SpanError {
+/** The view holds the span's attributes, already read safely; status and events are read here, each on its own. */
+export function spanError(span: SpanLike, view: SpanView): SpanError {
   if (span[SPAN_NOT_ENDED] === true) return NOT_ENDED;
   const status = statusOf(span);
   const failed = status?.code === SpanStatusCode.ERROR;
@@ -31,11 +34,13 @@ export function spanError(span: SpanLike, attributes: Attributes): SpanError {
   const statusMessage = failed ? nonEmpty(status.message) : undefined;
   const exceptionMessage = nonEmpty(exception?.attributes?.[ATTR_EXCEPTION_MESSAGE]);
   const errorType =
-    nonEmpty(attributes[ATTR_ERROR_TYPE]) ?? nonEmpty(exception?.attributes?.[ATTR_EXCEPTION_TYPE]) ?? null;
+    nonEmpty(view.has(ERROR_TYPE_GROUP) ? view.get(ATTR_ERROR_TYPE) : undefined) ??
+    nonEmpty(exception?.attributes?.[ATTR_EXCEPTION_TYPE]) ??
+    null;
   const message = statusMessage ?? exceptionMessage;
   if (message !== undefined) return { error: message, error_type: errorType };
   if (failed || errorType !== null) return { error: errorType ?? 'error', error_type: errorType };
-  return { error: null, error_type: null };
+  return NO_ERROR;
 }
 
 function statusOf(span: SpanLike): SpanLike['status'] | undefined {

@@ -139,7 +139,7 @@ function mapSpan(span: SpanLike, options: MappingOptions): MetricEvent | undefin
   const sessionId =
     attempt('session', sessionIdInView, view, undefined) ?? options.inheritedSessionId ?? traceId;
   const parentSpanId = attempt('parent', parentSpanIdOf, span, null);
-  const { error, error_type } = attempt2('error', spanError, span, attributes, NO_ERROR);
+  const { error, error_type } = attempt2('error', spanError, span, view, NO_ERROR);
   // Attributes whose values were stored as null: named in text_custom_metrics, built last.
   const invalid: string[] = [];
   let imageMetrics: JsonObject | null = null;

@@ -4,6 +4,7 @@
  */
 import type { Attributes } from '@opentelemetry/api';
 import { describe, expect, it } from 'vitest';
+import { imageFromDeclaredString } from '../../src/mapping/image-data.js';
 import { readImageHeader } from '../../src/mapping/image-header.js';
 import { toMetricEvent } from '../../src/mapping/to-metric-event.js';
 import type { MetricEvent } from '../../src/schema/columns.js';
@@ -49,6 +50,21 @@ describe('image headers', () => {
       }),
     });
     expect([event.image_width, event.image_height]).toEqual([7, 4]);
+  });
+});
+
+describe('declared image strings', () => {
+  it.each([
+    ['https://example.com/cat.png', 'uri'],
+    ['gs://bucket/cat.png', 'uri'],
+    ['file-abc123', 'uri'],
+    ['1http://not-a-scheme', 'uri'],
+    ['iVBORw0KGgoAAAANSUhEUgAAAAQAAAAD', 'base64'],
+    ['iVBORw0KGgo=\r\nAAAANSUhEUg==', 'base64'],
+    [`${'A'.repeat(300)}:`, 'base64'],
+    [`a${'b'.repeat(32)}:rest`, 'uri'],
+  ])('%s is declared a %s image', (text, kind) => {
+    expect(imageFromDeclaredString(text)?.kind).toBe(kind);
   });
 });
 
