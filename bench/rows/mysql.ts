@@ -14,7 +14,7 @@ import mysql from 'mysql2/promise';
 import { throughputRow, type BenchRow } from '../report.js';
 import { built, llamonitor } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
-import { processorCostRows } from '../support/processor-cost.js';
+import { mappingFloor, processorCostRows } from '../support/processor-cost.js';
 import {
   assertNothingSpilled,
   exportInBatches,
@@ -151,7 +151,9 @@ runGroup(async (settings) => {
       'processor',
       `spans ended through MetricEventsSpanProcessor (defaults: one 512-span export at a time; timed after ${WARM_UP_ROWS} spans of warm-up through it) to rows stored (mapping, LOAD DATA LOCAL, indexed InnoDB table), then forceFlush, vs the mariadb client's LOAD DATA LOCAL INFILE of the same rows; ${rows.length} rows from ${spans.length} spans; CPU per row and main-thread time per span: the rows below`,
     ),
-    ...processorCostRows('mysql', processorRuns, rows.length, spans.length),
+    ...processorCostRows('mysql', processorRuns, rows.length, spans.length, {
+      mappingMicrosPerRow: mappingFloor(spans),
+    }),
     ...(settings.detail
       ? [
           result(

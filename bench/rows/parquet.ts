@@ -15,7 +15,7 @@ import { parquetMetadata } from 'hyparquet';
 import { throughputRow } from '../report.js';
 import { built, llamonitor } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
-import { processorCostRows } from '../support/processor-cost.js';
+import { mappingFloor, processorCostRows } from '../support/processor-cost.js';
 import {
   assertNothingSpilled,
   exportInBatches,
@@ -26,7 +26,7 @@ import {
   writeInBatches,
 } from '../support/export-spans.js';
 import { bareHyparquet, parquetjsLite } from '../support/parquet-references.js';
-import { ratesOverRounds, timedMillis } from '../support/stats.js';
+import { cpuMicrosSince, median, ratesOverRounds, timedMillis } from '../support/stats.js';
 import { visibleParquetFiles } from '../../test/support/parquet-readers.js';
 
 const { ParquetSink } =
@@ -57,8 +57,15 @@ runGroup(async (settings) => {
   };
   /** The processor's runs, one per round: what they cost (bench/support/processor-cost.ts). */
   const processorRuns: ProcessorRun[] = [];
+  /** hyparquet-writer's own CPU per row in its rounds: the Parquet part of the CPU row's floor. */
+  const hyparquetCpuPerRow: number[] = [];
   const methods: Record<Method, () => Promise<number>> = {
-    'hyparquet-writer': () => timedMillis(() => bareHyparquet(rows, join(folder, `bare-${++run}.parquet`))),
+    'hyparquet-writer': () =>
+      timedMillis(() => {
+        const cpu = process.cpuUsage();
+        bareHyparquet(rows, join(folder, `bare-${++run}.parquet`));
+        hyparquetCpuPerRow.push(cpuMicrosSince(cpu) / rows.length);
+      }),
     'parquetjs-lite': () => timedMillis(() => parquetjsLite(rows, join(folder, `lite-${++run}.parquet`))),
     processor: async () => {
       const directory = join(folder, `processor-${++run}`);
@@ -136,7 +143,10 @@ runGroup(async (settings) => {
       'ratio >= 3',
       'the same processor runs vs parquetjs-lite writing the same rows (snappy)',
     ),
-    ...processorCostRows('parquet', processorRuns, rows.length, spans.length),
+    ...processorCostRows('parquet', processorRuns, rows.length, spans.length, {
+      mappingMicrosPerRow: mappingFloor(spans),
+      library: { name: 'hyparquet-writer', microsPerRow: median(hyparquetCpuPerRow) },
+    }),
     ...(settings.detail
       ? [
           result(

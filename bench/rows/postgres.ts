@@ -15,7 +15,7 @@ import pg from 'pg';
 import { throughputRow, type BenchRow } from '../report.js';
 import { built, llamonitor } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
-import { processorCostRows } from '../support/processor-cost.js';
+import { mappingFloor, processorCostRows } from '../support/processor-cost.js';
 import {
   assertNothingSpilled,
   exportInBatches,
@@ -158,7 +158,9 @@ runGroup(async (settings) => {
       'processor',
       `spans ended through MetricEventsSpanProcessor (defaults: one 512-span export at a time; timed after ${WARM_UP_ROWS} spans of warm-up through it) to rows stored (mapping, COPY, indexed table), then forceFlush, vs psql \\copy of the same rows from a file; ${rows.length} rows from ${spans.length} spans; CPU per row and main-thread time per span: the rows below`,
     ),
-    ...processorCostRows('postgres', processorRuns, rows.length, spans.length),
+    ...processorCostRows('postgres', processorRuns, rows.length, spans.length, {
+      mappingMicrosPerRow: mappingFloor(spans),
+    }),
     ...(settings.detail
       ? [
           result(
