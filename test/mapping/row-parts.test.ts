@@ -19,7 +19,8 @@ import { measureText } from '../../src/mapping/text-metrics.js';
 import { toMetricEvent } from '../../src/mapping/to-metric-event.js';
 import { TOKEN_SOURCES, type TokenName } from '../../src/mapping/tokens.js';
 import { USER_KEYS } from '../../src/mapping/user-id.js';
-import type { MetricEvent } from '../../src/schema/columns.js';
+import { INSERT_COLUMNS, type MetricEvent } from '../../src/schema/columns.js';
+import { everyFixtureSpan } from '../fixtures/spans/all.js';
 import { recordSpans } from '../fixtures/spans/record.js';
 
 function rowOf(attributes: Attributes, options: Parameters<typeof toMetricEvent>[1] = {}): MetricEvent {
@@ -28,6 +29,20 @@ function rowOf(attributes: Attributes, options: Parameters<typeof toMetricEvent>
   });
   return toMetricEvent(span!, options)!;
 }
+
+describe('the row object', () => {
+  // Rows are made by a constructor (no allocation site for V8 to pretenure): still plain objects, every column set.
+  it.each(everyFixtureSpan().map((span) => [span.name, span] as const))(
+    '%s: a plain object with every column, in column order',
+    (_name, span) => {
+      const row = toMetricEvent(span);
+      if (row === undefined) return expect(span.attributes).not.toHaveProperty('gen_ai.operation.name');
+      expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+      expect(Object.keys(row)).toEqual(INSERT_COLUMNS.map((column) => column.name));
+      expect({ ...row }).toStrictEqual(row);
+    },
+  );
+});
 
 describe('session id', () => {
   it.each([
