@@ -159,12 +159,31 @@ const MIN_CAP = 1024;
  * are measured from their length and first bytes.
  */
 export function perValueCap(attributes: Attributes, budget: number): number {
-  const lengths: number[] = [];
+  // Most spans fit their budget: one pass sums the lengths, without a list or a function per span.
   let total = 0;
+  try {
+    for (const key in attributes) {
+      const value = attributes[key];
+      if (typeof value === 'string') total += countedLength(value);
+      else if (Array.isArray(value)) for (const item of value as unknown[]) total += countedLength(item);
+    }
+  } catch {
+    return budget; // hostile attributes (a throwing getter): the per-value bound still holds
+  }
+  return total <= budget ? budget : sharedCap(attributes, budget);
+}
+
+/** A value's characters as the budget counts them: strings shorter than MIN_CAP and data: URLs count none. */
+function countedLength(value: unknown): number {
+  return typeof value !== 'string' || value.length < MIN_CAP || value.startsWith('data:') ? 0 : value.length;
+}
+
+/** perValueCap for a span whose values exceed the budget together. */
+function sharedCap(attributes: Attributes, budget: number): number {
+  const lengths: number[] = [];
   const count = (value: unknown): void => {
-    if (typeof value !== 'string' || value.length < MIN_CAP || value.startsWith('data:')) return;
-    lengths.push(value.length);
-    total += value.length;
+    const length = countedLength(value);
+    if (length > 0) lengths.push(length);
   };
   try {
     for (const key in attributes) {
@@ -173,9 +192,8 @@ export function perValueCap(attributes: Attributes, budget: number): number {
       else count(value);
     }
   } catch {
-    return budget; // hostile attributes (a throwing getter): the per-value bound still holds
+    return budget;
   }
-  if (total <= budget) return budget;
   lengths.sort((a, b) => a - b);
   let left = budget;
   for (let i = 0; i < lengths.length; i++) {
