@@ -9,7 +9,13 @@ import type { ResolvedOptions } from '../config/options.js';
 import { priceTableOf } from '../config/prices.js';
 import { repriceRow } from '../pricing/reprice-row.js';
 import { redactSecrets } from '../secrets.js';
-import { SUMMARY_GROUPS, type GroupSummary, type Summary, type SummaryGroup } from '../sinks/maintenance.js';
+import {
+  SUMMARY_GROUPS,
+  summaryOf,
+  type GroupSummary,
+  type Summary,
+  type SummaryGroup,
+} from '../sinks/maintenance.js';
 import type { Sink } from '../sinks/sink.js';
 import { EXIT_USAGE, loadOptions, type Env, type Out } from './commands.js';
 
@@ -87,7 +93,9 @@ export async function stats(
   }
   const options = loadOptions(env, out, { createTable: false });
   if (!options) return 1;
-  const summary = await withSink(options, out, 'stats', (sink) => sink.summarize({ ...range, by: group }));
+  const summary = await withSink(options, out, 'stats', (sink) =>
+    summaryOf(sink.callQueries(), { ...range, by: group }),
+  );
   if (summary === undefined) return 1;
   if (json) {
     out(

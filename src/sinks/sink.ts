@@ -12,8 +12,6 @@ import type {
   PruneRequest,
   RepriceReport,
   RepriceRequest,
-  Summary,
-  SummaryRequest,
 } from './maintenance.js';
 
 export type SinkKind = 'parquet' | 'postgres' | 'mysql';
@@ -51,8 +49,6 @@ export interface Sink {
   readBack(eventIds: readonly string[]): Promise<MetricEvent[]>;
   /** Deletes the rows with these event ids (the doctor removes its probe row). */
   remove(eventIds: readonly string[]): Promise<void>;
-  /** The model calls of a time range summed by group (`llamonitor stats`). */
-  summarize(request: SummaryRequest): Promise<Summary>;
   /**
    * The read queries of `llamonitor serve` (aggregates, pages of calls,
    * sessions, traces) over this store; they only read. Closing them releases

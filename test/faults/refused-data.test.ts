@@ -67,7 +67,6 @@ function counting(sink: Sink): Sink & { readonly writes: number[] } {
     checkHealth: (signal) => sink.checkHealth(signal),
     readBack: (ids) => sink.readBack(ids),
     remove: (ids) => sink.remove(ids),
-    summarize: (request) => sink.summarize(request),
     callQueries: () => sink.callQueries(),
     reprice: (request) => sink.reprice(request),
     prune: (request) => sink.prune(request),

@@ -15,7 +15,6 @@ import { PriceTable } from '../../src/pricing/price-table.js';
 import { repriceRow } from '../../src/pricing/reprice-row.js';
 import { SCHEMA_VERSION, type JsonObject, type MetricEvent } from '../../src/schema/columns.js';
 import { fitRow } from '../../src/schema/fit-row.js';
-import type { Summary } from '../../src/sinks/maintenance.js';
 import { maintenanceLockName } from '../../src/sinks/mysql/maintenance.js';
 import type { Sink } from '../../src/sinks/sink.js';
 import {
@@ -28,6 +27,8 @@ import {
 import { importBuilt } from '../support/built-package.js';
 
 // The built package: the Parquet sink converts its files in a worker thread that runs dist/.
+const { summaryOf } =
+  await importBuilt<typeof import('../../src/sinks/maintenance.js')>('sinks/maintenance.js');
 const { createSink } =
   await importBuilt<typeof import('../../src/config/create-sink.js')>('config/create-sink.js');
 const { resolveOptions } =
@@ -275,7 +276,7 @@ for (const store of STORES) {
     });
 
     it('summarises the model calls of the range by model: wrappers, tools and older rows left out', async () => {
-      const summary: Summary = await sink.summarize({ ...lastDay(), by: 'model' });
+      const summary = await summaryOf(sink.callQueries(), { ...lastDay(), by: 'model' });
       const durations = [100, 150, 200];
       expect(summary.groups).toEqual([
         {
@@ -307,14 +308,14 @@ for (const store of STORES) {
     });
 
     it('groups by session and by provider', async () => {
-      const bySession = await sink.summarize({ ...lastDay(), by: 'session' });
+      const bySession = await summaryOf(sink.callQueries(), { ...lastDay(), by: 'session' });
       expect(bySession.groups.map((g) => [g.group, g.calls])).toEqual([
         ['session-reported', 1],
         ['session-first', 1],
         ['session-failed', 1],
         ['session-unknown', 1],
       ]);
-      const byProvider = await sink.summarize({ ...lastDay(), by: 'provider' });
+      const byProvider = await summaryOf(sink.callQueries(), { ...lastDay(), by: 'provider' });
       expect(byProvider.groups.map((g) => [g.group, g.calls])).toEqual([
         ['openai', 3],
         ['acme', 1],

@@ -10,7 +10,6 @@ import {
   type PruneReport,
   type PruneRequest,
   type RepriceReport,
-  type Summary,
 } from '../../src/sinks/maintenance.js';
 
 export class MemorySink implements Sink {
@@ -76,10 +75,6 @@ export class MemorySink implements Sink {
 
   async schemaGaps(): Promise<SchemaGaps> {
     return { columns: [], indexes: [] };
-  }
-
-  async summarize(): Promise<Summary> {
-    throw new Error('the memory sink keeps rows for lifecycle tests; it summarises nothing');
   }
 
   callQueries(): never {

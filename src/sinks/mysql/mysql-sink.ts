@@ -46,15 +46,12 @@ import {
   tryMaintenanceLock,
 } from './maintenance.js';
 import {
-  summaryOf,
   MaintenanceBusyError,
   pruneInBatches,
   type PruneReport,
   type PruneRequest,
   type RepriceReport,
   type RepriceRequest,
-  type Summary,
-  type SummaryRequest,
 } from '../maintenance.js';
 import { deleteRowsById, readRowsById } from './read-back.js';
 import {
@@ -343,10 +340,6 @@ export class MySqlSink implements Sink {
       },
       close: async () => undefined,
     });
-  }
-
-  async summarize(request: SummaryRequest): Promise<Summary> {
-    return summaryOf(this.callQueries(), request);
   }
 
   /** Re-prices stored rows, holding the maintenance lease (GET_LOCK) on one connection throughout. */

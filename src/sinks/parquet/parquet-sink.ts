@@ -21,14 +21,11 @@ import { CallQueries } from '../call-queries.js';
 import { ParquetQueryRunner } from './call-reader.js';
 import { compact } from './compaction.js';
 import {
-  summaryOf,
   type CompactReport,
   type PruneReport,
   type PruneRequest,
   type RepriceReport,
   type RepriceRequest,
-  type Summary,
-  type SummaryRequest,
 } from '../maintenance.js';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -253,10 +250,6 @@ export class ParquetSink implements Sink {
 
   async remove(eventIds: readonly string[]): Promise<void> {
     await removeFilesOfRows(this.target, eventIds);
-  }
-
-  async summarize(request: SummaryRequest): Promise<Summary> {
-    return summaryOf(this.callQueries(), request);
   }
 
   callQueries(): CallQueries {

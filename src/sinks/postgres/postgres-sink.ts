@@ -63,15 +63,12 @@ import {
   tryMaintenanceLock,
 } from './maintenance.js';
 import {
-  summaryOf,
   MaintenanceBusyError,
   pruneInBatches,
   type PruneReport,
   type PruneRequest,
   type RepriceReport,
   type RepriceRequest,
-  type Summary,
-  type SummaryRequest,
 } from '../maintenance.js';
 import {
   declaredTypes,
@@ -349,11 +346,6 @@ export class PostgresSink implements Sink {
     await this.#withClient('delete rows', undefined, (client) =>
       deleteRowsById(client, this.#name, eventIds),
     );
-  }
-
-  async summarize(request: SummaryRequest): Promise<Summary> {
-    if (this.#closed) throw this.#closedError();
-    return summaryOf(this.callQueries(), request);
   }
 
   callQueries(): CallQueries {
