@@ -25,6 +25,7 @@ import type { MetricEvent } from '../support/built.js';
 import { built } from '../support/built.js';
 import { progress, runGroup } from '../support/child.js';
 import { median, spreadOf } from '../support/stats.js';
+import { readServerSentEvents } from '../../test/support/server-sent-events.js';
 
 const { createSink } = await built<typeof import('../../src/config/create-sink.js')>('config/create-sink.js');
 const { resolveOptions } = await built<typeof import('../../src/config/options.js')>('config/options.js');
@@ -137,24 +138,12 @@ async function liveDelays(base: string, write: (rows: MetricEvent[]) => Promise<
   const arrived = new Map<string, number>();
   let ready = false;
   const response = await fetch(`${base}/api/live`, { signal: controller.signal });
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    let text = '';
-    for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-      text += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = text.indexOf('\n\n')) >= 0) {
-        const block = text.slice(0, end);
-        text = text.slice(end + 2);
-        if (block.startsWith('event: ready')) ready = true;
-        if (!block.startsWith('event: calls')) continue;
-        const { calls } = JSON.parse(block.slice(block.indexOf('data: ') + 6)) as {
-          calls: { event_id: string }[];
-        };
-        for (const call of calls) arrived.set(call.event_id, performance.now());
-      }
-    }
-  })().catch(() => undefined);
+  const reading = readServerSentEvents(response.body as AsyncIterable<Uint8Array>, (event, data) => {
+    if (event === 'ready') ready = true;
+    if (event !== 'calls') return;
+    const { calls } = JSON.parse(data) as { calls: { event_id: string }[] };
+    for (const call of calls) arrived.set(call.event_id, performance.now());
+  }).catch(() => undefined);
   const wait = (millis: number) => new Promise((resolve) => setTimeout(resolve, millis));
   for (let waited = 0; !ready; waited += 20) {
     if (waited > 30_000) throw new Error('/api/live sent no ready event within 30 s');

@@ -11,6 +11,7 @@ import { SCHEMA_VERSION, type MetricEvent } from '../../src/schema/columns.js';
 import { fitRow } from '../../src/schema/fit-row.js';
 import type { CallRow } from '../../src/sinks/call-queries.js';
 import { SERVE_STORES, serveStore, type ServedStore } from './stores.js';
+import { readServerSentEvents } from '../support/server-sent-events.js';
 
 /** Generous: the store, the poll (200 ms here) and a loaded machine together. */
 const ARRIVAL_BOUND_MILLIS = 30_000;
@@ -47,19 +48,9 @@ class EventReader {
     this.done = (async () => {
       const response = await fetch(url, { signal: this.controller.signal });
       expect(response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
-      const decoder = new TextDecoder();
-      let text = '';
-      for await (const chunk of response.body as AsyncIterable<Uint8Array>) {
-        text += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = text.indexOf('\n\n')) >= 0) {
-          const block = text.slice(0, end);
-          text = text.slice(end + 2);
-          const event = /^event: (.+)$/m.exec(block)?.[1];
-          const data = /^data: (.+)$/m.exec(block)?.[1];
-          if (event && data) this.events.push({ event, data: JSON.parse(data), at: Date.now() });
-        }
-      }
+      await readServerSentEvents(response.body as AsyncIterable<Uint8Array>, (event, data) =>
+        this.events.push({ event, data: JSON.parse(data) as Record<string, unknown>, at: Date.now() }),
+      );
     })().catch((error: unknown) => {
       if ((error as Error).name !== 'AbortError') throw error;
     });
