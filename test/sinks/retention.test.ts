@@ -4,8 +4,10 @@
  * MariaDB: batches of 5,000 under the lease; Parquet: whole day folders),
  * counted before and after by an independent reader (a plain pg or mysql2
  * connection, DuckDB over the Parquet files), while a writer keeps writing.
- * Then the exporter's own hourly run, `retentionDays`, end to end.
+ * A prune beside a writer's open transaction (SQL) neither waits for it nor
+ * touches its row. Then the exporter's own hourly run, `retentionDays`, end to end.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -70,6 +72,16 @@ interface Store {
   readonly count: (url: string, table: string) => Promise<number>;
   /** Takes the table's maintenance lease from elsewhere; returns how to let it go. */
   readonly holdLease: (url: string, table: string) => Promise<() => Promise<void>>;
+  /**
+   * SQL: a writer's transaction, left open, that inserted a copy of row `like` under
+   * `event_id` and the present time; returns its commit.
+   */
+  readonly holdNewRow?: (
+    url: string,
+    table: string,
+    like: string,
+    eventId: string,
+  ) => Promise<() => Promise<void>>;
   readonly drop: (url: string, table: string) => Promise<void>;
   /** Whole days (Parquet) or exact instants (SQL). */
   readonly wholeDays: boolean;
@@ -100,6 +112,18 @@ const STORES: readonly Store[] = [
       await client.query('SELECT pg_advisory_lock(hashtext($1))', [`llamonitor-maintenance "${table}"`]);
       return async () => client.end();
     },
+    holdNewRow: async (url, table, like, eventId) => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query(`CREATE TEMP TABLE held AS SELECT * FROM "${table}" WHERE event_id = $1`, [like]);
+      await client.query('UPDATE held SET event_id = $1, timestamp = now()', [eventId]);
+      await client.query('BEGIN');
+      await client.query(`INSERT INTO "${table}" SELECT * FROM held`);
+      return async () => {
+        await client.query('COMMIT');
+        await client.end();
+      };
+    },
     drop: dropPostgresTable,
     wholeDays: false,
   },
@@ -123,6 +147,19 @@ const STORES: readonly Store[] = [
       const database = new URL(url).pathname.slice(1);
       await connection.query('SELECT GET_LOCK(?, 0)', [maintenanceLockName(database, table)]);
       return async () => connection.end();
+    },
+    holdNewRow: async (url, table, like, eventId) => {
+      const connection = await mysql.createConnection({ uri: url });
+      await connection.query(`CREATE TEMPORARY TABLE held AS SELECT * FROM \`${table}\` WHERE event_id = ?`, [
+        like,
+      ]);
+      await connection.query('UPDATE held SET event_id = ?, `timestamp` = UTC_TIMESTAMP(6)', [eventId]);
+      await connection.query('START TRANSACTION');
+      await connection.query(`INSERT INTO \`${table}\` SELECT * FROM held`);
+      return async () => {
+        await connection.query('COMMIT');
+        await connection.end();
+      };
     },
     drop: dropMySqlTable,
     wholeDays: false,
@@ -240,6 +277,39 @@ for (const store of STORES) {
         expect(await store.count(url, table)).toBe(n.recent! + 300);
       });
     }
+  });
+
+  const holdNewRow = store.holdNewRow;
+  describe.runIf(available && holdNewRow !== undefined)(`${store.name}: prune beside open writes`, () => {
+    const table = uniqueName('retention_open');
+    let url: string;
+
+    afterAll(async () => {
+      await store.drop(url, table);
+    });
+
+    // A DELETE of the range that scans the primary key locks every row it reads: it would wait for
+    // the writer's transaction and deadlock with the inserts of several (a retention run lost for an hour).
+    it('removes the old rows while a writer holds a new row in an open transaction, and leaves that row alone', async () => {
+      url = await store.url();
+      const sink = await createSink(resolveOptions({ url, table }));
+      await sink.prepare();
+      const old = rowsAt('open-old', 400, BEFORE.getTime() - 3 * DAY);
+      const kept = rowsAt('open-kept', 20, Date.now() - HOUR);
+      await sink.write([...old, ...kept]);
+      const held = randomUUID();
+      const commit = await holdNewRow!(url, table, kept[0]!.event_id, held);
+      let report;
+      try {
+        report = await sink.prune({ before: BEFORE, dryRun: false });
+      } finally {
+        await commit();
+      }
+      expect(report).toMatchObject({ rows: old.length, stoppedEarly: false });
+      expect(await store.count(url, table)).toBe(kept.length + 1);
+      expect((await sink.readBack([held])).length).toBe(1);
+      await sink.close();
+    });
   });
 
   describe.runIf(available)(`${store.name}: retentionDays in the exporter`, () => {

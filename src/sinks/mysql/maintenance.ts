@@ -102,10 +102,22 @@ export async function countOlder(connection: PoolConnection, table: string, befo
 
 /**
  * Deletes up to PRUNE_BATCH_ROWS rows older than `before`, holding the
- * maintenance lease for that one statement; 'busy' when another run holds
- * it. The timestamp index makes it a range scan of the oldest rows; the
- * order is total (event_id is the key), so the statement is safe for
- * statement-based replication.
+ * maintenance lease for the batch; 'busy' when another run holds it.
+ *
+ * The oldest rows' keys are found by a plain read, which locks nothing, and
+ * only those rows are deleted, through the primary key (FORCE INDEX: the
+ * multi-table form of DELETE is the one that takes index hints), at READ
+ * COMMITTED. A DELETE of the range (`timestamp < ?`, ORDER BY, LIMIT) reads the
+ * table through its primary key wherever old rows are a large share of it (a
+ * small table, retention just turned on); at REPEATABLE READ any DELETE locks
+ * the gaps beside the rows it reads, and the writers' inserts of new random
+ * event ids fall into those gaps: the DELETE waited for their open
+ * transactions, and the two deadlocked, the run lost for an hour or a write
+ * failed. At READ COMMITTED it locks only the rows it deletes, no gap, so an
+ * insert never waits for it. A server that logs statements (log_bin with
+ * binlog_format=STATEMENT) refuses a change at READ COMMITTED: there the
+ * DELETE runs at the session's level. A list of keys is safe for
+ * statement-based replication either way.
  */
 export async function deleteOlderBatch(
   connection: PoolConnection,
@@ -115,9 +127,21 @@ export async function deleteOlderBatch(
 ): Promise<number | 'busy'> {
   if (!(await tryMaintenanceLock(connection, lock))) return 'busy';
   try {
-    const [result] = await connection.query<ResultSetHeader>(
-      `DELETE FROM ${quoteIdentifier(table)} WHERE \`timestamp\` < ? ORDER BY \`timestamp\`, event_id LIMIT ${PRUNE_BATCH_ROWS}`,
+    const name = quoteIdentifier(table);
+    const [oldest] = await connection.query<RowDataPacket[]>(
+      `SELECT event_id FROM ${name} WHERE \`timestamp\` < ? ORDER BY \`timestamp\`, event_id LIMIT ${PRUNE_BATCH_ROWS}`,
       [datetime(before)],
+    );
+    if (oldest.length === 0) return 0;
+    const [[logging]] = await connection.query<RowDataPacket[]>(
+      "SELECT @@log_bin = 1 AND @@SESSION.binlog_format = 'STATEMENT' AS statements",
+    );
+    // The next transaction only: with autocommit, the DELETE.
+    if (Number(logging?.['statements']) !== 1)
+      await connection.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+    const [result] = await connection.query<ResultSetHeader>(
+      `DELETE ${name} FROM ${name} FORCE INDEX (PRIMARY) WHERE event_id IN (?) AND \`timestamp\` < ?`,
+      [oldest.map((row) => String(row.event_id)), datetime(before)],
     );
     return result.affectedRows;
   } finally {
