@@ -4,7 +4,8 @@
  * BatchSpanProcessor), its own spill folder (which may hold spilled batches at
  * start, replayed in the background), and retention on. It ends `spans` GenAI
  * chat spans whose conversation id is `writer-<n>`, waits until its spill
- * folder holds no batch, shuts down, and prints `done <n>`.
+ * folder holds no batch and a retention run of its own has finished, shuts
+ * down, and prints `done <n>`.
  *
  *   node --import tsx test/support/many-writers-child.ts <url> <table> <spillDir> <n> <spans>
  */
@@ -56,9 +57,12 @@ await provider.forceFlush();
 // The spilled batches this writer found at start: replayed in the background, then the folder is empty.
 const spilled = () => readdirSync(spillDir).filter((name) => name.startsWith('spill-')).length;
 for (let i = 0; i < 3000 && spilled() > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-// One retention run at least, whoever holds the lease: the old rows are some writer's to remove.
-for (let i = 0; i < 3000 && exporter.retention?.current === undefined; i++)
-  await new Promise((resolve) => setTimeout(resolve, 10));
-await exporter.retention?.current;
+// A retention run of this writer's own that finished: runs that found the lease held (another
+// writer's turn) or failed (said on stderr, which the test prints) come again every 200 ms.
+let pruned = false;
+for (let i = 0; i < 3000 && !pruned; i++) {
+  pruned = (await exporter.retention?.current) !== undefined;
+  if (!pruned) await new Promise((resolve) => setTimeout(resolve, 10));
+}
 await provider.shutdown();
-process.stdout.write(`done ${writer} spilled-left ${spilled()}\n`);
+process.stdout.write(`done ${writer} spilled-left ${spilled()} pruned ${pruned}\n`);
