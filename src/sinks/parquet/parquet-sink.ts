@@ -20,12 +20,12 @@ import { prune, reprice } from './maintenance.js';
 import { CallQueries } from '../call-queries.js';
 import { ParquetQueryRunner } from './call-reader.js';
 import { compact } from './compaction.js';
-import {
-  type CompactReport,
-  type PruneReport,
-  type PruneRequest,
-  type RepriceReport,
-  type RepriceRequest,
+import type {
+  CompactReport,
+  PruneReport,
+  PruneRequest,
+  RepriceReport,
+  RepriceRequest,
 } from '../maintenance.js';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
